@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nvvgpuctl fw: releases, layout, decode — the firmware dissector. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nvv-cmd.h"
+#include "nvv-dissect.h"
+#include "nvv-fwabi.h"
+#include "nvvgpuctl.h"
+#include "util.h"
+
+static char **arg_fwabi_dirs;
+static bool arg_json;
+static bool arg_all;
+static bool arg_hex;
+
+/* Release files from --fwabi-dir come first and win over installed ones. */
+static int load_db(struct nvv_fwdb **ret)
+{
+        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        r = nvv_fwdb_new(&db);
+        if (r < 0)
+                return cli_error(r, "out of memory");
+        for (char **d = arg_fwabi_dirs; d && *d; d++) {
+                r = nvv_fwdb_load_dir(db, *d, &msg);
+                if (r < 0)
+                        return cli_error(r, "%s", msg ? msg : strerror(-r));
+        }
+        r = nvv_fwdb_load_default(db, &msg);
+        if (r < 0 && !(r == -ENOENT && arg_fwabi_dirs))
+                return cli_error(r, "%s", msg ? msg : strerror(-r));
+        if (nvv_fwdb_count(db) == 0)
+                return cli_error(-ENOENT, "no firmware release descriptions found in %s", nvv_fwdb_default_dir());
+        *ret = TAKE_PTR(db);
+        return 0;
+}
+
+static const struct nvv_fwabi *find_release(const struct nvv_fwdb *db, const char *release)
+{
+        _cleanup_free_ char *msg = NULL;
+        const struct nvv_fwabi *fw = nvv_fwdb_match(db, release, &msg);
+
+        if (!fw)
+                cli_error(-ENOENT, "%s", msg ? msg : "no such release");
+        return fw;
+}
+
+static int parse_common(int argc, char **argv, const char *usage)
+{
+        static const struct option opts[] = {
+                { "fwabi-dir", required_argument, NULL, 'd' },
+                { "json", no_argument, NULL, 'j' },
+                { "all", no_argument, NULL, 'a' },
+                { "hex", no_argument, NULL, 'x' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "d:jaxh", opts, NULL)) >= 0)
+                switch (c) {
+                case 'd':
+                        if (strv_extend(&arg_fwabi_dirs, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 'a':
+                        arg_all = true;
+                        break;
+                case 'x':
+                        arg_hex = true;
+                        break;
+                case 'h':
+                        printf("Usage: %s\n", usage);
+                        exit(0);
+                default:
+                        cli_usage_error("usage: %s", usage);
+                }
+        return optind;
+}
+
+static int cmd_releases(int argc, char **argv)
+{
+        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
+        json_object *arr;
+        int r;
+
+        r = parse_common(argc, argv, "nvvgpuctl fw releases [--fwabi-dir DIR] [--json]");
+        if (r < 0)
+                return r;
+        if (r != argc)
+                cli_usage_error("fw releases takes no arguments");
+        r = load_db(&db);
+        if (r < 0)
+                return r;
+        arr = json_object_new_array();
+        for (size_t i = 0; i < nvv_fwdb_count(db); i++) {
+                const struct nvv_fwabi *fw = nvv_fwdb_get(db, i);
+                json_object *o = json_object_new_object(), *compat = json_object_new_array(), *cmds = json_object_new_array();
+
+                for (char **p = fw->compatible; p && *p; p++)
+                        json_object_array_add(compat, json_object_new_string(*p));
+                for (int c = 0; c < _NVV_CMD_MAX; c++)
+                        if (fw->commands[c])
+                                json_object_array_add(cmds, json_object_new_string(nvv_cmd_to_string(c)));
+                json_object_object_add(o, "release", json_object_new_string(fw->release));
+                json_object_object_add(o, "compatible", compat);
+                json_object_object_add(o, "file", json_object_new_string(fw->path ? fw->path : ""));
+                json_object_object_add(o, "element_size", json_object_new_int64(fw->queue.element_size));
+                json_object_object_add(o, "max_message_size",
+                                       json_object_new_int64((int64_t) fw->queue.element_size * fw->queue.max_elements));
+                json_object_object_add(o, "geometry", json_object_new_string(fw->queue.negotiated ? "negotiated" : "fixed"));
+                json_object_object_add(o, "control_header_size", json_object_new_int64(fw->queue.ctl_header_size));
+                json_object_object_add(o, "structs", json_object_new_int64((int64_t) fw->n_structs));
+                json_object_object_add(o, "commands", cmds);
+                json_object_array_add(arr, o);
+        }
+        if (arg_json)
+                cli_print_json(arr);
+        else {
+                printf("%-12s %-11s %-22s %-8s %-9s %s\n", "RELEASE", "SERVES", "QUEUE", "CTRL-HDR", "COMMANDS", "FILE");
+                for (size_t i = 0; i < nvv_fwdb_count(db); i++) {
+                        const struct nvv_fwabi *fw = nvv_fwdb_get(db, i);
+                        char serves[64] = "", queue[64];
+                        int n = 0;
+
+                        for (char **p = fw->compatible; p && *p; p++)
+                                snprintf(serves + strlen(serves), sizeof(serves) - strlen(serves), "%s%s*",
+                                         p == fw->compatible ? "" : ",", *p);
+                        for (int c = 0; c < _NVV_CMD_MAX; c++)
+                                n += fw->commands[c] != NULL;
+                        snprintf(queue, sizeof(queue), "%ux%u B%s", fw->queue.max_elements, fw->queue.element_size,
+                                 fw->queue.negotiated ? " negotiated" : "");
+                        printf("%-12s %-11s %-22s %-8u %2d of %-3d %s\n", fw->release, serves, queue,
+                               fw->queue.ctl_header_size, n, _NVV_CMD_MAX, fw->path ? fw->path : "");
+                }
+        }
+        json_object_put(arr);
+        return 0;
+}
+
+static int cmd_layout(int argc, char **argv)
+{
+        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
+        const struct nvv_fwabi *fw;
+        json_object *o, *fields;
+        char err[256];
+        int r, i;
+
+        i = parse_common(argc, argv, "nvvgpuctl fw layout RELEASE STRUCT [--fwabi-dir DIR] [--json]");
+        if (i < 0)
+                return i;
+        if (argc - i != 2)
+                cli_usage_error("usage: nvvgpuctl fw layout RELEASE STRUCT [--json]");
+        r = load_db(&db);
+        if (r < 0)
+                return r;
+        fw = find_release(db, argv[i]);
+        if (!fw)
+                return -ENOENT;
+        r = nvv_dissect_layout(fw, argv[i + 1], &o, err, sizeof(err));
+        if (r < 0)
+                return cli_error(r, "%s", err);
+        if (arg_json) {
+                cli_print_json(o);
+                json_object_put(o);
+                return 0;
+        }
+        printf("%s: %" PRId64 " bytes in firmware %s%s%s%s\n", argv[i + 1],
+               json_object_get_int64(json_object_object_get(o, "size")), fw->release,
+               json_object_object_get(o, "source") ? " (" : "",
+               json_object_object_get(o, "source") ? json_object_get_string(json_object_object_get(o, "source")) : "",
+               json_object_object_get(o, "source") ? ")" : "");
+        printf("%8s %8s  %-28s %s\n", "OFFSET", "SIZE", "TYPE", "NAME");
+        fields = json_object_object_get(o, "fields");
+        {
+                const struct nvv_wstruct *s = nvv_fwabi_find_struct(fw, argv[i + 1]);
+
+                for (size_t k = 0; k < s->n_fields; k++) {
+                        const struct nvv_wfield *f = &s->fields[k];
+                        char type[96];
+
+                        if (f->count == 1)
+                                snprintf(type, sizeof(type), "%s", f->type_name);
+                        else
+                                snprintf(type, sizeof(type), "%s[%u]", f->type_name, f->count);
+                        printf("%8u %8" PRIu64 "  %-28s %s\n", f->offset, (uint64_t) f->elem_size * f->count, type,
+                               f->name);
+                }
+        }
+        (void) fields;
+        json_object_put(o);
+        return 0;
+}
+
+/* ---- text rendering of a dissection ---- */
+
+static void print_value(const char *indent, const char *name, json_object *v);
+
+static bool is_zero(json_object *v)
+{
+        switch (json_object_get_type(v)) {
+        case json_type_null:
+                return true;
+        case json_type_int:
+                return json_object_get_int64(v) == 0 && json_object_get_uint64(v) == 0;
+        case json_type_boolean:
+                return !json_object_get_boolean(v);
+        case json_type_array:
+                return json_object_array_length(v) == 0;
+        case json_type_object: {
+                json_object_object_foreach(v, k, x) {
+                        (void) k;
+                        if (!is_zero(x))
+                                return false;
+                }
+                return true;
+        }
+        default:
+                return false;
+        }
+}
+
+static void print_object(const char *indent, json_object *o)
+{
+        char sub[64];
+        int hidden = 0;
+
+        snprintf(sub, sizeof(sub), "%s  ", indent);
+        json_object_object_foreach(o, k, v) {
+                if (!arg_all && is_zero(v)) {
+                        hidden++;
+                        continue;
+                }
+                print_value(indent, k, v);
+        }
+        if (hidden)
+                printf("%s(%d zero field%s not shown; --all shows them)\n", indent, hidden, hidden == 1 ? "" : "s");
+}
+
+static void print_value(const char *indent, const char *name, json_object *v)
+{
+        char sub[64];
+
+        snprintf(sub, sizeof(sub), "%s  ", indent);
+        switch (json_object_get_type(v)) {
+        case json_type_int: {
+                uint64_t u = json_object_get_uint64(v);
+                int64_t s = json_object_get_int64(v);
+
+                if (s < 0)
+                        printf("%s%s = %" PRId64 "\n", indent, name, s);
+                else if (u > 9)
+                        printf("%s%s = %" PRIu64 " (0x%" PRIx64 ")\n", indent, name, u, u);
+                else
+                        printf("%s%s = %" PRIu64 "\n", indent, name, u);
+                break;
+        }
+        case json_type_string:
+                printf("%s%s = \"%s\"\n", indent, name, json_object_get_string(v));
+                break;
+        case json_type_boolean:
+                printf("%s%s = %s\n", indent, name, json_object_get_boolean(v) ? "true" : "false");
+                break;
+        case json_type_null:
+                printf("%s%s = (none)\n", indent, name);
+                break;
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        json_object *e = json_object_array_get_idx(v, i);
+                        char n[160];
+
+                        if (!arg_all && is_zero(e))
+                                continue;
+                        snprintf(n, sizeof(n), "%s[%zu]", name, i);
+                        print_value(indent, n, e);
+                }
+                break;
+        case json_type_object:
+                printf("%s%s:\n", indent, name);
+                print_object(sub, v);
+                break;
+        default:
+                break;
+        }
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+
+        return v && !json_object_is_type(v, json_type_null) ? json_object_get_string(v) : "?";
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+        return json_object_get_int64(json_object_object_get(o, k));
+}
+
+static void print_dissection(json_object *root)
+{
+        json_object *msgs = json_object_object_get(root, "messages"), *rpcs = json_object_object_get(root, "rpcs");
+
+        printf("firmware %s, %s framing\n", jstr(root, "release"), jstr(root, "framing"));
+        for (size_t i = 0; msgs && i < json_object_array_length(msgs); i++) {
+                json_object *m = json_object_array_get_idx(msgs, i);
+
+                printf("message %zu at offset %" PRId64 ": sequence %" PRId64 ", %" PRId64 " element%s, checksum %s %s, %s (%" PRId64 "), %" PRId64 " bytes\n",
+                       i, jint(m, "offset"), jint(m, "sequence"), jint(m, "elements"), jint(m, "elements") == 1 ? "" : "s",
+                       jstr(m, "checksum"), json_object_get_boolean(json_object_object_get(m, "checksum_ok")) ? "ok" : "BAD",
+                       jstr(m, "function_name"), jint(m, "function"), jint(m, "length"));
+        }
+        for (size_t i = 0; i < json_object_array_length(rpcs); i++) {
+                json_object *r = json_object_array_get_idx(rpcs, i), *h = json_object_object_get(r, "rpc"), *c, *p;
+
+                printf("rpc %zu: %s (%" PRId64 "), %" PRId64 " bytes, sequence %" PRId64 ", result %s (%s), gfid %" PRId64 ", header version %s\n",
+                       i, jstr(h, "function_name"), jint(h, "function"), jint(h, "length"), jint(h, "sequence"),
+                       jstr(h, "result"), jstr(h, "result_name"), jint(h, "gfid"), jstr(h, "header_version"));
+                if ((c = json_object_object_get(r, "control")) || (c = json_object_object_get(r, "alloc"))) {
+                        bool alloc = json_object_object_get(r, "alloc") != NULL;
+
+                        printf("%s: %s (%s)%s%s%s, status %s, %" PRId64 " bytes of params%s%s\n",
+                               alloc ? "alloc" : "control", jstr(c, alloc ? "class_name" : "cmd_name"),
+                               jstr(c, alloc ? "class" : "cmd"),
+                               json_object_object_get(c, "command") ? ", stable command '" : "",
+                               json_object_object_get(c, "command") ? jstr(c, "command") : "",
+                               json_object_object_get(c, "command") ? "'" : "", jstr(c, "status_name"),
+                               jint(c, "params_size"), json_object_object_get(c, "params_struct") ? " in " : "",
+                               json_object_object_get(c, "params_struct") ? jstr(c, "params_struct") : "");
+                        print_object("  ", json_object_object_get(c, "header"));
+                        if (json_object_object_get(c, "params_error"))
+                                printf("warning: %s\n", jstr(c, "params_error"));
+                }
+                if ((c = json_object_object_get(r, "event")))
+                        printf("event: %s%s%s%s\n", jstr(c, "name"),
+                               json_object_object_get(c, "stable") ? ", stable event '" : "",
+                               json_object_object_get(c, "stable") ? jstr(c, "stable") : "",
+                               json_object_object_get(c, "stable") ? "'" : "");
+                if ((p = json_object_object_get(r, "params"))) {
+                        printf("params:\n");
+                        print_object("  ", p);
+                }
+        }
+        if (json_object_object_get(root, "incomplete"))
+                printf("warning: %s\n", jstr(root, "incomplete"));
+}
+
+static int parse_hex(const char *text, size_t len, uint8_t **ret, size_t *ret_len)
+{
+        _cleanup_free_ uint8_t *b = malloc(len / 2 + 1);
+        size_t n = 0;
+        int hi = -1;
+
+        if (!b)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                int v;
+
+                if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
+                        continue;
+                if (c >= '0' && c <= '9')
+                        v = c - '0';
+                else if (c >= 'a' && c <= 'f')
+                        v = c - 'a' + 10;
+                else if (c >= 'A' && c <= 'F')
+                        v = c - 'A' + 10;
+                else
+                        return -EBADMSG;
+                if (hi < 0)
+                        hi = v;
+                else {
+                        b[n++] = (uint8_t) (hi << 4 | v);
+                        hi = -1;
+                }
+        }
+        if (hi >= 0)
+                return -EBADMSG;
+        *ret = TAKE_PTR(b);
+        *ret_len = n;
+        return 0;
+}
+
+static int cmd_decode(int argc, char **argv)
+{
+        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
+        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ uint8_t *bin = NULL;
+        const struct nvv_fwabi *fw;
+        const char *file;
+        json_object *o = NULL;
+        size_t len;
+        char err[512];
+        int r, i;
+
+        i = parse_common(argc, argv, "nvvgpuctl fw decode RELEASE [FILE] [--hex] [--all] [--fwabi-dir DIR] [--json]");
+        if (i < 0)
+                return i;
+        if (argc - i < 1 || argc - i > 2)
+                cli_usage_error("usage: nvvgpuctl fw decode RELEASE [FILE] [--hex] [--all] [--json]");
+        file = argc - i == 2 ? argv[i + 1] : "-";
+        r = load_db(&db);
+        if (r < 0)
+                return r;
+        fw = find_release(db, argv[i]);
+        if (!fw)
+                return -ENOENT;
+        /* Hex text takes up to three characters a byte. */
+        if (streq(file, "-"))
+                r = read_full_stream(stdin, arg_hex ? 3 * NVV_DISSECT_MAX_INPUT : NVV_DISSECT_MAX_INPUT, &data, &len);
+        else
+                r = read_full_file(file, arg_hex ? 3 * NVV_DISSECT_MAX_INPUT : NVV_DISSECT_MAX_INPUT, &data, &len);
+        if (r == -EFBIG)
+                return cli_error(r, "%s: larger than %u bytes", file, NVV_DISSECT_MAX_INPUT);
+        if (r < 0)
+                return cli_error(r, "%s: %s", file, strerror(-r));
+        if (len == 0)
+                return cli_error(-EINVAL, "%s: empty input", file);
+        if (arg_hex) {
+                r = parse_hex(data, len, &bin, &len);
+                if (r < 0)
+                        return cli_error(r, "%s: not hex text", file);
+        }
+        r = nvv_dissect_bytes(fw, bin ? (const void *) bin : (const void *) data, len, &o, err, sizeof(err));
+        if (r < 0)
+                return cli_error(r, "%s: %s", file, err);
+        if (arg_json)
+                cli_print_json(o);
+        else
+                print_dissection(o);
+        json_object_put(o);
+        return 0;
+}
+
+int nvvgpuctl_fw(int argc, char **argv)
+{
+        int r;
+
+        if (argc < 2 || streq(argv[1], "help")) {
+                printf("Usage:\n"
+                       "  nvvgpuctl fw releases [--fwabi-dir DIR] [--json]\n"
+                       "  nvvgpuctl fw layout RELEASE STRUCT [--fwabi-dir DIR] [--json]\n"
+                       "  nvvgpuctl fw decode RELEASE [FILE] [--hex] [--all] [--fwabi-dir DIR] [--json]\n");
+                return argc < 2 ? -EINVAL : 0;
+        }
+        if (streq(argv[1], "releases"))
+                r = cmd_releases(argc - 1, argv + 1);
+        else if (streq(argv[1], "layout"))
+                r = cmd_layout(argc - 1, argv + 1);
+        else if (streq(argv[1], "decode"))
+                r = cmd_decode(argc - 1, argv + 1);
+        else
+                cli_usage_error("unknown command 'fw %s' (try 'nvvgpuctl fw help')", argv[1]);
+        arg_fwabi_dirs = strv_free(arg_fwabi_dirs);
+        return r;
+}

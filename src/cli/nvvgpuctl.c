@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nvvgpuctl.h"
+#include "util.h"
+
+static const struct {
+        const char *object;
+        int (*run)(int argc, char **argv);
+        const char *summary;
+} objects[] = {
+        { "fw", nvvgpuctl_fw, "firmware releases, struct layouts and a dissector for captured traffic" },
+};
+
+void cli_print_json(json_object *o)
+{
+        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                        JSON_C_TO_STRING_NOSLASHESCAPE),
+              stdout);
+        fputc('\n', stdout);
+}
+
+void cli_usage_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("nvvgpuctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\n", stderr);
+        exit(2);
+}
+
+int cli_error(int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("nvvgpuctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\n", stderr);
+        return r < 0 ? r : -EINVAL;
+}
+
+static void help(void)
+{
+        printf("Usage: nvvgpuctl OBJECT COMMAND [ARGS]\n\nObjects:\n");
+        for (size_t i = 0; i < ELEMENTSOF(objects); i++)
+                printf("  %-6s %s\n", objects[i].object, objects[i].summary);
+        printf("\nRun 'nvvgpuctl OBJECT help' for its commands. See nvvgpuctl(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+        nvv_log_set_fn(nvv_log_stderr, NULL);
+        if (getenv("NVVGPU_DEBUG"))
+                nvv_log_set_max_level(7);
+        if (argc < 2) {
+                help();
+                return 2;
+        }
+        if (streq(argv[1], "help") || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+                help();
+                return 0;
+        }
+        if (streq(argv[1], "--version")) {
+                printf("nvvgpuctl %s\n", PACKAGE_VERSION);
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(objects); i++)
+                if (streq(objects[i].object, argv[1]))
+                        return objects[i].run(argc - 1, argv + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        cli_usage_error("unknown object '%s' (try 'nvvgpuctl help')", argv[1]);
+}

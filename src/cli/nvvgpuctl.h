@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+/* One entry per object: `nvvgpuctl OBJECT COMMAND [args]`. */
+int nvvgpuctl_fw(int argc, char **argv);
+
+/* Shared by subcommands. */
+void cli_print_json(json_object *o);
+_Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

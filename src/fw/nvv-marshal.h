@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Table-driven conversion between a stable command struct (nvv-cmd.h) and the wire
+ * struct of one release. A binding (stable field name → wire field path) is compiled once
+ * into a plan of copy operations; encode and decode then only walk that plan.
+ *
+ * Rules: a wire field no stable field maps to is zeroed on encode; a stable field the
+ * release lacks is dropped on encode and gets its schema default on decode; strings must
+ * fit the release's width (with the terminating NUL) or encode fails; arrays copy as many
+ * elements as the release holds, and a count or a non-zero element beyond that fails.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvv-cmd.h"
+#include "nvv-fwabi.h"
+
+struct nvv_map;
+
+struct nvv_map_entry {
+        char *stable;
+        char *wire;             /* field path in the wire struct: "a" or "a.b" */
+        struct nvv_map *elements; /* for an array of structs: the element binding */
+};
+
+struct nvv_map {
+        size_t n;
+        struct nvv_map_entry *entries;
+};
+
+struct nvv_map *nvv_map_free(struct nvv_map *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_map *, nvv_map_free);
+
+/* Build a plan; *reterr_msg explains a binding that does not fit (unknown field, type). */
+int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schema,
+                     const struct nvv_wstruct *wire, const struct nvv_map *map,
+                     struct nvv_plan **ret, char **reterr_msg);
+struct nvv_plan *nvv_plan_free(struct nvv_plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_plan *, nvv_plan_free);
+
+const struct nvv_wstruct *nvv_plan_wire(const struct nvv_plan *p);
+const struct nvv_sschema *nvv_plan_schema(const struct nvv_plan *p);
+/* Is the stable field bound to a wire field in this release? */
+bool nvv_plan_has_field(const struct nvv_plan *p, const char *stable_name);
+
+/* stable → wire. `wire` must hold wire_size >= the wire struct's size; it is fully written. */
+int nvv_plan_encode(const struct nvv_plan *p, const void *stable, void *wire, size_t wire_size,
+                    char *err, size_t errlen);
+/* wire → stable. The stable struct is fully written (defaults where the release has nothing). */
+int nvv_plan_decode(const struct nvv_plan *p, const void *wire, size_t wire_size, void *stable,
+                    char *err, size_t errlen);

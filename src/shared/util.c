@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+int safe_atou64(const char *s, uint64_t *ret)
+{
+        unsigned long long v;
+        char *end = NULL;
+
+        if (!s || !*s || isspace((unsigned char) *s) || *s == '-' || *s == '+')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 0);
+        if (errno != 0)
+                return -ERANGE;
+        if (!end || *end != '\0')
+                return -EINVAL;
+        *ret = (uint64_t) v;
+        return 0;
+}
+
+int safe_atou32(const char *s, uint32_t *ret)
+{
+        uint64_t v;
+        int r = safe_atou64(s, &v);
+
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int safe_atoi64(const char *s, int64_t *ret)
+{
+        long long v;
+        char *end = NULL;
+
+        if (!s || !*s || isspace((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 0);
+        if (errno != 0)
+                return -ERANGE;
+        if (!end || *end != '\0')
+                return -EINVAL;
+        *ret = (int64_t) v;
+        return 0;
+}
+
+int read_full_stream(FILE *f, size_t max, char **ret_data, size_t *ret_size)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, cap = 0;
+
+        for (;;) {
+                size_t k;
+
+                if (n + 4096 + 1 > cap) {
+                        size_t ncap = cap ? cap * 2 : 8192;
+                        char *nb;
+
+                        if (ncap > max + 4096 + 1)
+                                ncap = max + 4096 + 1;
+                        nb = realloc(buf, ncap);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap = ncap;
+                }
+                k = fread(buf + n, 1, cap - n - 1, f);
+                n += k;
+                if (n > max)
+                        return -EFBIG;
+                if (k == 0) {
+                        if (ferror(f))
+                                return -EIO;
+                        break;
+                }
+        }
+        if (!buf) {
+                buf = malloc(1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[n] = '\0';
+        *ret_data = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = n;
+        return 0;
+}
+
+int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > max)
+                return -EFBIG;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        TAKE_FD(fd);
+        return read_full_stream(f, max, ret_data, ret_size);
+}
+
+bool streq_ptr(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char **strv_free(char **l)
+{
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l)
+{
+        size_t n = 0;
+
+        if (!l)
+                return 0;
+        while (l[n])
+                n++;
+        return n;
+}
+
+int strv_push(char ***l, char *s)
+{
+        size_t n = strv_length(*l);
+        char **nl;
+
+        nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[n] = s;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *s)
+{
+        char *c = strdup(s);
+
+        if (!c)
+                return -ENOMEM;
+        return strv_push(l, c);
+}
+
+int strv_split(const char *s, char sep, char ***ret)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        const char *p = s;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (;;) {
+                const char *e = strchr(p, sep);
+                size_t len = e ? (size_t) (e - p) : strlen(p);
+                char *item;
+                int r;
+
+                if (len == 0)
+                        return -EINVAL;
+                item = strndup(p, len);
+                if (!item)
+                        return -ENOMEM;
+                r = strv_push(&l, item);
+                if (r < 0)
+                        return r;
+                if (!e)
+                        break;
+                p = e + 1;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int value;
+} errno_names[] = {
+        { "EPERM", EPERM },     { "ENOENT", ENOENT },   { "EIO", EIO },
+        { "ENOMEM", ENOMEM },   { "EBUSY", EBUSY },     { "EINVAL", EINVAL },
+        { "ENOSPC", ENOSPC },   { "ERANGE", ERANGE },   { "EAGAIN", EAGAIN },
+        { "ENODEV", ENODEV },   { "ENOBUFS", ENOBUFS }, { "ETIMEDOUT", ETIMEDOUT },
+        { "EOPNOTSUPP", EOPNOTSUPP }, { "EBADFD", EBADFD }, { "EBADMSG", EBADMSG },
+        { "ENOTRECOVERABLE", ENOTRECOVERABLE }, { "EPROTO", EPROTO }, { "E2BIG", E2BIG },
+        { "EEXIST", EEXIST },   { "ECONNRESET", ECONNRESET }, { "ENOTCONN", ENOTCONN },
+        { "EACCES", EACCES },   { "EFBIG", EFBIG },
+};
+
+int errno_from_name(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(errno_names); i++)
+                if (streq(errno_names[i].name, name))
+                        return errno_names[i].value;
+        return -EINVAL;
+}
+
+const char *errno_to_name(int e)
+{
+        if (e < 0)
+                e = -e;
+        for (size_t i = 0; i < ELEMENTSOF(errno_names); i++)
+                if (errno_names[i].value == e)
+                        return errno_names[i].name;
+        return NULL;
+}
+
+uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
+void hexdump(FILE *f, const void *p, size_t n, const char *indent)
+{
+        const uint8_t *b = p;
+
+        for (size_t i = 0; i < n; i += 16) {
+                fprintf(f, "%s%04zx:", indent ? indent : "", i);
+                for (size_t j = i; j < i + 16 && j < n; j++)
+                        fprintf(f, " %02x", b[j]);
+                fputc('\n', f);
+        }
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "macro.h"
+
+/* Strict integer parsers: whole string, no sign for unsigned, base prefix allowed ("0x"). */
+int safe_atou64(const char *s, uint64_t *ret);
+int safe_atou32(const char *s, uint32_t *ret);
+int safe_atoi64(const char *s, int64_t *ret);
+
+/* Read a whole file, refusing anything larger than max bytes; result is NUL terminated. */
+int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
+int read_full_stream(FILE *f, size_t max, char **ret_data, size_t *ret_size);
+
+bool streq_ptr(const char *a, const char *b);
+static inline bool streq(const char *a, const char *b)
+{
+        return __builtin_strcmp(a, b) == 0;
+}
+bool startswith(const char *s, const char *prefix);
+
+/* NULL-terminated string vectors. */
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char *const *l);
+int strv_push(char ***l, char *s);      /* takes ownership of s, even on failure */
+int strv_extend(char ***l, const char *s);
+
+/* Split "a,b,c" (no empty items allowed). */
+int strv_split(const char *s, char sep, char ***ret);
+
+int errno_from_name(const char *name);
+const char *errno_to_name(int e);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+/* Print "0000: 01 02 ..." lines, 16 bytes a line. */
+void hexdump(FILE *f, const void *p, size_t n, const char *indent);
