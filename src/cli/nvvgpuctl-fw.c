@@ -176,6 +176,8 @@ static int cmd_layout(int argc, char **argv)
                 json_object_put(o);
                 return 0;
         }
+        if (!streq(fw->release, argv[i]))
+                printf("firmware %s is served by the description of %s\n", argv[i], fw->release);
         printf("%s: %" PRId64 " bytes in firmware %s%s%s%s\n", argv[i + 1],
                json_object_get_int64(json_object_object_get(o, "size")), fw->release,
                json_object_object_get(o, "source") ? " (" : "",
@@ -307,6 +309,38 @@ static int64_t jint(json_object *o, const char *k)
         return json_object_get_int64(json_object_object_get(o, k));
 }
 
+/* Problems found in a capture: each becomes one stderr line and a non-zero exit. */
+static int report_problems(json_object *root)
+{
+        json_object *msgs = json_object_object_get(root, "messages"), *rpcs = json_object_object_get(root, "rpcs");
+        int n = 0;
+
+        for (size_t i = 0; msgs && i < json_object_array_length(msgs); i++) {
+                json_object *m = json_object_array_get_idx(msgs, i);
+
+                if (!json_object_get_boolean(json_object_object_get(m, "checksum_ok"))) {
+                        fprintf(stderr, "nvvgpuctl: message %zu at offset %" PRId64 " fails its checksum\n", i,
+                                json_object_get_int64(json_object_object_get(m, "offset")));
+                        n++;
+                }
+        }
+        for (size_t i = 0; rpcs && i < json_object_array_length(rpcs); i++) {
+                json_object *r = json_object_array_get_idx(rpcs, i), *c, *e;
+
+                if (!(c = json_object_object_get(r, "control")))
+                        c = json_object_object_get(r, "alloc");
+                if (c && (e = json_object_object_get(c, "params_error"))) {
+                        fprintf(stderr, "nvvgpuctl: rpc %zu: %s\n", i, json_object_get_string(e));
+                        n++;
+                }
+        }
+        if (json_object_object_get(root, "incomplete")) {
+                fprintf(stderr, "nvvgpuctl: %s\n", json_object_get_string(json_object_object_get(root, "incomplete")));
+                n++;
+        }
+        return n ? -EBADMSG : 0;
+}
+
 static void print_dissection(json_object *root)
 {
         json_object *msgs = json_object_object_get(root, "messages"), *rpcs = json_object_object_get(root, "rpcs");
@@ -338,8 +372,6 @@ static void print_dissection(json_object *root)
                                jint(c, "params_size"), json_object_object_get(c, "params_struct") ? " in " : "",
                                json_object_object_get(c, "params_struct") ? jstr(c, "params_struct") : "");
                         print_object("  ", json_object_object_get(c, "header"));
-                        if (json_object_object_get(c, "params_error"))
-                                printf("warning: %s\n", jstr(c, "params_error"));
                 }
                 if ((c = json_object_object_get(r, "event")))
                         printf("event: %s%s%s%s\n", jstr(c, "name"),
@@ -351,8 +383,6 @@ static void print_dissection(json_object *root)
                         print_object("  ", p);
                 }
         }
-        if (json_object_object_get(root, "incomplete"))
-                printf("warning: %s\n", jstr(root, "incomplete"));
 }
 
 static int parse_hex(const char *text, size_t len, uint8_t **ret, size_t *ret_len)
@@ -438,8 +468,10 @@ static int cmd_decode(int argc, char **argv)
                 cli_print_json(o);
         else
                 print_dissection(o);
+        fflush(stdout);
+        r = report_problems(o);
         json_object_put(o);
-        return 0;
+        return r;
 }
 
 int nvvgpuctl_fw(int argc, char **argv)

@@ -42,6 +42,25 @@ const char *const nvv_guest_lifecycle_names[_NVV_GUEST_MAX] = {
 #define F_STRUCTS(T, f, schema, cnt) \
         { .name = #f, .offset = offsetof(T, f), .kind = NVV_SK_STRUCTS, .count = ELEMENTSOF(MEMBER(T, f)), \
           .elem = &(schema), .elem_size = sizeof(MEMBER(T, f)[0]), .count_field = (cnt) }
+#define O(...) { __VA_ARGS__, .out = true }
+#define F_UINT_O(T, f) \
+        O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_UINT, .width = sizeof(MEMBER(T, f)), .count = 1)
+#define F_UINT_DEF_O(T, f, d) \
+        O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_UINT, .width = sizeof(MEMBER(T, f)), .count = 1, .def = (d))
+#define F_BOOL_O(T, f) O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_BOOL, .width = 1, .count = 1)
+#define F_STR_O(T, f) \
+        O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_STRING, .width = 1, .count = sizeof(MEMBER(T, f)))
+#define F_BYTES_O(T, f) \
+        O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_BYTES, .width = 1, .count = sizeof(MEMBER(T, f)))
+#define F_ENUM_O(T, f, dom, names) \
+        O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_ENUM, .width = 4, .count = 1, .domain = (dom), \
+          .enum_names = (names), .n_enum_names = ELEMENTSOF(names))
+#define F_ENUMARR_O(T, f, dom, names) \
+        O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_ENUM, .width = 4, .count = ELEMENTSOF(MEMBER(T, f)), \
+          .domain = (dom), .enum_names = (names), .n_enum_names = ELEMENTSOF(names))
+#define F_STRUCTS_O(T, f, schema, cnt) \
+        O(.name = #f, .offset = offsetof(T, f), .kind = NVV_SK_STRUCTS, .count = ELEMENTSOF(MEMBER(T, f)), \
+          .elem = &(schema), .elem_size = sizeof(MEMBER(T, f)[0]), .count_field = (cnt))
 #define SCHEMA(var, sname, T, ...)                                                      \
         static const struct nvv_sfield var##_fields[] = { __VA_ARGS__ };                \
         static const struct nvv_sschema var = {                                         \
@@ -51,7 +70,7 @@ const char *const nvv_guest_lifecycle_names[_NVV_GUEST_MAX] = {
 
 #define T struct nvv_cmd_get_features
 SCHEMA(s_get_features, "get_features", T,
-       F_UINT(T, features), F_BOOL(T, valid), F_BOOL(T, default_gsp_rm_gpu), F_STR(T, firmware_version));
+       F_UINT_O(T, features), F_BOOL_O(T, valid), F_BOOL_O(T, default_gsp_rm_gpu), F_STR_O(T, firmware_version));
 #undef T
 
 #define T struct nvv_cmd_set_vgpu_mgr_config
@@ -107,7 +126,7 @@ SCHEMA(s_free_states, "free_states", T, F_UINT(T, gfid), F_UINT(T, flags));
 #define T struct nvv_cmd_create_device
 SCHEMA(s_create_device, "create_device", T,
        F_BYTES(T, vgpu_name), F_UINT(T, gpu_pci_id), F_UINT(T, gpu_pci_bdf), F_UINT(T, type_id),
-       F_UINT(T, vgpu_id), F_UINT(T, gpu_instance_id), F_UINT_DEF(T, placement_id, NVV_PLACEMENT_NONE));
+       F_UINT_O(T, vgpu_id), F_UINT_O(T, gpu_instance_id), F_UINT_DEF_O(T, placement_id, NVV_PLACEMENT_NONE));
 #undef T
 
 #define T struct nvv_cmd_delete_device
@@ -116,23 +135,23 @@ SCHEMA(s_delete_device, "delete_device", T, F_BYTES(T, vgpu_name), F_UINT(T, vgp
 
 #define T struct nvv_cmd_get_start_data
 SCHEMA(s_get_start_data, "get_start_data", T,
-       F_BYTES(T, mdev_uuid), F_BYTES(T, config_params), F_UINT(T, qemu_pid), F_UINT(T, gpu_pci_id),
-       F_UINT(T, vgpu_id), F_UINT(T, gpu_pci_bdf));
+       F_BYTES(T, mdev_uuid), F_BYTES_O(T, config_params), F_UINT_O(T, qemu_pid), F_UINT_O(T, gpu_pci_id),
+       F_UINT_O(T, vgpu_id), F_UINT_O(T, gpu_pci_bdf));
 #undef T
 
 #define T struct nvv_cmd_sched_get_caps
 SCHEMA(s_sched_get_caps, "sched_get_caps", T,
-       F_UINT(T, engine_id), F_ENUMARR(T, supported_policies, "sched_policy", nvv_sched_policy_names),
-       F_BOOL(T, arr_supported), F_UINT(T, max_timeslice_ns), F_UINT(T, min_timeslice_ns),
-       F_UINT(T, max_arr_frequency), F_UINT(T, min_arr_frequency), F_UINT(T, max_arr_avg_factor),
-       F_UINT(T, min_arr_avg_factor));
+       F_UINT(T, engine_id), F_ENUMARR_O(T, supported_policies, "sched_policy", nvv_sched_policy_names),
+       F_BOOL_O(T, arr_supported), F_UINT_O(T, max_timeslice_ns), F_UINT_O(T, min_timeslice_ns),
+       F_UINT_O(T, max_arr_frequency), F_UINT_O(T, min_arr_frequency), F_UINT_O(T, max_arr_avg_factor),
+       F_UINT_O(T, min_arr_avg_factor));
 #undef T
 
 #define T struct nvv_cmd_sched_state
 SCHEMA(s_sched_get_state, "sched_get_state", T,
-       F_UINT(T, engine_id), F_ENUM(T, policy, "sched_policy", nvv_sched_policy_names),
-       F_ENUM(T, arr, "sched_arr", nvv_sched_arr_names), F_UINT(T, timeslice_ns), F_UINT(T, arr_frequency),
-       F_UINT(T, arr_avg_factor));
+       F_UINT(T, engine_id), F_ENUM_O(T, policy, "sched_policy", nvv_sched_policy_names),
+       F_ENUM_O(T, arr, "sched_arr", nvv_sched_arr_names), F_UINT_O(T, timeslice_ns), F_UINT_O(T, arr_frequency),
+       F_UINT_O(T, arr_avg_factor));
 SCHEMA(s_sched_set_state, "sched_set_state", T,
        F_UINT(T, engine_id), F_ENUM(T, policy, "sched_policy", nvv_sched_policy_names),
        F_ENUM(T, arr, "sched_arr", nvv_sched_arr_names), F_UINT(T, timeslice_ns), F_UINT(T, arr_frequency),
@@ -148,7 +167,7 @@ SCHEMA(s_vgpu_guest, "vgpu_guest", T,
 #undef T
 
 #define T struct nvv_cmd_enumerate_vgpus
-SCHEMA(s_enumerate_vgpus, "enumerate_vgpus", T, F_UINT(T, count), F_STRUCTS(T, vgpus, s_vgpu_guest, "count"));
+SCHEMA(s_enumerate_vgpus, "enumerate_vgpus", T, F_UINT_O(T, count), F_STRUCTS_O(T, vgpus, s_vgpu_guest, "count"));
 #undef T
 
 #define T struct nvv_cmd_set_heterogeneous_mode

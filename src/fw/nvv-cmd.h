@@ -350,6 +350,7 @@ struct nvv_sfield {
         uint32_t n_enum_names;
         const char *count_field;        /* the field holding this array's used length */
         uint64_t def;                   /* value when a release lacks the field */
+        bool out;                       /* filled by the firmware: a request leaves it zero */
 };
 
 struct nvv_sschema {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nvv-cmd.h"
@@ -126,8 +127,28 @@ static json_object *field_value(const struct nvv_wfield *f, const uint8_t *p)
                         return nvv_dissect_struct(f->sub, p, f->sub->size);
                 return scalar(f, p);
         }
-        if ((f->type == NVV_WT_U8 || f->type == NVV_WT_CHAR || f->type == NVV_WT_I8) && is_text(p, f->count))
-                return json_object_new_string_len((const char *) p, (int) strnlen((const char *) p, f->count));
+        if (f->type == NVV_WT_U8 || f->type == NVV_WT_CHAR || f->type == NVV_WT_I8) {
+                char *hex;
+                json_object *o;
+
+                if (is_text(p, f->count))
+                        return json_object_new_string_len((const char *) p, (int) strnlen((const char *) p, f->count));
+                /* Other bytes as "hex:…", trimmed after the last non-zero byte. */
+                for (size_t i = 0; i < f->count; i++)
+                        if (p[i])
+                                last = i + 1;
+                if (last == 0)
+                        return json_object_new_array();
+                hex = malloc(4 + 2 * last + 1);
+                if (!hex)
+                        return NULL;
+                memcpy(hex, "hex:", 4);
+                for (size_t i = 0; i < last; i++)
+                        snprintf(hex + 4 + 2 * i, 3, "%02x", p[i]);
+                o = json_object_new_string(hex);
+                free(hex);
+                return o;
+        }
         for (size_t i = 0; i < f->count; i++)
                 if (!all_zero(p + i * f->elem_size, f->elem_size))
                         last = i + 1;
@@ -237,8 +258,15 @@ static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t le
                 json_object_object_add(out, alloc ? "alloc" : "control", c);
                 if (psize > v.payload_len - hs) {
                         json_object_object_add(c, "params_error",
-                                               json_object_new_string("params size runs past the message"));
+                                               json_object_new_string("params size runs past the message (is the release right?)"));
                         return 0;
+                }
+                if (psize < v.payload_len - hs) {
+                        char w[128];
+
+                        snprintf(w, sizeof(w), "%zu bytes follow the params (is the release right?)",
+                                 v.payload_len - hs - psize);
+                        json_object_object_add(c, "params_error", json_object_new_string(w));
                 }
                 if (ps) {
                         json_object_object_add(c, "params_struct", json_object_new_string(ps->name));

@@ -419,18 +419,16 @@ static int parse_struct_rec(struct ctx *c, json_object *structs, struct nvv_wstr
                                 if (r < 0)
                                         return r;
                         } else if (sub == s) {
-                                size_t old = push(c, "structs");
+                                size_t old = push(c, s->name);
 
-                                push(c, s->name);
                                 r = fail(c, "struct '%s' contains itself", s->name);
                                 pop(c, old);
                                 return r;
                         }
                 }
         {
-                size_t old = push(c, "structs");
+                size_t old = push(c, s->name);
 
-                push(c, s->name);
                 if (!fields) {
                         r = fail(c, "missing required key 'fields'");
                         pop(c, old);

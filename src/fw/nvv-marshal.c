@@ -26,6 +26,8 @@ struct enum_pair {
 
 struct nvv_op {
         enum op_kind kind;
+        bool out;                    /* the firmware fills it; requests leave it zero */
+        bool raw;                    /* same width on both sides: a plain copy (little-endian hosts) */
         const char *s_name;
         const char *w_name;
         uint32_t s_off, w_off;
@@ -183,6 +185,7 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                 return set_err(reterr, "'%s' → '%s': a flexible array cannot be bound", e->stable, e->wire);
 
         *op = (struct nvv_op) {
+                .out = sf->out,
                 .s_name = sf->name, .w_name = wf->name, .s_off = sf->offset, .w_off = woff,
                 .s_width = sf->width, .w_width = (uint8_t) wf->elem_size, .w_signed = nvv_wtype_is_signed(wf->type),
                 .w_bool = wf->type == NVV_WT_BOOL, .s_count = sf->count, .w_count = wf->count,
@@ -199,6 +202,9 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                                        wf->type_name);
                 if ((sf->count == 1) != (wf->count == 1))
                         return set_err(reterr, "'%s' and '%s' differ in being an array", e->stable, e->wire);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                op->raw = sf->kind == NVV_SK_UINT && !op->w_bool && sf->width == wf->elem_size;
+#endif
                 if (sf->kind == NVV_SK_ENUM) {
                         r = compile_enum(fw, sf, op, reterr);
                         if (r < 0)
@@ -292,6 +298,15 @@ static inline uint64_t ld(const uint8_t *p, unsigned w)
 {
         uint64_t v = 0;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        switch (w) {
+        case 1: return *p;
+        case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+        case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
+        case 8: memcpy(&v, p, 8); return v;
+        default: break;
+        }
+#endif
         for (unsigned i = 0; i < w; i++)
                 v |= (uint64_t) p[i] << (8 * i);
         return v;
@@ -299,6 +314,15 @@ static inline uint64_t ld(const uint8_t *p, unsigned w)
 
 static inline void st(uint8_t *p, unsigned w, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        switch (w) {
+        case 1: *p = (uint8_t) v; return;
+        case 2: { uint16_t x = (uint16_t) v; memcpy(p, &x, 2); return; }
+        case 4: { uint32_t x = (uint32_t) v; memcpy(p, &x, 4); return; }
+        case 8: memcpy(p, &v, 8); return;
+        default: break;
+        }
+#endif
         for (unsigned i = 0; i < w; i++)
                 p[i] = (uint8_t) (v >> (8 * i));
 }
@@ -341,13 +365,21 @@ _printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
         return 0;
 }
 
-static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, char *err, size_t errlen)
+static bool zero_bytes(const uint8_t *p, size_t n)
+{
+        return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsigned flags, char *err, size_t errlen)
 {
         for (size_t i = 0; i < p->n_ops; i++) {
                 const struct nvv_op *op = &p->ops[i];
                 const uint8_t *sp = s + op->s_off;
                 uint8_t *wp = w + op->w_off;
                 uint32_t n;
+
+                if (op->out && !(flags & NVV_ENCODE_REPLY))
+                        continue;
 
                 if (op->governed) {
                         uint64_t c = lds(s + op->cnt_s_off, op->cnt_s_width);
@@ -366,6 +398,19 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, char *
                 } else
                         n = MIN(op->s_count, op->w_count);
 
+                if (op->raw) {
+                                if (!op->governed && op->s_count > op->w_count &&
+                            !zero_bytes(sp + (size_t) op->w_count * op->s_stride,
+                                        (size_t) (op->s_count - op->w_count) * op->s_stride))
+                                for (uint32_t k = op->w_count; k < op->s_count; k++)
+                                        if (lds(sp + (size_t) k * op->s_stride, op->s_width) != 0) {
+                                                errf(err, errlen, "'%s'[%u] is set; firmware %s holds %u entries in '%s'",
+                                                     op->s_name, k, p->release, op->w_count, op->w_name);
+                                                return -E2BIG;
+                                        }
+                        memcpy(wp, sp, (size_t) n * op->s_width);
+                        continue;
+                }
                 switch (op->kind) {
                 case OP_UINT:
                 case OP_BOOL:
@@ -424,7 +469,7 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, char *
                 case OP_STRUCTS:
                         for (uint32_t k = 0; k < n; k++) {
                                 int r = encode(op->sub, sp + (size_t) k * op->s_stride, wp + (size_t) k * op->sub->w->size,
-                                               err, errlen);
+                                               flags, err, errlen);
                                 if (r < 0)
                                         return r;
                         }
@@ -435,7 +480,7 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, char *
 }
 
 int nvv_plan_encode(const struct nvv_plan *p, const void *stable, void *wire, size_t wire_size,
-                    char *err, size_t errlen)
+                    unsigned flags, char *err, size_t errlen)
 {
         assert_return(p && stable && wire, -EINVAL);
         if (wire_size < p->w->size) {
@@ -443,7 +488,7 @@ int nvv_plan_encode(const struct nvv_plan *p, const void *stable, void *wire, si
                 return -ENOBUFS;
         }
         memset(wire, 0, p->w->size);
-        return encode(p, stable, wire, err, errlen);
+        return encode(p, stable, wire, flags, err, errlen);
 }
 
 static void set_defaults(const struct nvv_plan *p, uint8_t *s)
@@ -477,6 +522,10 @@ static int decode(const struct nvv_plan *p, const uint8_t *w, uint8_t *s, char *
                 } else
                         n = MIN(op->s_count, op->w_count);
 
+                if (op->raw) {
+                        memcpy(sp, wp, (size_t) n * op->s_width);
+                        continue;
+                }
                 switch (op->kind) {
                 case OP_UINT:
                 case OP_BOOL:

@@ -46,9 +46,12 @@ const struct nvv_sschema *nvv_plan_schema(const struct nvv_plan *p);
 /* Is the stable field bound to a wire field in this release? */
 bool nvv_plan_has_field(const struct nvv_plan *p, const char *stable_name);
 
-/* stable → wire. `wire` must hold wire_size >= the wire struct's size; it is fully written. */
+/* stable → wire. `wire` must hold wire_size >= the wire struct's size; it is fully written.
+ * A request (the default) leaves the firmware's output fields zero; NVV_ENCODE_REPLY, as the
+ * firmware side answers, writes them too. */
+#define NVV_ENCODE_REPLY 1u
 int nvv_plan_encode(const struct nvv_plan *p, const void *stable, void *wire, size_t wire_size,
-                    char *err, size_t errlen);
+                    unsigned flags, char *err, size_t errlen);
 /* wire → stable. The stable struct is fully written (defaults where the release has nothing). */
 int nvv_plan_decode(const struct nvv_plan *p, const void *wire, size_t wire_size, void *stable,
                     char *err, size_t errlen);

@@ -104,7 +104,8 @@ int nvv_msgq_frame_record(const struct nvv_fwabi *fw, const void *rpc, size_t rp
         memset(r + rec_len, 0, bytes - q->el_header_size - rec_len);
         nvv_role_set(&q->el_sequence, o, seq);
         nvv_role_set(&q->el_count, o, elements);
-        nvv_role_set(&q->el_checksum, o, nvv_msgq_checksum(o, bytes));
+        /* The zero padding adds nothing to an XOR: sum the written part only. */
+        nvv_role_set(&q->el_checksum, o, nvv_msgq_checksum(o, ALIGN_UP(q->el_header_size + rec_len, 8)));
         return (int) elements;
 }
 

@@ -26,6 +26,14 @@ uint64_t nvv_role_get(const struct nvv_role *r, const void *base)
         const uint8_t *p = (const uint8_t *) base + r->offset;
         uint64_t v = 0;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (r->width == 4) {
+                uint32_t x;
+
+                memcpy(&x, p, 4);
+                return x;
+        }
+#endif
         for (unsigned i = 0; i < r->width; i++)
                 v |= (uint64_t) p[i] << (8 * i);
         return v;
@@ -35,6 +43,14 @@ void nvv_role_set(const struct nvv_role *r, void *base, uint64_t v)
 {
         uint8_t *p = (uint8_t *) base + r->offset;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (r->width == 4) {
+                uint32_t x = (uint32_t) v;
+
+                memcpy(p, &x, 4);
+                return;
+        }
+#endif
         for (unsigned i = 0; i < r->width; i++)
                 p[i] = (uint8_t) (v >> (8 * i));
 }
@@ -123,7 +139,7 @@ int nvv_rpc_encode_command(const struct nvv_fwabi *fw, int cmd, const void *stab
                 nvv_role_set(&q->ctl_object, hdr, c->object == NVV_OBJ_CLIENT ? h->client : handle_for(h, c->object));
                 nvv_role_set(&q->ctl_cmd, hdr, c->id);
                 nvv_role_set(&q->ctl_params_size, hdr, c->params->size);
-                r = nvv_plan_encode(b->plan, stable, hdr + q->ctl_header_size, c->params->size, err, errlen);
+                r = nvv_plan_encode(b->plan, stable, hdr + q->ctl_header_size, c->params->size, 0, err, errlen);
         } else {
                 const struct nvv_alloc *a = b->alloc;
 
@@ -134,7 +150,7 @@ int nvv_rpc_encode_command(const struct nvv_fwabi *fw, int cmd, const void *stab
                 nvv_role_set(&q->al_object, hdr, h->new_object);
                 nvv_role_set(&q->al_class, hdr, a->hclass);
                 nvv_role_set(&q->al_params_size, hdr, a->params->size);
-                r = nvv_plan_encode(b->plan, stable, hdr + q->al_header_size, a->params->size, err, errlen);
+                r = nvv_plan_encode(b->plan, stable, hdr + q->al_header_size, a->params->size, 0, err, errlen);
         }
         if (r < 0)
                 return r;
@@ -369,7 +385,7 @@ int nvv_rpc_encode_reply(const struct nvv_fwabi *fw, const void *req_rpc, size_t
         if (stable && req->cmd >= 0) {
                 const struct nvv_binding *b = fw->commands[req->cmd];
 
-                r = nvv_plan_encode(b->plan, stable, hdr + hdr_size, req->params_len, err, errlen);
+                r = nvv_plan_encode(b->plan, stable, hdr + hdr_size, req->params_len, NVV_ENCODE_REPLY, err, errlen);
                 if (r < 0)
                         return r;
         }
@@ -402,7 +418,8 @@ int nvv_rpc_encode_event(const struct nvv_fwabi *fw, int event, const void *stab
         nvv_role_set(&q->rpc_result, buf, 0);
         nvv_role_set(&q->rpc_result_private, buf, 0);
         if (b->payload) {
-                r = nvv_plan_encode(b->plan, stable, (uint8_t *) buf + q->rpc_header_size, b->payload->size, err, errlen);
+                r = nvv_plan_encode(b->plan, stable, (uint8_t *) buf + q->rpc_header_size, b->payload->size, NVV_ENCODE_REPLY,
+                                    err, errlen);
                 if (r < 0)
                         return r;
         }

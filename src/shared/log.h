@@ -7,7 +7,7 @@
 
 /* The library never prints: it hands debug messages to a sink the program installs. */
 typedef void (*nvv_log_fn)(int level, const char *file, int line, const char *func,
-                           const char *fmt, va_list ap, void *userdata);
+                           const char *fmt, va_list ap, void *userdata) _printf_(5, 0);
 
 void nvv_log_set_fn(nvv_log_fn fn, void *userdata);
 void nvv_log_set_max_level(int level);
@@ -17,7 +17,7 @@ void nvv_log_internal(int level, const char *file, int line, const char *func,
 
 /* Programs: stderr sink with sd-daemon "<N>" level prefixes when stderr is the journal. */
 void nvv_log_stderr(int level, const char *file, int line, const char *func,
-                    const char *fmt, va_list ap, void *userdata);
+                    const char *fmt, va_list ap, void *userdata) _printf_(5, 0);
 
 #define nvv_log(level, ...)                                                     \
         do {                                                                    \

@@ -1,0 +1,1 @@
+nvvgpuctl fw decode 570.144 @SRCDIR@/tests/golden/input/570.144-create_device.bin

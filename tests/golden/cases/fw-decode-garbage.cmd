@@ -1,0 +1,1 @@
+printf "hello, firmware" | nvvgpuctl fw decode 570.144

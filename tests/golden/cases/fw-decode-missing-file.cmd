@@ -1,0 +1,1 @@
+nvvgpuctl fw decode 570.144 /nonexistent/capture.bin

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Golden layout tables: every number below is sizeof / offsetof / array length as NVIDIA's
+ * open-gpu-kernel-modules headers define them at each release tag, never our own output.
+ * Headers (paths in the repository github.com/NVIDIA/open-gpu-kernel-modules):
+ *   ctrla081.h        = src/common/sdk/nvidia/inc/ctrl/ctrla081.h
+ *   vgpumgrinternal.h = src/common/sdk/nvidia/inc/ctrl/ctrl2080/ctrl2080vgpumgrinternal.h
+ *   cla084.h          = src/common/sdk/nvidia/inc/class/cla084.h
+ *   ctrla084.h        = src/common/sdk/nvidia/inc/ctrl/ctrla084.h
+ *   ctrl0000vgpu.h    = src/common/sdk/nvidia/inc/ctrl/ctrl0000/ctrl0000vgpu.h
+ *   ctrl2080fifo.h    = src/common/sdk/nvidia/inc/ctrl/ctrl2080/ctrl2080fifo.h
+ *   g_rpc-structures.h, g_rpc-message-header.h = src/nvidia/generated/
+ *   message_queue_priv.h = src/nvidia/inc/kernel/gpu/gsp/message_queue_priv.h
+ *   rpc_global_enums.h = src/nvidia/kernel/inc/vgpu/ (535, 550), src/nvidia/inc/kernel/vgpu/ (570+)
+ *   gsp_fw_heap.h     = src/nvidia/inc/kernel/gpu/gsp/gsp_fw_heap.h
+ * Tags: 535.113.01, 550.40.07, 570.144, 580.65.06, 595.45.04.
+ */
+#include "nvv-cmd.h"
+#include "testutil.h"
+
+#define NREL 5
+static const char *const releases[NREL] = { "535.113.01", "550.40.07", "570.144", "580.65.06", "595.45.04" };
+#define ABSENT (-1)
+
+struct size_row {
+        const char *header;
+        const char *name;
+        long size[NREL];
+};
+
+static const struct size_row sizes[] = {
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", { 4952, 5088, 5224, 5416, 5424 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS",
+          { 316936, 325640, 334344, 693256, 694280 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
+          { 6496, 6520, 6616, 6616, 6616 } },
+        { "cla084.h", "NVA084_ALLOC_PARAMETERS", { 1656, 1664, 1696, 88, 88 } },
+        { "ctrla084.h", "NVA084_CTRL_KERNEL_HOST_VGPU_DEVICE_BOOTLOAD_VGPU_TASK_PARAMS",
+          { ABSENT, ABSENT, 1608, 1608, 1608 } },
+        { "g_rpc-structures.h", "rpc_gsp_rm_control_v03_00", { 24, 24, 24, 40, 40 } },
+        { "g_rpc-structures.h", "rpc_gsp_rm_alloc_v03_00", { 32, 32, 32, 32, 32 } },
+        { "g_rpc-message-header.h", "rpc_message_header_v03_00", { 32, 32, 32, 32, 32 } },
+        { "ctrl0000vgpu.h", "NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS", { ABSENT, ABSENT, 40, 40, 40 } },
+        { "ctrl0000vgpu.h", "NV0000_CTRL_VGPU_DELETE_DEVICE_PARAMS", { ABSENT, ABSENT, 18, 18, 18 } },
+        { "ctrl0000vgpu.h", "NV0000_CTRL_VGPU_GET_START_DATA_PARAMS", { 1056, 1056, ABSENT, ABSENT, ABSENT } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_ENUMERATE_VGPU_PER_PGPU_PARAMS",
+          { 4872, 4872, 4872, 10376, 10376 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_FREE_STATES_PARAMS", { ABSENT, 8, 8, 8, 8 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_SET_VGPU_HETEROGENEOUS_MODE_PARAMS",
+          { ABSENT, ABSENT, 1, 1, 1 } },
+        { "ctrl2080fifo.h", "NV2080_CTRL_FIFO_OBJSCHED_GET_CAPS_PARAMS", { ABSENT, 44, 44, 44, 44 } },
+        { "ctrl2080fifo.h", "NV2080_CTRL_FIFO_OBJSCHED_SET_STATE_PARAMS", { ABSENT, 24, 24, 24, 24 } },
+        { "message_queue_priv.h", "GSP_MSG_QUEUE_ELEMENT", { 80, 80, 80, 80, 80 } },
+};
+
+struct field_row {
+        const char *header;
+        const char *sname;
+        const char *fname;
+        long offset[NREL];
+        long count[NREL];
+};
+
+static const struct field_row fields[] = {
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "fbLength", { 392, 392, 392, 456, 456 }, { 1, 1, 1, 1, 1 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "vgpuName", { 4, 4, 4, 4, 4 }, { 32, 32, 32, 64, 64 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "maxInstance", { 324, 324, 324, 388, 388 }, { 1, 1, 1, 1, 1 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "gspHeapSize", { 400, 400, 400, 464, 464 }, { 1, 1, 1, 1, 1 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "multiVgpuSupported", { 360, 360, 360, 424, 428 }, { 1, 1, 1, 1, 1 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "nominalFbRegionSize",
+          { ABSENT, ABSENT, ABSENT, ABSENT, 424 }, { 1, 1, 1, 1, 1 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "maxInstancePerGI",
+          { ABSENT, ABSENT, ABSENT, 5000, 5004 }, { 1, 1, 1, 1, 1 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "placementIds", { ABSENT, 4960, ABSENT, ABSENT, ABSENT },
+          { 32, 32, 32, 32, 32 } },
+        { "ctrla081.h", "NVA081_CTRL_VGPU_INFO", "heterogeneousPlacementIds",
+          { ABSENT, ABSENT, 5092, 5224, 5228 }, { 32, 32, 32, 48, 48 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS", "chidOffset",
+          { 28, 28, 28, 28, 28 }, { 62, 64, 84, 84, 84 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
+          "guestFbPhysAddrList", { 288, 296, 376, 376, 376 }, { 384, 384, 384, 384, 384 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
+          "kernelLogBuffOffset", { ABSENT, ABSENT, 6576, 6576, 6576 }, { 1, 1, 1, 1, 1 } },
+        { "vgpumgrinternal.h", "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS", "vgpuInfo",
+          { 8, 8, 8, 8, 8 }, { 64, 64, 64, 128, 128 } },
+        { "cla084.h", "NVA084_ALLOC_PARAMETERS", "placementId", { ABSENT, 28, 28, 32, 32 }, { 1, 1, 1, 1, 1 } },
+        { "cla084.h", "NVA084_ALLOC_PARAMETERS", "guestFbHandleList",
+          { 64, 72, 72, ABSENT, ABSENT }, { 384, 384, 384, 384, 384 } },
+        { "ctrl0000vgpu.h", "NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS", "placementId",
+          { ABSENT, ABSENT, 36, 36, 36 }, { 1, 1, 1, 1, 1 } },
+        { "g_rpc-structures.h", "rpc_gsp_rm_control_v03_00", "params", { 24, 24, 24, 40, 40 }, { 0, 0, 0, 0, 0 } },
+        { "g_rpc-message-header.h", "rpc_message_header_v03_00", "rpc_message_data",
+          { 32, 32, 32, 32, 32 }, { 0, 0, 0, 0, 0 } },
+        { "message_queue_priv.h", "GSP_MSG_QUEUE_ELEMENT", "checkSum", { 32, 32, 32, 32, 32 }, { 1, 1, 1, 1, 1 } },
+        { "message_queue_priv.h", "GSP_MSG_QUEUE_ELEMENT", "rpc", { 48, 48, 48, 48, 48 }, { 1, 1, 1, 1, 1 } },
+};
+
+static struct nvv_fwdb *db;
+
+static int setup(void **state)
+{
+        db = test_load_db();
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        db = nvv_fwdb_free(db);
+        return 0;
+}
+
+static void test_all_five_load(void **state)
+{
+        assert_true(nvv_fwdb_count(db) >= NREL);
+        for (int r = 0; r < NREL; r++)
+                assert_non_null(nvv_fwdb_find(db, releases[r]));
+}
+
+static void test_struct_sizes(void **state)
+{
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++)
+                for (int r = 0; r < NREL; r++) {
+                        const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+                        const struct nvv_wstruct *s = nvv_fwabi_find_struct(fw, sizes[i].name);
+
+                        if (sizes[i].size[r] == ABSENT) {
+                                if (s)
+                                        fail_msg("%s %s: should be absent (%s)", releases[r], sizes[i].name, sizes[i].header);
+                                continue;
+                        }
+                        if (!s)
+                                fail_msg("%s %s: missing (%s)", releases[r], sizes[i].name, sizes[i].header);
+                        if ((long) s->size != sizes[i].size[r])
+                                fail_msg("%s %s: size %u, %s says %ld", releases[r], sizes[i].name, s->size,
+                                         sizes[i].header, sizes[i].size[r]);
+                }
+}
+
+static void test_field_offsets(void **state)
+{
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                for (int r = 0; r < NREL; r++) {
+                        const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+                        const struct nvv_wstruct *s = nvv_fwabi_find_struct(fw, fields[i].sname);
+                        const struct nvv_wfield *f = s ? nvv_wstruct_find_field(s, fields[i].fname) : NULL;
+
+                        if (fields[i].offset[r] == ABSENT) {
+                                if (f)
+                                        fail_msg("%s %s.%s: should be absent", releases[r], fields[i].sname, fields[i].fname);
+                                continue;
+                        }
+                        if (!f)
+                                fail_msg("%s %s.%s: missing (%s)", releases[r], fields[i].sname, fields[i].fname,
+                                         fields[i].header);
+                        if ((long) f->offset != fields[i].offset[r] || (long) f->count != fields[i].count[r])
+                                fail_msg("%s %s.%s: offset %u count %u, %s says %ld / %ld", releases[r],
+                                         fields[i].sname, fields[i].fname, f->offset, f->count, fields[i].header,
+                                         fields[i].offset[r], fields[i].count[r]);
+                }
+}
+
+/* The derived queue geometry every release must end up with. */
+static void test_queue_geometry(void **state)
+{
+        static const unsigned ctl_header[NREL] = { 24, 24, 24, 40, 40 };
+
+        for (int r = 0; r < NREL; r++) {
+                const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+
+                assert_int_equal(fw->queue.element_size, 4096);               /* RM_PAGE_SIZE */
+                assert_int_equal(fw->queue.max_elements, 16);                 /* GSP_MSG_QUEUE_ELEMENT_SIZE_MAX */
+                assert_int_equal(fw->queue.el_header_size, 48);               /* NV_OFFSETOF(GSP_MSG_QUEUE_ELEMENT, rpc) */
+                assert_int_equal(fw->queue.max_rpc_size, 65536 - 48);         /* GSP_MSG_QUEUE_RPC_SIZE_MAX */
+                assert_int_equal(fw->queue.rpc_header_size, 32);
+                assert_int_equal(fw->queue.ctl_header_size, ctl_header[r]);
+                assert_int_equal(fw->queue.queue_size, 0x40000);              /* message_queue_cpu.c: 256 KB */
+                assert_int_equal(fw->queue.signature, 0x43505256);            /* NV_VGPU_MSG_SIGNATURE_VALID */
+                assert_int_equal(fw->queue.header_version, 0x03000000);       /* ..._HEADER_VERSION_MAJOR_TOT */
+                assert_int_equal(fw->queue.negotiated, r == 4);                /* 595 negotiates geometry at boot */
+        }
+}
+
+struct num_row {
+        bool event;
+        const char *name;
+        long value[NREL];
+};
+
+/* rpc_global_enums.h: functions are append-only; events were renumbered 535 → 550. */
+static const struct num_row numbers[] = {
+        { false, "CONTINUATION_RECORD", { 71, 71, 71, 71, 71 } },
+        { false, "GSP_RM_CONTROL", { 76, 76, 76, 76, 76 } },
+        { false, "GSP_RM_ALLOC", { 103, 103, 103, 103, 103 } },
+        { false, "CTRL_GPU_QUERY_ECC_STATUS", { ABSENT, 201, 201, 201, 201 } },
+        { false, "SET_SYSMEM_DIRTY_PAGE_TRACKING_BUFFER", { 190, 190, 190, ABSENT, ABSENT } },
+        { false, "SETUP_HIBERNATION_BUFFER", { ABSENT, ABSENT, ABSENT, 223, 223 } },
+        { false, "INIT_GSP_TRACE_CRASH_BUFFER", { ABSENT, ABSENT, ABSENT, ABSENT, 228 } },
+        { true, "GSP_INIT_DONE", { 0x1001, 0x1001, 0x1001, 0x1001, 0x1001 } },
+        { true, "RC_TRIGGERED", { 0x1004, 0x1004, 0x1004, 0x1004, 0x1004 } },
+        { true, "VGPU_GSP_PLUGIN_TRIGGERED", { 0x100d, 0x100d, 0x100d, 0x100d, 0x100d } },
+        { true, "GSP_SEND_USER_SHARED_DATA", { 0x101b, ABSENT, ABSENT, ABSENT, ABSENT } },
+        { true, "NVLINK_FAULT_UP", { 0x101c, 0x101b, 0x101b, 0x101b, 0x101b } },
+        { true, "GSP_LOCKDOWN_NOTICE", { 0x101d, 0x101c, 0x101c, 0x101c, 0x101c } },
+        { true, "MIG_CI_CONFIG_UPDATE", { 0x101e, 0x101d, 0x101d, 0x101d, 0x101d } },
+        { true, "UPDATE_GSP_TRACE", { ABSENT, 0x101e, 0x101e, 0x101e, 0x101e } },
+        { true, "RECOVERY_ACTION", { ABSENT, ABSENT, 0x1022, 0x1022, 0x1022 } },
+};
+
+static void test_function_and_event_numbers(void **state)
+{
+        for (size_t i = 0; i < ELEMENTSOF(numbers); i++)
+                for (int r = 0; r < NREL; r++) {
+                        const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+                        uint32_t v;
+                        int k = numbers[i].event ? nvv_fwabi_event_value(fw, numbers[i].name, &v)
+                                                 : nvv_fwabi_function_value(fw, numbers[i].name, &v);
+
+                        if (numbers[i].value[r] == ABSENT) {
+                                if (k == 0)
+                                        fail_msg("%s %s should be absent", releases[r], numbers[i].name);
+                                continue;
+                        }
+                        if (k < 0 || (long) v != numbers[i].value[r])
+                                fail_msg("%s %s: %ld expected (rpc_global_enums.h)", releases[r], numbers[i].name,
+                                         numbers[i].value[r]);
+                }
+}
+
+struct ctl_row {
+        const char *name;
+        long id[NREL];
+};
+
+static const struct ctl_row controls[] = {
+        { "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK",
+          { 0x20804001, 0x20804001, 0x20804001, 0x20804001, 0x20804001 } },
+        { "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE",
+          { 0x20804003, 0x20804003, 0x20804003, 0x20804003, 0x20804003 } },
+        { "NV0000_CTRL_CMD_VGPU_GET_START_DATA", { 0xc01, 0xc01, ABSENT, ABSENT, ABSENT } },
+        { "NV0000_CTRL_CMD_VGPU_CREATE_DEVICE", { ABSENT, ABSENT, 0xc02, 0xc02, 0xc02 } },
+        { "NV0000_CTRL_CMD_VGPU_DELETE_DEVICE", { ABSENT, ABSENT, 0xc04, 0xc04, 0xc04 } },
+        { "NV2080_CTRL_CMD_FIFO_OBJSCHED_SET_STATE", { ABSENT, 0x20801121, 0x20801121, 0x20801121, 0x20801121 } },
+        { "NV0080_CTRL_CMD_GPU_SET_VGPU_HETEROGENEOUS_MODE", { ABSENT, 0x800297, 0x800297, 0x800297, 0x800297 } },
+        { "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SET_VGPU_HETEROGENEOUS_MODE",
+          { ABSENT, ABSENT, 0x2080400e, 0x2080400e, 0x2080400e } },
+        { "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SET_POWER_STATE", { ABSENT, ABSENT, ABSENT, 0x20804010, 0x20804010 } },
+        { "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_FREE_STATES", { ABSENT, 0x2080400c, 0x2080400c, 0x2080400c, 0x2080400c } },
+};
+
+static void test_control_ids(void **state)
+{
+        for (size_t i = 0; i < ELEMENTSOF(controls); i++)
+                for (int r = 0; r < NREL; r++) {
+                        const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+                        const struct nvv_control *c = nvv_fwabi_control_by_name(fw, controls[i].name);
+
+                        if (controls[i].id[r] == ABSENT) {
+                                if (c)
+                                        fail_msg("%s %s should be absent", releases[r], controls[i].name);
+                                continue;
+                        }
+                        if (!c || (long) c->id != controls[i].id[r])
+                                fail_msg("%s %s: id 0x%lx expected", releases[r], controls[i].name, controls[i].id[r]);
+                }
+}
+
+/* gsp_fw_heap.h and ctrla081.h limits. */
+static void test_sizing(void **state)
+{
+        static const unsigned heap[NREL] = { 549, 565, 581, 581, 581 };
+        static const unsigned max_vgpu[NREL] = { 32, 32, 32, 48, 48 };
+        static const unsigned max_types[NREL] = { 64, 64, 64, 128, 128 };
+        static const unsigned strsize[NREL] = { 32, 32, 32, 64, 64 };
+        static const unsigned engines[NREL] = { 0x3e, 0x40, 0x54, 0x54, 0x54 };
+
+        for (int r = 0; r < NREL; r++) {
+                const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+
+                assert_int_equal(fw->sizing.gsp_fw_heap_vgpu_mb, heap[r]);
+                assert_int_equal(fw->sizing.max_vgpu_per_pgpu, max_vgpu[r]);
+                assert_int_equal(fw->sizing.max_vgpu_types_per_pgpu, max_types[r]);
+                assert_int_equal(fw->sizing.vgpu_string_size, strsize[r]);
+                assert_int_equal(fw->sizing.max_engines, engines[r]);
+                assert_int_equal(fw->sizing.max_vmmu_segments, 384);
+                /* GSP_FW_HEAP_SIZE_VGPU_48VMS appears in 580.65.06 */
+                assert_int_equal(fw->sizing.gsp_fw_heap_vgpu_48vms_mb, r >= 3 ? 1370 : 0);
+        }
+}
+
+/* What each release offers of the stable command set (the table of who has what). */
+static void test_command_availability(void **state)
+{
+        const struct nvv_fwabi *f535 = nvv_fwdb_find(db, "535.113.01"), *f550 = nvv_fwdb_find(db, "550.40.07"),
+                               *f570 = nvv_fwdb_find(db, "570.144"), *f580 = nvv_fwdb_find(db, "580.65.06");
+
+        assert_null(nvv_fwabi_command(f535, NVV_CMD_CREATE_DEVICE));
+        assert_non_null(nvv_fwabi_command(f535, NVV_CMD_GET_START_DATA));
+        assert_null(nvv_fwabi_command(f535, NVV_CMD_SCHED_SET_STATE));
+        assert_null(nvv_fwabi_command(f535, NVV_CMD_SET_HETEROGENEOUS_MODE));
+        assert_non_null(nvv_fwabi_command(f550, NVV_CMD_SCHED_SET_STATE));
+        assert_non_null(nvv_fwabi_command(f550, NVV_CMD_SET_HETEROGENEOUS_MODE));
+        assert_string_equal(nvv_fwabi_command(f550, NVV_CMD_SET_HETEROGENEOUS_MODE)->control->name,
+                            "NV0080_CTRL_CMD_GPU_SET_VGPU_HETEROGENEOUS_MODE");
+        assert_null(nvv_fwabi_command(f550, NVV_CMD_CREATE_DEVICE));
+        assert_non_null(nvv_fwabi_command(f570, NVV_CMD_CREATE_DEVICE));
+        assert_non_null(nvv_fwabi_command(f570, NVV_CMD_DELETE_DEVICE));
+        assert_string_equal(nvv_fwabi_command(f570, NVV_CMD_SET_HETEROGENEOUS_MODE)->control->name,
+                            "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SET_VGPU_HETEROGENEOUS_MODE");
+        assert_null(nvv_fwabi_command(f570, NVV_CMD_SET_POWER_STATE));
+        assert_non_null(nvv_fwabi_command(f580, NVV_CMD_SET_POWER_STATE));
+        /* Shutdown and cleanup wait up to 30 s (kernel_hostvgpudeviceapi.c, 570.144). */
+        assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_SHUTDOWN_PLUGIN)->timeout_ms, 30000);
+        assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_CREATE_DEVICE)->timeout_ms, 6000);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_all_five_load),
+                cmocka_unit_test(test_struct_sizes),
+                cmocka_unit_test(test_field_offsets),
+                cmocka_unit_test(test_queue_geometry),
+                cmocka_unit_test(test_function_and_event_numbers),
+                cmocka_unit_test(test_control_ids),
+                cmocka_unit_test(test_sizing),
+                cmocka_unit_test(test_command_availability),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

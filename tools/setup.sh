@@ -1,0 +1,87 @@
+#!/bin/sh
+# The README's two commands: `tools/setup.sh demo` and `tools/setup.sh test`.
+# Both install what the project needs from Debian 12's archive (as root), then build.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# Every build and test dependency, by Debian package name.
+PACKAGES="build-essential autoconf automake pkg-config libjson-c-dev libnl-3-dev libnl-genl-3-dev
+libudev-dev libvirt-dev libxml2-dev libfuse3-dev fuse3 libcmocka-dev libumockdev-dev umockdev
+clang libclang-rt-14-dev xz-utils"
+
+install_packages() {
+        missing=""
+        for p in $PACKAGES; do
+                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+        done
+        [ -z "$missing" ] && return 0
+        if [ "$(id -u)" != 0 ]; then
+                echo "setup: missing packages:$missing — run as root or install them first" >&2
+                exit 1
+        fi
+        echo "setup: installing$missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        # shellcheck disable=SC2086
+        apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+configure_build() { # DIR [configure options]
+        dir=$1; shift
+        [ -x configure ] || autoreconf -fi
+        mkdir -p "$dir"
+        (cd "$dir" && "$top/configure" -q "$@")
+        make -C "$dir" -j"$jobs" >/dev/null
+}
+
+summary() { # add up the automake test logs of the given build dirs
+        pass=0; fail=0
+        for d in "$@"; do
+                [ -f "$d/test-suite.log" ] || continue
+                p=$(sed -n 's/^# PASS: *//p' "$d/test-suite.log"); f=$(sed -n 's/^# FAIL: *//p' "$d/test-suite.log")
+                e=$(sed -n 's/^# ERROR: *//p' "$d/test-suite.log")
+                pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0} + ${e:-0}))
+        done
+        echo "$pass passed, $fail failed"
+}
+
+case "${1:-}" in
+demo)
+        install_packages
+        configure_build build
+        exec sh "$top/tools/demo.sh" "$top/build"
+        ;;
+test)
+        install_packages
+        status=0
+        echo "== build with -Werror, unit, golden and fuzz-corpus tests"
+        configure_build build --enable-werror
+        make -C build -j"$jobs" check >/dev/null || { status=1; cat build/test-suite.log; }
+        echo "== the same under AddressSanitizer and UndefinedBehaviorSanitizer"
+        configure_build build-asan --enable-werror --enable-sanitizers
+        make -C build-asan -j"$jobs" check >/dev/null || { status=1; cat build-asan/test-suite.log; }
+        echo "== libFuzzer smoke run (clang)"
+        configure_build build-fuzz --enable-fuzzing --enable-sanitizers CC=clang
+        for t in build-fuzz/tests/fuzz/libfuzzer-*; do
+                name=$(basename "$t" | sed 's/^libfuzzer-/fuzz-/')
+                corpus=$(mktemp -d)
+                cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+                NVVGPU_FWABI_DIR="$top/data/fwabi" "$t" -max_total_time=15 -rss_limit_mb=2048 "$corpus" \
+                        >"build-fuzz/$name.log" 2>&1 || { status=1; tail -40 "build-fuzz/$name.log"; }
+                echo "$name: $(grep -o 'Done [0-9]* runs' "build-fuzz/$name.log" | awk '{print $2}') executions in 15 s"
+                rm -rf "$corpus"
+        done
+        echo "== make distcheck"
+        make -C build -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.log 2>&1 ||
+                { status=1; tail -60 build/distcheck.log; }
+        [ $status = 0 ] && echo "distcheck: ok"
+        summary build build-asan
+        exit $status
+        ;;
+*)
+        echo "usage: tools/setup.sh demo|test" >&2
+        exit 2
+        ;;
+esac
