@@ -373,6 +373,8 @@ static void print_dissection(json_object *root)
                                json_object_object_get(c, "params_struct") ? jstr(c, "params_struct") : "");
                         print_object("  ", json_object_object_get(c, "header"));
                 }
+                if ((c = json_object_object_get(r, "function")))
+                        printf("function: stable command '%s', params in %s\n", jstr(c, "command"), jstr(c, "params_struct"));
                 if ((c = json_object_object_get(r, "event")))
                         printf("event: %s%s%s%s\n", jstr(c, "name"),
                                json_object_object_get(c, "stable") ? ", stable event '" : "",

@@ -199,6 +199,10 @@ SCHEMA(s_alloc_host_vgpu, "alloc_host_vgpu", T,
        F_UINT(T, kernel_log_offset), F_UINT(T, kernel_log_size), F_BOOL(T, profiling), F_BOOL(T, live_migration));
 #undef T
 
+#define T struct nvv_cmd_free_object
+SCHEMA(s_free_object, "free_object", T, F_UINT(T, client), F_UINT(T, parent), F_UINT(T, object));
+#undef T
+
 #define T struct nvv_event_plugin
 SCHEMA(s_event_plugin, "plugin_event", T,
        F_UINT(T, gfid), F_ENUM(T, notify, "plugin_notify", nvv_plugin_notify_names));
@@ -235,6 +239,7 @@ static const struct nvv_sschema *const cmd_schemas[_NVV_CMD_MAX] = {
         [NVV_CMD_SET_PLACEMENT_ID] = &s_set_placement_id,
         [NVV_CMD_SET_POWER_STATE] = &s_set_power_state,
         [NVV_CMD_ALLOC_HOST_VGPU] = &s_alloc_host_vgpu,
+        [NVV_CMD_FREE_OBJECT] = &s_free_object,
 };
 
 static const struct nvv_sschema *const event_schemas[_NVV_EVENT_MAX] = {

@@ -34,6 +34,7 @@ enum nvv_cmd_id {
         NVV_CMD_SET_PLACEMENT_ID,
         NVV_CMD_SET_POWER_STATE,
         NVV_CMD_ALLOC_HOST_VGPU,
+        NVV_CMD_FREE_OBJECT,
         _NVV_CMD_MAX,
         _NVV_CMD_INVALID = -EINVAL,
 };
@@ -287,6 +288,13 @@ struct nvv_cmd_alloc_host_vgpu {
         bool live_migration;
 };
 
+/* RM FREE of an object (the host vGPU device, say). */
+struct nvv_cmd_free_object {
+        uint32_t client;
+        uint32_t parent;
+        uint32_t object;
+};
+
 struct nvv_event_plugin {
         uint32_t gfid;
         uint32_t notify; /* enum nvv_plugin_notify */
@@ -320,6 +328,7 @@ union nvv_cmd_any {
         struct nvv_cmd_set_placement_id set_placement_id;
         struct nvv_cmd_set_power_state set_power_state;
         struct nvv_cmd_alloc_host_vgpu alloc_host_vgpu;
+        struct nvv_cmd_free_object free_object;
         struct nvv_event_plugin event_plugin;
         struct nvv_event_rc_error event_rc_error;
         struct nvv_event_gsp_reset event_gsp_reset;

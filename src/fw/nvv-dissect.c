@@ -277,6 +277,19 @@ static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t le
                 }
                 return 0;
         }
+        for (int i = 0; i < _NVV_CMD_MAX; i++) {
+                const struct nvv_binding *b = fw->commands[i];
+
+                if (b && b->is_function && b->function == v.function) {
+                        json_object *c = json_object_new_object();
+
+                        json_object_object_add(c, "command", json_object_new_string(b->name));
+                        json_object_object_add(c, "params_struct", json_object_new_string(b->payload->name));
+                        json_object_object_add(out, "function", c);
+                        json_object_object_add(out, "params", nvv_dissect_struct(b->payload, v.payload, v.payload_len));
+                        return 0;
+                }
+        }
         if (nvv_rpc_is_event(fw, v.function)) {
                 const struct nvv_event_binding *b = nvv_fwabi_event_binding(fw, v.function);
                 json_object *e = json_object_new_object();

@@ -1220,7 +1220,8 @@ static int compile_binding(struct ctx *c, const struct nvv_sschema *schema, cons
 
 static int parse_commands(struct ctx *c, json_object *o)
 {
-        static const char *const allowed[] = { "control", "alloc", "fields", "elements", "timeout_ms", NULL };
+        static const char *const allowed[] = { "control", "alloc", "function", "params", "fields", "elements",
+                                               "timeout_ms", NULL };
         int r;
 
         json_object_object_foreach(o, k, v) {
@@ -1277,8 +1278,31 @@ static int parse_commands(struct ctx *c, json_object *o)
                                 return fail(c, "'%s' is not in 'allocs'", name);
                         params = b->alloc->params;
                         pop(c, o2);
+                } else if (json_object_object_get_ex(v, "function", &x)) {
+                        size_t o2 = push(c, "function");
+
+                        if ((r = get_str(c, x, &name)) < 0)
+                                return r;
+                        if (nvv_fwabi_function_value(c->fw, name, &b->function) < 0)
+                                return fail(c, "'%s' is not in 'functions'", name);
+                        if (b->function == c->fw->queue.fn_control || b->function == c->fw->queue.fn_alloc ||
+                            b->function == c->fw->queue.fn_continuation)
+                                return fail(c, "'%s' carries controls, allocations or continuations; bind those by 'control' or 'alloc'",
+                                            name);
+                        pop(c, o2);
+                        if ((r = struct_key(c, v, "params", &b->payload)) < 0)
+                                return r;
+                        b->is_function = true;
+                        params = b->payload;
+                        for (int i = 0; i < _NVV_CMD_MAX; i++)
+                                if (i != cmd && c->fw->commands[i] && c->fw->commands[i]->is_function &&
+                                    c->fw->commands[i]->function == b->function)
+                                        return fail(c, "function '%s' is already bound to '%s'", name,
+                                                    c->fw->commands[i]->name);
                 } else
-                        return fail(c, "needs 'control' or 'alloc'");
+                        return fail(c, "needs 'control', 'alloc' or 'function'");
+                if (!b->is_function && json_object_object_get_ex(v, "params", &x))
+                        return fail(c, "'params' belongs to 'function' bindings; a control or allocation names its own");
                 r = compile_binding(c, nvv_cmd_schema(cmd), params, v, &b->plan);
                 if (r < 0)
                         return r;

@@ -137,8 +137,11 @@ struct nvv_status {
 struct nvv_binding {
         char *name;
         int cmd;                          /* enum nvv_cmd_id */
-        const struct nvv_control *control; /* exactly one of control / alloc */
+        const struct nvv_control *control; /* exactly one of control / alloc / function */
         const struct nvv_alloc *alloc;
+        bool is_function;                 /* an RPC function of its own (RM FREE, say) */
+        uint32_t function;
+        const struct nvv_wstruct *payload; /* is_function: the struct after the RPC header */
         uint32_t timeout_ms;
         struct nvv_plan *plan;
 };

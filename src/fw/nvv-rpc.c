@@ -78,6 +78,8 @@ size_t nvv_rpc_size(const struct nvv_fwabi *fw, int cmd)
 
         if (!b)
                 return 0;
+        if (b->is_function)
+                return (size_t) q->rpc_header_size + b->payload->size;
         if (b->control)
                 return (size_t) q->rpc_header_size + q->ctl_header_size + b->control->params->size;
         return (size_t) q->rpc_header_size + q->al_header_size + b->alloc->params->size;
@@ -130,7 +132,10 @@ int nvv_rpc_encode_command(const struct nvv_fwabi *fw, int cmd, const void *stab
         if (need > UINT32_MAX)
                 return -E2BIG;
         hdr = p + q->rpc_header_size;
-        if (b->control) {
+        if (b->is_function) {
+                put_rpc_header(fw, p, (uint32_t) need, b->function, sequence, gfid);
+                r = nvv_plan_encode(b->plan, stable, hdr, b->payload->size, 0, err, errlen);
+        } else if (b->control) {
                 const struct nvv_control *c = b->control;
 
                 put_rpc_header(fw, p, (uint32_t) need, q->fn_control, sequence, gfid);
@@ -220,9 +225,9 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
         r = nvv_rpc_view(fw, rpc, len, &v, err, errlen);
         if (r < 0)
                 return r;
-        expect_fn = b->control ? q->fn_control : q->fn_alloc;
+        expect_fn = b->is_function ? b->function : b->control ? q->fn_control : q->fn_alloc;
         hdr_size = b->control ? q->ctl_header_size : q->al_header_size;
-        params = b->control ? b->control->params : b->alloc->params;
+        params = b->is_function ? b->payload : b->control ? b->control->params : b->alloc->params;
         if (v.function != expect_fn) {
                 errf(err, errlen, "reply to '%s' carries function %u (%s), expected %u", b->name, v.function,
                      fn_name(fw, v.function), expect_fn);
@@ -240,6 +245,14 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
                 errf(err, errlen, "firmware %s failed '%s': %s", fw->release, b->name,
                      nvv_fwabi_status_to_string(fw, v.result, sb, sizeof(sb)));
                 return nvv_fwabi_status_to_errno(fw, v.result);
+        }
+        if (b->is_function) {
+                if (v.payload_len < b->payload->size) {
+                        errf(err, errlen, "reply to '%s' carries %zu bytes, expected %u", b->name, v.payload_len,
+                             b->payload->size);
+                        return -EBADMSG;
+                }
+                return nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen);
         }
         if (v.payload_len < hdr_size) {
                 errf(err, errlen, "reply to '%s' is %zu bytes, shorter than its %u-byte header", b->name,
@@ -298,6 +311,22 @@ int nvv_rpc_parse_request(const struct nvv_fwabi *fw, const void *rpc, size_t le
         if (r < 0)
                 return r;
         *ret = (struct nvv_rpc_request) { .cmd = -ENOENT, .function = v.function, .sequence = v.sequence, .gfid = v.gfid };
+        for (int i = 0; i < _NVV_CMD_MAX; i++) {
+                const struct nvv_binding *b = fw->commands[i];
+
+                if (!b || !b->is_function || b->function != v.function)
+                        continue;
+                ret->cmd = i;
+                ret->is_function = true;
+                ret->params = v.payload;
+                ret->params_len = v.payload_len;
+                if (v.payload_len < b->payload->size) {
+                        errf(err, errlen, "'%s' carries %zu bytes, expected %u", b->name, v.payload_len, b->payload->size);
+                        return -EBADMSG;
+                }
+                ret->params_len = b->payload->size;
+                return stable ? nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen) : 0;
+        }
         if (v.function != q->fn_control && v.function != q->fn_alloc) {
                 errf(err, errlen, "function %u (%s) is not a control or allocation", v.function, fn_name(fw, v.function));
                 return -EOPNOTSUPP;
@@ -362,7 +391,7 @@ int nvv_rpc_encode_reply(const struct nvv_fwabi *fw, const void *req_rpc, size_t
                          uint32_t ctl_status, void *buf, size_t size, size_t *ret_len, char *err, size_t errlen)
 {
         const struct nvv_queue_desc *q = &fw->queue;
-        uint32_t hdr_size = req->is_alloc ? q->al_header_size : q->ctl_header_size;
+        uint32_t hdr_size = req->is_function ? 0 : req->is_alloc ? q->al_header_size : q->ctl_header_size;
         size_t need = (size_t) q->rpc_header_size + hdr_size + req->params_len;
         uint8_t *p = buf, *hdr;
         int r;
@@ -381,7 +410,8 @@ int nvv_rpc_encode_reply(const struct nvv_fwabi *fw, const void *req_rpc, size_t
         nvv_role_set(&q->rpc_result, p, rpc_result);
         nvv_role_set(&q->rpc_result_private, p, rpc_result);
         hdr = p + q->rpc_header_size;
-        nvv_role_set(req->is_alloc ? &q->al_status : &q->ctl_status, hdr, ctl_status);
+        if (!req->is_function)
+                nvv_role_set(req->is_alloc ? &q->al_status : &q->ctl_status, hdr, ctl_status);
         if (stable && req->cmd >= 0) {
                 const struct nvv_binding *b = fw->commands[req->cmd];
 

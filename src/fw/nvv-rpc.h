@@ -37,6 +37,7 @@ struct nvv_rpc_request {
         uint32_t control_id;    /* control requests */
         uint32_t hclass;        /* alloc requests */
         bool is_alloc;
+        bool is_function;       /* a command with an RPC function of its own (no control header) */
         const uint8_t *params;
         size_t params_len;
 };

@@ -455,6 +455,36 @@ static void test_unknown_control_request(void **state)
         assert_int_equal(nvv_rpc_parse_request(fw, buf, len, &req, NULL, err, sizeof(err)), -EBADMSG);
 }
 
+/* RM FREE: an RPC function of its own, rpc_free_v03_00 { NVOS00_PARAMETERS_v03_00 params
+ * { hRoot, hObjectParent, hObjectOld, status } } (g_rpc-structures.h, g_sdk-structures.h). */
+static void test_free_function(void **state)
+{
+        const struct nvv_fwabi *fw = rel("535.113.01");
+        struct nvv_cmd_free_object f = { .client = 0xc1d00001, .parent = 0xde000001, .object = 0xa0840008 }, seen;
+        struct nvv_rpc_request req;
+        uint8_t buf[128], reply[128];
+        size_t len, rlen;
+        char err[256];
+
+        assert_int_equal(nvv_rpc_encode_command(fw, NVV_CMD_FREE_OBJECT, &f, &handles, 3, 1, buf, sizeof(buf), &len,
+                                                err, sizeof(err)), 0);
+        assert_int_equal(len, 32 + 16);
+        assert_int_equal(get32(buf + 12), 10); /* NV_VGPU_MSG_FUNCTION_FREE */
+        assert_int_equal(get32(buf + 32), 0xc1d00001);
+        assert_int_equal(get32(buf + 36), 0xde000001);
+        assert_int_equal(get32(buf + 40), 0xa0840008);
+        assert_int_equal(nvv_rpc_parse_request(fw, buf, len, &req, &seen, err, sizeof(err)), 0);
+        assert_int_equal(req.cmd, NVV_CMD_FREE_OBJECT);
+        assert_true(req.is_function);
+        assert_int_equal(seen.object, 0xa0840008);
+        assert_int_equal(nvv_rpc_encode_reply(fw, buf, len, &req, NULL, 0, 0, reply, sizeof(reply), &rlen, err,
+                                              sizeof(err)), 0);
+        assert_int_equal(nvv_rpc_decode_reply(fw, NVV_CMD_FREE_OBJECT, reply, rlen, 3, &seen, NULL, err, sizeof(err)), 0);
+        put32(reply + 16, 0x57); /* NV_ERR_OBJECT_NOT_FOUND */
+        assert_int_equal(nvv_rpc_decode_reply(fw, NVV_CMD_FREE_OBJECT, reply, rlen, 3, &seen, NULL, err, sizeof(err)),
+                         -ENOENT);
+}
+
 static void test_events(void **state)
 {
         for (size_t i = 0; i < nvv_fwdb_count(db); i++) {
@@ -509,6 +539,7 @@ int main(void)
                 cmocka_unit_test(test_alloc_encoding),
                 cmocka_unit_test(test_request_roundtrip),
                 cmocka_unit_test(test_unknown_control_request),
+                cmocka_unit_test(test_free_function),
                 cmocka_unit_test(test_events),
                 cmocka_unit_test(test_event_renumbering),
         };
