@@ -160,6 +160,8 @@ static int wait_for(struct nvv_ring *r, uint32_t (*have)(const struct nvv_ring *
                         return 0;
                 if (r->stop && *r->stop)
                         return -ECANCELED;
+                if (r->kick && __atomic_load_n(r->kick, __ATOMIC_ACQUIRE))
+                        return -EAGAIN;
                 cpu_relax();
         }
         for (;;) {
@@ -171,6 +173,8 @@ static int wait_for(struct nvv_ring *r, uint32_t (*have)(const struct nvv_ring *
                         return 0;
                 if (r->stop && *r->stop)
                         return -ECANCELED;
+                if (r->kick && __atomic_load_n(r->kick, __ATOMIC_ACQUIRE))
+                        return -EAGAIN;
                 now = now_ns();
                 if (now >= deadline)
                         return -ETIMEDOUT;
@@ -193,6 +197,12 @@ static void ring_doorbell(struct nvv_ring *r, size_t seq_off, size_t waiters_off
         __atomic_add_fetch(word(r, seq_off), 1, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(word(r, waiters_off), __ATOMIC_SEQ_CST))
                 futex_wake(word(r, seq_off));
+}
+
+int nvv_ring_wait(struct nvv_ring *r, int timeout_ms)
+{
+        return wait_for(r, nvv_ring_used, 1, NVV_RING_DOORBELL + DB_DATA_SEQ, NVV_RING_DOORBELL + DB_DATA_WAITERS,
+                        timeout_ms);
 }
 
 int nvv_ring_write(struct nvv_ring *r, const void *elements, uint32_t n, int timeout_ms)

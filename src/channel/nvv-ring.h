@@ -35,6 +35,7 @@ struct nvv_ring {
         uint32_t max_elements;  /* per message */
         struct nvv_role el_count; /* where an element header keeps its element count */
         volatile bool *stop;    /* when set, waits return -ECANCELED */
+        volatile uint32_t *kick; /* when non-zero, waits return -EAGAIN (a mailbox to look at) */
 };
 
 /* Format a ring of the release's geometry (q->queue_size bytes) at `base`. */
@@ -49,9 +50,11 @@ int nvv_ring_write(struct nvv_ring *r, const void *elements, uint32_t n, int tim
  * A message whose element count is impossible is skipped one element at a time and
  * reported as -EBADMSG, so the queue never wedges. */
 int nvv_ring_read(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms);
+/* Wait until something is there to read (0), without consuming it. */
+int nvv_ring_wait(struct nvv_ring *r, int timeout_ms);
 /* Elements waiting to be read. */
 uint32_t nvv_ring_used(const struct nvv_ring *r);
-/* Wake every sleeper (after setting *stop). */
+/* Wake every sleeper (after setting *stop or *kick). */
 void nvv_ring_wake_all(struct nvv_ring *r);
 
 /* Frame a logical RPC (1 + continuation records) and write each record; *seq advances. */

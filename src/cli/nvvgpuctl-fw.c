@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvv-channel.h"
 #include "nvv-cmd.h"
 #include "nvv-dissect.h"
 #include "nvv-fwabi.h"
@@ -14,6 +15,7 @@
 #include "util.h"
 
 static char **arg_fwabi_dirs;
+static const char *arg_backend;
 static bool arg_json;
 static bool arg_all;
 static bool arg_hex;
@@ -59,14 +61,18 @@ static int parse_common(int argc, char **argv, const char *usage)
                 { "json", no_argument, NULL, 'j' },
                 { "all", no_argument, NULL, 'a' },
                 { "hex", no_argument, NULL, 'x' },
+                { "backend", required_argument, NULL, 'b' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "d:jaxh", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "d:jaxb:h", opts, NULL)) >= 0)
                 switch (c) {
+                case 'b':
+                        arg_backend = optarg;
+                        break;
                 case 'd':
                         if (strv_extend(&arg_fwabi_dirs, optarg) < 0)
                                 return -ENOMEM;
@@ -476,6 +482,115 @@ static int cmd_decode(int argc, char **argv)
         return r;
 }
 
+/* One GPU seen through a backend: what it runs, what serves it, how fast it answers. */
+static json_object *probe_one(const struct nvv_channel_info *info, struct nvv_channel *ch, const char *error)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "index", json_object_new_int64(info->index));
+        json_object_object_add(o, "bdf", json_object_new_string(info->bdf));
+        json_object_object_add(o, "model", json_object_new_string(info->model));
+        json_object_object_add(o, "release", json_object_new_string(info->release));
+        if (ch) {
+                const struct nvv_fwabi *fw = nvv_channel_get_fwabi(ch);
+                uint64_t ns = 0;
+                char err[512];
+
+                json_object_object_add(o, "description", json_object_new_string(fw->release));
+                json_object_object_add(o, "match",
+                                       json_object_new_string(nvv_fwabi_serves(fw, info->release) == 2 ? "exact" : "compatible"));
+                if (nvv_channel_measure_rtt(ch, 100, &ns, err, sizeof(err)) == 0)
+                        json_object_object_add(o, "rtt_us", json_object_new_double((double) ns / 1000.0));
+                else
+                        json_object_object_add(o, "error", json_object_new_string(err));
+        } else
+                json_object_object_add(o, "error", json_object_new_string(error ? error : "cannot open"));
+        return o;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
+        json_object *arr;
+        const char *backend;
+        int r, i, bad = 0;
+
+        i = parse_common(argc, argv, "nvvgpuctl fw probe [--backend sim:SOCKET|fwctl[:DIR]] [--fwabi-dir DIR] [--json]");
+        if (i < 0)
+                return i;
+        if (i != argc)
+                cli_usage_error("fw probe takes no arguments");
+        r = load_db(&db);
+        if (r < 0)
+                return r;
+        backend = arg_backend ? arg_backend : "fwctl";
+        arr = json_object_new_array();
+        if (startswith(backend, "sim:")) {
+                _cleanup_free_ struct nvv_channel_info *infos = NULL;
+                _cleanup_free_ char *msg = NULL;
+                size_t n = 0;
+
+                r = nvv_channel_list_sim(backend + 4, &infos, &n, &msg);
+                if (r < 0) {
+                        json_object_put(arr);
+                        return cli_error(r, "%s", msg ? msg : strerror(-r));
+                }
+                for (size_t k = 0; k < n; k++) {
+                        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+                        _cleanup_free_ char *e = NULL;
+
+                        r = nvv_channel_open_sim(backend + 4, (uint32_t) k, db, &ch, &e);
+                        bad += r < 0;
+                        json_object_array_add(arr, probe_one(&infos[k], r < 0 ? NULL : ch, e));
+                }
+        } else if (streq(backend, "fwctl") || startswith(backend, "fwctl:")) {
+                const char *dir = backend[5] == ':' ? backend + 6 : "/dev/fwctl";
+                _cleanup_strv_free_ char **paths = NULL;
+                _cleanup_free_ char *msg = NULL;
+
+                r = nvv_channel_list_fwctl(dir, &paths, &msg);
+                if (r < 0) {
+                        json_object_put(arr);
+                        return cli_error(r, "%s", msg ? msg : strerror(-r));
+                }
+                if (!paths || !*paths) {
+                        json_object_put(arr);
+                        return cli_error(-ENODEV, "no fwctl devices in %s: no GPU core driver offers vGPU management here",
+                                         dir);
+                }
+                for (char **p = paths; *p; p++) {
+                        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+                        _cleanup_free_ char *e = NULL;
+                        struct nvv_channel_info none = {};
+
+                        r = nvv_channel_open_fwctl(*p, db, &ch, &e);
+                        bad += r < 0;
+                        snprintf(none.bdf, sizeof(none.bdf), "?");
+                        json_object_array_add(arr, probe_one(ch ? nvv_channel_get_info(ch) : &none, r < 0 ? NULL : ch, e));
+                }
+        } else {
+                json_object_put(arr);
+                cli_usage_error("unknown backend '%s' (sim:SOCKET or fwctl[:DIR])", backend);
+        }
+        if (arg_json)
+                cli_print_json(arr);
+        else
+                for (size_t k = 0; k < json_object_array_length(arr); k++) {
+                        json_object *o = json_object_array_get_idx(arr, k), *v;
+
+                        printf("GPU %s  %s  firmware %s", jstr(o, "bdf"), jstr(o, "model"), jstr(o, "release"));
+                        if ((v = json_object_object_get(o, "description")))
+                                printf("  described by %s (%s)", json_object_get_string(v), jstr(o, "match"));
+                        if ((v = json_object_object_get(o, "rtt_us")))
+                                printf("  round trip %.1f us", json_object_get_double(v));
+                        if ((v = json_object_object_get(o, "error")))
+                                printf("\n  cannot use it: %s", json_object_get_string(v));
+                        printf("\n");
+                }
+        json_object_put(arr);
+        return bad ? -ENODEV : 0;
+}
+
 int nvvgpuctl_fw(int argc, char **argv)
 {
         int r;
@@ -484,7 +599,8 @@ int nvvgpuctl_fw(int argc, char **argv)
                 printf("Usage:\n"
                        "  nvvgpuctl fw releases [--fwabi-dir DIR] [--json]\n"
                        "  nvvgpuctl fw layout RELEASE STRUCT [--fwabi-dir DIR] [--json]\n"
-                       "  nvvgpuctl fw decode RELEASE [FILE] [--hex] [--all] [--fwabi-dir DIR] [--json]\n");
+                       "  nvvgpuctl fw decode RELEASE [FILE] [--hex] [--all] [--fwabi-dir DIR] [--json]\n"
+                       "  nvvgpuctl fw probe [--backend sim:SOCKET|fwctl[:DIR]] [--fwabi-dir DIR] [--json]\n");
                 return argc < 2 ? -EINVAL : 0;
         }
         if (streq(argv[1], "releases"))
@@ -493,6 +609,8 @@ int nvvgpuctl_fw(int argc, char **argv)
                 r = cmd_layout(argc - 1, argv + 1);
         else if (streq(argv[1], "decode"))
                 r = cmd_decode(argc - 1, argv + 1);
+        else if (streq(argv[1], "probe"))
+                r = cmd_probe(argc - 1, argv + 1);
         else
                 cli_usage_error("unknown command 'fw %s' (try 'nvvgpuctl fw help')", argv[1]);
         arg_fwabi_dirs = strv_free(arg_fwabi_dirs);

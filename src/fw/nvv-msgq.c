@@ -199,6 +199,7 @@ struct nvv_reasm {
         uint8_t *buf;
         size_t cap, have, total;
         bool done;
+        uint64_t abandoned;
 };
 
 int nvv_reasm_new(const struct nvv_fwabi *fw, struct nvv_reasm **ret)
@@ -225,6 +226,11 @@ void nvv_reasm_reset(struct nvv_reasm *r)
 {
         r->have = r->total = 0;
         r->done = false;
+}
+
+uint64_t nvv_reasm_abandoned(const struct nvv_reasm *r)
+{
+        return r->abandoned;
 }
 
 bool nvv_reasm_busy(const struct nvv_reasm *r)
@@ -296,6 +302,12 @@ int nvv_reasm_feed(struct nvv_reasm *r, const uint8_t *rpc, size_t len, char *er
         if (k < 0)
                 goto fail;
         len = v.length;
+        if (r->total != 0 && v.function != q->fn_continuation) {
+                /* A new message while one was still awaiting continuation records: the sender
+                 * gave up on that one (or it was damaged). Drop it and start over. */
+                r->abandoned++;
+                nvv_reasm_reset(r);
+        }
         if (r->total == 0) {
                 size_t total;
 
@@ -322,12 +334,6 @@ int nvv_reasm_feed(struct nvv_reasm *r, const uint8_t *rpc, size_t len, char *er
         } else {
                 size_t chunk = len - q->rpc_header_size;
 
-                if (v.function != q->fn_continuation) {
-                        errf(err, errlen, "function %u arrived while %zu bytes of a message were still awaited",
-                             v.function, r->total - r->have);
-                        k = -EPROTO;
-                        goto fail;
-                }
                 if (chunk > r->total - r->have) {
                         errf(err, errlen, "continuation record carries %zu bytes, only %zu are awaited", chunk,
                              r->total - r->have);

@@ -46,9 +46,12 @@ int nvv_reasm_new(const struct nvv_fwabi *fw, struct nvv_reasm **ret);
 struct nvv_reasm *nvv_reasm_free(struct nvv_reasm *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_reasm *, nvv_reasm_free);
 /* Feed one message's RPC (as from nvv_msgq_unframe). 1 = a logical RPC is complete,
- * 0 = continuation records are awaited, <0 = protocol error (the reassembler resets). */
+ * 0 = continuation records are awaited, <0 = protocol error (the reassembler resets).
+ * A new message arriving while continuation records are awaited abandons the unfinished
+ * one (counted) and starts afresh, so one broken sender cannot wedge the queue. */
 int nvv_reasm_feed(struct nvv_reasm *r, const uint8_t *rpc, size_t len, char *err, size_t errlen);
 /* The completed RPC; valid until the next feed or reset. */
 const uint8_t *nvv_reasm_data(const struct nvv_reasm *r, size_t *ret_len);
 void nvv_reasm_reset(struct nvv_reasm *r);
 bool nvv_reasm_busy(const struct nvv_reasm *r);
+uint64_t nvv_reasm_abandoned(const struct nvv_reasm *r);

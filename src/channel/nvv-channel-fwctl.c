@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The fwctl transport: FWCTL_INFO names the GPU and its release, FWCTL_RPC carries one RPC;
+ * events come over generic netlink. Device files are reached only through nvv-seam. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nvv-channel.h"
+#include "nvv-fwctl.h"
+#include "nvv-genl.h"
+#include "nvv-seam.h"
+#include "util.h"
+
+#define MAX_QUEUED_EVENTS 256
+#define MAX_FWCTL_DEVICES 4096
+
+struct fwctl_transport {
+        int fd;
+        uint32_t dbdf;
+        struct nvv_genl *genl;
+        struct {
+                uint8_t *rpc;
+                size_t len;
+        } events[MAX_QUEUED_EVENTS];
+        size_t n_events;
+        uint64_t events_dropped;
+};
+
+_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (reterr) {
+                free(*reterr);
+                va_start(ap, fmt);
+                if (vasprintf(reterr, fmt, ap) < 0)
+                        *reterr = NULL;
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+_printf_(3, 4) static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen) {
+                va_start(ap, fmt);
+                vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+}
+
+static int fwctl_rpc(void *userdata, const void *req, size_t len, uint32_t sequence, int timeout_ms, void *reply,
+                     size_t reply_cap, size_t *ret_len, char *err, size_t errlen)
+{
+        struct fwctl_transport *t = userdata;
+        struct nvv_fwctl_rpc rpc = {
+                .size = sizeof(rpc),
+                .scope = NVV_FWCTL_RPC_CONFIGURATION,
+                .in_len = (uint32_t) len,
+                .out_len = (uint32_t) MIN(reply_cap, (size_t) NVV_FWCTL_MAX_RPC_LEN),
+                .in = (uintptr_t) req,
+                .out = (uintptr_t) reply,
+        };
+        int r;
+
+        /* The core driver applies its own timeout to the firmware; fwctl has no field for ours. */
+        (void) timeout_ms;
+        (void) sequence;
+        if (len > NVV_FWCTL_MAX_RPC_LEN) {
+                errf(err, errlen, "RPC of %zu bytes is larger than fwctl's %u", len, NVV_FWCTL_MAX_RPC_LEN);
+                return -EMSGSIZE;
+        }
+        r = nvv_seam_ioctl(t->fd, NVV_FWCTL_RPC, &rpc);
+        if (r < 0) {
+                switch (r) {
+                case -ENODEV:
+                        errf(err, errlen, "the GPU went away (fwctl: ENODEV)");
+                        break;
+                case -ETIMEDOUT:
+                        errf(err, errlen, "the core driver timed out waiting for the firmware");
+                        break;
+                case -EMSGSIZE:
+                        errf(err, errlen, "the core driver refused the RPC's size");
+                        break;
+                default:
+                        errf(err, errlen, "FWCTL_RPC: %s", strerror(-r));
+                        break;
+                }
+                return r;
+        }
+        if (rpc.out_len > reply_cap || rpc.out_len == 0) {
+                errf(err, errlen, "FWCTL_RPC returned %u bytes for a %zu-byte buffer", rpc.out_len, reply_cap);
+                return -EBADMSG;
+        }
+        *ret_len = rpc.out_len;
+        return 0;
+}
+
+static void on_genl_event(void *userdata, const struct nvv_genl_event *ev)
+{
+        struct fwctl_transport *t = userdata;
+        uint8_t *c;
+
+        if (ev->gpu != t->dbdf)
+                return;
+        if (t->n_events >= MAX_QUEUED_EVENTS || !(c = malloc(ev->len))) {
+                t->events_dropped++;
+                return;
+        }
+        memcpy(c, ev->rpc, ev->len);
+        t->events[t->n_events].rpc = c;
+        t->events[t->n_events].len = ev->len;
+        t->n_events++;
+}
+
+static int fwctl_subscribe(void *userdata, char *err, size_t errlen)
+{
+        struct fwctl_transport *t = userdata;
+
+        if (t->genl)
+                return 0;
+        return nvv_genl_open(&t->genl, err, errlen);
+}
+
+static int fwctl_get_fd(void *userdata)
+{
+        struct fwctl_transport *t = userdata;
+
+        return t->genl ? nvv_genl_get_fd(t->genl) : -1;
+}
+
+static int fwctl_next_event(void *userdata, uint8_t **ret_rpc, size_t *ret_len)
+{
+        struct fwctl_transport *t = userdata;
+
+        if (t->genl && t->n_events == 0)
+                (void) nvv_genl_receive(t->genl, on_genl_event, t);
+        if (t->n_events == 0)
+                return 0;
+        *ret_rpc = t->events[0].rpc;
+        *ret_len = t->events[0].len;
+        memmove(&t->events[0], &t->events[1], (t->n_events - 1) * sizeof(t->events[0]));
+        t->n_events--;
+        return 1;
+}
+
+static void fwctl_close(void *userdata)
+{
+        struct fwctl_transport *t = userdata;
+
+        if (!t)
+                return;
+        safe_close(t->fd);
+        nvv_genl_close(t->genl);
+        for (size_t i = 0; i < t->n_events; i++)
+                free(t->events[i].rpc);
+        free(t);
+}
+
+static const struct nvv_transport fwctl_transport_ops = {
+        .name = "fwctl",
+        .rpc = fwctl_rpc,
+        .subscribe = fwctl_subscribe,
+        .get_fd = fwctl_get_fd,
+        .next_event = fwctl_next_event,
+        .close = fwctl_close,
+};
+
+/* FWCTL_INFO, checked: untrusted like everything from the other side. */
+static int query_info(int fd, const char *path, struct nvv_channel_info *info, uint32_t *ret_dbdf, char **reterr)
+{
+        struct nvv_fwctl_vgpu_info data;
+        struct nvv_fwctl_info fi = {
+                .size = sizeof(fi),
+                .device_data_len = sizeof(data),
+                .out_device_data = (uintptr_t) &data,
+        };
+        int r;
+
+        memset(&data, 0, sizeof(data));
+        r = nvv_seam_ioctl(fd, NVV_FWCTL_INFO, &fi);
+        if (r < 0) {
+                fail(reterr, "%s: FWCTL_INFO failed: %s", path, strerror(-r));
+                return r;
+        }
+        if (fi.out_device_type != NVV_FWCTL_DEVICE_TYPE_NOVA_CORE)
+                return fail(reterr, "%s is not a nova-core device (fwctl device type %u)", path, fi.out_device_type);
+        if (fi.device_data_len < sizeof(data))
+                return fail(reterr, "%s: the core driver gave %u bytes of device data, the contract has %zu", path,
+                            fi.device_data_len, sizeof(data));
+        if (data.version != NVV_FWCTL_VGPU_INFO_VERSION)
+                return fail(reterr, "%s: device data version %u, expected %u", path, data.version,
+                            NVV_FWCTL_VGPU_INFO_VERSION);
+        if (!memchr(data.firmware_release, '\0', sizeof(data.firmware_release)) ||
+            !nvv_release_is_valid(data.firmware_release))
+                return fail(reterr, "%s: the core driver reports no valid firmware release", path);
+        memset(info, 0, sizeof(*info));
+        info->vendor = data.pci_vendor;
+        info->device = data.pci_device;
+        snprintf(info->bdf, sizeof(info->bdf), "%04x:%02x:%02x.%x", data.pci_dbdf >> 16, (data.pci_dbdf >> 8) & 0xff,
+                 (data.pci_dbdf >> 3) & 0x1f, data.pci_dbdf & 7);
+        snprintf(info->release, sizeof(info->release), "%s", data.firmware_release);
+        snprintf(info->model, sizeof(info->model), "%04x:%04x", data.pci_vendor, data.pci_device);
+        info->handles.client = data.h_client;
+        info->handles.device = data.h_device;
+        info->handles.subdevice = data.h_subdevice;
+        *ret_dbdf = data.pci_dbdf;
+        return 0;
+}
+
+int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, struct nvv_channel **ret,
+                           char **reterr_msg)
+{
+        struct nvv_channel_info info;
+        struct fwctl_transport *t;
+        uint32_t dbdf = 0;
+        int fd, r;
+
+        fd = nvv_seam_open(dev_path, O_RDWR);
+        if (fd < 0) {
+                fail(reterr_msg, "cannot open %s: %s", dev_path, strerror(-fd));
+                return fd;
+        }
+        r = query_info(fd, dev_path, &info, &dbdf, reterr_msg);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        t = calloc(1, sizeof(*t));
+        if (!t) {
+                close(fd);
+                return -ENOMEM;
+        }
+        t->fd = fd;
+        t->dbdf = dbdf;
+        return nvv_channel_open(&info, &fwctl_transport_ops, t, db, ret, reterr_msg);
+}
+
+int nvv_channel_list_fwctl(const char *dir, char ***ret_paths, char **reterr_msg)
+{
+        _cleanup_strv_free_ char **paths = NULL;
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d) {
+                r = -errno;
+                if (r == -ENOENT)
+                        fail(reterr_msg, "%s does not exist: no fwctl devices (is the fwctl subsystem in this kernel?)", dir);
+                else
+                        fail(reterr_msg, "cannot read %s: %s", dir, strerror(-r));
+                return r;
+        }
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+
+                if (!startswith(de->d_name, "fwctl"))
+                        continue;
+                if (strv_length(paths) >= MAX_FWCTL_DEVICES)
+                        break;
+                if (asprintf(&p, "%s/%s", dir, de->d_name) < 0 || strv_push(&paths, TAKE_PTR(p)) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        *ret_paths = TAKE_PTR(paths);
+        return 0;
+}

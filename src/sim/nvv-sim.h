@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * nvvgpu-sim as a library: a host of simulated GPUs (nvv-simgpu), each running a firmware
+ * release, optionally served on a socket in the protocol of nvv-simproto.h. Tests and the
+ * demo start one in-process; the nvvgpu-sim program is a thin main() around it.
+ */
+
+#include <stddef.h>
+
+#include "macro.h"
+#include "nvv-fwabi.h"
+#include "nvv-simgpu.h"
+
+struct nvv_catalog;
+struct nvv_sim;
+
+struct nvv_sim_options {
+        /* "MODEL[@RELEASE][*COUNT],..." e.g. "L40S@570.144*2,H200@580.159.04"; RELEASE defaults
+         * to the newest described release. */
+        const char *gpus;
+        /* Or a JSON host file: {"gpus": [{"model", "release", "count", "bdf"}]} */
+        const char *gpus_file;
+        const char *socket_path;      /* serve here; NULL = in-process only */
+        char **fwabi_dirs;            /* searched before the installed descriptions */
+        const char *faults;           /* armed at start (nvv-fault.h) */
+        const char *catalog_dir;      /* GPU catalog; NULL = installed */
+};
+
+int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **reterr_msg);
+struct nvv_sim *nvv_sim_stop(struct nvv_sim *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_sim *, nvv_sim_stop);
+
+size_t nvv_sim_gpu_count(const struct nvv_sim *s);
+struct nvv_simgpu *nvv_sim_get_gpu(const struct nvv_sim *s, size_t i);
+const struct nvv_fwdb *nvv_sim_get_fwdb(const struct nvv_sim *s);
+const struct nvv_catalog *nvv_sim_get_catalog(const struct nvv_sim *s);
+/* Arm or fire faults at run time (a spec as for --faults). */
+int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg);

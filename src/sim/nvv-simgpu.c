@@ -1,0 +1,897 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nvv-cmd.h"
+#include "nvv-msgq.h"
+#include "nvv-ring.h"
+#include "nvv-rpc.h"
+#include "nvv-simgpu.h"
+#include "util.h"
+
+#define MAX_LISTENERS 16
+#define MAX_PENDING_EVENTS 64
+#define MAX_ACTIONS 16
+
+struct pending_event {
+        int event;
+        union nvv_cmd_any payload;
+};
+
+struct object_map {
+        uint32_t handle;
+        uint32_t gfid;
+};
+
+enum action_kind {
+        ACT_FAULT,
+        ACT_STATUS,
+};
+
+struct action {
+        enum action_kind kind;
+        struct nvv_fault fault;
+        struct nvv_simgpu_status *status;
+        int result;
+        char err[128];
+        bool done;
+};
+
+struct nvv_simgpu {
+        struct nvv_simgpu_config cfg;
+        const struct nvv_fwabi *fw;
+        struct nvv_handles handles;
+        int memfd;
+        uint8_t *mem;
+        size_t mem_size;
+        size_t msg_cap;              /* bytes of the largest message */
+        volatile bool stop;
+        volatile uint32_t kick;
+
+        /* GSP side (owned by the GSP thread after start). */
+        pthread_t gsp_thread;
+        bool gsp_started;
+        struct nvv_ring cmd_g, stat_g;
+        struct nvv_gsp *engine;
+        struct nvv_reasm *gsp_reasm;
+        uint8_t *gsp_work;
+        uint8_t *gsp_reply;
+        size_t gsp_reply_cap;
+        union nvv_cmd_any *gsp_io;
+        uint32_t gsp_rx_seq, gsp_tx_seq, gsp_event_seq;
+        struct pending_event *events;
+        size_t n_events;
+        struct object_map objects[NVV_MAX_VGPUS];
+        size_t n_objects;
+        struct nvv_fault faults[NVV_FAULT_MAX_SPECS];
+        size_t n_faults;
+        uint64_t rpcs_handled, events_sent, bad_messages;
+
+        /* Kernel side. */
+        pthread_mutex_t submit_lock;
+        pthread_mutex_t lock;        /* listeners, reader hand-over, actions */
+        pthread_cond_t idle_cv, reader_cv, action_cv;
+        struct nvv_ring cmd_k, stat_k;
+        struct nvv_reasm *k_reasm;
+        uint8_t *k_work;
+        uint32_t k_tx_seq, k_rx_seq;
+        bool rpc_active, reading;
+        struct {
+                nvv_simgpu_event_fn fn;
+                void *userdata;
+        } listeners[MAX_LISTENERS];
+        size_t n_listeners;
+        pthread_t irq_thread;
+        bool irq_started;
+        struct action *actions[MAX_ACTIONS];
+        size_t n_actions;
+        uint32_t reset_event; /* firmware event number that announces a GSP (re)boot, 0 if none */
+};
+
+_printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen) {
+                va_start(ap, fmt);
+                vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return 0;
+}
+
+const struct nvv_simgpu_config *nvv_simgpu_get_config(const struct nvv_simgpu *g)
+{
+        return &g->cfg;
+}
+
+const struct nvv_fwabi *nvv_simgpu_get_fwabi(const struct nvv_simgpu *g)
+{
+        return g->fw;
+}
+
+void nvv_simgpu_get_handles(const struct nvv_simgpu *g, struct nvv_handles *ret)
+{
+        *ret = g->handles;
+}
+
+/* ---- GSP side ---- */
+
+static uint32_t status_value(const struct nvv_fwabi *fw, const char *name)
+{
+        for (size_t i = 0; i < fw->n_status; i++)
+                if (streq(fw->status[i].name, name))
+                        return fw->status[i].value;
+        /* A name this release does not know: the generic error, or 0xffff as nvstatuscodes.h has it. */
+        for (size_t i = 0; i < fw->n_status; i++)
+                if (streq(fw->status[i].name, "NV_ERR_GENERIC"))
+                        return fw->status[i].value;
+        return 0xffff;
+}
+
+static void on_engine_event(void *userdata, int event, const union nvv_cmd_any *payload)
+{
+        struct nvv_simgpu *g = userdata;
+
+        if (g->n_events >= MAX_PENDING_EVENTS) {
+                g->bad_messages++;
+                log_debug("GPU %u: event queue full, event %d dropped", g->cfg.index, event);
+                return;
+        }
+        g->events[g->n_events].event = event;
+        g->events[g->n_events].payload = *payload;
+        g->n_events++;
+}
+
+static int ensure_reply_cap(struct nvv_simgpu *g, size_t n)
+{
+        uint8_t *b;
+
+        if (n <= g->gsp_reply_cap)
+                return 0;
+        b = realloc(g->gsp_reply, n);
+        if (!b)
+                return -ENOMEM;
+        g->gsp_reply = b;
+        g->gsp_reply_cap = n;
+        return 0;
+}
+
+/* Send events that fit now; the rest wait for the next wake-up. Never blocks: a status ring
+ * nobody drains must not wedge the firmware. */
+static void flush_events(struct nvv_simgpu *g)
+{
+        size_t sent = 0;
+
+        while (sent < g->n_events) {
+                uint8_t buf[512];
+                size_t len;
+                char err[128];
+                uint32_t records, seq = g->gsp_tx_seq;
+                int r;
+
+                r = nvv_rpc_encode_event(g->fw, g->events[sent].event, &g->events[sent].payload, g->gsp_event_seq, buf,
+                                         sizeof(buf), &len, err, sizeof(err));
+                if (r < 0) {
+                        log_debug("GPU %u: event not sent: %s", g->cfg.index, err);
+                        sent++;
+                        continue;
+                }
+                records = nvv_msgq_records(g->fw, len);
+                if (records != 1 || nvv_ring_used(&g->stat_g) + DIV_ROUND_UP(g->fw->queue.el_header_size + len,
+                                                                            g->fw->queue.element_size) >=
+                                            g->stat_g.count - 1)
+                        break;
+                r = nvv_ring_send_rpc(&g->stat_g, g->fw, buf, len, &seq, g->gsp_work, 0);
+                if (r < 0)
+                        break;
+                g->gsp_tx_seq = seq;
+                g->gsp_event_seq++;
+                g->events_sent++;
+                sent++;
+        }
+        memmove(g->events, g->events + sent, (g->n_events - sent) * sizeof(*g->events));
+        g->n_events -= sent;
+}
+
+static uint32_t *object_gfid(struct nvv_simgpu *g, uint32_t handle)
+{
+        for (size_t i = 0; i < g->n_objects; i++)
+                if (g->objects[i].handle == handle)
+                        return &g->objects[i].gfid;
+        return NULL;
+}
+
+static void forget_object(struct nvv_simgpu *g, uint32_t handle)
+{
+        for (size_t i = 0; i < g->n_objects; i++)
+                if (g->objects[i].handle == handle) {
+                        g->objects[i] = g->objects[--g->n_objects];
+                        return;
+                }
+}
+
+static struct nvv_fault *match_fault(struct nvv_simgpu *g, int cmd)
+{
+        for (size_t i = 0; i < g->n_faults; i++) {
+                struct nvv_fault *f = &g->faults[i];
+
+                if (f->cmd == NVV_FAULT_ANY_CMD || f->cmd == cmd)
+                        return f;
+        }
+        return NULL;
+}
+
+static void consume_fault(struct nvv_simgpu *g, struct nvv_fault *f)
+{
+        if (f->count == 0)
+                return;
+        if (--f->count == 0) {
+                size_t i = (size_t) (f - g->faults);
+
+                memmove(&g->faults[i], &g->faults[i + 1], (g->n_faults - i - 1) * sizeof(*f));
+                g->n_faults--;
+        }
+}
+
+static void gsp_sleep(struct nvv_simgpu *g, uint32_t ms)
+{
+        uint64_t until = now_ns() + (uint64_t) ms * 1000000u;
+
+        while (!g->stop && now_ns() < until) {
+                struct timespec ts = { 0, 5 * 1000000L };
+
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* The firmware lost everything: forget RM objects too. */
+static void gsp_reset(struct nvv_simgpu *g)
+{
+        (void) nvv_gsp_reset(g->engine);
+        g->n_objects = 0;
+        nvv_reasm_reset(g->gsp_reasm);
+}
+
+/* Run one command; *ret_status is the release's status value. */
+static void execute(struct nvv_simgpu *g, const struct nvv_rpc_request *req, uint32_t *ret_status)
+{
+        const struct nvv_binding *b = g->fw->commands[req->cmd];
+        union nvv_cmd_any *io = g->gsp_io;
+        const char *st = "NV_OK";
+        uint32_t *gfid;
+
+        if (req->client != g->handles.client && !(req->is_function && req->cmd == NVV_CMD_FREE_OBJECT &&
+                                                   io->free_object.client == g->handles.client)) {
+                *ret_status = status_value(g->fw, "NV_ERR_INVALID_CLIENT");
+                return;
+        }
+        switch (req->cmd) {
+        case NVV_CMD_FREE_OBJECT:
+                gfid = object_gfid(g, io->free_object.object);
+                if (!gfid) {
+                        st = "NV_ERR_INVALID_OBJECT_HANDLE";
+                        break;
+                }
+                (void) nvv_gsp_free_host_vgpu(g->engine, *gfid, &st);
+                if (streq(st, "NV_OK"))
+                        forget_object(g, io->free_object.object);
+                break;
+        case NVV_CMD_ALLOC_HOST_VGPU:
+                if (object_gfid(g, req->object) || g->n_objects >= ELEMENTSOF(g->objects)) {
+                        st = "NV_ERR_INSERT_DUPLICATE_NAME";
+                        break;
+                }
+                (void) nvv_gsp_handle(g->engine, req->cmd, io, &st);
+                if (streq(st, "NV_OK"))
+                        g->objects[g->n_objects++] = (struct object_map) { req->object, io->alloc_host_vgpu.gfid };
+                break;
+        default:
+                if (b->control && b->control->object == NVV_OBJ_HOST_VGPU_DEVICE) {
+                        gfid = object_gfid(g, req->object);
+                        if (!gfid) {
+                                st = "NV_ERR_INVALID_OBJECT_HANDLE";
+                                break;
+                        }
+                        (void) nvv_gsp_handle_device(g->engine, *gfid, req->cmd, io, &st);
+                } else
+                        (void) nvv_gsp_handle(g->engine, req->cmd, io, &st);
+                break;
+        }
+        *ret_status = status_value(g->fw, st);
+}
+
+static int send_reply(struct nvv_simgpu *g, const uint8_t *reply, size_t len, const struct nvv_fault *f)
+{
+        const struct nvv_queue_desc *q = &g->fw->queue;
+        int r;
+
+        if (!f || (f->kind != NVV_FAULT_CHECKSUM && f->kind != NVV_FAULT_GARBAGE))
+                return nvv_ring_send_rpc(&g->stat_g, g->fw, reply, len, &g->gsp_tx_seq, g->gsp_work, -1);
+        /* A damaged first message: either its checksum, or the RPC inside it. */
+        r = nvv_msgq_frame_record(g->fw, reply, len, 0, g->gsp_tx_seq, g->gsp_work, g->msg_cap);
+        if (r < 0)
+                return r;
+        if (f->kind == NVV_FAULT_CHECKSUM)
+                g->gsp_work[q->el_header_size + q->rpc_header_size] ^= 0x5a;
+        else {
+                for (size_t i = q->el_header_size; i < (size_t) r * q->element_size; i++)
+                        g->gsp_work[i] = (uint8_t) (i * 37 + 11);
+                nvv_role_set(&q->el_checksum, g->gsp_work, 0);
+                nvv_role_set(&q->el_checksum, g->gsp_work, nvv_msgq_checksum(g->gsp_work, (size_t) r * q->element_size));
+        }
+        g->gsp_tx_seq++;
+        return nvv_ring_write(&g->stat_g, g->gsp_work, (uint32_t) r, -1);
+}
+
+static void handle_request(struct nvv_simgpu *g, const uint8_t *rpc, size_t len)
+{
+        const struct nvv_queue_desc *q = &g->fw->queue;
+        struct nvv_rpc_request req;
+        struct nvv_fault fault_copy, *f = NULL;
+        uint32_t status = 0;
+        size_t rlen;
+        char err[256];
+        int r;
+
+        g->rpcs_handled++;
+        memset(g->gsp_io, 0, sizeof(*g->gsp_io));
+        r = nvv_rpc_parse_request(g->fw, rpc, len, &req, g->gsp_io, err, sizeof(err));
+        if (r < 0 && r != -EOPNOTSUPP) {
+                /* Not even a request we can answer: the firmware drops it. */
+                log_debug("GPU %u: request dropped: %s", g->cfg.index, err);
+                g->bad_messages++;
+                return;
+        }
+        if (r == -EOPNOTSUPP || req.cmd < 0)
+                status = status_value(g->fw, "NV_ERR_NOT_SUPPORTED");
+        else {
+                f = match_fault(g, req.cmd);
+                if (f) {
+                        fault_copy = *f;
+                        consume_fault(g, f);
+                        f = &fault_copy;
+                        log_debug("GPU %u: fault '%s' on '%s'", g->cfg.index, nvv_fault_kind_to_string(f->kind),
+                                  nvv_cmd_to_string(req.cmd));
+                }
+                if (f && f->kind == NVV_FAULT_RESET) {
+                        gsp_reset(g);
+                        flush_events(g);
+                        return;
+                }
+                if (f && f->kind == NVV_FAULT_STATUS)
+                        status = status_value(g->fw, f->status);
+                else
+                        execute(g, &req, &status);
+        }
+        if (f && f->kind == NVV_FAULT_DELAY)
+                gsp_sleep(g, f->arg);
+        if (ensure_reply_cap(g, len) < 0)
+                return;
+        if (r == -EOPNOTSUPP) {
+                /* A function we do not serve: the same header back with the status. */
+                memcpy(g->gsp_reply, rpc, q->rpc_header_size);
+                nvv_role_set(&q->rpc_length, g->gsp_reply, q->rpc_header_size);
+                nvv_role_set(&q->rpc_result, g->gsp_reply, status);
+                rlen = q->rpc_header_size;
+        } else {
+                bool fn = req.is_function || req.cmd < 0;
+
+                r = nvv_rpc_encode_reply(g->fw, rpc, len, &req, status == 0 && req.cmd >= 0 ? g->gsp_io : NULL,
+                                         fn ? status : 0, fn ? 0 : status, g->gsp_reply, g->gsp_reply_cap, &rlen, err,
+                                         sizeof(err));
+                if (r < 0) {
+                        log_debug("GPU %u: reply not encoded: %s", g->cfg.index, err);
+                        g->bad_messages++;
+                        return;
+                }
+        }
+        if (f && f->kind == NVV_FAULT_TRUNCATE) {
+                /* Cut after the control header: the params are missing. */
+                rlen = MIN(rlen, (size_t) q->rpc_header_size + q->ctl_header_size);
+                nvv_role_set(&q->rpc_length, g->gsp_reply, rlen);
+        }
+        if (!(f && f->kind == NVV_FAULT_DROP)) {
+                r = send_reply(g, g->gsp_reply, rlen, f);
+                if (r < 0)
+                        return;
+        }
+        flush_events(g);
+}
+
+static void run_actions(struct nvv_simgpu *g)
+{
+        pthread_mutex_lock(&g->lock);
+        __atomic_store_n(&g->kick, 0, __ATOMIC_RELEASE);
+        for (size_t i = 0; i < g->n_actions; i++) {
+                struct action *a = g->actions[i];
+
+                a->result = 0;
+                if (a->kind == ACT_STATUS) {
+                        struct nvv_simgpu_status *s = a->status;
+
+                        nvv_gsp_get_state(g->engine, &s->state);
+                        s->n_vgpus = 0;
+                        while (s->n_vgpus < NVV_MAX_VGPUS &&
+                               nvv_gsp_get_vgpu(g->engine, s->n_vgpus, &s->vgpus[s->n_vgpus]) == 0)
+                                s->n_vgpus++;
+                        s->rpcs_handled = g->rpcs_handled;
+                        s->events_sent = g->events_sent;
+                        s->bad_messages = g->bad_messages;
+                } else if (a->fault.kind == NVV_FAULT_RESET) {
+                        gsp_reset(g);
+                } else if (a->fault.kind == NVV_FAULT_CRASH) {
+                        a->result = nvv_gsp_crash_plugin(g->engine, a->fault.arg);
+                        if (a->result == -ENOENT)
+                                errf(a->err, sizeof(a->err), "gfid %u has no host vGPU device", a->fault.arg);
+                        else if (a->result == -ESRCH)
+                                errf(a->err, sizeof(a->err), "the plugin of gfid %u is not running", a->fault.arg);
+                } else if (g->n_faults < ELEMENTSOF(g->faults)) {
+                        g->faults[g->n_faults++] = a->fault;
+                } else {
+                        a->result = -ENOSPC;
+                        errf(a->err, sizeof(a->err), "too many armed faults");
+                }
+                a->done = true;
+        }
+        g->n_actions = 0;
+        pthread_cond_broadcast(&g->action_cv);
+        pthread_mutex_unlock(&g->lock);
+        flush_events(g);
+}
+
+static void *gsp_main(void *userdata)
+{
+        struct nvv_simgpu *g = userdata;
+        const struct nvv_queue_desc *q = &g->fw->queue;
+
+        for (;;) {
+                const uint8_t *rpc;
+                size_t rlen;
+                char err[256];
+                int n, r;
+
+                if (g->n_events)
+                        flush_events(g);
+                n = nvv_ring_read(&g->cmd_g, g->gsp_work, g->msg_cap, -1);
+                if (n == -ECANCELED || g->stop)
+                        break;
+                if (n == -EAGAIN) {
+                        run_actions(g);
+                        continue;
+                }
+                if (n < 0) {
+                        g->bad_messages++;
+                        continue;
+                }
+                r = nvv_msgq_unframe(g->fw, g->gsp_work, (size_t) n * q->element_size, g->gsp_rx_seq, &rpc, &rlen, err,
+                                     sizeof(err));
+                if (r == -EPROTO && strstr(err, "sequence")) {
+                        /* Resynchronise on the sender's numbering. */
+                        r = nvv_msgq_unframe(g->fw, g->gsp_work, (size_t) n * q->element_size, UINT32_MAX, &rpc, &rlen,
+                                             err, sizeof(err));
+                }
+                if (r < 0) {
+                        log_debug("GPU %u: bad command message: %s", g->cfg.index, err);
+                        g->bad_messages++;
+                        nvv_reasm_reset(g->gsp_reasm);
+                        continue;
+                }
+                g->gsp_rx_seq = (uint32_t) nvv_role_get(&q->el_sequence, g->gsp_work) + 1;
+                r = nvv_reasm_feed(g->gsp_reasm, rpc, rlen, err, sizeof(err));
+                if (r < 0) {
+                        log_debug("GPU %u: reassembly failed: %s", g->cfg.index, err);
+                        g->bad_messages++;
+                        continue;
+                }
+                if (r == 1) {
+                        size_t l;
+                        const uint8_t *full = nvv_reasm_data(g->gsp_reasm, &l);
+
+                        handle_request(g, full, l);
+                }
+        }
+        return NULL;
+}
+
+/* ---- kernel side ---- */
+
+enum { READ_EVENT = 1, READ_REPLY = 2 };
+
+/* Read one complete RPC from the status ring. Events go to the listeners. */
+static int kernel_read(struct nvv_simgpu *g, int timeout_ms, const uint8_t **ret_rpc, size_t *ret_len, char *err,
+                       size_t errlen)
+{
+        const struct nvv_queue_desc *q = &g->fw->queue;
+
+        for (;;) {
+                const uint8_t *rpc;
+                size_t rlen;
+                int n, r;
+                struct nvv_rpc_view v;
+
+                n = nvv_ring_read(&g->stat_k, g->k_work, g->msg_cap, timeout_ms);
+                if (n == -EBADMSG) {
+                        errf(err, errlen, "a status queue message has an impossible element count");
+                        return n;
+                }
+                if (n < 0)
+                        return n;
+                r = nvv_msgq_unframe(g->fw, g->k_work, (size_t) n * q->element_size, UINT32_MAX, &rpc, &rlen, err, errlen);
+                if (r < 0) {
+                        nvv_reasm_reset(g->k_reasm);
+                        return -EBADMSG;
+                }
+                g->k_rx_seq = (uint32_t) nvv_role_get(&q->el_sequence, g->k_work) + 1;
+                r = nvv_reasm_feed(g->k_reasm, rpc, rlen, err, errlen);
+                if (r < 0)
+                        return -EBADMSG;
+                if (r == 0)
+                        continue;
+                rpc = nvv_reasm_data(g->k_reasm, &rlen);
+                if (nvv_rpc_view(g->fw, rpc, rlen, &v, NULL, 0) == 0 && nvv_rpc_is_event(g->fw, v.function)) {
+                        size_t nl;
+
+                        pthread_mutex_lock(&g->lock);
+                        nl = g->n_listeners;
+                        for (size_t i = 0; i < nl; i++)
+                                g->listeners[i].fn(g->listeners[i].userdata, g, rpc, rlen);
+                        pthread_mutex_unlock(&g->lock);
+                        *ret_rpc = rpc;
+                        *ret_len = rlen;
+                        return READ_EVENT;
+                }
+                *ret_rpc = rpc;
+                *ret_len = rlen;
+                return READ_REPLY;
+        }
+}
+
+/* The core driver's interrupt handler: drains the status ring for event listeners while no
+ * RPC is in flight (an RPC's submitter reads its own answer, without a hand-off). */
+static void *irq_main(void *userdata)
+{
+        struct nvv_simgpu *g = userdata;
+
+        for (;;) {
+                const uint8_t *rpc;
+                size_t len;
+                char err[256];
+                int r;
+
+                pthread_mutex_lock(&g->lock);
+                while (g->rpc_active && !g->stop)
+                        pthread_cond_wait(&g->idle_cv, &g->lock);
+                pthread_mutex_unlock(&g->lock);
+                if (g->stop)
+                        break;
+                r = nvv_ring_wait(&g->stat_k, -1);
+                if (r == -ECANCELED || g->stop)
+                        break;
+                pthread_mutex_lock(&g->lock);
+                if (g->rpc_active) {
+                        pthread_mutex_unlock(&g->lock);
+                        continue;
+                }
+                g->reading = true;
+                pthread_mutex_unlock(&g->lock);
+                while (nvv_ring_used(&g->stat_k) > 0) {
+                        r = kernel_read(g, 0, &rpc, &len, err, sizeof(err));
+                        if (r == READ_REPLY)
+                                log_debug("GPU %u: an answer arrived with no RPC waiting; dropped", g->cfg.index);
+                        else if (r < 0 && r != -ETIMEDOUT)
+                                log_debug("GPU %u: status queue: %s", g->cfg.index, err);
+                        if (r < 0)
+                                break;
+                }
+                pthread_mutex_lock(&g->lock);
+                g->reading = false;
+                pthread_cond_broadcast(&g->reader_cv);
+                pthread_mutex_unlock(&g->lock);
+        }
+        return NULL;
+}
+
+int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeout_ms, void *reply, size_t reply_cap,
+                   size_t *ret_len, char *err, size_t errlen)
+{
+        const struct nvv_queue_desc *q = &g->fw->queue;
+        struct nvv_rpc_view v;
+        uint64_t deadline;
+        int r;
+
+        assert_return(g && rpc && reply && ret_len, -EINVAL);
+        r = nvv_rpc_view(g->fw, rpc, len, &v, err, errlen);
+        if (r < 0)
+                return r;
+        if (len > NVV_MSGQ_MAX_RPC) {
+                errf(err, errlen, "RPC of %zu bytes is larger than the queue accepts", len);
+                return -E2BIG;
+        }
+        pthread_mutex_lock(&g->submit_lock);
+        pthread_mutex_lock(&g->lock);
+        g->rpc_active = true;
+        while (g->reading)
+                pthread_cond_wait(&g->reader_cv, &g->lock);
+        pthread_mutex_unlock(&g->lock);
+
+        deadline = timeout_ms >= 0 ? now_ns() + (uint64_t) timeout_ms * 1000000u : UINT64_MAX;
+        r = nvv_ring_send_rpc(&g->cmd_k, g->fw, rpc, len, &g->k_tx_seq, g->k_work, timeout_ms);
+        if (r == -ETIMEDOUT)
+                errf(err, errlen, "the command queue stayed full for %d ms", timeout_ms);
+        while (r == 0) {
+                const uint8_t *ans;
+                size_t alen;
+                uint64_t now = now_ns();
+                int k;
+
+                if (now >= deadline) {
+                        r = -ETIMEDOUT;
+                        errf(err, errlen, "no answer within %d ms", timeout_ms);
+                        break;
+                }
+                if (g->stop) {
+                        r = -ECANCELED;
+                        break;
+                }
+                k = kernel_read(g, deadline == UINT64_MAX ? -1 : (int) ((deadline - now + 999999) / 1000000), &ans, &alen,
+                                err, errlen);
+                if (k == -ETIMEDOUT) {
+                        r = -ETIMEDOUT;
+                        errf(err, errlen, "no answer within %d ms", timeout_ms);
+                        break;
+                }
+                if (k < 0) {
+                        r = k;
+                        break;
+                }
+                if (k == READ_EVENT) {
+                        struct nvv_rpc_view ev;
+
+                        if (g->reset_event && nvv_rpc_view(g->fw, ans, alen, &ev, NULL, 0) == 0 &&
+                            ev.function == g->reset_event) {
+                                r = -ECONNRESET;
+                                errf(err, errlen, "the GSP reset while the RPC was pending");
+                                break;
+                        }
+                        continue;
+                }
+                {
+                        struct nvv_rpc_view av;
+
+                        if (nvv_rpc_view(g->fw, ans, alen, &av, NULL, 0) < 0 || av.sequence != v.sequence) {
+                                log_debug("GPU %u: dropping a stale answer", g->cfg.index);
+                                continue;
+                        }
+                }
+                if (alen > reply_cap) {
+                        r = -ENOBUFS;
+                        errf(err, errlen, "answer of %zu bytes does not fit %zu", alen, reply_cap);
+                        break;
+                }
+                memcpy(reply, ans, alen);
+                *ret_len = alen;
+                break;
+        }
+        (void) q;
+        pthread_mutex_lock(&g->lock);
+        g->rpc_active = false;
+        pthread_cond_broadcast(&g->idle_cv);
+        pthread_mutex_unlock(&g->lock);
+        pthread_mutex_unlock(&g->submit_lock);
+        return r;
+}
+
+int nvv_simgpu_submit_raw(struct nvv_simgpu *g, const void *data, size_t len, int timeout_ms)
+{
+        const struct nvv_queue_desc *q = &g->fw->queue;
+        const uint8_t *p = data;
+        size_t off = 0;
+        int r = 0;
+
+        pthread_mutex_lock(&g->submit_lock);
+        while (off < len && r == 0) {
+                size_t chunk = MIN(len - off, (size_t) g->cmd_k.max_elements * q->element_size);
+                uint32_t n = (uint32_t) DIV_ROUND_UP(chunk, q->element_size);
+
+                memset(g->k_work, 0, (size_t) n * q->element_size);
+                memcpy(g->k_work, p + off, chunk);
+                r = nvv_ring_write(&g->cmd_k, g->k_work, n, timeout_ms);
+                off += chunk;
+        }
+        pthread_mutex_unlock(&g->submit_lock);
+        return r;
+}
+
+int nvv_simgpu_add_listener(struct nvv_simgpu *g, nvv_simgpu_event_fn fn, void *userdata)
+{
+        int r = 0;
+
+        pthread_mutex_lock(&g->lock);
+        if (g->n_listeners >= MAX_LISTENERS)
+                r = -ENOSPC;
+        else {
+                g->listeners[g->n_listeners].fn = fn;
+                g->listeners[g->n_listeners].userdata = userdata;
+                g->n_listeners++;
+                if (!g->irq_started) {
+                        r = -pthread_create(&g->irq_thread, NULL, irq_main, g);
+                        g->irq_started = r == 0;
+                }
+        }
+        pthread_mutex_unlock(&g->lock);
+        return r;
+}
+
+void nvv_simgpu_remove_listener(struct nvv_simgpu *g, nvv_simgpu_event_fn fn, void *userdata)
+{
+        pthread_mutex_lock(&g->lock);
+        for (size_t i = 0; i < g->n_listeners; i++)
+                if (g->listeners[i].fn == fn && g->listeners[i].userdata == userdata) {
+                        g->listeners[i] = g->listeners[--g->n_listeners];
+                        break;
+                }
+        pthread_mutex_unlock(&g->lock);
+}
+
+static int post_action(struct nvv_simgpu *g, struct action *a)
+{
+        pthread_mutex_lock(&g->lock);
+        if (g->n_actions >= MAX_ACTIONS) {
+                pthread_mutex_unlock(&g->lock);
+                return -EBUSY;
+        }
+        g->actions[g->n_actions++] = a;
+        __atomic_store_n(&g->kick, 1, __ATOMIC_RELEASE);
+        nvv_ring_wake_all(&g->cmd_k);
+        while (!a->done && !g->stop)
+                pthread_cond_wait(&g->action_cv, &g->lock);
+        pthread_mutex_unlock(&g->lock);
+        return a->done ? 0 : -ECANCELED;
+}
+
+int nvv_simgpu_inject(struct nvv_simgpu *g, const struct nvv_fault *f, char *err, size_t errlen)
+{
+        struct action a = { .kind = ACT_FAULT, .fault = *f };
+        int r;
+
+        if (f->cmd >= 0 && !g->fw->commands[f->cmd]) {
+                errf(err, errlen, "firmware %s has no '%s' to fault", g->fw->release, nvv_cmd_to_string(f->cmd));
+                return -EOPNOTSUPP;
+        }
+        r = post_action(g, &a);
+        if (r < 0)
+                return r;
+        if (a.result < 0)
+                errf(err, errlen, "%s", a.err);
+        return a.result;
+}
+
+int nvv_simgpu_get_status(struct nvv_simgpu *g, struct nvv_simgpu_status *ret)
+{
+        struct action a = { .kind = ACT_STATUS, .status = ret };
+
+        return post_action(g, &a);
+}
+
+/* ---- life cycle ---- */
+
+struct nvv_simgpu *nvv_simgpu_free(struct nvv_simgpu *g)
+{
+        if (!g)
+                return NULL;
+        g->stop = true;
+        if (g->mem) {
+                nvv_ring_wake_all(&g->cmd_k);
+                nvv_ring_wake_all(&g->stat_k);
+        }
+        pthread_mutex_lock(&g->lock);
+        pthread_cond_broadcast(&g->idle_cv);
+        pthread_cond_broadcast(&g->action_cv);
+        pthread_mutex_unlock(&g->lock);
+        if (g->gsp_started)
+                pthread_join(g->gsp_thread, NULL);
+        if (g->irq_started)
+                pthread_join(g->irq_thread, NULL);
+        nvv_gsp_free(g->engine);
+        nvv_reasm_free(g->gsp_reasm);
+        nvv_reasm_free(g->k_reasm);
+        free(g->gsp_work);
+        free(g->k_work);
+        free(g->gsp_reply);
+        free(g->gsp_io);
+        free(g->events);
+        if (g->mem)
+                munmap(g->mem, g->mem_size);
+        safe_close(g->memfd);
+        pthread_mutex_destroy(&g->submit_lock);
+        pthread_mutex_destroy(&g->lock);
+        pthread_cond_destroy(&g->idle_cv);
+        pthread_cond_destroy(&g->reader_cv);
+        pthread_cond_destroy(&g->action_cv);
+        free(g);
+        return NULL;
+}
+
+int nvv_simgpu_new(const struct nvv_simgpu_config *cfg, const struct nvv_fwabi *fw, struct nvv_simgpu **ret)
+{
+        _cleanup_(nvv_simgpu_freep) struct nvv_simgpu *g = NULL;
+        const struct nvv_queue_desc *q = &fw->queue;
+        const struct nvv_event_binding *rb;
+        struct nvv_gsp_config gc;
+        int r;
+
+        assert_return(cfg && fw && ret, -EINVAL);
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->memfd = -EBADF;
+        g->cfg = *cfg;
+        g->fw = fw;
+        pthread_mutex_init(&g->submit_lock, NULL);
+        pthread_mutex_init(&g->lock, NULL);
+        pthread_cond_init(&g->idle_cv, NULL);
+        pthread_cond_init(&g->reader_cv, NULL);
+        pthread_cond_init(&g->action_cv, NULL);
+        /* Handles the core driver allocated on the manager's behalf; distinct per GPU. */
+        g->handles = (struct nvv_handles) {
+                .client = 0xc1d00000u | (cfg->index & 0xff) << 8 | 1,
+                .device = 0xde000000u | (cfg->index & 0xff) << 8 | 1,
+                .subdevice = 0x5d000000u | (cfg->index & 0xff) << 8 | 1,
+        };
+        rb = fw->event_bindings[NVV_EVENT_GSP_RESET];
+        g->reset_event = rb ? rb->number : 0;
+
+        g->msg_cap = (size_t) q->element_size * q->max_elements;
+        g->mem_size = 2 * (size_t) q->queue_size;
+        g->memfd = memfd_create("nvvgpu-sim-queue", MFD_CLOEXEC);
+        if (g->memfd < 0)
+                return -errno;
+        if (ftruncate(g->memfd, (off_t) g->mem_size) < 0)
+                return -errno;
+        g->mem = mmap(NULL, g->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
+        if (g->mem == MAP_FAILED) {
+                g->mem = NULL;
+                return -errno;
+        }
+        /* The core driver formats both queues; the GSP attaches and checks their headers. */
+        if ((r = nvv_ring_format(&g->cmd_k, g->mem, q)) < 0 ||
+            (r = nvv_ring_format(&g->stat_k, g->mem + q->queue_size, q)) < 0 ||
+            (r = nvv_ring_attach(&g->cmd_g, g->mem, q)) < 0 ||
+            (r = nvv_ring_attach(&g->stat_g, g->mem + q->queue_size, q)) < 0)
+                return r;
+        g->cmd_k.stop = g->stat_k.stop = g->cmd_g.stop = g->stat_g.stop = &g->stop;
+        g->cmd_g.kick = &g->kick;
+
+        gc = cfg->gsp;
+        if (!gc.firmware_version[0])
+                snprintf(gc.firmware_version, sizeof(gc.firmware_version), "%s", cfg->release);
+        r = nvv_gsp_new(&gc, fw, &g->engine);
+        if (r < 0)
+                return r;
+        nvv_gsp_set_event_fn(g->engine, on_engine_event, g);
+        if ((r = nvv_reasm_new(fw, &g->gsp_reasm)) < 0 || (r = nvv_reasm_new(fw, &g->k_reasm)) < 0)
+                return r;
+        g->gsp_work = malloc(g->msg_cap);
+        g->k_work = malloc(g->msg_cap);
+        g->gsp_io = malloc(sizeof(*g->gsp_io));
+        g->events = calloc(MAX_PENDING_EVENTS, sizeof(*g->events));
+        if (!g->gsp_work || !g->k_work || !g->gsp_io || !g->events || ensure_reply_cap(g, 65536) < 0)
+                return -ENOMEM;
+        r = -pthread_create(&g->gsp_thread, NULL, gsp_main, g);
+        if (r < 0)
+                return r;
+        g->gsp_started = true;
+        *ret = TAKE_PTR(g);
+        return 0;
+}

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The command channel against nvvgpu-sim, through its socket: every release's vGPU round trip
+ * over a real shared-memory queue, a release file neither side has seen before, every fault
+ * the simulator can inject, and the type upload streaming through the 256 KiB queue.
+ */
+#include "nvv-cmd.h"
+#include "nvv-fwabi.h"
+#include "simtest.h"
+
+#define MAX_SEEN 64
+static struct {
+        int event;
+        union nvv_cmd_any payload;
+} seen[MAX_SEEN];
+static size_t n_seen;
+
+static void on_event(void *userdata, struct nvv_channel *ch, int event, const union nvv_cmd_any *payload,
+                     uint32_t number)
+{
+        if (n_seen < MAX_SEEN) {
+                seen[n_seen].event = event;
+                seen[n_seen].payload = *payload;
+                n_seen++;
+        }
+}
+
+/* Wait until an event of this kind (and, for plugin events, this notification) arrives. */
+static bool wait_event(struct nvv_channel *ch, int event, uint32_t notify, int ms)
+{
+        uint64_t until = now_ns() + (uint64_t) ms * 1000000u;
+
+        for (;;) {
+                for (size_t i = 0; i < n_seen; i++)
+                        if (seen[i].event == event &&
+                            (event != NVV_EVENT_PLUGIN || seen[i].payload.event_plugin.notify == notify))
+                                return true;
+                if (now_ns() >= until)
+                        return false;
+                simtest_pump(ch, 20);
+        }
+}
+
+static void upload_catalog_types(struct nvv_channel *ch, const struct nvv_sim *sim, const char *model)
+{
+        const struct nvv_catalog_gpu *g = nvv_catalog_find_gpu(nvv_sim_get_catalog(sim), model);
+        _cleanup_free_ struct nvv_cmd_add_vgpu_types *t = calloc(1, sizeof(*t));
+        struct nvv_cmd_set_vgpu_mgr_config mc = { .heterogeneous_timesliced = true };
+        char err[512];
+        int r;
+
+        assert_non_null(g);
+        r = nvv_channel_call(ch, NVV_CMD_SET_VGPU_MGR_CONFIG, &mc, 0, NULL, NULL, err, sizeof(err));
+        if (r < 0)
+                fail_msg("%s", err);
+        t->discard = true;
+        for (size_t i = 0; i < g->n_types && t->count < NVV_MAX_VGPU_TYPES; i++)
+                assert_int_equal(nvv_catalog_fill_vgpu_type(&g->types[i], nvv_channel_get_fwabi(ch), false,
+                                                            &t->types[t->count++]), 0);
+        r = nvv_channel_call(ch, NVV_CMD_ADD_VGPU_TYPES, t, 0, NULL, NULL, err, sizeof(err));
+        if (r < 0)
+                fail_msg("%s", err);
+}
+
+static const struct nvv_catalog_type *pick_type(const struct nvv_sim *sim, const char *model)
+{
+        const struct nvv_catalog_gpu *g = nvv_catalog_find_gpu(nvv_sim_get_catalog(sim), model);
+
+        /* A mid-sized type that fits more than once. */
+        for (size_t i = 0; i < g->n_types; i++)
+                if (g->types[i].max_instance >= 2 && g->types[i].max_instance <= 8)
+                        return &g->types[i];
+        return &g->types[0];
+}
+
+/* create → alloc → bootload → (event) → shutdown → cleanup → free → delete, as a release offers. */
+static void roundtrip(struct simtest *t, struct nvv_channel *ch, const char *model)
+{
+        const struct nvv_fwabi *fw = nvv_channel_get_fwabi(ch);
+        const struct nvv_catalog_type *ty = pick_type(t->sim, model);
+        struct nvv_handles target = { .host_vgpu_device = 0xa0840101, .new_object = 0xa0840101 };
+        static const uint8_t uuid[16] = { 0x51, 0x7e, 0x3a, 0x0b, 0x6c, 0x4d, 0x4f, 0x21,
+                                          0x9a, 0x11, 0x00, 0x52, 0x33, 0xee, 0x02, 0x7d };
+        _cleanup_free_ struct nvv_cmd_bootload_plugin *bl = calloc(1, sizeof(*bl));
+        _cleanup_free_ struct nvv_cmd_alloc_host_vgpu *al = calloc(1, sizeof(*al));
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        struct nvv_cmd_create_device cd = { .type_id = ty->type_id };
+        struct nvv_cmd_gfid g1 = { .gfid = 1 };
+        char err[512];
+        int r;
+
+        n_seen = 0;
+        upload_catalog_types(ch, t->sim, model);
+        if (nvv_fwabi_command(fw, NVV_CMD_CREATE_DEVICE)) {
+                memcpy(cd.vgpu_name, uuid, 16);
+                r = nvv_channel_call(ch, NVV_CMD_CREATE_DEVICE, &cd, 0, NULL, NULL, err, sizeof(err));
+                if (r < 0)
+                        fail_msg("%s", err);
+                assert_true(cd.vgpu_id >= 1);
+        } else {
+                /* 535/550: no CREATE_DEVICE; the allocation below creates the vGPU. */
+                r = nvv_channel_call(ch, NVV_CMD_CREATE_DEVICE, &cd, 0, NULL, NULL, err, sizeof(err));
+                assert_int_equal(r, -EOPNOTSUPP);
+                assert_strstr(err, "'create_device' is not supported by firmware");
+        }
+        al->gfid = 1;
+        al->type_id = ty->type_id;
+        al->placement_id = NVV_PLACEMENT_NONE;
+        memcpy(al->vgpu_dev_name, uuid, 16);
+        if (!nvv_plan_has_field(nvv_fwabi_command(fw, NVV_CMD_ALLOC_HOST_VGPU)->plan, "placement_id"))
+                al->placement_id = 0;
+        else if (!nvv_fwabi_command(fw, NVV_CMD_CREATE_DEVICE))
+                al->placement_id = 0xffff; /* 550: none, the firmware picks */
+        else
+                al->placement_id = cd.placement_id == NVV_PLACEMENT_NONE ? 0xffff : cd.placement_id;
+        r = nvv_channel_call(ch, NVV_CMD_ALLOC_HOST_VGPU, al, 1, &target, NULL, err, sizeof(err));
+        if (r < 0)
+                fail_msg("%s", err);
+
+        /* Where the firmware put it (a manager computes this with its partitioner). */
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(t->sim, 0), st), 0);
+        assert_int_equal(st->n_vgpus, 1);
+        bl->gfid = 1;
+        bl->type_id = ty->type_id;
+        bl->fb_segment_count = 1;
+        bl->fb_segment_addr[0] = st->vgpus[0].fb_offset;
+        bl->fb_segment_len[0] = st->vgpus[0].fb_length;
+        bl->num_channels = st->vgpus[0].num_chids;
+        bl->chid_offset[0] = st->vgpus[0].chid_offset;
+        bl->plugin_heap_len = ty->gsp_heap_size ? ty->gsp_heap_size : 1;
+        r = nvv_channel_call(ch, NVV_CMD_BOOTLOAD_PLUGIN, bl, 1, &target, NULL, err, sizeof(err));
+        if (r < 0)
+                fail_msg("%s", err);
+        if (!wait_event(ch, NVV_EVENT_PLUGIN, NVV_NOTIFY_BOOTLOADED, 3000))
+                fail_msg("no 'bootloaded' event from firmware %s", fw->release);
+
+        if ((r = nvv_channel_call(ch, NVV_CMD_SHUTDOWN_PLUGIN, &g1, 1, &target, NULL, err, sizeof(err))) < 0 ||
+            (r = nvv_channel_call(ch, NVV_CMD_CLEANUP_PLUGIN, &g1, 1, &target, NULL, err, sizeof(err))) < 0)
+                fail_msg("%s", err);
+        if (nvv_fwabi_command(fw, NVV_CMD_FREE_STATES)) {
+                struct nvv_cmd_free_states fs = { .gfid = 1 };
+
+                r = nvv_channel_call(ch, NVV_CMD_FREE_STATES, &fs, 1, &target, NULL, err, sizeof(err));
+        } else {
+                const struct nvv_channel_info *info = nvv_channel_get_info(ch);
+                struct nvv_cmd_free_object fo = { .client = info->handles.client, .parent = info->handles.device,
+                                                  .object = target.host_vgpu_device };
+
+                r = nvv_channel_call(ch, NVV_CMD_FREE_OBJECT, &fo, 1, NULL, NULL, err, sizeof(err));
+        }
+        if (r < 0)
+                fail_msg("%s", err);
+        if (nvv_fwabi_command(fw, NVV_CMD_DELETE_DEVICE)) {
+                struct nvv_cmd_delete_device dd = { .vgpu_id = cd.vgpu_id };
+
+                memcpy(dd.vgpu_name, uuid, 16);
+                r = nvv_channel_call(ch, NVV_CMD_DELETE_DEVICE, &dd, 0, NULL, NULL, err, sizeof(err));
+                if (r < 0)
+                        fail_msg("%s", err);
+                assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(t->sim, 0), st), 0);
+                assert_int_equal(st->n_vgpus, 0);
+        }
+}
+
+static void release_roundtrip(const char *model, const char *release)
+{
+        struct simtest t;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        char spec[64], *msg = NULL, err[256];
+
+        snprintf(spec, sizeof(spec), "%s@%s", model, release);
+        if (simtest_start(&t, spec, NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_string_equal(nvv_channel_get_info(ch)->release, release);
+        assert_int_equal(nvv_channel_subscribe(ch, on_event, NULL, err, sizeof(err)), 0);
+        roundtrip(&t, ch, model);
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
+static void test_roundtrip_535(void **state) { release_roundtrip("L40S", "535.113.01"); }
+static void test_roundtrip_550(void **state) { release_roundtrip("L40S", "550.40.07"); }
+static void test_roundtrip_570(void **state) { release_roundtrip("L40S", "570.144"); }
+static void test_roundtrip_580(void **state) { release_roundtrip("L40S", "580.65.06"); }
+static void test_roundtrip_595(void **state) { release_roundtrip("L40S", "595.45.04"); }
+
+/* What a real H200 host runs: served by the 580.65.06 description's "580." prefix. */
+static void test_roundtrip_h200_compatible(void **state)
+{
+        release_roundtrip("H200", "580.159.04");
+}
+
+/* The same through the in-process transport. */
+static void test_roundtrip_inproc(void **state)
+{
+        struct simtest t;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        char *msg = NULL, err[256];
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_simgpu_open_channel(nvv_sim_get_gpu(t.sim, 0), t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(nvv_channel_subscribe(ch, on_event, NULL, err, sizeof(err)), 0);
+        roundtrip(&t, ch, "L40S");
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
+/* 570.144 with renumbered functions and events and rearranged structs, written here; the
+ * simulator and the manager both load it from a directory, neither was built with it. */
+static void write_new_release(const char *dir)
+{
+        json_object *doc = test_release_json("570.144"), *compat = json_object_new_array();
+        json_object *functions = json_object_object_get(doc, "functions"), *events = json_object_object_get(doc, "events");
+        char path[256];
+        FILE *f;
+        int offs[][2] = { { 0, 0 } };
+
+        (void) offs;
+        json_object_object_add(doc, "release", json_object_new_string("999.1.0"));
+        json_object_array_add(compat, json_object_new_string("999."));
+        json_object_object_add(doc, "compatible", compat);
+        json_object_object_add(functions, "GSP_RM_CONTROL", json_object_new_int(240));
+        json_object_object_add(functions, "GSP_RM_ALLOC", json_object_new_int(241));
+        json_object_object_add(functions, "CONTINUATION_RECORD", json_object_new_int(242));
+        json_object_object_add(functions, "FREE", json_object_new_int(243));
+        json_object_object_add(events, "VGPU_GSP_PLUGIN_TRIGGERED", json_object_new_int(0x1030));
+        json_object_object_add(test_json_field(doc, "rpc_message_header_v03_00", "function"), "offset",
+                               json_object_new_int(24));
+        json_object_object_add(test_json_field(doc, "rpc_message_header_v03_00", "sequence"), "offset",
+                               json_object_new_int(12));
+        json_object_object_add(json_object_object_get(json_object_object_get(doc, "structs"),
+                                                      "NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS"),
+                               "size", json_object_new_int(48));
+        {
+                static const struct {
+                        const char *f;
+                        int off;
+                } moved[] = { { "placementId", 0 }, { "vgpuTypeId", 4 }, { "gpuInstanceId", 8 }, { "vgpuId", 12 },
+                              { "gpuPciBdf", 16 }, { "gpuPciId", 20 }, { "vgpuName", 24 } };
+
+                for (size_t i = 0; i < ELEMENTSOF(moved); i++)
+                        json_object_object_add(test_json_field(doc, "NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS", moved[i].f),
+                                               "offset", json_object_new_int(moved[i].off));
+        }
+        snprintf(path, sizeof(path), "%s/999.1.0.json", dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs(json_object_to_json_string(doc), f);
+        fclose(f);
+        json_object_put(doc);
+}
+
+static void test_new_release_both_sides(void **state)
+{
+        char dir[] = "/tmp/nvv-newrel-XXXXXX", path[256], *msg = NULL, err[256];
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        struct nvv_fwdb *db;
+        struct simtest t;
+
+        assert_non_null(mkdtemp(dir));
+        write_new_release(dir);
+        if (simtest_start(&t, "L40S@999.1.4", dir, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+
+        /* A manager without the file refuses, naming the nearest release it knows. */
+        assert_int_equal(nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg), -EINVAL);
+        assert_strstr(msg, "runs firmware release 999.1.4 is not supported");
+        assert_strstr(msg, "the nearest known release is 595.45.04");
+        free(msg);
+        msg = NULL;
+
+        /* With it (--fwabi-dir), no rebuild: the full round trip at the new numbers and offsets. */
+        assert_int_equal(nvv_fwdb_new(&db), 0);
+        assert_true(nvv_fwdb_load_dir(db, dir, &msg) == 1);
+        assert_int_equal(nvv_fwdb_load_dir(db, test_fwabi_dir(), &msg) >= 0, 1);
+        if (nvv_channel_open_sim(t.socket, 0, db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_string_equal(nvv_channel_get_fwabi(ch)->release, "999.1.0");
+        assert_int_equal(nvv_channel_subscribe(ch, on_event, NULL, err, sizeof(err)), 0);
+        roundtrip(&t, ch, "L40S");
+        ch = nvv_channel_close(ch);
+        nvv_fwdb_free(db);
+        simtest_stop(&t);
+        snprintf(path, sizeof(path), "%s/999.1.0.json", dir);
+        unlink(path);
+        rmdir(dir);
+}
+
+static void test_unknown_release_refused_by_sim(void **state)
+{
+        struct simtest t;
+        char *msg = NULL;
+
+        assert_int_equal(simtest_start(&t, "L40S@575.51.02", NULL, NULL, &msg), -EINVAL);
+        assert_strstr(msg, "GPU 0 (L40S): firmware release 575.51.02 is not supported");
+        assert_strstr(msg, "the nearest known release is 570.144");
+        free(msg);
+        simtest_stop(&t);
+}
+
+/* ---- faults: each gives its documented error, and the channel keeps working ---- */
+
+struct fault_case {
+        const char *spec;
+        int expect;
+        const char *needle;
+};
+
+static void expect_alive(struct nvv_channel *ch)
+{
+        struct nvv_cmd_get_features f = {};
+        char err[512];
+
+        if (nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err)) < 0)
+                fail_msg("the channel did not recover: %s", err);
+        assert_string_equal(f.firmware_version, "570.144");
+}
+
+static void test_faults(void **state)
+{
+        static const struct fault_case cases[] = {
+                { "status:get_features:NV_ERR_INSUFFICIENT_RESOURCES", -ENOSPC,
+                  "firmware 570.144 refused 'get_features': NV_ERR_INSUFFICIENT_RESOURCES (0x1a)" },
+                { "status:get_features:NV_ERR_NOT_SUPPORTED", -EOPNOTSUPP, "NV_ERR_NOT_SUPPORTED" },
+                { "delay:get_features:700", -ETIMEDOUT,
+                  "'get_features' to GPU 0000:41:00.0 (firmware 570.144) timed out: no answer within 300 ms" },
+                { "drop:get_features", -ETIMEDOUT, "timed out: no answer within 300 ms" },
+                { "checksum:get_features", -EBADMSG, "checksum mismatch" },
+                { "truncate:get_features", -EBADMSG, "bytes of params" },
+                { "garbage:get_features", -EBADMSG, "bad RPC signature" },
+                { "reset:get_features", -ECONNRESET, "the GSP reset while the RPC was pending" },
+        };
+        struct simtest t;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        char *msg = NULL;
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        nvv_channel_set_timeout(ch, 300);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct nvv_cmd_get_features f = {};
+                char err[512] = "";
+                int r;
+
+                if (nvv_sim_inject(t.sim, cases[i].spec, &msg) < 0)
+                        fail_msg("%s: %s", cases[i].spec, msg);
+                r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err));
+                if (r != cases[i].expect || !strstr(err, cases[i].needle))
+                        fail_msg("fault %s: got %d \"%s\", expected %d with \"%s\"", cases[i].spec, r, err,
+                                 cases[i].expect, cases[i].needle);
+                /* Give a late answer time to arrive: it must be dropped, not taken for the next one. */
+                if (cases[i].expect == -ETIMEDOUT)
+                        usleep(500 * 1000);
+                expect_alive(ch);
+        }
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
+static void test_runtime_events(void **state)
+{
+        struct simtest t;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        char *msg = NULL, err[256];
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(nvv_channel_subscribe(ch, on_event, NULL, err, sizeof(err)), 0);
+        roundtrip(&t, ch, "L40S");
+        n_seen = 0;
+        /* A GSP reset with no RPC in flight arrives as an event. */
+        if (nvv_sim_inject(t.sim, "reset", &msg) < 0)
+                fail_msg("%s", msg);
+        if (!wait_event(ch, NVV_EVENT_GSP_RESET, 0, 3000))
+                fail_msg("no gsp_reset event");
+        /* Crashing a plugin that is not running is refused with a reason. */
+        assert_int_equal(nvv_sim_inject(t.sim, "crash:1", &msg), -ENOENT);
+        assert_strstr(msg, "gfid 1 has no host vGPU device");
+        free(msg);
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
+static void test_plugin_crash_event(void **state)
+{
+        struct simtest t;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        _cleanup_free_ struct nvv_cmd_bootload_plugin *bl = calloc(1, sizeof(*bl));
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        struct nvv_handles target = { .host_vgpu_device = 0xa0840101, .new_object = 0xa0840101 };
+        struct nvv_cmd_alloc_host_vgpu al = { .gfid = 1 };
+        struct nvv_cmd_create_device cd = { .vgpu_name = "crash-test-vgpu" };
+        char *msg = NULL, err[256];
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(nvv_channel_subscribe(ch, on_event, NULL, err, sizeof(err)), 0);
+        upload_catalog_types(ch, t.sim, "L40S");
+        cd.type_id = pick_type(t.sim, "L40S")->type_id;
+        assert_int_equal(nvv_channel_call(ch, NVV_CMD_CREATE_DEVICE, &cd, 0, NULL, NULL, err, sizeof(err)), 0);
+        al.type_id = cd.type_id;
+        al.placement_id = cd.placement_id == NVV_PLACEMENT_NONE ? 0xffff : cd.placement_id;
+        memcpy(al.vgpu_dev_name, cd.vgpu_name, 16);
+        assert_int_equal(nvv_channel_call(ch, NVV_CMD_ALLOC_HOST_VGPU, &al, 1, &target, NULL, err, sizeof(err)), 0);
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(t.sim, 0), st), 0);
+        bl->gfid = 1;
+        bl->fb_segment_count = 1;
+        bl->fb_segment_addr[0] = st->vgpus[0].fb_offset;
+        bl->fb_segment_len[0] = st->vgpus[0].fb_length;
+        bl->num_channels = st->vgpus[0].num_chids;
+        bl->chid_offset[0] = st->vgpus[0].chid_offset;
+        bl->plugin_heap_len = 1ull << 30;
+        assert_int_equal(nvv_channel_call(ch, NVV_CMD_BOOTLOAD_PLUGIN, bl, 1, &target, NULL, err, sizeof(err)), 0);
+        assert_true(wait_event(ch, NVV_EVENT_PLUGIN, NVV_NOTIFY_BOOTLOADED, 3000));
+        n_seen = 0;
+        if (nvv_sim_inject(t.sim, "crash:1", &msg) < 0)
+                fail_msg("%s", msg);
+        assert_true(wait_event(ch, NVV_EVENT_PLUGIN, NVV_NOTIFY_CRASHED, 3000));
+        assert_int_equal(seen[n_seen - 1].payload.event_plugin.gfid, 1);
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
+/* 128 types on 595.45.04: 694 352 bytes through a 256 KiB queue, 11 messages each way. */
+static void test_type_upload_streams(void **state)
+{
+        _cleanup_free_ struct nvv_cmd_add_vgpu_types *ty = calloc(1, sizeof(*ty));
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        struct simtest t;
+        char *msg = NULL, err[512];
+
+        if (simtest_start(&t, "H200@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_true(nvv_rpc_size(nvv_channel_get_fwabi(ch), NVV_CMD_ADD_VGPU_TYPES) > 2 * 262144);
+        ty->discard = true;
+        ty->count = 128;
+        for (uint32_t i = 0; i < 128; i++) {
+                ty->types[i].type_id = 2000 + i;
+                snprintf(ty->types[i].name, sizeof(ty->types[i].name), "TEST-%uC", i);
+                ty->types[i].fb_length = 1ull << 30;
+                ty->types[i].max_instance = 1;
+        }
+        if (nvv_channel_call(ch, NVV_CMD_ADD_VGPU_TYPES, ty, 0, NULL, NULL, err, sizeof(err)) < 0)
+                fail_msg("%s", err);
+        assert_string_equal(ty->types[127].name, "TEST-127C"); /* the answer carries the table back */
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(t.sim, 0), st), 0);
+        assert_int_equal(st->state.n_types, 128);
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
+static void test_unknown_gpu_and_socket(void **state)
+{
+        struct simtest t;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        char *msg = NULL;
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(nvv_channel_open_sim(t.socket, 3, t.db, &ch, &msg), -EINVAL);
+        assert_strstr(msg, "has 1 GPU; there is no GPU 3");
+        free(msg);
+        msg = NULL;
+        simtest_stop(&t);
+        assert_int_equal(nvv_channel_open_sim("/tmp/nvv-no-such-dir/sim.sock", 0, t.db, &ch, &msg), -ENOENT);
+        assert_strstr(msg, "cannot reach the simulator at '/tmp/nvv-no-such-dir/sim.sock'");
+        free(msg);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_roundtrip_535),
+                cmocka_unit_test(test_roundtrip_550),
+                cmocka_unit_test(test_roundtrip_570),
+                cmocka_unit_test(test_roundtrip_580),
+                cmocka_unit_test(test_roundtrip_595),
+                cmocka_unit_test(test_roundtrip_h200_compatible),
+                cmocka_unit_test(test_roundtrip_inproc),
+                cmocka_unit_test(test_new_release_both_sides),
+                cmocka_unit_test(test_unknown_release_refused_by_sim),
+                cmocka_unit_test(test_faults),
+                cmocka_unit_test(test_runtime_events),
+                cmocka_unit_test(test_plugin_crash_event),
+                cmocka_unit_test(test_type_upload_streams),
+                cmocka_unit_test(test_unknown_gpu_and_socket),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
