@@ -220,7 +220,9 @@ static void op_bootload(struct fz *f, struct in *in, uint32_t gfid)
                                 b->chid_offset[2]++;
                                 break;
                         default:
-                                damaged = b->plugin_heap_len > 0;
+                                /* The heap the vGPU needs is its type's at creation; a
+                                 * replaced type (relaxed) may have asked for less. */
+                                damaged = b->plugin_heap_len > 0 && !f->relaxed;
                                 b->plugin_heap_len = 0;
                                 break;
                         }
@@ -232,7 +234,7 @@ static void op_bootload(struct fz *f, struct in *in, uint32_t gfid)
         if (have && h.task == NVV_GSP_TASK_ALLOCATED && how % 4 != 2 && !f->relaxed && !streq(st, "NV_OK"))
                 die(f, "valid bootload of gfid %u refused: %s", gfid, st);
         if (damaged && streq(st, "NV_OK"))
-                die(f, "damaged bootload of gfid %u accepted", gfid);
+                die(f, "damaged bootload of gfid %u accepted (how %u, relaxed %d, heap %" PRIu64 ")", gfid, how, f->relaxed, b->plugin_heap_len);
 }
 
 /* A decode only ever yields 0 or 1 in a C bool: make raw bytes obey that, by the schema. */

@@ -487,6 +487,9 @@ static void test_new_config(void **state)
         assert_int_equal(s.sched.policy, NVV_SCHED_BEST_EFFORT);
         assert_null(nvv_gsp_free(g));
         assert_null(nvv_gsp_free(NULL));
+        assert_string_equal(nvv_gsp_task_to_string(NVV_GSP_TASK_CRASHED), "crashed");
+        assert_null(nvv_gsp_task_to_string(_NVV_GSP_TASK_MAX));
+        assert_null(nvv_gsp_task_to_string(_NVV_GSP_TASK_INVALID));
         {
                 _cleanup_(nvv_gsp_freep) struct nvv_gsp *scoped = NULL;
 
@@ -1121,6 +1124,25 @@ static void test_alloc_creates(void **state)
         }
 }
 
+/* 550 with a table without placement ids: a placement id is never legal, "none" is
+ * first-fit, and a type larger than the usable FB never fits. */
+static void test_alloc_first_fit_placement(void **state)
+{
+        _cleanup_env_ struct env *e = env_new_cfg(R550, &test_cfg, false, false);
+        _cleanup_free_ union nvv_cmd_any *io = io_new();
+
+        io->add_vgpu_types.discard = true;
+        io->add_vgpu_types.count = 2;
+        make_type(&io->add_vgpu_types.types[0], 8, false);
+        make_type(&io->add_vgpu_types.types[1], 48, false);
+        io->add_vgpu_types.types[1].fb_length = 49 * GiB;
+        assert_string_equal(run(e, NVV_CMD_ADD_VGPU_TYPES, io), "NV_OK");
+        assert_string_equal(alloc(e, 1, 0, TYPE(8), 0), "NV_ERR_INVALID_ARGUMENT");
+        assert_string_equal(alloc(e, 1, 0, TYPE(8), e->fw->sizing.placement_id_invalid), "NV_OK");
+        assert_string_equal(free_host(e, 1), "NV_OK");
+        assert_string_equal(alloc(e, 1, 0, TYPE(48), NONE), "NV_ERR_INSUFFICIENT_RESOURCES");
+}
+
 /* 570: alloc_host_vgpu binds a created vGPU; delete rules (§5). */
 static void test_alloc_bind_delete(void **state)
 {
@@ -1745,6 +1767,7 @@ int main(void)
                 cmocka_unit_test(test_first_fit_mixed),
                 cmocka_unit_test(test_placement_fb_fits_units),
                 cmocka_unit_test(test_alloc_creates),
+                cmocka_unit_test(test_alloc_first_fit_placement),
                 cmocka_unit_test(test_alloc_bind_delete),
                 cmocka_unit_test(test_task_state_machine),
                 cmocka_unit_test(test_crash),
