@@ -63,6 +63,7 @@ struct nvv_gsp {
         uint32_t power_state;
         nvv_gsp_event_fn event_fn;
         void *event_ud;
+        union nvv_cmd_any event; /* payload handed to event_fn: the union is ~170 KiB */
         size_t n_types;
         struct nvv_vgpu_type types[NVV_MAX_VGPU_TYPES];
         size_t n_vgpus;
@@ -123,18 +124,19 @@ static bool placement_is_none(const struct nvv_gsp *g, uint32_t id)
                (g->fw->sizing.placement_id_invalid != 0 && id == g->fw->sizing.placement_id_invalid);
 }
 
-static void emit(struct nvv_gsp *g, int event, const union nvv_cmd_any *payload)
+/* Hand g->event (filled by the caller) to the event function. */
+static void emit(struct nvv_gsp *g, int event)
 {
         if (!g->event_fn || !g->fw->event_bindings[event])
                 return;
-        g->event_fn(g->event_ud, event, payload);
+        g->event_fn(g->event_ud, event, &g->event);
 }
 
 static void emit_plugin(struct nvv_gsp *g, uint32_t gfid, enum nvv_plugin_notify notify)
 {
-        union nvv_cmd_any ev = { .event_plugin = { .gfid = gfid, .notify = notify } };
-
-        emit(g, NVV_EVENT_PLUGIN, &ev);
+        memset(&g->event, 0, sizeof(g->event));
+        g->event.event_plugin = (struct nvv_event_plugin) { .gfid = gfid, .notify = notify };
+        emit(g, NVV_EVENT_PLUGIN);
 }
 
 static void sched_set_default(struct nvv_gsp *g)
@@ -1034,8 +1036,6 @@ int nvv_gsp_crash_plugin(struct nvv_gsp *g, uint32_t gfid)
 
 int nvv_gsp_reset(struct nvv_gsp *g)
 {
-        union nvv_cmd_any ev = { .event_gsp_reset = {} };
-
         assert_return(g, -EINVAL);
         for (uint32_t gfid = 1; gfid <= g->cfg.num_vfs; gfid++) {
                 struct gsp_host *h = &g->hosts[gfid];
@@ -1054,7 +1054,8 @@ int nvv_gsp_reset(struct nvv_gsp *g)
         g->power_state = 0;
         sched_set_default(g);
         log_debug("gsp: reset");
-        emit(g, NVV_EVENT_GSP_RESET, &ev);
+        memset(&g->event, 0, sizeof(g->event));
+        emit(g, NVV_EVENT_GSP_RESET);
         return 0;
 }
 
@@ -1075,7 +1076,6 @@ int nvv_gsp_guest_driver(struct nvv_gsp *g, uint32_t gfid, bool loaded)
 
 int nvv_gsp_rc_error(struct nvv_gsp *g, uint32_t gfid, uint32_t chid)
 {
-        union nvv_cmd_any ev;
         struct gsp_host *h;
         struct gsp_vgpu *v;
 
@@ -1085,8 +1085,9 @@ int nvv_gsp_rc_error(struct nvv_gsp *g, uint32_t gfid, uint32_t chid)
                 return -ENOENT;
         if (chid < v->chid_offset || chid - v->chid_offset >= v->num_chids)
                 return -ERANGE;
-        ev = (union nvv_cmd_any) { .event_rc_error = { .chid = chid, .gfid = gfid } };
-        emit(g, NVV_EVENT_RC_ERROR, &ev);
+        memset(&g->event, 0, sizeof(g->event));
+        g->event.event_rc_error = (struct nvv_event_rc_error) { .chid = chid, .gfid = gfid };
+        emit(g, NVV_EVENT_RC_ERROR);
         return 0;
 }
 

@@ -75,7 +75,9 @@ int nvv_gsp_free_host_vgpu(struct nvv_gsp *g, uint32_t gfid, const char **ret_st
 
 /* Events: called synchronously, after the state change, from inside the call that caused
  * it. `event` is an enum nvv_event_id; payload->event_plugin / event_rc_error /
- * event_gsp_reset. Only events the release describes are emitted. */
+ * event_gsp_reset. Only events the release describes are emitted. The payload lives in the
+ * object: valid until the callback returns, and overwritten if the callback calls into g
+ * and that raises another event. */
 typedef void (*nvv_gsp_event_fn)(void *userdata, int event, const union nvv_cmd_any *payload);
 void nvv_gsp_set_event_fn(struct nvv_gsp *g, nvv_gsp_event_fn fn, void *userdata);
 
