@@ -947,14 +947,13 @@ int nvv_catalog_fill_vgpu_type(const struct nvv_catalog_type *t, const struct nv
                 o.heterogeneous_placement_count = MIN(t->n_heterogeneous, heterog_cap);
                 memcpy(o.heterogeneous_placement_ids, t->heterogeneous,
                        o.heterogeneous_placement_count * sizeof(uint32_t));
-        } else if ((homog_cap = wire_count(info, "placementIds")) > 0) {
-                /* 550: one list and no mixed-size mode. The release binds our heterogeneous
-                 * fields to its single list, so both carry the equal-size ids. */
+        } else if ((heterog_cap = wire_count(info, "placementIds")) > 0) {
+                /* 550: one list, which the release binds to our heterogeneous fields: the
+                 * mixed-size placements. Equal-size mode has no ids there (first-fit). */
                 o.placement_size = t->placement_size;
-                o.homogeneous_placement_count = MIN(MIN(t->n_homogeneous, homog_cap), o.max_instance);
-                memcpy(o.homogeneous_placement_ids, t->homogeneous, o.homogeneous_placement_count * sizeof(uint32_t));
-                o.heterogeneous_placement_count = o.homogeneous_placement_count;
-                memcpy(o.heterogeneous_placement_ids, t->homogeneous, o.homogeneous_placement_count * sizeof(uint32_t));
+                o.heterogeneous_placement_count = MIN(t->n_heterogeneous, heterog_cap);
+                memcpy(o.heterogeneous_placement_ids, t->heterogeneous,
+                       o.heterogeneous_placement_count * sizeof(uint32_t));
         }
         o.max_instance_per_gi = 0;
         *ret = o;

@@ -366,10 +366,12 @@ static bool units_free(const struct nvv_partition *p, uint32_t first, uint32_t n
         return true;
 }
 
-static bool is_first_fit(const struct nvv_vgpu_type *t)
+/* A type without placement ids for the current mode (all of them before 550; equal-size
+ * mode on 550, whose one list is the mixed-size one) is placed first-fit. */
+static bool is_first_fit(const struct nvv_vgpu_type *t, enum nvv_partition_mode mode)
 {
         return t->placement_size == 0 ||
-               (t->homogeneous_placement_count == 0 && t->heterogeneous_placement_count == 0);
+               (mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_count : t->heterogeneous_placement_count) == 0;
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -477,7 +479,7 @@ int nvv_partition_try_create(const struct nvv_partition *p, uint32_t type_id, co
                         if (p->vgpus[i].type_id != type_id)
                                 return fail_check(NVV_CHECK_MODE, reterr_check);
         /* 6 */
-        if (is_first_fit(t)) {
+        if (is_first_fit(t, p->mode)) {
                 uint64_t size = ALIGN_UP(t->fb_length + t->fb_reservation, seg), off;
 
                 if (first_fit(p, size, &off)) {

@@ -173,7 +173,7 @@ int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, 
                 return pool_fail(reterr_msg, "%s (%s): %s mode is not available%s", cfg->name, cfg->model->short_name,
                                  nvv_partition_mode_to_string(cfg->mode),
                                  !cfg->model->mixed_size ? " on this GPU model"
-                                                         : " under this firmware release (needs 570 or later)");
+                                                         : " under this firmware release");
         g = &p->gpus[p->n];
         *g = (struct nvv_pool_gpu) {
                 .name = strdup(cfg->name),
