@@ -180,12 +180,49 @@ int nvv_host_parse_driver_information(const char *text, char **ret_firmware)
         return -ENOENT;
 }
 
-static int probe_firmware(struct nvv_host_gpu *g, const struct nvv_sysfs *proc, const struct nvv_fwdb *fwdb,
+/* Where the NVIDIA driver's per-GPU information comes from: a procfs, or the text of a
+ * capture (shared/fixtures: host/proc-driver-nvidia-gpus-information.txt, sections headed
+ * "== /proc/driver/nvidia/gpus/BDF/information"). */
+struct drvinfo {
+        const struct nvv_sysfs *proc;
+        const char *capture;
+        const char *capture_name;
+};
+
+int nvv_host_capture_information(const char *capture, const char *bdf, char **ret_text)
+{
+        _cleanup_free_ char *head = NULL;
+        const char *at, *end;
+
+        assert_return(capture && bdf && ret_text, -EINVAL);
+        if (asprintf(&head, "== /proc/driver/nvidia/gpus/%s/information\n", bdf) < 0)
+                return -ENOMEM;
+        at = strstr(capture, head);
+        if (!at || (at != capture && at[-1] != '\n'))
+                return -ENOENT;
+        at += strlen(head);
+        end = strstr(at, "\n== ");
+        *ret_text = strndup(at, end ? (size_t) (end - at + 1) : strlen(at));
+        return *ret_text ? 0 : -ENOMEM;
+}
+
+static int probe_firmware(struct nvv_host_gpu *g, const struct drvinfo *info, const struct nvv_fwdb *fwdb,
                           char ***warnings)
 {
         _cleanup_free_ char *path = NULL, *text = NULL, *near = NULL;
+        const struct nvv_sysfs *proc = info ? info->proc : NULL;
         int r;
 
+        if (info && info->capture) {
+                r = nvv_host_capture_information(info->capture, g->bdf, &text);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return add_reason(g, NVV_HOST_ISSUE_FIRMWARE,
+                                          "GSP firmware release unknown: %s has no information for %s",
+                                          info->capture_name, g->bdf);
+                goto parse;
+        }
         if (!proc)
                 return add_reason(g, NVV_HOST_ISSUE_FIRMWARE,
                                   "GSP firmware release unknown: no procfs to read the NVIDIA driver's "
@@ -201,6 +238,7 @@ static int probe_firmware(struct nvv_host_gpu *g, const struct nvv_sysfs *proc, 
                                   "GSP firmware release unknown: %s/%s: %s", nvv_sysfs_get_root(proc), path,
                                   strerror(-r));
         }
+parse:
         r = nvv_host_parse_driver_information(text, &g->firmware);
         if (r == -ENOMEM)
                 return r;
@@ -271,9 +309,8 @@ static int probe_sriov(struct nvv_host_gpu *g, const struct nvv_sysfs *sys, char
         return 0;
 }
 
-int nvv_host_probe(const struct nvv_sysfs *sys, const struct nvv_sysfs *proc,
-                   const struct nvv_catalog *catalog, const struct nvv_fwdb *fwdb, const char *devpath,
-                   struct nvv_host_gpu **ret, char ***warnings)
+static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const struct nvv_catalog *catalog,
+                 const struct nvv_fwdb *fwdb, const char *devpath, struct nvv_host_gpu **ret, char ***warnings)
 {
         _cleanup_(nvv_host_gpu_freep) struct nvv_host_gpu *g = NULL;
         _cleanup_free_ char *vendor = NULL, *device = NULL, *cls = NULL, *tmp = NULL, *physfn = NULL;
@@ -420,11 +457,20 @@ int nvv_host_probe(const struct nvv_sysfs *sys, const struct nvv_sysfs *proc,
                 if (r < 0)
                         return r;
         }
-        r = probe_firmware(g, proc, fwdb, warnings);
+        r = probe_firmware(g, info, fwdb, warnings);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(g);
         return 0;
+}
+
+int nvv_host_probe(const struct nvv_sysfs *sys, const struct nvv_sysfs *proc,
+                   const struct nvv_catalog *catalog, const struct nvv_fwdb *fwdb, const char *devpath,
+                   struct nvv_host_gpu **ret, char ***warnings)
+{
+        struct drvinfo info = { .proc = proc };
+
+        return probe(sys, &info, catalog, fwdb, devpath, ret, warnings);
 }
 
 static int cmp_gpu(const void *a, const void *b)
@@ -455,7 +501,7 @@ static int add_gpu(struct nvv_host *h, struct nvv_host_gpu *g)
         return 0;
 }
 
-static int scan_dir(struct nvv_host *h, const struct nvv_sysfs *sys, const struct nvv_sysfs *proc,
+static int scan_dir(struct nvv_host *h, const struct nvv_sysfs *sys, const struct drvinfo *info,
                     const struct nvv_host_scan_params *params)
 {
         _cleanup_strv_free_ char **names = NULL;
@@ -478,7 +524,7 @@ static int scan_dir(struct nvv_host *h, const struct nvv_sysfs *sys, const struc
                         (void) add_warning(&h->warnings, "bus/pci/devices/%s: %s, skipped", *n, strerror(-r));
                         continue;
                 }
-                r = nvv_host_probe(sys, proc, params->catalog, params->fwdb, devpath, &g, &h->warnings);
+                r = probe(sys, info, params->catalog, params->fwdb, devpath, &g, &h->warnings);
                 if (r < 0)
                         return r;
                 if (g) {
@@ -502,7 +548,7 @@ static void udev_enumerate_unrefp(struct udev_enumerate **e)
                 udev_enumerate_unref(*e);
 }
 
-static int scan_udev(struct nvv_host *h, const struct nvv_sysfs *sys, const struct nvv_sysfs *proc,
+static int scan_udev(struct nvv_host *h, const struct nvv_sysfs *sys, const struct drvinfo *info,
                      const struct nvv_host_scan_params *params)
 {
         _cleanup_(udev_unrefp) struct udev *udev = NULL;
@@ -530,7 +576,7 @@ static int scan_udev(struct nvv_host *h, const struct nvv_sysfs *sys, const stru
                 /* syspath is "/sys/devices/..."; the probe wants it relative to the root. */
                 if (!startswith(syspath, "/sys/"))
                         continue;
-                r = nvv_host_probe(sys, proc, params->catalog, params->fwdb, syspath + 5, &g, &h->warnings);
+                r = probe(sys, info, params->catalog, params->fwdb, syspath + 5, &g, &h->warnings);
                 if (r < 0)
                         return r;
                 if (g) {
@@ -556,59 +602,84 @@ _printf_(2, 3) static int scan_fail(char **reterr_msg, const char *fmt, ...)
         return -ENOENT;
 }
 
+/* Beside a re-rooted sysfs tree (base = the capture directory): proc/, or the captured
+ * driver information of shared/fixtures. */
+static int find_capture_info(const char *base, struct nvv_sysfs **ret_proc, char **ret_capture, char **ret_name)
+{
+        _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *b = NULL;
+        _cleanup_free_ char *proc = NULL;
+        int r;
+
+        if (asprintf(&proc, "%s/proc", base) < 0)
+                return -ENOMEM;
+        if (nvv_sysfs_new(proc, ret_proc) >= 0)
+                return 0;
+        *ret_proc = NULL;
+        if (nvv_sysfs_new(base, &b) < 0)
+                return 0;
+        r = nvv_sysfs_read_attr(b, "host/proc-driver-nvidia-gpus-information.txt", 65536, ret_capture);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                *ret_capture = NULL;
+                return 0;
+        }
+        if (asprintf(ret_name, "%s/host/proc-driver-nvidia-gpus-information.txt", base) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int nvv_host_scan(const struct nvv_host_scan_params *params, struct nvv_host **ret, char **reterr_msg)
 {
         _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *sys = NULL, *proc = NULL;
         _cleanup_(nvv_host_freep) struct nvv_host *h = NULL;
-        _cleanup_free_ char *capture_sys = NULL, *capture_proc = NULL;
-        const char *root, *proc_root;
+        _cleanup_free_ char *capture_sys = NULL, *base = NULL, *capture = NULL, *capture_name = NULL;
+        struct drvinfo info = {};
+        const char *root;
         bool real_sys;
         int r;
 
         assert_return(params && ret, -EINVAL);
         root = params->sysfs_root ? params->sysfs_root : "/sys";
-        proc_root = params->proc_root;
         real_sys = streq(root, "/sys");
 
         r = nvv_sysfs_new(root, &sys);
         if (r < 0)
                 return scan_fail(reterr_msg, "%s: %s", root, strerror(-r)), r;
         if (!nvv_sysfs_is_dir(sys, "bus/pci/devices")) {
-                /* A capture directory holding sysfs/ (and proc/) as shared/fixtures lays them out. */
+                /* A capture directory holding sysfs/ (shared/fixtures lays them out so). */
                 if (asprintf(&capture_sys, "%s/sysfs", root) < 0)
                         return -ENOMEM;
                 sys = nvv_sysfs_free(sys);
                 if (nvv_sysfs_new(capture_sys, &sys) < 0 || !nvv_sysfs_is_dir(sys, "bus/pci/devices"))
                         return scan_fail(reterr_msg, "%s: not a sysfs tree (no bus/pci/devices)", root);
-                if (!proc_root) {
-                        if (asprintf(&capture_proc, "%s/proc", root) < 0)
-                                return -ENOMEM;
-                        proc_root = capture_proc;
-                }
-        } else if (!proc_root) {
-                if (real_sys)
-                        proc_root = "/proc";
-                else {
-                        /* A tree with a proc/ beside it. */
-                        if (asprintf(&capture_proc, "%s/../proc", root) < 0)
-                                return -ENOMEM;
-                        proc_root = capture_proc;
-                }
+                base = strdup(root);
+        } else if (!real_sys && asprintf(&base, "%s/..", root) < 0)
+                base = NULL;
+        if (!real_sys && !base)
+                return -ENOMEM;
+
+        if (params->proc_root) {
+                r = nvv_sysfs_new(params->proc_root, &proc);
+                if (r < 0)
+                        return scan_fail(reterr_msg, "%s: %s", params->proc_root, strerror(-r)), r;
+        } else if (real_sys) {
+                if (nvv_sysfs_new("/proc", &proc) < 0)
+                        proc = NULL;
+        } else {
+                r = find_capture_info(base, &proc, &capture, &capture_name);
+                if (r < 0)
+                        return r;
         }
-        r = nvv_sysfs_new(proc_root, &proc);
-        if (r < 0) {
-                if (params->proc_root)
-                        return scan_fail(reterr_msg, "%s: %s", proc_root, strerror(-r)), r;
-                proc = NULL; /* none beside a re-rooted tree: the firmware stays unknown */
-        }
+        info = (struct drvinfo) { .proc = proc, .capture = capture, .capture_name = capture_name };
 
         h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
         if (real_sys && !params->no_udev)
-                r = scan_udev(h, sys, proc, params);
+                r = scan_udev(h, sys, &info, params);
         else
-                r = scan_dir(h, sys, proc, params);
+                r = scan_dir(h, sys, &info, params);
         if (r < 0)
                 return scan_fail(reterr_msg, "%s: PCI enumeration failed: %s", nvv_sysfs_get_root(sys), strerror(-r)), r;
         if (h->n > 1)

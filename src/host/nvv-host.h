@@ -73,7 +73,9 @@ struct nvv_host {
 
 struct nvv_host_scan_params {
         const char *sysfs_root;         /* NULL: /sys */
-        const char *proc_root;          /* NULL: /proc with the real /sys, none otherwise */
+        const char *proc_root;          /* NULL: /proc with the real /sys; beside a re-rooted tree
+                                         * (a capture directory or the tree's parent) proc/ or the
+                                         * captured host/proc-driver-nvidia-gpus-information.txt */
         bool no_udev;                   /* walk bus/pci/devices even on /sys */
         const struct nvv_catalog *catalog;
         const struct nvv_fwdb *fwdb;
@@ -96,5 +98,7 @@ static inline bool nvv_host_gpu_can_host(const struct nvv_host_gpu *g)
         return g && g->n_reasons == 0;
 }
 
+/* The information section of one GPU in a capture's host/proc-driver-nvidia-gpus-information.txt. */
+int nvv_host_capture_information(const char *capture, const char *bdf, char **ret_text);
 /* "GPU Firmware:" of /proc/driver/nvidia/gpus/BDF/information; -ENOENT when absent. */
 int nvv_host_parse_driver_information(const char *text, char **ret_firmware);

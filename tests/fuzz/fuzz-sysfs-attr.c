@@ -33,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 free(v);
         if (nvv_host_parse_driver_information(s, &v) == 0)
                 free(v);
+        if (nvv_host_capture_information(s, "0000:00:06.0", &v) == 0)
+                free(v);
         if (nvv_sysfs_normalize("bus/pci/devices", s, &n) == 0) {
                 size_t len = strlen(n);
 

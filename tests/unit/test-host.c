@@ -108,7 +108,7 @@ static void test_h200_fixture(void **state)
 
 static void test_h200_fixture_sysfs_only(void **state)
 {
-        /* The sysfs tree alone: the proc/ beside it is found too. */
+        /* The sysfs tree alone: the captured driver information beside it is found too. */
         _cleanup_free_ char *root = fixture("/sysfs");
         _cleanup_(nvv_host_freep) struct nvv_host *h = scan(root, NULL);
 
@@ -338,6 +338,20 @@ static void test_driver_information(void **state)
         assert_int_equal(nvv_host_parse_driver_information("GPU Firmware: N/A\n", &fw), -EBADMSG);
         assert_int_equal(nvv_host_parse_driver_information("GPU Firmware:\n", &fw), -ENOENT);
         assert_int_equal(nvv_host_parse_driver_information("Model: x\n", &fw), -ENOENT);
+        /* A capture of several GPUs' information files. */
+        {
+                const char *cap = "== /proc/driver/nvidia/gpus/0000:01:00.0/information\nGPU Firmware: 570.144\n"
+                                  "== /proc/driver/nvidia/gpus/0000:02:00.0/information\nModel: x\nGPU Firmware: 580.65.06\n";
+                char *t = NULL;
+
+                assert_int_equal(nvv_host_capture_information(cap, "0000:02:00.0", &t), 0);
+                assert_string_equal(t, "Model: x\nGPU Firmware: 580.65.06\n");
+                free(t);
+                assert_int_equal(nvv_host_capture_information(cap, "0000:01:00.0", &t), 0);
+                assert_string_equal(t, "GPU Firmware: 570.144\n");
+                free(t);
+                assert_int_equal(nvv_host_capture_information(cap, "0000:03:00.0", &t), -ENOENT);
+        }
 }
 
 int main(void)
