@@ -46,6 +46,7 @@ struct job {
         const struct nvv_plan_request *req;
         struct nvv_pool_request preq;
         uint64_t size;          /* for ordering: the largest profile it may take */
+        uint64_t min_bytes;     /* the least FB it can hold on any GPU; UINT64_MAX: none takes it */
         char *quota_reason;     /* refused before planning */
 };
 
@@ -89,6 +90,29 @@ static void dfs(struct search *s, size_t k)
         /* Bound: even placing every remaining request would not beat the best known. */
         if (s->placed + (s->n - k) <= s->best_placed)
                 return;
+        /* Tighter: the FB still free fits at most the remaining requests smallest-first (the
+         * order is by min_bytes, largest first, so the smallest are at the end). */
+        if (k < s->n) {
+                uint64_t free_fb = 0;
+                size_t fit = 0;
+
+                for (size_t g = 0; g < nvv_pool_count(s->pool); g++) {
+                        const struct nvv_partition *part = nvv_pool_get(s->pool, g)->part;
+                        const struct nvv_partition_geometry *geo = nvv_partition_get_geometry(part);
+
+                        free_fb += geo->fb_total - geo->fb_reserved - nvv_partition_used_fb(part);
+                }
+                for (size_t i = s->n; i > k; i--) {
+                        uint64_t b = s->order[i - 1]->min_bytes;
+
+                        if (b == UINT64_MAX || b > free_fb)
+                                break;
+                        free_fb -= b;
+                        fit++;
+                }
+                if (s->placed + fit <= s->best_placed)
+                        return;
+        }
         if (k == s->n) {
                 if (s->placed > s->best_placed) {
                         s->best_placed = s->placed;
@@ -136,9 +160,36 @@ static int cmp_job_size(const void *a, const void *b)
 {
         const struct job *x = *(struct job *const *) a, *y = *(struct job *const *) b;
 
+        if (x->min_bytes != y->min_bytes)
+                return x->min_bytes > y->min_bytes ? -1 : 1;
+
         if (x->size != y->size)
                 return x->size > y->size ? -1 : 1;
         return x->req->index < y->req->index ? -1 : x->req->index > y->req->index;
+}
+
+/* The least FB a request can take: its type's slot (placement units x unit size) or, for
+ * first-fit types, its FB plus reservation, whichever GPU is smallest. */
+static uint64_t job_min_bytes(const struct nvv_pool *pool, const struct nvv_pool_request *preq)
+{
+        uint64_t best = UINT64_MAX;
+
+        for (size_t i = 0; i < nvv_pool_count(pool); i++) {
+                const struct nvv_catalog_type *t = nvv_pool_resolve(pool, i, preq);
+                const struct nvv_partition *part = nvv_pool_get(pool, i)->part;
+                const struct nvv_vgpu_type *vt;
+                uint64_t b, seg;
+
+                if (!t || !(vt = nvv_partition_find_type(part, t->type_id)))
+                        continue;
+                seg = nvv_partition_get_geometry(part)->vmmu_segment;
+                if (vt->placement_size && (vt->homogeneous_placement_count || vt->heterogeneous_placement_count))
+                        b = (uint64_t) vt->placement_size * nvv_partition_unit_size(part);
+                else
+                        b = ALIGN_UP(vt->fb_length + vt->fb_reservation, seg);
+                best = MIN(best, b);
+        }
+        return best;
 }
 
 static uint64_t job_size(const struct nvv_pool *pool, const struct nvv_pool_request *preq)
@@ -394,6 +445,7 @@ int nvv_planner_run(const struct nvv_pool *pool, const struct nvv_plan_request *
                         .numa_node = reqs[i].numa_node,
                 };
                 j->size = job_size(pool, &j->preq);
+                j->min_bytes = job_min_bytes(pool, &j->preq);
                 j->quota_reason = check_quotas(pool, opts, &reqs[i], vms, &n_vms, tenants, &n_tenants);
                 if (!j->quota_reason)
                         order[n_active++] = j;

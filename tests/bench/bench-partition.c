@@ -232,8 +232,8 @@ static int run_quality(void)
         int ok = 1;
 
         printf("1. Packing quality (vGPUs placed, summed over the sequences)\n");
-        printf("   %-36s %5s %8s %8s %8s %8s %9s %8s\n", "host", "seqs", "optimum", "planner", "first-fit", "plan/opt",
-               "ff/opt", "plan<opt");
+        printf("   %-36s %5s %8s %8s %8s %8s %9s %8s %11s\n", "host", "seqs", "optimum", "planner", "first-fit", "plan/opt",
+               "ff/opt", "plan<opt", "plan steps");
         for (size_t s = 0; s < ELEMENTSOF(scenarios); s++) {
                 const struct scenario *sc = &scenarios[s];
                 struct nvv_pool *pool = make_pool(sc->model, sc->gpus, sc->mode);
@@ -267,8 +267,8 @@ static int run_quality(void)
                         sf += f;
                         worse += p < o.best;
                 }
-                printf("   %-36s %5u %8lu %8lu %8lu %7.2f%% %8.2f%% %8lu\n", sc->name, sc->sequences, so, sp, sf,
-                       100.0 * (double) sp / (double) so, 100.0 * (double) sf / (double) so, worse);
+                printf("   %-36s %5u %8lu %8lu %8lu %7.2f%% %8.2f%% %8lu %11" PRIu64 "\n", sc->name, sc->sequences, so, sp, sf,
+                       100.0 * (double) sp / (double) so, 100.0 * (double) sf / (double) so, worse, steps);
                 tot_opt += so;
                 tot_plan += sp;
                 tot_ff += sf;
