@@ -305,8 +305,8 @@ int nvvgpuctl_plan(int argc, char **argv)
                                        res->unplaced[i].reason);
                 }
                 if (res->searched)
-                        printf("\nIn request order not everything fit; a search (%" PRIu64 " steps%s) %s.\n", res->steps,
-                               res->complete ? "" : ", stopped at the budget",
+                        printf("\nIn request order not everything fit; a search (%" PRIu64 " step%s%s) %s.\n", res->steps,
+                               res->steps == 1 ? "" : "s", res->complete ? "" : ", stopped at the budget",
                                res->n_unplaced ? "found no better assignment than this"
                                                : "found this assignment; create in the ORDER given");
         }
