@@ -282,7 +282,8 @@ bool gsp_check_predict_create(const struct nvv_gsp *g, const struct nvv_gsp_conf
         if (!s.heterogeneous_mode && same != s.n_vgpus)
                 VERDICT("NV_ERR_INVALID_STATE");
 
-        if (t->homogeneous_placement_count || t->heterogeneous_placement_count) {
+        /* The current mode's list decides: empty means first-fit (firmware-model.md §4). */
+        if (s.heterogeneous_mode ? t->heterogeneous_placement_count : t->homogeneous_placement_count) {
                 const uint32_t *ids = s.heterogeneous_mode ? t->heterogeneous_placement_ids : t->homogeneous_placement_ids;
                 uint32_t n = s.heterogeneous_mode ? t->heterogeneous_placement_count : t->homogeneous_placement_count;
 

@@ -200,14 +200,14 @@ static int query_info(int fd, const char *path, struct nvv_channel_info *info, u
                 return fail(reterr, "%s: device data version %u, expected %u", path, data.version,
                             NVV_FWCTL_VGPU_INFO_VERSION);
         if (!memchr(data.firmware_release, '\0', sizeof(data.firmware_release)) ||
-            !nvv_release_is_valid(data.firmware_release))
+            !nvv_release_is_valid(data.firmware_release) || strlen(data.firmware_release) >= sizeof(info->release))
                 return fail(reterr, "%s: the core driver reports no valid firmware release", path);
         memset(info, 0, sizeof(*info));
         info->vendor = data.pci_vendor;
         info->device = data.pci_device;
         snprintf(info->bdf, sizeof(info->bdf), "%04x:%02x:%02x.%x", data.pci_dbdf >> 16, (data.pci_dbdf >> 8) & 0xff,
                  (data.pci_dbdf >> 3) & 0x1f, data.pci_dbdf & 7);
-        snprintf(info->release, sizeof(info->release), "%s", data.firmware_release);
+        memcpy(info->release, data.firmware_release, strlen(data.firmware_release) + 1);
         snprintf(info->model, sizeof(info->model), "%04x:%04x", data.pci_vendor, data.pci_device);
         info->handles.client = data.h_client;
         info->handles.device = data.h_device;

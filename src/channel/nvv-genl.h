@@ -16,7 +16,7 @@
 #define NVV_GENL_FAMILY "nova_vgpu"
 #define NVV_GENL_GROUP "events"
 #define NVV_GENL_VERSION 1
-#define NVV_GENL_MAX_RPC (64u * 1024u)
+#define NVV_GENL_MAX_RPC 65488u /* one queue message: 64 KiB less its 48-byte element header */
 
 enum {
         NVV_GENL_CMD_UNSPEC,

@@ -15,6 +15,8 @@ static const struct {
         const char *summary;
 } objects[] = {
         { "fw", nvvgpuctl_fw, "firmware releases, struct layouts and a dissector for captured traffic" },
+        { "host", nvvgpuctl_host, "the GPUs of this machine and whether each can host vGPUs" },
+        { "plan", nvvgpuctl_plan, "where VM requests would go (what-if, creates nothing)" },
 };
 
 void cli_print_json(json_object *o)

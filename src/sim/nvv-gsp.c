@@ -241,13 +241,6 @@ struct placement {
         uint32_t chid_offset, num_chids;
 };
 
-/* "Types without placement ids": neither list carries one (model: a type with ids for one
- * mode only is a placement type that has no legal placement in the other mode). */
-static bool type_has_placements(const struct nvv_vgpu_type *t)
-{
-        return t->homogeneous_placement_count > 0 || t->heterogeneous_placement_count > 0;
-}
-
 static void type_candidates(const struct nvv_gsp *g, const struct nvv_vgpu_type *t, const uint32_t **ret_ids,
                             uint32_t *ret_n)
 {
@@ -258,6 +251,17 @@ static void type_candidates(const struct nvv_gsp *g, const struct nvv_vgpu_type 
                 *ret_ids = t->homogeneous_placement_ids;
                 *ret_n = t->homogeneous_placement_count;
         }
+}
+
+/* "Types without placement ids" for the current mode: its list is empty. 550.40.07 carries one
+ * list, bound to mixed-size mode, so its equal-size vGPUs are placed first-fit. */
+static bool type_has_placements(const struct nvv_gsp *g, const struct nvv_vgpu_type *t)
+{
+        const uint32_t *ids;
+        uint32_t n;
+
+        type_candidates(g, t, &ids, &n);
+        return n > 0;
 }
 
 /* Units [id, id + placement_size) all free and inside placement_units; FB from id * unit_size,
@@ -311,7 +315,7 @@ static const char *allocate(const struct nvv_gsp *g, const struct nvv_vgpu_type 
         uint32_t block;
         size_t n;
 
-        if (type_has_placements(t)) {
+        if (type_has_placements(g, t)) {
                 const uint32_t *ids;
                 uint32_t n_ids, sorted[NVV_MAX_PLACEMENTS];
                 bool ok = false;

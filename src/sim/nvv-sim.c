@@ -240,7 +240,7 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
                                 goto out;
                         }
                 }
-                for (int64_t k = 0; k < count; k++) {
+                for (int64_t n = 0; n < count; n++) {
                         r = add_gpu(s, model, release, bdf, reterr);
                         if (r < 0)
                                 goto out;
@@ -578,8 +578,10 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                         /* A fault for any GPU skips GPUs whose release lacks the command. */
                         if (r == -EOPNOTSUPP && faults[i].gpu == NVV_FAULT_ANY_GPU && s->n_gpus > 1)
                                 continue;
-                        if (r < 0)
-                                return fail(reterr_msg, "GPU %zu: %s", g, err[0] ? err : strerror(-r));
+                        if (r < 0) {
+                                fail(reterr_msg, "GPU %zu: %s", g, err[0] ? err : strerror(-r));
+                                return r;
+                        }
                 }
         }
         return 0;

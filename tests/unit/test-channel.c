@@ -6,6 +6,7 @@
  */
 #include "nvv-cmd.h"
 #include "nvv-fwabi.h"
+#include "nvv-marshal.h"
 #include "simtest.h"
 
 #define MAX_SEEN 64
@@ -330,7 +331,7 @@ static void test_faults(void **state)
                   "'get_features' to GPU 0000:41:00.0 (firmware 570.144) timed out: no answer within 300 ms" },
                 { "drop:get_features", -ETIMEDOUT, "timed out: no answer within 300 ms" },
                 { "checksum:get_features", -EBADMSG, "checksum mismatch" },
-                { "truncate:get_features", -EBADMSG, "bytes of params" },
+                { "truncate:get_features", -EBADMSG, "first record is 56 bytes, short of both the 128-byte RPC" },
                 { "garbage:get_features", -EBADMSG, "bad RPC signature" },
                 { "reset:get_features", -ECONNRESET, "the GSP reset while the RPC was pending" },
         };

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nvv-sysfs.h"
+#include "util.h"
+
+struct nvv_sysfs {
+        char *root;
+        int root_fd;
+};
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                (void) closedir(*d);
+}
+
+int nvv_sysfs_new(const char *root, struct nvv_sysfs **ret)
+{
+        _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *s = NULL;
+        size_t n;
+
+        assert_return(ret, -EINVAL);
+        if (!root)
+                root = "/sys";
+        assert_return(*root, -EINVAL);
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->root_fd = -EBADF;
+        s->root = strdup(root);
+        if (!s->root)
+                return -ENOMEM;
+        n = strlen(s->root);
+        while (n > 1 && s->root[n - 1] == '/')
+                s->root[--n] = '\0';
+        s->root_fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->root_fd < 0)
+                return log_debug_errno(-errno, "sysfs root '%s': %m", s->root);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+struct nvv_sysfs *nvv_sysfs_free(struct nvv_sysfs *s)
+{
+        if (!s)
+                return NULL;
+        safe_close(s->root_fd);
+        free(s->root);
+        free(s);
+        return NULL;
+}
+
+const char *nvv_sysfs_get_root(const struct nvv_sysfs *s)
+{
+        return s ? s->root : NULL;
+}
+
+/* Relative, no "..", no empty components at the start. */
+static bool path_ok(const char *p)
+{
+        const char *c = p;
+
+        if (!p || !*p || *p == '/')
+                return false;
+        while (*c) {
+                const char *e = strchr(c, '/');
+                size_t len = e ? (size_t) (e - c) : strlen(c);
+
+                if (len == 2 && c[0] == '.' && c[1] == '.')
+                        return false;
+                if (!e)
+                        break;
+                c = e + 1;
+        }
+        return strlen(p) < PATH_MAX;
+}
+
+int nvv_sysfs_read_attr(const struct nvv_sysfs *s, const char *path, size_t max, char **ret)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        struct stat st;
+
+        assert_return(s && ret, -EINVAL);
+        assert_return(path_ok(path), -EINVAL);
+        if (max == 0)
+                max = NVV_SYSFS_ATTR_MAX;
+        fd = openat(s->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        buf = malloc(max + 2);
+        if (!buf)
+                return -ENOMEM;
+        /* sysfs reports a size of 4096 for everything; read until EOF, at most max + 1 bytes. */
+        for (;;) {
+                ssize_t k = read(fd, buf + n, max + 1 - n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > max)
+                        return -EFBIG;
+        }
+        if (memchr(buf, '\0', n))
+                return -EBADMSG;
+        if (n > 0 && buf[n - 1] == '\n')
+                n--;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int nvv_sysfs_parse_u32(const char *text, uint32_t *ret)
+{
+        uint64_t v = 0;
+        const char *p = text;
+
+        if (!text || !*text)
+                return -EINVAL;
+        for (; *p; p++) {
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (*p - '0');
+                if (v > UINT32_MAX)
+                        return -ERANGE;
+        }
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int nvv_sysfs_parse_int(const char *text, int *ret)
+{
+        uint32_t v;
+        bool neg = false;
+        int r;
+
+        if (!text)
+                return -EINVAL;
+        if (*text == '-') {
+                neg = true;
+                text++;
+        }
+        r = nvv_sysfs_parse_u32(text, &v);
+        if (r < 0)
+                return r;
+        if (v > (uint32_t) INT_MAX)
+                return -ERANGE;
+        *ret = neg ? -(int) v : (int) v;
+        return 0;
+}
+
+int nvv_sysfs_parse_hex(const char *text, unsigned bits, uint32_t *ret)
+{
+        uint64_t v = 0;
+        size_t digits = 0;
+        const char *p;
+
+        assert_return(bits > 0 && bits <= 32, -EINVAL);
+        if (!text || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+                return -EINVAL;
+        for (p = text + 2; *p; p++, digits++) {
+                int d;
+
+                if (*p >= '0' && *p <= '9')
+                        d = *p - '0';
+                else if (*p >= 'a' && *p <= 'f')
+                        d = *p - 'a' + 10;
+                else if (*p >= 'A' && *p <= 'F')
+                        d = *p - 'A' + 10;
+                else
+                        return -EINVAL;
+                if (digits >= 8)
+                        return -ERANGE;
+                v = (v << 4) | (uint64_t) d;
+        }
+        if (digits == 0)
+                return -EINVAL;
+        if (bits < 32 && v >> bits)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int nvv_sysfs_parse_uevent(const char *text, const char *key, char **ret_value)
+{
+        size_t klen;
+        const char *line = text;
+
+        assert_return(text && key && ret_value, -EINVAL);
+        klen = strlen(key);
+        while (*line) {
+                const char *eol = strchr(line, '\n');
+                size_t len = eol ? (size_t) (eol - line) : strlen(line);
+
+                if (len > klen && strncmp(line, key, klen) == 0 && line[klen] == '=') {
+                        char *v = strndup(line + klen + 1, len - klen - 1);
+
+                        if (!v)
+                                return -ENOMEM;
+                        *ret_value = v;
+                        return 0;
+                }
+                if (!eol)
+                        break;
+                line = eol + 1;
+        }
+        return -ENOENT;
+}
+
+int nvv_sysfs_parse_bdf(const char *text, char ret[static 13])
+{
+        /* dddd:bb:dd.f, hex, device < 0x20, function < 8 */
+        static const char shape[] = "xxxx:xx:xx.x";
+        char out[13];
+        unsigned dev, fn;
+
+        if (!text || strlen(text) != 12)
+                return -EINVAL;
+        for (size_t i = 0; i < 12; i++) {
+                char c = text[i];
+
+                if (shape[i] != 'x') {
+                        if (c != shape[i])
+                                return -EINVAL;
+                        out[i] = c;
+                        continue;
+                }
+                if (!isxdigit((unsigned char) c))
+                        return -EINVAL;
+                out[i] = (char) tolower((unsigned char) c);
+        }
+        out[12] = '\0';
+        dev = (unsigned) strtoul((char[]){ out[8], out[9], '\0' }, NULL, 16);
+        fn = (unsigned) (out[11] - '0');
+        if (dev >= 0x20 || !isdigit((unsigned char) out[11]) || fn >= 8)
+                return -EINVAL;
+        memcpy(ret, out, 13);
+        return 0;
+}
+
+int nvv_sysfs_normalize(const char *dir, const char *target, char **ret)
+{
+        _cleanup_free_ char *joined = NULL, *out = NULL;
+        _cleanup_free_ const char **parts = NULL;
+        size_t depth = 0, len = 0;
+        char *save = NULL, *tok;
+
+        assert_return(target && ret, -EINVAL);
+        if (target[0] == '/')
+                return -EXDEV; /* absolute links leave any re-rooted tree */
+        if (asprintf(&joined, "%s%s%s", dir && *dir ? dir : "", dir && *dir ? "/" : "", target) < 0)
+                return -ENOMEM;
+        parts = calloc(strlen(joined) + 1, sizeof(char *));
+        out = malloc(strlen(joined) + 1);
+        if (!parts || !out)
+                return -ENOMEM;
+        for (tok = strtok_r(joined, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+                if (streq(tok, "."))
+                        continue;
+                if (streq(tok, "..")) {
+                        if (depth == 0)
+                                return -EXDEV;
+                        depth--;
+                        continue;
+                }
+                parts[depth++] = tok;
+        }
+        if (depth == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < depth; i++)
+                len += (size_t) sprintf(out + len, "%s%s", i ? "/" : "", parts[i]);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int nvv_sysfs_read_link(const struct nvv_sysfs *s, const char *path, char **ret_target)
+{
+        struct stat st;
+        char *buf;
+        ssize_t n;
+
+        assert_return(s && ret_target, -EINVAL);
+        assert_return(path_ok(path), -EINVAL);
+        if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode)) {
+                /* A captured link: the file holds the target. */
+                _cleanup_free_ char *t = NULL;
+                int r;
+
+                r = nvv_sysfs_read_attr(s, path, NVV_SYSFS_LINK_MAX, &t);
+                if (r < 0)
+                        return r;
+                if (!*t || strchr(t, '\n'))
+                        return -EBADMSG;
+                *ret_target = TAKE_PTR(t);
+                return 0;
+        }
+        if (!S_ISLNK(st.st_mode))
+                return -ENOLINK;
+        buf = malloc(NVV_SYSFS_LINK_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = readlinkat(s->root_fd, path, buf, NVV_SYSFS_LINK_MAX + 1);
+        if (n < 0) {
+                int e = -errno;
+
+                free(buf);
+                return e;
+        }
+        if ((size_t) n > NVV_SYSFS_LINK_MAX || n == 0) {
+                free(buf);
+                return -EFBIG;
+        }
+        buf[n] = '\0';
+        *ret_target = buf;
+        return 0;
+}
+
+int nvv_sysfs_resolve_link(const struct nvv_sysfs *s, const char *path, char **ret_path)
+{
+        _cleanup_free_ char *target = NULL, *dir = NULL;
+        char *slash;
+        int r;
+
+        assert_return(ret_path, -EINVAL);
+        r = nvv_sysfs_read_link(s, path, &target);
+        if (r < 0)
+                return r;
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash)
+                *slash = '\0';
+        else
+                dir[0] = '\0';
+        return nvv_sysfs_normalize(dir, target, ret_path);
+}
+
+int nvv_sysfs_read_link_name(const struct nvv_sysfs *s, const char *path, char **ret_name)
+{
+        _cleanup_free_ char *target = NULL;
+        const char *base;
+        size_t n;
+        int r;
+
+        assert_return(ret_name, -EINVAL);
+        r = nvv_sysfs_read_link(s, path, &target);
+        if (r < 0)
+                return r;
+        n = strlen(target);
+        while (n > 0 && target[n - 1] == '/')
+                target[--n] = '\0';
+        base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (!*base || streq(base, "..") || streq(base, "."))
+                return -EBADMSG;
+        *ret_name = strdup(base);
+        return *ret_name ? 0 : -ENOMEM;
+}
+
+bool nvv_sysfs_exists(const struct nvv_sysfs *s, const char *path)
+{
+        struct stat st;
+
+        if (!s || !path_ok(path))
+                return false;
+        return fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool nvv_sysfs_is_dir(const struct nvv_sysfs *s, const char *path)
+{
+        struct stat st;
+
+        if (!s || !path_ok(path))
+                return false;
+        return fstatat(s->root_fd, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int nvv_sysfs_list_dir(const struct nvv_sysfs *s, const char *path, char ***ret_names)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        int fd, r;
+
+        assert_return(s && ret_names, -EINVAL);
+        assert_return(path_ok(path), -EINVAL);
+        fd = openat(s->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        names = calloc(1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+        while ((errno = 0, de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (++n > NVV_SYSFS_DIR_MAX)
+                        return -E2BIG;
+                r = strv_extend(&names, de->d_name);
+                if (r < 0)
+                        return r;
+        }
+        if (errno != 0)
+                return -errno;
+        qsort(names, strv_length(names), sizeof(char *), cmp_strp);
+        *ret_names = TAKE_PTR(names);
+        return 0;
+}
+
+static int read_parsed(const struct nvv_sysfs *s, const char *path, char **ret)
+{
+        int r = nvv_sysfs_read_attr(s, path, 64, ret);
+
+        return r == -EFBIG ? -EBADMSG : r;
+}
+
+int nvv_sysfs_read_u32(const struct nvv_sysfs *s, const char *path, uint32_t *ret)
+{
+        _cleanup_free_ char *t = NULL;
+        int r;
+
+        r = read_parsed(s, path, &t);
+        if (r < 0)
+                return r;
+        return nvv_sysfs_parse_u32(t, ret) < 0 ? -EBADMSG : 0;
+}
+
+int nvv_sysfs_read_int(const struct nvv_sysfs *s, const char *path, int *ret)
+{
+        _cleanup_free_ char *t = NULL;
+        int r;
+
+        r = read_parsed(s, path, &t);
+        if (r < 0)
+                return r;
+        return nvv_sysfs_parse_int(t, ret) < 0 ? -EBADMSG : 0;
+}
+
+int nvv_sysfs_read_hex(const struct nvv_sysfs *s, const char *path, unsigned bits, uint32_t *ret)
+{
+        _cleanup_free_ char *t = NULL;
+        int r;
+
+        r = read_parsed(s, path, &t);
+        if (r < 0)
+                return r;
+        return nvv_sysfs_parse_hex(t, bits, ret) < 0 ? -EBADMSG : 0;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * What-if planning: given a pool (a described host, or later the live state) and a batch of
+ * VM requests, say where each vGPU would go — or which would not fit and why — without
+ * creating anything. The planner first places the batch in order by the placement
+ * preferences; if anything is left over it searches (depth-first with backtracking, largest
+ * first, identical GPUs and identical requests tried once) for an assignment that fits
+ * everything, or failing that the most, before it gives up on any request.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "nvv-catalog.h"
+#include "nvv-partition.h"
+#include "nvv-pool.h"
+
+#define NVV_PLAN_MAX_REQUESTS 1024
+#define NVV_PLAN_MAX_SPEC 65536
+#define NVV_PLAN_DEFAULT_MAX_STEPS 2000000ull
+
+struct nvv_plan_request {
+        unsigned index;                 /* 1-based position in the expanded batch */
+        char *what;                     /* as written: "L40S-8Q", "8G" */
+        char *type;                     /* type request; NULL for FB requests */
+        uint64_t fb;                    /* FB request, bytes */
+        char series;                    /* FB request: 0 = any */
+        char *vm;                       /* optional */
+        char *tenant;                   /* optional */
+        int numa_node;                  /* -1: none */
+};
+
+struct nvv_plan_quota {
+        uint32_t max_vgpus;             /* 0: unlimited */
+        uint64_t max_fb;                /* bytes, 0: unlimited */
+};
+
+struct nvv_plan_tenant_quota {
+        const char *tenant;
+        struct nvv_plan_quota quota;
+};
+
+struct nvv_plan_options {
+        struct nvv_place_prefs prefs;
+        struct nvv_plan_quota per_vm;
+        size_t n_tenants;
+        const struct nvv_plan_tenant_quota *tenants;
+        uint64_t max_steps;             /* search budget, 0: the default */
+};
+
+struct nvv_plan_placement {
+        unsigned request;               /* nvv_plan_request.index */
+        size_t gpu;
+        const struct nvv_catalog_type *type;
+        struct nvv_partition_vgpu vgpu;
+        unsigned order;                 /* create in this order for these placements */
+};
+
+struct nvv_plan_unplaced {
+        unsigned request;
+        char *reason;
+};
+
+struct nvv_plan_result {
+        size_t n_placed;
+        struct nvv_plan_placement *placed;      /* by request index */
+        size_t n_unplaced;
+        struct nvv_plan_unplaced *unplaced;     /* by request index */
+        bool searched;                  /* the in-order pass left something and the search ran */
+        bool complete;                  /* the search finished (or everything fit) */
+        uint64_t steps;
+};
+
+/* Plan the batch on (a copy of) the pool's state; the pool is not changed. */
+int nvv_planner_run(const struct nvv_pool *pool, const struct nvv_plan_request *reqs, size_t n,
+                    const struct nvv_plan_options *opts, struct nvv_plan_result **ret);
+struct nvv_plan_result *nvv_plan_result_free(struct nvv_plan_result *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_plan_result *, nvv_plan_result_free);
+
+/*
+ * "L40S-8Q*7,8G*2:series=C:vm=db:tenant=acme:numa=1" → expanded requests. Type names are
+ * checked against the catalog: an unknown type is an error naming it (and the nearest
+ * model's types). Errors: "--request: 'X': what is wrong".
+ */
+int nvv_planner_parse_requests(const char *spec, const struct nvv_catalog *catalog,
+                               struct nvv_plan_request **ret, size_t *ret_n, char **reterr_msg);
+void nvv_plan_requests_free(struct nvv_plan_request *reqs, size_t n);
+
+struct nvv_plan_host_gpu {
+        const struct nvv_catalog_gpu *model;
+        int numa_node;
+        bool ecc;
+        int mode;                       /* enum nvv_partition_mode, or -1: the policy's */
+};
+
+/* "L40S*2:numa=0,H200:ecc:mode=mixed-size" → one entry per GPU. */
+int nvv_planner_parse_host(const char *spec, const struct nvv_catalog *catalog,
+                           struct nvv_plan_host_gpu **ret, size_t *ret_n, char **reterr_msg);

@@ -1,0 +1,1 @@
+nvvgpuctl host scan --sysfs-root @SRCDIR@/tests/golden

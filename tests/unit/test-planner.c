@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* GPU choice by policy and the batch planner: what `nvvgpuctl plan` answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nvv-catalog.h"
+#include "nvv-fwabi.h"
+#include "nvv-planner.h"
+#include "nvv-pool.h"
+#include "util.h"
+
+static struct nvv_catalog *catalog;
+static struct nvv_fwdb *fwdb;
+
+static int setup(void **state)
+{
+        char *msg = NULL;
+
+        if (nvv_catalog_new(&catalog) < 0 || nvv_catalog_load_default(catalog, &msg) < 0 ||
+            nvv_fwdb_new(&fwdb) < 0 || nvv_fwdb_load_default(fwdb, &msg) < 0) {
+                fprintf(stderr, "setup: %s\n", msg ? msg : "?");
+                return -1;
+        }
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        catalog = nvv_catalog_free(catalog);
+        fwdb = nvv_fwdb_free(fwdb);
+        return 0;
+}
+
+/* "L40S*2:numa=1,H200" with every GPU in `mode` (unless the spec says). */
+static struct nvv_pool *pool_of(const char *host, enum nvv_partition_mode mode)
+{
+        struct nvv_pool *p = NULL;
+        _cleanup_free_ struct nvv_plan_host_gpu *g = NULL;
+        _cleanup_free_ char *msg = NULL;
+        size_t n;
+
+        assert_int_equal(nvv_planner_parse_host(host, catalog, &g, &n, &msg), 0);
+        assert_int_equal(nvv_pool_new(nvv_fwdb_find(fwdb, "595.45.04"), &p), 0);
+        for (size_t i = 0; i < n; i++) {
+                char name[32];
+                struct nvv_pool_gpu_config c = {
+                        .name = name, .model = g[i].model, .numa_node = g[i].numa_node, .ecc = g[i].ecc,
+                        .mode = g[i].mode >= 0 ? (enum nvv_partition_mode) g[i].mode : mode,
+                };
+
+                snprintf(name, sizeof(name), "gpu%zu", i);
+                if (nvv_pool_add_gpu(p, &c, &msg) < 0) {
+                        fprintf(stderr, "%s\n", msg);
+                        fail();
+                }
+        }
+        return p;
+}
+
+struct plan {
+        struct nvv_plan_request *reqs;
+        size_t n;
+        struct nvv_plan_result *res;
+};
+
+static void plan_free(struct plan *pl)
+{
+        nvv_plan_requests_free(pl->reqs, pl->n);
+        nvv_plan_result_free(pl->res);
+}
+
+static struct plan run(struct nvv_pool *pool, const char *requests, const struct nvv_plan_options *o)
+{
+        struct plan pl = {};
+        _cleanup_free_ char *msg = NULL;
+
+        assert_int_equal(nvv_planner_parse_requests(requests, catalog, &pl.reqs, &pl.n, &msg), 0);
+        assert_int_equal(nvv_planner_run(pool, pl.reqs, pl.n, o, &pl.res), 0);
+        assert_int_equal(pl.res->n_placed + pl.res->n_unplaced, pl.n);
+        return pl;
+}
+
+static const struct nvv_plan_placement *placed(const struct plan *pl, unsigned req)
+{
+        for (size_t i = 0; i < pl->res->n_placed; i++)
+                if (pl->res->placed[i].request == req)
+                        return &pl->res->placed[i];
+        fail_msg("request %u was not placed", req);
+        abort();
+}
+
+/* Replaying the plan in its order on the pool gives exactly its placements. */
+static void check_executable(struct nvv_pool *pool, const struct plan *pl)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *w = NULL;
+
+        assert_int_equal(nvv_pool_clone(pool, &w), 0);
+        for (unsigned o = 1; o <= pl->res->n_placed; o++)
+                for (size_t i = 0; i < pl->res->n_placed; i++) {
+                        const struct nvv_plan_placement *p = &pl->res->placed[i];
+                        struct nvv_partition_vgpu v;
+                        char name[16];
+
+                        if (p->order != o)
+                                continue;
+                        snprintf(name, sizeof(name), "x%u", o);
+                        assert_int_equal(nvv_partition_create(nvv_pool_get_partition(w, p->gpu), p->type->type_id, name, &v, NULL), 0);
+                        assert_int_equal(v.placement_id, p->vgpu.placement_id);
+                        assert_int_equal(v.fb_offset, p->vgpu.fb_offset);
+                }
+        for (size_t i = 0; i < nvv_pool_count(w); i++)
+                assert_int_equal(nvv_partition_check_invariants(nvv_pool_get_partition(w, i), NULL), 0);
+}
+
+static void test_two_24q_one_48q(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("L40S*2", NVV_PARTITION_HOMOGENEOUS);
+        struct nvv_plan_options spread = { .prefs = { NVV_PLACE_SPREAD, NVV_NUMA_IGNORE } };
+        struct plan pl;
+
+        /* Spread alone puts the 24Qs on different GPUs and the 48Q has nowhere to go; the
+         * search finds that the 24Qs must share. */
+        pl = run(pool, "L40S-24Q*2,L40S-48Q", &spread);
+        assert_int_equal(pl.res->n_placed, 3);
+        assert_true(pl.res->searched);
+        assert_true(pl.res->complete);
+        assert_int_equal(placed(&pl, 1)->gpu, placed(&pl, 2)->gpu);
+        assert_true(placed(&pl, 3)->gpu != placed(&pl, 1)->gpu);
+        assert_int_equal(placed(&pl, 3)->vgpu.placement_id, 0);
+        check_executable(pool, &pl);
+        plan_free(&pl);
+        /* The pool itself is untouched by planning. */
+        assert_int_equal(nvv_partition_count(nvv_pool_get_partition(pool, 0)), 0);
+        /* Three 24Qs and a 48Q cannot all fit: the best is three, and the reason is given. */
+        pl = run(pool, "L40S-24Q*3,L40S-48Q", &spread);
+        assert_int_equal(pl.res->n_placed, 3);
+        assert_int_equal(pl.res->n_unplaced, 1);
+        assert_non_null(strstr(pl.res->unplaced[0].reason, "gpu"));
+        plan_free(&pl);
+}
+
+static void test_pack_vs_spread(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("L40S*3", NVV_PARTITION_HETEROGENEOUS);
+        struct nvv_plan_options pack = { .prefs = { NVV_PLACE_PACK, NVV_NUMA_IGNORE } };
+        struct nvv_plan_options spread = { .prefs = { NVV_PLACE_SPREAD, NVV_NUMA_IGNORE } };
+        struct plan a = run(pool, "L40S-8Q*3", &pack), b = run(pool, "L40S-8Q*3", &spread);
+
+        for (unsigned r = 1; r <= 3; r++) {
+                assert_int_equal(placed(&a, r)->gpu, 0);            /* density: one GPU */
+                assert_int_equal(placed(&b, r)->gpu, (size_t) r - 1); /* performance: one each */
+        }
+        assert_false(a.res->searched);
+        plan_free(&a);
+        plan_free(&b);
+}
+
+static void test_pack_prefers_tight_fit(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("L40S*2", NVV_PARTITION_HETEROGENEOUS);
+        struct nvv_place_prefs pack = { NVV_PLACE_PACK, NVV_NUMA_IGNORE };
+        struct nvv_pool_request q = { .type = "L40S-8Q", .numa_node = -1 };
+        size_t gpu;
+
+        /* gpu1 is fuller than gpu0: pack goes there, spread to the emptier one. */
+        assert_int_equal(nvv_partition_create(nvv_pool_get_partition(pool, 0), nvv_catalog_find_type(catalog, "L40S-4Q")->type_id, "a", NULL, NULL), 0);
+        assert_int_equal(nvv_partition_create(nvv_pool_get_partition(pool, 1), nvv_catalog_find_type(catalog, "L40S-24Q")->type_id, "b", NULL, NULL), 0);
+        assert_int_equal(nvv_pool_choose(pool, &q, &pack, &gpu, NULL), 0);
+        assert_int_equal(gpu, 1);
+        pack.strategy = NVV_PLACE_SPREAD;
+        assert_int_equal(nvv_pool_choose(pool, &q, &pack, &gpu, NULL), 0);
+        assert_int_equal(gpu, 0);
+}
+
+static void test_numa(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("L40S:numa=0,L40S:numa=1", NVV_PARTITION_HOMOGENEOUS);
+        struct nvv_plan_options prefer = { .prefs = { NVV_PLACE_PACK, NVV_NUMA_PREFER } };
+        struct nvv_plan_options require = { .prefs = { NVV_PLACE_PACK, NVV_NUMA_REQUIRE } };
+        struct plan pl;
+
+        pl = run(pool, "L40S-24Q:numa=1", &prefer);
+        assert_int_equal(placed(&pl, 1)->gpu, 1);
+        plan_free(&pl);
+        /* Node 1 is full after two 24Qs: prefer spills to node 0, require refuses. */
+        pl = run(pool, "L40S-24Q*3:numa=1", &prefer);
+        assert_int_equal(pl.res->n_placed, 3);
+        plan_free(&pl);
+        pl = run(pool, "L40S-24Q*3:numa=1", &require);
+        assert_int_equal(pl.res->n_placed, 2);
+        assert_string_equal(pl.res->unplaced[0].reason,
+                            "gpu0: on NUMA node 0, not 1; gpu1: holds 2 L40S-24Q already, its maximum");
+        plan_free(&pl);
+        pl = run(pool, "L40S-24Q:numa=7", &require);
+        assert_string_equal(pl.res->unplaced[0].reason, "no GPU on NUMA node 7, and the policy requires the VM's node");
+        plan_free(&pl);
+}
+
+static void test_reasons(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("L40S*2,H200", NVV_PARTITION_HOMOGENEOUS);
+        struct nvv_plan_options o = { .prefs = { NVV_PLACE_PACK, NVV_NUMA_IGNORE } };
+        struct plan pl = run(pool, "L40S-8Q*7,L40S-2Q*3", &o);
+
+        /* Equal-size mode: 8Qs fill gpu0 (6), the 2Qs need a GPU of their own. */
+        assert_int_equal(pl.res->n_placed, 9);
+        assert_int_equal(pl.res->n_unplaced, 1);
+        assert_string_equal(pl.res->unplaced[0].reason,
+                            "gpu0: holds 6 L40S-8Q already, its maximum; gpu1: equal-size mode and it holds L40S-2Q; "
+                            "gpu2: the H200 has no type L40S-8Q");
+        plan_free(&pl);
+        nvv_pool_free(TAKE_PTR(pool));
+        /* Mixed-size mode: all ten fit. */
+        pool = pool_of("L40S*2,H200", NVV_PARTITION_HETEROGENEOUS);
+        pl = run(pool, "L40S-8Q*7,L40S-2Q*3", &o);
+        assert_int_equal(pl.res->n_placed, 10);
+        check_executable(pool, &pl);
+        plan_free(&pl);
+}
+
+static void test_fb_requests(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("T4,H200*2", NVV_PARTITION_HOMOGENEOUS);
+        struct nvv_plan_options o = { .prefs = { NVV_PLACE_PACK, NVV_NUMA_IGNORE } };
+        struct plan pl = run(pool, "5G,16G:series=C,100G,200G", &o);
+
+        /* 5 GiB: the T4's smallest type that holds it is 8Q (Q first); 16 GiB C: T4-16C or
+         * H200X-17C; 100 GiB: only the H200. */
+        assert_string_equal(placed(&pl, 1)->type->short_name, "T4-8Q");
+        assert_int_equal(placed(&pl, 2)->type->series, 'C');
+        assert_string_equal(placed(&pl, 2)->type->short_name, "H200X-17C"); /* the T4 holds 8Q now */
+        assert_string_equal(placed(&pl, 3)->type->short_name, "H200X-141C");
+        assert_int_equal(placed(&pl, 3)->gpu, 2);
+        assert_int_equal(pl.res->n_unplaced, 1);
+        assert_string_equal(pl.res->unplaced[0].reason, "gpu0, gpu1, gpu2: no offered type of 200 GiB or more");
+        plan_free(&pl);
+}
+
+static void test_quotas(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("L40S*4", NVV_PARTITION_HETEROGENEOUS);
+        struct nvv_plan_tenant_quota t[] = { { "acme", { 3, 0 } } };
+        struct nvv_plan_options o = {
+                .prefs = { NVV_PLACE_PACK, NVV_NUMA_IGNORE },
+                .per_vm = { 2, (uint64_t) 32 << 30 }, .n_tenants = 1, .tenants = t,
+        };
+        struct plan pl = run(pool, "L40S-8Q*3:vm=a,L40S-24Q*2:vm=b,L40S-4Q*2:vm=c:tenant=acme,L40S-4Q*2:vm=d:tenant=acme", &o);
+
+        assert_int_equal(pl.res->n_placed, 2 + 1 + 2 + 1);
+        assert_int_equal(pl.res->n_unplaced, 3);
+        assert_int_equal(pl.res->unplaced[0].request, 3);
+        assert_string_equal(pl.res->unplaced[0].reason, "quota: VM 'a' may have at most 2 vGPUs");
+        assert_int_equal(pl.res->unplaced[1].request, 5);
+        assert_string_equal(pl.res->unplaced[1].reason, "quota: VM 'b' may have at most 32 GiB of vGPU framebuffer");
+        assert_int_equal(pl.res->unplaced[2].request, 9);
+        assert_string_equal(pl.res->unplaced[2].reason, "quota: tenant 'acme' may have at most 3 vGPUs");
+        plan_free(&pl);
+}
+
+static void test_search_budget(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = pool_of("L40S*2", NVV_PARTITION_HOMOGENEOUS);
+        struct nvv_plan_options o = { .prefs = { NVV_PLACE_SPREAD, NVV_NUMA_IGNORE }, .max_steps = 2 };
+        struct plan pl = run(pool, "L40S-24Q*2,L40S-48Q", &o);
+
+        assert_true(pl.res->searched);
+        assert_false(pl.res->complete);
+        assert_int_equal(pl.res->n_unplaced, 1);
+        assert_non_null(strstr(pl.res->unplaced[0].reason, "(the search stopped after"));
+        plan_free(&pl);
+}
+
+static void expect_spec_error(bool host, const char *spec, const char *message)
+{
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_plan_request *r = NULL;
+        struct nvv_plan_host_gpu *g = NULL;
+        size_t n;
+
+        if (host)
+                assert_int_equal(nvv_planner_parse_host(spec, catalog, &g, &n, &msg), -EINVAL);
+        else
+                assert_int_equal(nvv_planner_parse_requests(spec, catalog, &r, &n, &msg), -EINVAL);
+        if (!msg || !streq(msg, message)) {
+                fprintf(stderr, "expected: %s\n     got: %s\n", message, msg ? msg : "(none)");
+                fail();
+        }
+}
+
+static void test_specs(void **state)
+{
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_plan_request *r = NULL;
+        size_t n;
+
+        assert_int_equal(nvv_planner_parse_requests("l40s-8q*2:vm=db:tenant=acme:numa=1,512M:series=b", catalog, &r, &n, &msg), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(r[0].type, "L40S-8Q"); /* canonical name */
+        assert_string_equal(r[1].vm, "db");
+        assert_string_equal(r[1].tenant, "acme");
+        assert_int_equal(r[1].numa_node, 1);
+        assert_int_equal(r[2].index, 3);
+        assert_null(r[2].type);
+        assert_int_equal(r[2].fb, 512u << 20);
+        assert_int_equal(r[2].series, 'B');
+        nvv_plan_requests_free(r, n);
+
+        expect_spec_error(false, "L40S-7Q",
+                          "--request: 'L40S-7Q': no such vGPU type; the L40S offers L40S-1B, L40S-2B, L40S-1Q, L40S-2Q, "
+                          "L40S-3Q, L40S-4Q, L40S-6Q, L40S-8Q, L40S-12Q, L40S-16Q, L40S-24Q, L40S-48Q, L40S-1A, L40S-2A, "
+                          "L40S-3A, L40S-4A, L40S-6A, L40S-8A, L40S-12A, L40S-16A, L40S-24A, L40S-48A, L40S-4C, L40S-6C, "
+                          "L40S-8C, L40S-12C, L40S-16C, L40S-24C, L40S-48C");
+        expect_spec_error(false, "B200-8C", "--request: 'B200-8C': no such vGPU type (and no GPU model 'B200' in the "
+                          "catalog: A10, A16, A40, H100, H200, L4, L40S, RTX6000-Ada, T4)");
+        expect_spec_error(false, "L40S-8Q*0", "--request: 'L40S-8Q*0': the count after '*' must be 1..1024");
+        expect_spec_error(false, "L40S-8Q*2000", "--request: 'L40S-8Q*2000': the count after '*' must be 1..1024");
+        expect_spec_error(false, "L40S-8Q*600,L40S-1Q*600", "--request: more than 1024 vGPUs in one plan");
+        expect_spec_error(false, "L40S-8Q,,L40S-1Q", "--request: empty request list or an empty item between commas");
+        expect_spec_error(false, "8X", "--request: '8X': not a size (like 8G or 512M) nor a type");
+        expect_spec_error(false, "L40S-8Q:series=C", "--request: 'L40S-8Q:series=C': series goes with a size, not a type");
+        expect_spec_error(false, "8G:colour=red", "--request: '8G:colour=red': unknown attribute 'colour' (vm, tenant, numa, series)");
+        expect_spec_error(false, "8G:vm=", "--request: '8G:vm=': 'vm' needs a value (key=value)");
+        expect_spec_error(false, "8G:vm=a b", "--request: '8G:vm=a b': vm 'a b' must be 1-64 characters of letters, digits, '_', '.', '-', '@'");
+        expect_spec_error(false, "8G:numa=-1", "--request: '8G:numa=-1': numa must be a node number 0..1023");
+        expect_spec_error(true, "L41S*2", "--host: 'L41S': no such GPU model; the catalog has A10, A16, A40, H100, H200, L4, L40S, RTX6000-Ada, T4");
+        expect_spec_error(true, "L40S*65", "--host: 'L40S*65': the count after '*' must be 1..64");
+        expect_spec_error(true, "L40S*40,H200*40", "--host: more than 64 GPUs");
+        expect_spec_error(true, "L40S:mode=mixed", "--host: 'L40S:mode=mixed': mode must be equal-size or mixed-size");
+        expect_spec_error(true, "L40S:fast", "--host: 'L40S:fast': unknown attribute 'fast' (numa=N, ecc, mode=...)");
+}
+
+static void test_pool_errors(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *p = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_pool_gpu_config c = {
+                .name = "gpu0", .model = nvv_catalog_find_gpu(catalog, "T4"), .numa_node = -1,
+                .mode = NVV_PARTITION_HETEROGENEOUS,
+        };
+
+        assert_int_equal(nvv_pool_new(nvv_fwdb_find(fwdb, "595.45.04"), &p), 0);
+        assert_int_equal(nvv_pool_add_gpu(p, &c, &msg), -EINVAL);
+        assert_string_equal(msg, "gpu0 (T4): mixed-size mode is not available on this GPU model");
+        nvv_pool_free(TAKE_PTR(p));
+        /* 535 has no SET_HETEROGENEOUS_MODE. */
+        c.model = nvv_catalog_find_gpu(catalog, "L40S");
+        assert_int_equal(nvv_pool_new(nvv_fwdb_find(fwdb, "535.113.01"), &p), 0);
+        assert_int_equal(nvv_pool_add_gpu(p, &c, &msg), -EINVAL);
+        assert_string_equal(msg, "gpu0 (L40S): mixed-size mode is not available under this firmware release");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_two_24q_one_48q), cmocka_unit_test(test_pack_vs_spread),
+                cmocka_unit_test(test_pack_prefers_tight_fit), cmocka_unit_test(test_numa),
+                cmocka_unit_test(test_reasons),         cmocka_unit_test(test_fb_requests),
+                cmocka_unit_test(test_quotas),          cmocka_unit_test(test_search_budget),
+                cmocka_unit_test(test_specs),           cmocka_unit_test(test_pool_errors),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
