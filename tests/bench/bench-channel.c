@@ -24,29 +24,48 @@
 
 struct echo {
         const struct nvv_fwabi *fw;
+        volatile uint32_t records;   /* messages in the request now in flight */
         struct nvv_ring cmd_g, stat_g, cmd_k, stat_k;
         uint8_t *mem;
         volatile bool stop;
         pthread_t thread;
 };
 
+/* Like the GSP, take in the whole request before answering; then send every message back. */
 static void *echo_main(void *userdata)
 {
         struct echo *e = userdata;
-        uint8_t *buf = malloc(65536);
-        size_t es = e->fw->queue.element_size;
+        size_t es = e->fw->queue.element_size, cap = 16u << 20;
+        uint8_t *buf = malloc(cap);
+        uint32_t sizes[512];
 
         for (;;) {
-                int n = nvv_ring_read(&e->cmd_g, buf, 65536, -1);
+                uint32_t want = 1, got = 0;
+                size_t off = 0;
+                int n = 0;
 
+                while (got < want && got < 512) {
+                        n = nvv_ring_read(&e->cmd_g, buf + off, cap - off, -1);
+                        if (n < 0)
+                                break;
+                        /* What any receiver must do: check the checksum. */
+                        if (nvv_msgq_checksum(buf + off, (size_t) n * es) != 0)
+                                abort();
+                        sizes[got++] = (uint32_t) n;
+                        off += (size_t) n * es;
+                        /* Set before the request was queued: visible once its first message is. */
+                        want = e->records;
+                }
                 if (n < 0)
                         break;
-                /* What any receiver must do: check the checksum; then send the bytes back. */
-                if (nvv_msgq_checksum(buf, (size_t) n * es) != 0)
-                        abort();
-                if (nvv_ring_write(&e->stat_g, buf, (uint32_t) n, -1) < 0)
-                        break;
+                off = 0;
+                for (uint32_t i = 0; i < got; i++) {
+                        if (nvv_ring_write(&e->stat_g, buf + off, sizes[i], -1) < 0)
+                                goto out;
+                        off += (size_t) sizes[i] * es;
+                }
         }
+out:
         free(buf);
         return NULL;
 }
@@ -81,6 +100,7 @@ static void echo_roundtrip(struct echo *e, const uint8_t *rpc, size_t len, uint8
 {
         uint32_t seq = 0, records = nvv_msgq_records(e->fw, len);
 
+        e->records = records;
         if (nvv_ring_send_rpc(&e->cmd_k, e->fw, rpc, len, &seq, work, -1) < 0)
                 abort();
         for (uint32_t i = 0; i < records; i++) {
