@@ -68,7 +68,8 @@ test)
                 name=$(basename "$t" | sed 's/^libfuzzer-/fuzz-/')
                 corpus=$(mktemp -d)
                 cp -r "tests/fuzz/corpus/$name/." "$corpus/"
-                NVVGPU_FWABI_DIR="$top/data/fwabi" "$t" -max_total_time=15 -rss_limit_mb=2048 "$corpus" \
+                NVVGPU_FWABI_DIR="$top/data/fwabi" NVVGPU_GPUS_DIR="$top/data/gpus" NVV_TOP_SRCDIR="$top" \
+                        "$t" -max_total_time=15 -rss_limit_mb=2048 "$corpus" \
                         >"build-fuzz/$name.log" 2>&1 || { status=1; tail -40 "build-fuzz/$name.log"; }
                 echo "$name: $(grep -o 'Done [0-9]* runs' "build-fuzz/$name.log" | awk '{print $2}') executions in 15 s"
                 rm -rf "$corpus"

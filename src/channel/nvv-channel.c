@@ -259,7 +259,7 @@ int nvv_channel_open(const struct nvv_channel_info *info, const struct nvv_trans
                 return -ENOMEM;
         ch->fw = nvv_fwdb_match(db, info->release, &msg);
         if (!ch->fw)
-                return fail(reterr_msg, "GPU %s runs %s", info->bdf, msg ? msg : "an unknown firmware release");
+                return fail(reterr_msg, "GPU %s: %s", info->bdf, msg ? msg : "unknown firmware release");
         /* Ask the firmware itself, through the description just chosen: it must agree. */
         if (nvv_fwabi_command(ch->fw, NVV_CMD_GET_FEATURES)) {
                 r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err));

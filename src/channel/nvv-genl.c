@@ -93,8 +93,9 @@ int nvv_genl_parse(struct nl_msg *msg, struct nvv_genl_event *ev, char *err, siz
                 .rpc = nla_data(tb[NVV_GENL_A_RPC]),
                 .len = (size_t) nla_len(tb[NVV_GENL_A_RPC]),
         };
+        /* Copied by length: the attribute's bytes are the kernel's, not a C string we trust. */
         if (tb[NVV_GENL_A_RELEASE])
-                snprintf(ev->release, sizeof(ev->release), "%s", (const char *) nla_data(tb[NVV_GENL_A_RELEASE]));
+                nla_strlcpy(ev->release, tb[NVV_GENL_A_RELEASE], sizeof(ev->release));
         return 0;
 }
 

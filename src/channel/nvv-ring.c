@@ -227,16 +227,27 @@ int nvv_ring_write(struct nvv_ring *r, const void *elements, uint32_t n, int tim
         return 0;
 }
 
-int nvv_ring_read(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms)
+void nvv_ring_consume(struct nvv_ring *r, uint32_t n)
+{
+        uint32_t rd = ptr_checked(r, NVV_RING_RX_HEADER + RX_READ_PTR), used = nvv_ring_used(r);
+
+        if (rd == UINT32_MAX || n == 0)
+                return;
+        if (n > used)
+                n = used;
+        store_rel(r, NVV_RING_RX_HEADER + RX_READ_PTR, (rd + n) % r->count);
+        ring_doorbell(r, NVV_RING_DOORBELL + DB_SPACE_SEQ, NVV_RING_DOORBELL + DB_SPACE_WAITERS);
+}
+
+int nvv_ring_peek(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms)
 {
         uint8_t *dst = buf;
         uint32_t rd, used, n;
         uint64_t ec;
         int k;
 
-        if (r->el_count.offset + r->el_count.width > r->element_size)
+        if (r->el_count.offset + r->el_count.width > r->element_size || cap < r->element_size)
                 return -EINVAL;
-
         k = wait_for(r, nvv_ring_used, 1, NVV_RING_DOORBELL + DB_DATA_SEQ, NVV_RING_DOORBELL + DB_DATA_WAITERS,
                      timeout_ms);
         if (k < 0)
@@ -251,16 +262,22 @@ int nvv_ring_read(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms)
         ec = nvv_role_get(&r->el_count, dst);
         n = ec > UINT32_MAX ? 0 : (uint32_t) ec;
         if (n == 0 || n > r->max_elements || n > used || (size_t) n * r->element_size > cap) {
-                store_rel(r, NVV_RING_RX_HEADER + RX_READ_PTR, (rd + 1) % r->count);
-                ring_doorbell(r, NVV_RING_DOORBELL + DB_SPACE_SEQ, NVV_RING_DOORBELL + DB_SPACE_WAITERS);
+                nvv_ring_consume(r, 1);
                 return -EBADMSG;
         }
         for (uint32_t i = 1; i < n; i++)
                 memcpy(dst + (size_t) i * r->element_size, r->entries + (size_t) ((rd + i) % r->count) * r->element_size,
                        r->element_size);
-        store_rel(r, NVV_RING_RX_HEADER + RX_READ_PTR, (rd + n) % r->count);
-        ring_doorbell(r, NVV_RING_DOORBELL + DB_SPACE_SEQ, NVV_RING_DOORBELL + DB_SPACE_WAITERS);
         return (int) n;
+}
+
+int nvv_ring_read(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms)
+{
+        int n = nvv_ring_peek(r, buf, cap, timeout_ms);
+
+        if (n > 0)
+                nvv_ring_consume(r, (uint32_t) n);
+        return n;
 }
 
 int nvv_ring_send_rpc(struct nvv_ring *r, const struct nvv_fwabi *fw, const void *rpc, size_t len, uint32_t *seq,

@@ -50,6 +50,11 @@ int nvv_ring_write(struct nvv_ring *r, const void *elements, uint32_t n, int tim
  * A message whose element count is impossible is skipped one element at a time and
  * reported as -EBADMSG, so the queue never wedges. */
 int nvv_ring_read(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms);
+/* The same without consuming: the caller checks the message, then consumes all of it or,
+ * when it is damaged, only its first element, so a bogus element count cannot swallow the
+ * messages behind it. */
+int nvv_ring_peek(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms);
+void nvv_ring_consume(struct nvv_ring *r, uint32_t n);
 /* Wait until something is there to read (0), without consuming it. */
 int nvv_ring_wait(struct nvv_ring *r, int timeout_ms);
 /* Elements waiting to be read. */

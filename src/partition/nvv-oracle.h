@@ -7,12 +7,10 @@
  * and a mode on a fresh GPU and answer create_device / delete_device: the partitioner
  * (nvv_oracle_partition_new) or the simulated GSP of nvvgpu-sim.
  *
- * The nvvgpu-sim oracle is not written yet: it lands with src/sim (the command channel and
- * the simulator issue). It implements struct nvv_partition_oracle over the channel —
- * reset = a fresh simulated GPU + ADD_VGPU_TYPES + SET_HETEROGENEOUS_MODE, create =
- * CREATE_DEVICE, remove = DELETE_DEVICE, statuses named through the release description —
- * and the agreement test then calls nvv_oracle_replay(script, partitioner, sim) for the
- * same random scripts the property test uses (nvv_oracle_script_random).
+ * The nvvgpu-sim oracle lives in tests/unit/test-agreement.c: reset = a fresh in-process
+ * simulated GPU + SET_VGPU_MGR_CONFIG + ADD_VGPU_TYPES + SET_HETEROGENEOUS_MODE over the
+ * command channel, create = CREATE_DEVICE, remove = DELETE_DEVICE, statuses named through the
+ * release description; it replays the scripts of nvv_oracle_script_random through both.
  */
 
 #include <stdbool.h>

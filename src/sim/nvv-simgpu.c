@@ -463,7 +463,7 @@ static void *gsp_main(void *userdata)
 
                 if (g->n_events)
                         flush_events(g);
-                n = nvv_ring_read(&g->cmd_g, g->gsp_work, g->msg_cap, -1);
+                n = nvv_ring_peek(&g->cmd_g, g->gsp_work, g->msg_cap, -1);
                 if (n == -ECANCELED || g->stop)
                         break;
                 if (n == -EAGAIN) {
@@ -482,11 +482,14 @@ static void *gsp_main(void *userdata)
                                              err, sizeof(err));
                 }
                 if (r < 0) {
+                        /* Drop only the first element: a damaged count must not swallow what follows. */
                         log_debug("GPU %u: bad command message: %s", g->cfg.index, err);
                         g->bad_messages++;
+                        nvv_ring_consume(&g->cmd_g, 1);
                         nvv_reasm_reset(g->gsp_reasm);
                         continue;
                 }
+                nvv_ring_consume(&g->cmd_g, (uint32_t) n);
                 g->gsp_rx_seq = (uint32_t) nvv_role_get(&q->el_sequence, g->gsp_work) + 1;
                 r = nvv_reasm_feed(g->gsp_reasm, rpc, rlen, err, sizeof(err));
                 if (r < 0) {
@@ -520,7 +523,7 @@ static int kernel_read(struct nvv_simgpu *g, int timeout_ms, const uint8_t **ret
                 int n, r;
                 struct nvv_rpc_view v;
 
-                n = nvv_ring_read(&g->stat_k, g->k_work, g->msg_cap, timeout_ms);
+                n = nvv_ring_peek(&g->stat_k, g->k_work, g->msg_cap, timeout_ms);
                 if (n == -EBADMSG) {
                         errf(err, errlen, "a status queue message has an impossible element count");
                         return n;
@@ -529,9 +532,11 @@ static int kernel_read(struct nvv_simgpu *g, int timeout_ms, const uint8_t **ret
                         return n;
                 r = nvv_msgq_unframe(g->fw, g->k_work, (size_t) n * q->element_size, UINT32_MAX, &rpc, &rlen, err, errlen);
                 if (r < 0) {
+                        nvv_ring_consume(&g->stat_k, 1);
                         nvv_reasm_reset(g->k_reasm);
                         return -EBADMSG;
                 }
+                nvv_ring_consume(&g->stat_k, (uint32_t) n);
                 g->k_rx_seq = (uint32_t) nvv_role_get(&q->el_sequence, g->k_work) + 1;
                 r = nvv_reasm_feed(g->k_reasm, rpc, rlen, err, errlen);
                 if (r < 0)

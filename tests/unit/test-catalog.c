@@ -17,30 +17,7 @@
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
 
-static struct nvv_catalog *catalog;
-static struct nvv_fwdb *fwdb;
-
-static int setup(void **state)
-{
-        char *msg = NULL;
-
-        if (nvv_catalog_new(&catalog) < 0 || nvv_catalog_load_default(catalog, &msg) < 0) {
-                fprintf(stderr, "catalog: %s\n", msg ? msg : "?");
-                return -1;
-        }
-        if (nvv_fwdb_new(&fwdb) < 0 || nvv_fwdb_load_default(fwdb, &msg) < 0) {
-                fprintf(stderr, "fwdb: %s\n", msg ? msg : "?");
-                return -1;
-        }
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        catalog = nvv_catalog_free(catalog);
-        fwdb = nvv_fwdb_free(fwdb);
-        return 0;
-}
+#include "datatest.h"
 
 static const struct nvv_fwabi *release(const char *r)
 {
@@ -304,5 +281,5 @@ int main(void)
                 cmocka_unit_test(test_load_dir_atomic),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, datatest_setup, datatest_teardown);
 }

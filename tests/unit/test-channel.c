@@ -269,7 +269,7 @@ static void test_new_release_both_sides(void **state)
 
         /* A manager without the file refuses, naming the nearest release it knows. */
         assert_int_equal(nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg), -EINVAL);
-        assert_strstr(msg, "runs firmware release 999.1.4 is not supported");
+        assert_strstr(msg, "GPU 0000:41:00.0: firmware release 999.1.4 is not supported");
         assert_strstr(msg, "the nearest known release is 595.45.04");
         free(msg);
         msg = NULL;

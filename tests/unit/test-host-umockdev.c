@@ -26,28 +26,8 @@
 /* After our headers: glib redefines MIN/MAX itself. */
 #include <umockdev.h>
 
-static struct nvv_catalog *catalog;
-static struct nvv_fwdb *fwdb;
+#include "datatest.h"
 static UMockdevTestbed *bed;
-
-static int setup(void **state)
-{
-        char *msg = NULL;
-
-        if (nvv_catalog_new(&catalog) < 0 || nvv_catalog_load_default(catalog, &msg) < 0 ||
-            nvv_fwdb_new(&fwdb) < 0 || nvv_fwdb_load_default(fwdb, &msg) < 0) {
-                fprintf(stderr, "setup: %s\n", msg ? msg : "?");
-                return -1;
-        }
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        catalog = nvv_catalog_free(catalog);
-        fwdb = nvv_fwdb_free(fwdb);
-        return 0;
-}
 
 static int bed_setup(void **state)
 {
@@ -259,5 +239,5 @@ int main(int argc, char **argv)
                 return 1;
         }
         (void) argc;
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, datatest_setup, datatest_teardown);
 }

@@ -18,27 +18,7 @@
 
 #define MIB (UINT64_C(1) << 20)
 
-static struct nvv_catalog *catalog;
-static struct nvv_fwdb *fwdb;
-
-static int setup(void **state)
-{
-        char *msg = NULL;
-
-        if (nvv_catalog_new(&catalog) < 0 || nvv_catalog_load_default(catalog, &msg) < 0 ||
-            nvv_fwdb_new(&fwdb) < 0 || nvv_fwdb_load_default(fwdb, &msg) < 0) {
-                fprintf(stderr, "setup: %s\n", msg ? msg : "?");
-                return -1;
-        }
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        catalog = nvv_catalog_free(catalog);
-        fwdb = nvv_fwdb_free(fwdb);
-        return 0;
-}
+#include "datatest.h"
 
 static struct nvv_host *scan(const char *sysfs, const char *proc)
 {
@@ -365,5 +345,5 @@ int main(void)
                 cmocka_unit_test(test_driver_information),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, datatest_setup, datatest_teardown);
 }

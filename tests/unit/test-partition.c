@@ -21,27 +21,7 @@
 #include "nvv-partition.h"
 #include "util.h"
 
-static struct nvv_catalog *catalog;
-static struct nvv_fwdb *fwdb;
-
-static int setup(void **state)
-{
-        char *msg = NULL;
-
-        if (nvv_catalog_new(&catalog) < 0 || nvv_catalog_load_default(catalog, &msg) < 0 ||
-            nvv_fwdb_new(&fwdb) < 0 || nvv_fwdb_load_default(fwdb, &msg) < 0) {
-                fprintf(stderr, "setup: %s\n", msg ? msg : "?");
-                return -1;
-        }
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        catalog = nvv_catalog_free(catalog);
-        fwdb = nvv_fwdb_free(fwdb);
-        return 0;
-}
+#include "datatest.h"
 
 struct gpu {
         struct nvv_partition_geometry geo;
@@ -441,5 +421,5 @@ int main(void)
                 cmocka_unit_test(test_property),        cmocka_unit_test(test_oracle_replay),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, datatest_setup, datatest_teardown);
 }

@@ -16,27 +16,7 @@
 #include "nvv-pool.h"
 #include "util.h"
 
-static struct nvv_catalog *catalog;
-static struct nvv_fwdb *fwdb;
-
-static int setup(void **state)
-{
-        char *msg = NULL;
-
-        if (nvv_catalog_new(&catalog) < 0 || nvv_catalog_load_default(catalog, &msg) < 0 ||
-            nvv_fwdb_new(&fwdb) < 0 || nvv_fwdb_load_default(fwdb, &msg) < 0) {
-                fprintf(stderr, "setup: %s\n", msg ? msg : "?");
-                return -1;
-        }
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        catalog = nvv_catalog_free(catalog);
-        fwdb = nvv_fwdb_free(fwdb);
-        return 0;
-}
+#include "datatest.h"
 
 /* "L40S*2:numa=1,H200" with every GPU in `mode` (unless the spec says). */
 static struct nvv_pool *pool_of(const char *host, enum nvv_partition_mode mode)
@@ -366,5 +346,5 @@ int main(void)
                 cmocka_unit_test(test_specs),           cmocka_unit_test(test_pool_errors),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, datatest_setup, datatest_teardown);
 }

@@ -1,0 +1,1 @@
+nvvgpu-sim --gpus L40S --faults 'delay:create_device' --socket /tmp/nvv-golden-unused.sock
