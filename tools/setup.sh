@@ -11,6 +11,10 @@ PACKAGES="build-essential autoconf automake pkg-config libjson-c-dev libnl-3-dev
 libudev-dev libvirt-dev libxml2-dev libfuse3-dev fuse3 libcmocka-dev libumockdev-dev umockdev
 clang libclang-rt-14-dev xz-utils"
 
+# Tests that run more than one thread (the golden tests start nvvgpu-sim).
+TSAN_TESTS="tests/unit/test-ring tests/unit/test-genl tests/unit/test-fwctl tests/unit/test-channel
+tests/unit/test-agreement tests/unit/test-host-umockdev tests/golden/run-cli-golden.sh tests/fuzz/fuzz-simgpu"
+
 install_packages() {
         missing=""
         for p in $PACKAGES; do
@@ -62,6 +66,9 @@ test)
         echo "== the same under AddressSanitizer and UndefinedBehaviorSanitizer"
         configure_build build-asan --enable-werror --enable-sanitizers
         make -C build-asan -j"$jobs" check >/dev/null || { status=1; cat build-asan/test-suite.log; }
+        echo "== the threaded tests (simulator, channel, events, hotplug) under ThreadSanitizer"
+        configure_build build-tsan --enable-werror --enable-tsan
+        make -C build-tsan -j"$jobs" check TESTS="$TSAN_TESTS" >/dev/null || { status=1; cat build-tsan/test-suite.log; }
         echo "== libFuzzer smoke run (clang)"
         configure_build build-fuzz --enable-fuzzing --enable-sanitizers CC=clang
         for t in build-fuzz/tests/fuzz/libfuzzer-*; do
@@ -78,7 +85,7 @@ test)
         make -C build -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.log 2>&1 ||
                 { status=1; tail -60 build/distcheck.log; }
         [ $status = 0 ] && echo "distcheck: ok"
-        summary build build-asan
+        summary build build-asan build-tsan
         exit $status
         ;;
 *)

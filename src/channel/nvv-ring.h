@@ -34,7 +34,7 @@ struct nvv_ring {
         uint32_t count;         /* msgCount */
         uint32_t max_elements;  /* per message */
         struct nvv_role el_count; /* where an element header keeps its element count */
-        volatile bool *stop;    /* when set, waits return -ECANCELED */
+        bool *stop;             /* when set (atomically), waits return -ECANCELED */
         volatile uint32_t *kick; /* when non-zero, waits return -EAGAIN (a mailbox to look at) */
 };
 
@@ -57,6 +57,9 @@ int nvv_ring_peek(struct nvv_ring *r, void *buf, size_t cap, int timeout_ms);
 void nvv_ring_consume(struct nvv_ring *r, uint32_t n);
 /* Wait until something is there to read (0), without consuming it. */
 int nvv_ring_wait(struct nvv_ring *r, int timeout_ms);
+/* The same without spinning first: for waiters off the latency path (an event reader), so
+ * they do not take a CPU from the threads answering an RPC. */
+int nvv_ring_wait_sleeping(struct nvv_ring *r, int timeout_ms);
 /* Elements waiting to be read. */
 uint32_t nvv_ring_used(const struct nvv_ring *r);
 /* Wake every sleeper (after setting *stop or *kick). */

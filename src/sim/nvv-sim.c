@@ -42,7 +42,7 @@ struct nvv_sim {
         int listen_fd;
         pthread_t accept_thread;
         bool accepting;
-        volatile bool stop;
+        bool stop;                   /* atomic: read by every connection thread */
         pthread_mutex_t lock;
         struct connection *conns[MAX_CONNECTIONS];
         size_t n_conns;
@@ -443,7 +443,7 @@ static void *connection_main(void *userdata)
         struct nvv_simproto_rx rx;
 
         nvv_simproto_rx_init(&rx, NVV_SIMPROTO_MAX_PAYLOAD);
-        while (!c->sim->stop) {
+        while (!__atomic_load_n(&c->sim->stop, __ATOMIC_ACQUIRE)) {
                 char err[256];
                 int r = nvv_simproto_recv(c->fd, &rx, -1, err, sizeof(err));
 
@@ -493,7 +493,7 @@ static void *accept_main(void *userdata)
 {
         struct nvv_sim *s = userdata;
 
-        while (!s->stop) {
+        while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
                 struct connection *c;
                 int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -591,7 +591,7 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
 {
         if (!s)
                 return NULL;
-        s->stop = true;
+        __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
         if (s->accepting) {
                 shutdown(s->listen_fd, SHUT_RDWR);
                 pthread_join(s->accept_thread, NULL);

@@ -55,7 +55,7 @@ struct nvv_simgpu {
         uint8_t *mem;
         size_t mem_size;
         size_t msg_cap;              /* bytes of the largest message */
-        volatile bool stop;
+        bool stop;                   /* atomic: the rings' waits read it too */
         volatile uint32_t kick;
 
         /* GSP side (owned by the GSP thread after start). */
@@ -86,6 +86,7 @@ struct nvv_simgpu {
         uint8_t *k_work;
         uint32_t k_tx_seq, k_rx_seq;
         bool rpc_active, reading;
+        bool irq_pending;            /* the status ring has something for the interrupt handler */
         struct {
                 nvv_simgpu_event_fn fn;
                 void *userdata;
@@ -97,6 +98,11 @@ struct nvv_simgpu {
         size_t n_actions;
         uint32_t reset_event; /* firmware event number that announces a GSP (re)boot, 0 if none */
 };
+
+static inline bool stopping(const struct nvv_simgpu *g)
+{
+        return __atomic_load_n(&g->stop, __ATOMIC_ACQUIRE);
+}
 
 _printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -167,11 +173,28 @@ static int ensure_reply_cap(struct nvv_simgpu *g, size_t n)
         return 0;
 }
 
+/* The status-queue interrupt. While an RPC is in flight its submitter polls the ring itself
+ * and the interrupt is masked, as the core driver does; otherwise the handler thread is woken.
+ * Waking it for every answer would cost two context switches per RPC. */
+static void raise_irq(struct nvv_simgpu *g)
+{
+        /* Pairs with the fence in nvv_simgpu_rpc(): either it sees what was written, or we
+         * see that it is no longer polling. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&g->rpc_active, __ATOMIC_SEQ_CST))
+                return;
+        pthread_mutex_lock(&g->lock);
+        g->irq_pending = true;
+        pthread_cond_broadcast(&g->idle_cv);
+        pthread_mutex_unlock(&g->lock);
+}
+
 /* Send events that fit now; the rest wait for the next wake-up. Never blocks: a status ring
  * nobody drains must not wedge the firmware. */
 static void flush_events(struct nvv_simgpu *g)
 {
         size_t sent = 0;
+        bool wrote = false;
 
         while (sent < g->n_events) {
                 uint8_t buf[512];
@@ -199,9 +222,12 @@ static void flush_events(struct nvv_simgpu *g)
                 g->gsp_event_seq++;
                 g->events_sent++;
                 sent++;
+                wrote = true;
         }
         memmove(g->events, g->events + sent, (g->n_events - sent) * sizeof(*g->events));
         g->n_events -= sent;
+        if (wrote)
+                raise_irq(g);
 }
 
 static uint32_t *object_gfid(struct nvv_simgpu *g, uint32_t handle)
@@ -248,7 +274,7 @@ static void gsp_sleep(struct nvv_simgpu *g, uint32_t ms)
 {
         uint64_t until = now_ns() + (uint64_t) ms * 1000000u;
 
-        while (!g->stop && now_ns() < until) {
+        while (!stopping(g) && now_ns() < until) {
                 struct timespec ts = { 0, 5 * 1000000L };
 
                 nanosleep(&ts, NULL);
@@ -311,7 +337,7 @@ static void execute(struct nvv_simgpu *g, const struct nvv_rpc_request *req, uin
         *ret_status = status_value(g->fw, st);
 }
 
-static int send_reply(struct nvv_simgpu *g, const uint8_t *reply, size_t len, const struct nvv_fault *f)
+static int write_reply(struct nvv_simgpu *g, const uint8_t *reply, size_t len, const struct nvv_fault *f)
 {
         const struct nvv_queue_desc *q = &g->fw->queue;
         int r;
@@ -334,6 +360,14 @@ static int send_reply(struct nvv_simgpu *g, const uint8_t *reply, size_t len, co
         return nvv_ring_write(&g->stat_g, g->gsp_work, (uint32_t) r, -1);
 }
 
+static int send_reply(struct nvv_simgpu *g, const uint8_t *reply, size_t len, const struct nvv_fault *f)
+{
+        int r = write_reply(g, reply, len, f);
+
+        raise_irq(g);
+        return r;
+}
+
 static void handle_request(struct nvv_simgpu *g, const uint8_t *rpc, size_t len)
 {
         const struct nvv_queue_desc *q = &g->fw->queue;
@@ -345,7 +379,8 @@ static void handle_request(struct nvv_simgpu *g, const uint8_t *rpc, size_t len)
         int r;
 
         g->rpcs_handled++;
-        memset(g->gsp_io, 0, sizeof(*g->gsp_io));
+        /* No memset of gsp_io (170 KB, the size of a type upload): decoding zeroes the one
+         * command's struct, and nothing reads it when no command was decoded. */
         r = nvv_rpc_parse_request(g->fw, rpc, len, &req, g->gsp_io, err, sizeof(err));
         if (r < 0 && r != -EOPNOTSUPP) {
                 /* Not even a request we can answer: the firmware drops it. */
@@ -464,7 +499,7 @@ static void *gsp_main(void *userdata)
                 if (g->n_events)
                         flush_events(g);
                 n = nvv_ring_peek(&g->cmd_g, g->gsp_work, g->msg_cap, -1);
-                if (n == -ECANCELED || g->stop)
+                if (n == -ECANCELED || stopping(g))
                         break;
                 if (n == -EAGAIN) {
                         run_actions(g);
@@ -563,7 +598,8 @@ static int kernel_read(struct nvv_simgpu *g, int timeout_ms, const uint8_t **ret
 }
 
 /* The core driver's interrupt handler: drains the status ring for event listeners while no
- * RPC is in flight (an RPC's submitter reads its own answer, without a hand-off). */
+ * RPC is in flight (an RPC's submitter reads its own answer, without a hand-off; see
+ * raise_irq()). */
 static void *irq_main(void *userdata)
 {
         struct nvv_simgpu *g = userdata;
@@ -575,19 +611,13 @@ static void *irq_main(void *userdata)
                 int r;
 
                 pthread_mutex_lock(&g->lock);
-                while (g->rpc_active && !g->stop)
+                while (!stopping(g) && (g->rpc_active || !g->irq_pending))
                         pthread_cond_wait(&g->idle_cv, &g->lock);
-                pthread_mutex_unlock(&g->lock);
-                if (g->stop)
-                        break;
-                r = nvv_ring_wait(&g->stat_k, -1);
-                if (r == -ECANCELED || g->stop)
-                        break;
-                pthread_mutex_lock(&g->lock);
-                if (g->rpc_active) {
+                if (stopping(g)) {
                         pthread_mutex_unlock(&g->lock);
-                        continue;
+                        break;
                 }
+                g->irq_pending = false;
                 g->reading = true;
                 pthread_mutex_unlock(&g->lock);
                 while (nvv_ring_used(&g->stat_k) > 0) {
@@ -625,7 +655,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
         }
         pthread_mutex_lock(&g->submit_lock);
         pthread_mutex_lock(&g->lock);
-        g->rpc_active = true;
+        __atomic_store_n(&g->rpc_active, true, __ATOMIC_SEQ_CST);
         while (g->reading)
                 pthread_cond_wait(&g->reader_cv, &g->lock);
         pthread_mutex_unlock(&g->lock);
@@ -645,7 +675,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
                         errf(err, errlen, "no answer within %d ms", timeout_ms);
                         break;
                 }
-                if (g->stop) {
+                if (stopping(g)) {
                         r = -ECANCELED;
                         break;
                 }
@@ -690,8 +720,13 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
         }
         (void) q;
         pthread_mutex_lock(&g->lock);
-        g->rpc_active = false;
-        pthread_cond_broadcast(&g->idle_cv);
+        __atomic_store_n(&g->rpc_active, false, __ATOMIC_SEQ_CST);
+        /* Unmask: what arrived after our answer (an event) is the handler's now. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (nvv_ring_used(&g->stat_k) > 0) {
+                g->irq_pending = true;
+                pthread_cond_broadcast(&g->idle_cv);
+        }
         pthread_mutex_unlock(&g->lock);
         pthread_mutex_unlock(&g->submit_lock);
         return r;
@@ -759,7 +794,7 @@ static int post_action(struct nvv_simgpu *g, struct action *a)
         g->actions[g->n_actions++] = a;
         __atomic_store_n(&g->kick, 1, __ATOMIC_RELEASE);
         nvv_ring_wake_all(&g->cmd_k);
-        while (!a->done && !g->stop)
+        while (!a->done && !stopping(g))
                 pthread_cond_wait(&g->action_cv, &g->lock);
         pthread_mutex_unlock(&g->lock);
         return a->done ? 0 : -ECANCELED;
@@ -795,7 +830,7 @@ struct nvv_simgpu *nvv_simgpu_free(struct nvv_simgpu *g)
 {
         if (!g)
                 return NULL;
-        g->stop = true;
+        __atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
         if (g->mem) {
                 nvv_ring_wake_all(&g->cmd_k);
                 nvv_ring_wake_all(&g->stat_k);

@@ -111,6 +111,8 @@ static void echo_roundtrip(struct echo *e, const uint8_t *rpc, size_t len, uint8
         }
 }
 
+#define RUNS 15
+
 int main(void)
 {
         struct nvv_sim_options o = { .gpus = "H200@595.45.04" };
@@ -156,27 +158,25 @@ int main(void)
                 return 1;
         if (echo_start(&e, fw) < 0)
                 return 1;
-        BENCH(floor_small, 7, 100000, echo_roundtrip(&e, rpc, small_len, work, in));
-        BENCH(ours_small, 7, 100000, {
+        BENCH_PAIR(ours_small, floor_small, RUNS, 20000, {
                 memset(&ss, 0, sizeof(ss));
                 if (nvv_channel_call(ch, NVV_CMD_SCHED_GET_STATE, &ss, 0, NULL, NULL, err, sizeof(err)) < 0) {
                         fprintf(stderr, "%s\n", err);
                         abort();
                 }
-        });
+        }, echo_roundtrip(&e, rpc, small_len, work, in));
         if (nvv_rpc_encode_command(fw, NVV_CMD_ADD_VGPU_TYPES, types, &h, 1, 0, rpc, 1u << 20, &big_len, err,
                                    sizeof(err)) < 0)
                 return 1;
-        BENCH(floor_big, 7, 100, echo_roundtrip(&e, rpc, big_len, work, in));
-        BENCH(ours_big, 7, 100, {
+        BENCH_PAIR(ours_big, floor_big, RUNS, 30, {
                 if (nvv_channel_call(ch, NVV_CMD_ADD_VGPU_TYPES, types, 0, NULL, NULL, err, sizeof(err)) < 0) {
                         fprintf(stderr, "%s\n", err);
                         abort();
                 }
-        });
+        }, echo_roundtrip(&e, rpc, big_len, work, in));
         echo_stop(&e);
 
-        printf("firmware %s, in-process channel to nvvgpu-sim; median of 7 runs\n", fw->release);
+        printf("firmware %s, in-process channel to nvvgpu-sim; median of %d runs taken by turns with the floor\n", fw->release, RUNS);
         printf("%-36s %10s %12s %12s %10s %7s\n", "round trip", "rpc bytes", "ours us", "floor us", "ours/s", "ratio");
         printf("%-36s %10zu %12.2f %12.2f %10.0f %6.2fx%s\n", "sched_get_state (small control)", small_len,
                ours_small / 1000, floor_small / 1000, 1e9 / ours_small, ours_small / floor_small,
