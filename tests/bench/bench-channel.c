@@ -27,7 +27,7 @@ struct echo {
         volatile uint32_t records;   /* messages in the request now in flight */
         struct nvv_ring cmd_g, stat_g, cmd_k, stat_k;
         uint8_t *mem;
-        volatile bool stop;
+        bool stop;                   /* atomic */
         pthread_t thread;
 };
 
@@ -88,7 +88,7 @@ static int echo_start(struct echo *e, const struct nvv_fwabi *fw)
 
 static void echo_stop(struct echo *e)
 {
-        e->stop = true;
+        __atomic_store_n(&e->stop, true, __ATOMIC_RELEASE);
         nvv_ring_wake_all(&e->cmd_k);
         nvv_ring_wake_all(&e->stat_k);
         pthread_join(e->thread, NULL);
