@@ -150,19 +150,20 @@ static void sched_set_default(struct nvv_gsp *g)
 
 /* ---- lookups ---- */
 
-static struct nvv_vgpu_type *find_type(struct nvv_gsp *g, uint32_t type_id)
+/* Like strchr(), these take a const GSP and hand back what the caller may change. */
+static struct nvv_vgpu_type *find_type(const struct nvv_gsp *g, uint32_t type_id)
 {
         for (size_t i = 0; i < g->n_types; i++)
                 if (g->types[i].type_id == type_id)
-                        return &g->types[i];
+                        return (struct nvv_vgpu_type *) &g->types[i];
         return NULL;
 }
 
-static struct gsp_vgpu *find_vgpu_by_name(struct nvv_gsp *g, const uint8_t name[16])
+static struct gsp_vgpu *find_vgpu_by_name(const struct nvv_gsp *g, const uint8_t name[16])
 {
         for (size_t i = 0; i < NVV_MAX_VGPUS; i++)
                 if (g->vgpus[i].used && g->vgpus[i].named && memcmp(g->vgpus[i].name, name, 16) == 0)
-                        return &g->vgpus[i];
+                        return (struct gsp_vgpu *) &g->vgpus[i];
         return NULL;
 }
 
@@ -379,14 +380,11 @@ static const char *allocate(const struct nvv_gsp *g, const struct nvv_vgpu_type 
 
 /* §4 checks 1-7 and the allocation. `name` NULL: unnamed; `key_gfid` non-zero: the vGPU is
  * keyed by gfid (alloc_host_vgpu on releases without create_device). */
-static const char *create_vgpu(struct nvv_gsp *g, uint32_t type_id, const uint8_t *name, uint32_t key_gfid,
-                               uint32_t want, struct gsp_vgpu **ret)
+static const char *check_create(const struct nvv_gsp *g, uint32_t type_id, const uint8_t *name, uint32_t key_gfid,
+                                uint32_t want, const struct nvv_vgpu_type **ret_type, struct placement *ret)
 {
         const struct nvv_vgpu_type *t;
-        struct placement p;
-        struct gsp_vgpu *v = NULL;
         uint32_t same = 0;
-        const char *st;
 
         t = find_type(g, type_id);
         if (!t) {
@@ -416,7 +414,19 @@ static const char *create_vgpu(struct nvv_gsp *g, uint32_t type_id, const uint8_
                 log_debug("gsp: create: homogeneous mode and another type exists");
                 return ST_INVALID_STATE;
         }
-        st = allocate(g, t, want, &p);
+        *ret_type = t;
+        return allocate(g, t, want, ret);
+}
+
+static const char *create_vgpu(struct nvv_gsp *g, uint32_t type_id, const uint8_t *name, uint32_t key_gfid,
+                               uint32_t want, struct gsp_vgpu **ret)
+{
+        const struct nvv_vgpu_type *t = NULL;
+        struct placement p;
+        struct gsp_vgpu *v = NULL;
+        const char *st;
+
+        st = check_create(g, type_id, name, key_gfid, want, &t, &p);
         if (!streq(st, ST_OK))
                 return st;
 
@@ -1228,6 +1238,15 @@ const struct nvv_vgpu_type *nvv_gsp_get_type(const struct nvv_gsp *g, size_t i)
         if (!g || i >= g->n_types)
                 return NULL;
         return &g->types[i];
+}
+
+bool nvv_gsp_creatable(const struct nvv_gsp *g, uint32_t type_id)
+{
+        const struct nvv_vgpu_type *t;
+        struct placement p;
+
+        assert_return(g, false);
+        return streq(check_create(g, type_id, NULL, 0, NVV_PLACEMENT_NONE, &t, &p), ST_OK);
 }
 
 const struct nvv_vgpu_type *nvv_gsp_find_type(const struct nvv_gsp *g, uint32_t type_id)

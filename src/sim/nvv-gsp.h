@@ -138,3 +138,6 @@ enum nvv_gsp_task nvv_gsp_get_task(const struct nvv_gsp *g, uint32_t gfid);
 /* The i-th type of the table (upload order), NULL beyond. */
 const struct nvv_vgpu_type *nvv_gsp_get_type(const struct nvv_gsp *g, size_t i);
 const struct nvv_vgpu_type *nvv_gsp_find_type(const struct nvv_gsp *g, uint32_t type_id);
+/* Would create_device of this type succeed now (the creatable types: every check of
+ * doc/firmware-model.md §4 but the name's)? */
+bool nvv_gsp_creatable(const struct nvv_gsp *g, uint32_t type_id);

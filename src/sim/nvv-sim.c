@@ -329,6 +329,17 @@ static json_object *status_json(struct nvv_simgpu *g)
         arr = json_object_new_array();
         json_object_object_add(o, "heterogeneous_mode", json_object_new_boolean(st->state.heterogeneous_mode));
         json_object_object_add(o, "types", json_object_new_int64((int64_t) st->state.n_types));
+        {
+                json_object *sup = json_object_new_array(), *cre = json_object_new_array();
+
+                for (size_t i = 0; i < st->n_types; i++) {
+                        json_object_array_add(sup, json_object_new_int64(st->type_ids[i]));
+                        if (st->creatable[i])
+                                json_object_array_add(cre, json_object_new_int64(st->type_ids[i]));
+                }
+                json_object_object_add(o, "supported_types", sup);
+                json_object_object_add(o, "creatable_types", cre);
+        }
         json_object_object_add(o, "rpcs", json_object_new_int64((int64_t) st->rpcs_handled));
         json_object_object_add(o, "events", json_object_new_int64((int64_t) st->events_sent));
         json_object_object_add(o, "bad_messages", json_object_new_int64((int64_t) st->bad_messages));

@@ -460,6 +460,13 @@ static void run_actions(struct nvv_simgpu *g)
                         while (s->n_vgpus < NVV_MAX_VGPUS &&
                                nvv_gsp_get_vgpu(g->engine, s->n_vgpus, &s->vgpus[s->n_vgpus]) == 0)
                                 s->n_vgpus++;
+                        s->n_types = 0;
+                        for (const struct nvv_vgpu_type *t;
+                             s->n_types < NVV_MAX_VGPU_TYPES && (t = nvv_gsp_get_type(g->engine, s->n_types));
+                             s->n_types++) {
+                                s->type_ids[s->n_types] = t->type_id;
+                                s->creatable[s->n_types] = nvv_gsp_creatable(g->engine, t->type_id);
+                        }
                         s->rpcs_handled = g->rpcs_handled;
                         s->events_sent = g->events_sent;
                         s->bad_messages = g->bad_messages;

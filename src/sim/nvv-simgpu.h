@@ -63,6 +63,11 @@ struct nvv_simgpu_status {
         struct nvv_gsp_state state;
         size_t n_vgpus;
         struct nvv_gsp_vgpu_info vgpus[NVV_MAX_VGPUS];
+        /* The type table (supported types) in upload order, and which of them a create
+         * would succeed for now (creatable). */
+        size_t n_types;
+        uint32_t type_ids[NVV_MAX_VGPU_TYPES];
+        bool creatable[NVV_MAX_VGPU_TYPES];
         uint64_t rpcs_handled, events_sent, bad_messages;
 };
 int nvv_simgpu_get_status(struct nvv_simgpu *g, struct nvv_simgpu_status *ret);

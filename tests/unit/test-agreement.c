@@ -3,7 +3,8 @@
  * The partitioner against the firmware it predicts: the same random create/delete scripts the
  * property test uses, replayed through the partitioner and through nvvgpu-sim's GSP over the
  * command channel (real message queue, real marshalling for the release), verdict by verdict;
- * then where each surviving vGPU sits (placement, FB range, channel block) compared too.
+ * after every change, the firmware's creatable types against the partitioner's available counts;
+ * and at the end where each surviving vGPU sits (placement, FB range, channel block).
  */
 #include "nvv-catalog.h"
 #include "nvv-channel.h"
@@ -28,7 +29,41 @@ struct sim_oracle {
         size_t n_live;
         unsigned rpcs, created, refused;
         unsigned by_status[_NVV_FW_STATUS_MAX];
+        /* When set, after every step the firmware's creatable types are compared with the
+         * partitioner's available counts (replay runs the partitioner first). */
+        const struct nvv_partition_oracle *partitioner;
+        struct nvv_simgpu_status *status;
+        unsigned creatable_checks;
 };
+
+/* The firmware's creatable types are exactly those the partitioner says one more fits. */
+static void so_check_creatable(struct sim_oracle *so, const char *after)
+{
+        const struct nvv_partition *p;
+
+        if (!so->partitioner)
+                return;
+        p = nvv_oracle_partition_get(so->partitioner);
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(so->sim, 0), so->status), 0);
+        assert_int_equal(so->status->n_types, nvv_partition_type_count(p));
+        for (size_t i = 0; i < so->status->n_types; i++) {
+                unsigned avail = nvv_partition_available(p, so->status->type_ids[i]);
+
+                if ((avail > 0) != so->status->creatable[i])
+                        fail_msg("%s, after %s: type %u is %screatable in the firmware, the partitioner has %u available",
+                                 so->gpus, after, so->status->type_ids[i], so->status->creatable[i] ? "" : "not ",
+                                 avail);
+                so->creatable_checks++;
+        }
+}
+
+static void so_free(struct sim_oracle *so)
+{
+        so->ch = nvv_channel_close(so->ch);
+        so->sim = nvv_sim_stop(so->sim);
+        free(so->status);
+        so->status = NULL;
+}
 
 static void so_stop(struct sim_oracle *so)
 {
@@ -102,10 +137,16 @@ static int so_reset(void *ud, const struct nvv_vgpu_type *types, size_t n, enum 
         r = nvv_channel_call(so->ch, NVV_CMD_ADD_VGPU_TYPES, t, 0, NULL, &fw_status, err, sizeof(err));
         if (so_status(so, r, fw_status, err, &ret->status) < 0)
                 return r;
+        if (ret->status == NVV_FW_OK && mode != NVV_PARTITION_HETEROGENEOUS)
+                so_check_creatable(so, "the type upload");
         if (ret->status != NVV_FW_OK || mode != NVV_PARTITION_HETEROGENEOUS)
                 return 0;
         r = nvv_channel_call(so->ch, NVV_CMD_SET_HETEROGENEOUS_MODE, &hm, 0, NULL, &fw_status, err, sizeof(err));
-        return so_status(so, r, fw_status, err, &ret->status) < 0 ? r : 0;
+        if (so_status(so, r, fw_status, err, &ret->status) < 0)
+                return r;
+        if (ret->status == NVV_FW_OK)
+                so_check_creatable(so, "the type upload");
+        return 0;
 }
 
 static void to_vgpu_name(const char *name, uint8_t out[16])
@@ -133,6 +174,7 @@ static int so_create(void *ud, uint32_t type_id, const char *name, struct nvv_or
                 return 0;
         }
         so->created++;
+        so_check_creatable(so, name);
         ret->vgpu_id = cd.vgpu_id;
         ret->placement_id = cd.placement_id;
         assert_true(so->n_live < NVV_MAX_VGPUS);
@@ -160,14 +202,18 @@ static int so_remove(void *ud, const char *name, struct nvv_oracle_verdict *ret)
         r = nvv_channel_call(so->ch, NVV_CMD_DELETE_DEVICE, &dd, 0, NULL, &fw_status, err, sizeof(err));
         if (so_status(so, r, fw_status, err, &ret->status) < 0)
                 return r;
-        if (ret->status == NVV_FW_OK && i < so->n_live)
+        if (ret->status == NVV_FW_OK && i < so->n_live) {
                 so->live[i] = so->live[--so->n_live];
+                so_check_creatable(so, name);
+        }
         return 0;
 }
 
 static void so_init(struct sim_oracle *so, const char *gpus, bool hetero_timesliced)
 {
         *so = (struct sim_oracle) { .gpus = gpus, .heterogeneous_timesliced = hetero_timesliced };
+        so->status = calloc(1, sizeof(*so->status));
+        assert_non_null(so->status);
         so->o = (struct nvv_partition_oracle) { "nvvgpu-sim", so, so_reset, so_create, so_remove };
 }
 
@@ -234,7 +280,7 @@ static void compare_state(const struct nvv_partition *p, struct sim_oracle *so, 
 static void test_agreement(void **state)
 {
         unsigned sequences = 0, ok = 0, refused = 0, deletes = 0, rpcs = 0;
-        unsigned by_status[_NVV_FW_STATUS_MAX] = {};
+        unsigned by_status[_NVV_FW_STATUS_MAX] = {}, creatable_checks = 0;
 
         for (size_t c = 0; c < ELEMENTSOF(configs); c++) {
                 const struct nvv_catalog_gpu *m = nvv_catalog_find_gpu(catalog, configs[c].model);
@@ -260,6 +306,7 @@ static void test_agreement(void **state)
                 assert_int_equal(nvv_oracle_partition_new(&geo, &part), 0);
                 snprintf(gpus, sizeof(gpus), "%s@%s", m->short_name, configs[c].release);
                 so_init(&so, gpus, geo.heterogeneous_timesliced);
+                so.partitioner = part;
 
                 for (unsigned seed = 0; seed < SEQUENCES_PER_CONFIG; seed++) {
                         _cleanup_(nvv_oracle_script_freep) struct nvv_oracle_script *s = NULL;
@@ -286,12 +333,14 @@ static void test_agreement(void **state)
                 refused += so.refused;
                 for (int k = 0; k < _NVV_FW_STATUS_MAX; k++)
                         by_status[k] += so.by_status[k];
-                so_stop(&so);
+                creatable_checks += so.creatable_checks;
+                so_free(&so);
         }
 
         printf("agreement: %u scripts on %zu GPU/release pairs, %u firmware commands over the channel; "
-               "%u creates accepted, %u refused, %u deletes: every verdict and every placement agreed\n",
-               sequences, ELEMENTSOF(configs), rpcs, ok, refused, deletes);
+               "%u creates accepted, %u refused, %u deletes: every verdict and every placement agreed; "
+               "%u creatable-type answers of the firmware matched the partitioner's available counts\n",
+               sequences, ELEMENTSOF(configs), rpcs, ok, refused, deletes, creatable_checks);
         for (int k = 0; k < _NVV_FW_STATUS_MAX; k++)
                 if (by_status[k])
                         printf("  %-32s %u\n", nvv_fw_status_to_string(k), by_status[k]);
@@ -305,6 +354,7 @@ static void test_agreement(void **state)
         /* Both outcomes were exercised, or agreement means little. */
         assert_true(ok > 500);
         assert_true(refused > 500);
+        assert_true(creatable_checks > 10000);
 }
 
 /* The comparison is not blind: a firmware that disagrees is caught, with the op named. */
@@ -345,7 +395,7 @@ static void test_disagreement_caught(void **state)
         assert_non_null(msg);
         assert_strstr(msg, "op 4 (create ");
         assert_strstr(msg, "partitioner says NV_ERR_INSUFFICIENT_RESOURCES, nvvgpu-sim says NV_OK (vgpu_id 4");
-        so_stop(&so);
+        so_free(&so);
 }
 
 int main(void)

@@ -811,6 +811,38 @@ static void test_create_checks(void **state)
         }
 }
 
+/* Creatable types: what create_device would accept now, by every check but the name's. */
+static void test_creatable(void **state)
+{
+        _cleanup_env_ struct env *e = env_new_cfg(R570, &test_cfg, false, false);
+        uint32_t ids[6];
+
+        assert_false(nvv_gsp_creatable(e->g, TYPE(8))); /* no type table yet */
+        upload(e, true);
+        for (size_t i = 0; i < ELEMENTSOF(sizes_gb); i++)
+                assert_true(nvv_gsp_creatable(e->g, TYPE(sizes_gb[i])));
+        assert_false(nvv_gsp_creatable(e->g, 4242));
+        /* Equal-size mode: once an 8 GiB vGPU exists, only 8 GiB stays creatable... */
+        ids[0] = create_ok(e, TYPE(8), 1);
+        assert_true(nvv_gsp_creatable(e->g, TYPE(8)));
+        assert_false(nvv_gsp_creatable(e->g, TYPE(4)));
+        /* ...until its max_instance (6) is reached; the name check does not apply. */
+        for (unsigned i = 2; i <= 6; i++)
+                ids[i - 1] = create_ok(e, TYPE(8), i);
+        assert_false(nvv_gsp_creatable(e->g, TYPE(8)));
+        assert_string_equal(delete(e, 3, ids[2]), "NV_OK");
+        assert_true(nvv_gsp_creatable(e->g, TYPE(8)));
+        /* The answer agrees with create itself, for every type. */
+        for (size_t i = 0; i < ELEMENTSOF(sizes_gb); i++) {
+                bool c = nvv_gsp_creatable(e->g, TYPE(sizes_gb[i]));
+                const char *st = create(e, TYPE(sizes_gb[i]), 100 + (unsigned) i, NULL);
+
+                assert_int_equal(c, streq(st, "NV_OK"));
+                if (c)
+                        break; /* one create changes the answers */
+        }
+}
+
 static void test_placement_homogeneous(void **state)
 {
         _cleanup_env_ struct env *e = env_new(R570, false);
@@ -1760,6 +1792,7 @@ int main(void)
                 cmocka_unit_test(test_type_table),
                 cmocka_unit_test(test_modes),
                 cmocka_unit_test(test_create_checks),
+                cmocka_unit_test(test_creatable),
                 cmocka_unit_test(test_placement_homogeneous),
                 cmocka_unit_test(test_placement_mixed),
                 cmocka_unit_test(test_channels),
