@@ -95,20 +95,6 @@ void nvv_policy_model_caps(struct nvv_cmd_sched_get_caps *ret)
         };
 }
 
-_printf_(2, 3) static int msg_fail(char **reterr_msg, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr_msg) {
-                free(*reterr_msg);
-                va_start(ap, fmt);
-                if (vasprintf(reterr_msg, fmt, ap) < 0)
-                        *reterr_msg = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
 int nvv_policy_check_sched(const struct nvv_policy_sched *s, const struct nvv_cmd_sched_get_caps *caps,
                            enum nvv_partition_mode mode, char **reterr_msg)
 {
@@ -118,25 +104,25 @@ int nvv_policy_check_sched(const struct nvv_policy_sched *s, const struct nvv_cm
         for (size_t i = 0; i < ELEMENTSOF(caps->supported_policies); i++)
                 supported = supported || caps->supported_policies[i] == (uint32_t) s->policy;
         if (!supported)
-                return msg_fail(reterr_msg, "scheduler.policy: the firmware does not offer '%s'",
+                return nvv_fail(reterr_msg, "scheduler.policy: the firmware does not offer '%s'",
                                 nvv_policy_sched_name(s->policy));
         if (mode == NVV_PARTITION_HETEROGENEOUS && s->policy == NVV_SCHED_FIXED_SHARE)
-                return msg_fail(reterr_msg, "scheduler.policy: mixed-size mode supports only best-effort and "
+                return nvv_fail(reterr_msg, "scheduler.policy: mixed-size mode supports only best-effort and "
                                 "equal-share (NVIDIA), not fixed-share");
         if (s->timeslice_ns &&
             (s->timeslice_ns < caps->min_timeslice_ns || (caps->max_timeslice_ns && s->timeslice_ns > caps->max_timeslice_ns)))
-                return msg_fail(reterr_msg, "scheduler.timeslice_ms: %" PRIu32 " is outside the firmware's %" PRIu32
+                return nvv_fail(reterr_msg, "scheduler.timeslice_ms: %" PRIu32 " is outside the firmware's %" PRIu32
                                 "..%" PRIu32 " ms", s->timeslice_ns / NS_PER_MS, caps->min_timeslice_ns / NS_PER_MS,
                                 caps->max_timeslice_ns / NS_PER_MS);
         if ((s->arr == NVV_ARR_ENABLE || s->arr_avg_factor || s->arr_frequency) && !caps->arr_supported)
-                return msg_fail(reterr_msg, "scheduler.arr: the firmware has no adaptive round robin");
+                return nvv_fail(reterr_msg, "scheduler.arr: the firmware has no adaptive round robin");
         if (s->arr_avg_factor && caps->max_arr_avg_factor &&
             (s->arr_avg_factor < caps->min_arr_avg_factor || s->arr_avg_factor > caps->max_arr_avg_factor))
-                return msg_fail(reterr_msg, "scheduler.arr_avg_factor: %" PRIu32 " is outside the firmware's %" PRIu32
+                return nvv_fail(reterr_msg, "scheduler.arr_avg_factor: %" PRIu32 " is outside the firmware's %" PRIu32
                                 "..%" PRIu32, s->arr_avg_factor, caps->min_arr_avg_factor, caps->max_arr_avg_factor);
         if (s->arr_frequency && caps->max_arr_frequency &&
             (s->arr_frequency < caps->min_arr_frequency || s->arr_frequency > caps->max_arr_frequency))
-                return msg_fail(reterr_msg, "scheduler.arr_frequency: %" PRIu32 " is outside the firmware's %" PRIu32
+                return nvv_fail(reterr_msg, "scheduler.arr_frequency: %" PRIu32 " is outside the firmware's %" PRIu32
                                 "..%" PRIu32, s->arr_frequency, caps->min_arr_frequency, caps->max_arr_frequency);
         return 0;
 }
@@ -600,7 +586,7 @@ int nvv_policy_load_file(const char *path, const struct nvv_policy_context *ctx,
         assert_return(path && ret, -EINVAL);
         r = read_full_file(path, NVV_POLICY_MAX_FILE_SIZE, &data, &size);
         if (r < 0) {
-                (void) msg_fail(reterr_msg, "%s: %s", path, r == -EFBIG ? "file is too large" : strerror(-r));
+                (void) nvv_fail(reterr_msg, "%s: %s", path, r == -EFBIG ? "file is too large" : strerror(-r));
                 return r;
         }
         return nvv_policy_load_buffer(data, size, path, ctx, ret, reterr_msg);

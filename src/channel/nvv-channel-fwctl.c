@@ -32,31 +32,6 @@ struct fwctl_transport {
         uint64_t events_dropped;
 };
 
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
-_printf_(3, 4) static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-}
-
 static int fwctl_rpc(void *userdata, const void *req, size_t len, uint32_t sequence, int timeout_ms, void *reply,
                      size_t reply_cap, size_t *ret_len, char *err, size_t errlen)
 {
@@ -75,29 +50,29 @@ static int fwctl_rpc(void *userdata, const void *req, size_t len, uint32_t seque
         (void) timeout_ms;
         (void) sequence;
         if (len > NVV_FWCTL_MAX_RPC_LEN) {
-                errf(err, errlen, "RPC of %zu bytes is larger than fwctl's %u", len, NVV_FWCTL_MAX_RPC_LEN);
+                nvv_errf(err, errlen, "RPC of %zu bytes is larger than fwctl's %u", len, NVV_FWCTL_MAX_RPC_LEN);
                 return -EMSGSIZE;
         }
         r = nvv_seam_ioctl(t->fd, NVV_FWCTL_RPC, &rpc);
         if (r < 0) {
                 switch (r) {
                 case -ENODEV:
-                        errf(err, errlen, "the GPU went away (fwctl: ENODEV)");
+                        nvv_errf(err, errlen, "the GPU went away (fwctl: ENODEV)");
                         break;
                 case -ETIMEDOUT:
-                        errf(err, errlen, "the core driver timed out waiting for the firmware");
+                        nvv_errf(err, errlen, "the core driver timed out waiting for the firmware");
                         break;
                 case -EMSGSIZE:
-                        errf(err, errlen, "the core driver refused the RPC's size");
+                        nvv_errf(err, errlen, "the core driver refused the RPC's size");
                         break;
                 default:
-                        errf(err, errlen, "FWCTL_RPC: %s", strerror(-r));
+                        nvv_errf(err, errlen, "FWCTL_RPC: %s", strerror(-r));
                         break;
                 }
                 return r;
         }
         if (rpc.out_len > reply_cap || rpc.out_len == 0) {
-                errf(err, errlen, "FWCTL_RPC returned %u bytes for a %zu-byte buffer", rpc.out_len, reply_cap);
+                nvv_errf(err, errlen, "FWCTL_RPC returned %u bytes for a %zu-byte buffer", rpc.out_len, reply_cap);
                 return -EBADMSG;
         }
         *ret_len = rpc.out_len;
@@ -188,20 +163,20 @@ static int query_info(int fd, const char *path, struct nvv_channel_info *info, u
         memset(&data, 0, sizeof(data));
         r = nvv_seam_ioctl(fd, NVV_FWCTL_INFO, &fi);
         if (r < 0) {
-                fail(reterr, "%s: FWCTL_INFO failed: %s", path, strerror(-r));
+                nvv_fail(reterr, "%s: FWCTL_INFO failed: %s", path, strerror(-r));
                 return r;
         }
         if (fi.out_device_type != NVV_FWCTL_DEVICE_TYPE_NOVA_CORE)
-                return fail(reterr, "%s is not a nova-core device (fwctl device type %u)", path, fi.out_device_type);
+                return nvv_fail(reterr, "%s is not a nova-core device (fwctl device type %u)", path, fi.out_device_type);
         if (fi.device_data_len < sizeof(data))
-                return fail(reterr, "%s: the core driver gave %u bytes of device data, the contract has %zu", path,
+                return nvv_fail(reterr, "%s: the core driver gave %u bytes of device data, the contract has %zu", path,
                             fi.device_data_len, sizeof(data));
         if (data.version != NVV_FWCTL_VGPU_INFO_VERSION)
-                return fail(reterr, "%s: device data version %u, expected %u", path, data.version,
+                return nvv_fail(reterr, "%s: device data version %u, expected %u", path, data.version,
                             NVV_FWCTL_VGPU_INFO_VERSION);
         if (!memchr(data.firmware_release, '\0', sizeof(data.firmware_release)) ||
             !nvv_release_is_valid(data.firmware_release) || strlen(data.firmware_release) >= sizeof(info->release))
-                return fail(reterr, "%s: the core driver reports no valid firmware release", path);
+                return nvv_fail(reterr, "%s: the core driver reports no valid firmware release", path);
         memset(info, 0, sizeof(*info));
         info->vendor = data.pci_vendor;
         info->device = data.pci_device;
@@ -226,7 +201,7 @@ int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, stru
 
         fd = nvv_seam_open(dev_path, O_RDWR);
         if (fd < 0) {
-                fail(reterr_msg, "cannot open %s: %s", dev_path, strerror(-fd));
+                nvv_fail(reterr_msg, "cannot open %s: %s", dev_path, strerror(-fd));
                 return fd;
         }
         r = query_info(fd, dev_path, &info, &dbdf, reterr_msg);
@@ -254,9 +229,9 @@ int nvv_channel_list_fwctl(const char *dir, char ***ret_paths, char **reterr_msg
         if (!d) {
                 r = -errno;
                 if (r == -ENOENT)
-                        fail(reterr_msg, "%s does not exist: no fwctl devices (is the fwctl subsystem in this kernel?)", dir);
+                        nvv_fail(reterr_msg, "%s does not exist: no fwctl devices (is the fwctl subsystem in this kernel?)", dir);
                 else
-                        fail(reterr_msg, "cannot read %s: %s", dir, strerror(-r));
+                        nvv_fail(reterr_msg, "cannot read %s: %s", dir, strerror(-r));
                 return r;
         }
         while ((de = readdir(d))) {

@@ -35,31 +35,6 @@ struct nvv_channel {
         uint64_t events_unmapped;
 };
 
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
-_printf_(3, 4) static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-}
-
 const struct nvv_channel_info *nvv_channel_get_info(const struct nvv_channel *ch)
 {
         return &ch->info;
@@ -102,7 +77,7 @@ int nvv_channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfi
         assert_return(ch && stable, -EINVAL);
         b = nvv_fwabi_command(ch->fw, cmd);
         if (!b) {
-                errf(err, errlen, "'%s' is not supported by firmware %s (GPU %s)", nvv_cmd_to_string(cmd) ?: "?",
+                nvv_errf(err, errlen, "'%s' is not supported by firmware %s (GPU %s)", nvv_cmd_to_string(cmd) ?: "?",
                      ch->fw->release, ch->info.bdf);
                 return -EOPNOTSUPP;
         }
@@ -118,24 +93,24 @@ int nvv_channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfi
         seq = ch->seq++;
         r = nvv_rpc_encode_command(ch->fw, cmd, stable, &h, seq, gfid, ch->req, ch->req_cap, &len, why, sizeof(why));
         if (r < 0) {
-                errf(err, errlen, "'%s' for GPU %s: %s", b->name, ch->info.bdf, why);
+                nvv_errf(err, errlen, "'%s' for GPU %s: %s", b->name, ch->info.bdf, why);
                 return r;
         }
         timeout = ch->timeout_override >= 0 ? ch->timeout_override : (int) b->timeout_ms;
         r = ch->t->rpc(ch->ud, ch->req, len, seq, timeout, ch->reply, ch->reply_cap, &rlen, why, sizeof(why));
         if (r == -ETIMEDOUT) {
-                errf(err, errlen, "'%s' to GPU %s (firmware %s) timed out: no answer within %d ms", b->name, ch->info.bdf,
+                nvv_errf(err, errlen, "'%s' to GPU %s (firmware %s) timed out: no answer within %d ms", b->name, ch->info.bdf,
                      ch->fw->release, timeout);
                 return r;
         }
         if (r < 0) {
-                errf(err, errlen, "'%s' to GPU %s (firmware %s) failed: %s", b->name, ch->info.bdf, ch->fw->release,
+                nvv_errf(err, errlen, "'%s' to GPU %s (firmware %s) failed: %s", b->name, ch->info.bdf, ch->fw->release,
                      why[0] ? why : strerror(-r));
                 return r;
         }
         r = nvv_rpc_decode_reply(ch->fw, cmd, ch->reply, rlen, seq, stable, reterr_fw_status, why, sizeof(why));
         if (r < 0)
-                errf(err, errlen, "'%s' on GPU %s: %s", b->name, ch->info.bdf, why);
+                nvv_errf(err, errlen, "'%s' on GPU %s: %s", b->name, ch->info.bdf, why);
         return r;
 }
 
@@ -160,7 +135,7 @@ int nvv_channel_subscribe(struct nvv_channel *ch, nvv_channel_event_fn fn, void 
         int r;
 
         if (!ch->t->subscribe) {
-                errf(err, errlen, "the %s transport carries no events", ch->t->name);
+                nvv_errf(err, errlen, "the %s transport carries no events", ch->t->name);
                 return -EOPNOTSUPP;
         }
         r = ch->t->subscribe(ch->ud, err, errlen);
@@ -259,16 +234,16 @@ int nvv_channel_open(const struct nvv_channel_info *info, const struct nvv_trans
                 return -ENOMEM;
         ch->fw = nvv_fwdb_match(db, info->release, &msg);
         if (!ch->fw)
-                return fail(reterr_msg, "GPU %s: %s", info->bdf, msg ? msg : "unknown firmware release");
+                return nvv_fail(reterr_msg, "GPU %s: %s", info->bdf, msg ? msg : "unknown firmware release");
         /* Ask the firmware itself, through the description just chosen: it must agree. */
         if (nvv_fwabi_command(ch->fw, NVV_CMD_GET_FEATURES)) {
                 r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err));
                 if (r < 0) {
-                        fail(reterr_msg, "%s", err);
+                        nvv_fail(reterr_msg, "%s", err);
                         return r;
                 }
                 if (f.valid && f.firmware_version[0] && !streq(f.firmware_version, info->release))
-                        return fail(reterr_msg, "GPU %s: the transport reports firmware %s but the firmware says %s",
+                        return nvv_fail(reterr_msg, "GPU %s: the transport reports firmware %s but the firmware says %s",
                                     info->bdf, info->release, f.firmware_version);
         }
         *ret = TAKE_PTR(ch);
@@ -314,7 +289,7 @@ static int sim_connect(const char *path, char **reterr)
         int fd;
 
         if (strlen(path) >= sizeof(sa.sun_path))
-                return fail(reterr, "socket path '%s' is too long", path);
+                return nvv_fail(reterr, "socket path '%s' is too long", path);
         strcpy(sa.sun_path, path);
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -323,7 +298,7 @@ static int sim_connect(const char *path, char **reterr)
                 int e = errno;
 
                 close(fd);
-                fail(reterr, "cannot reach the simulator at '%s': %s", path, strerror(e));
+                nvv_fail(reterr, "cannot reach the simulator at '%s': %s", path, strerror(e));
                 return -e;
         }
         return fd;
@@ -352,16 +327,16 @@ static int sim_wait(struct sim_transport *s, uint16_t want, uint32_t tag, int ti
                         uint32_t e;
 
                         if (s->rx.have < 4) {
-                                errf(err, errlen, "malformed error from the simulator");
+                                nvv_errf(err, errlen, "malformed error from the simulator");
                                 return -EBADMSG;
                         }
                         e = (uint32_t) s->rx.data[0] | (uint32_t) s->rx.data[1] << 8 | (uint32_t) s->rx.data[2] << 16 |
                             (uint32_t) s->rx.data[3] << 24;
-                        errf(err, errlen, "%.*s", (int) MIN(s->rx.have - 4, (size_t) 400), (const char *) s->rx.data + 4);
+                        nvv_errf(err, errlen, "%.*s", (int) MIN(s->rx.have - 4, (size_t) 400), (const char *) s->rx.data + 4);
                         return e > 0 && e < 4096 ? -(int) e : -EIO;
                 }
                 if (s->rx.first.type != want) {
-                        errf(err, errlen, "expected %s, the simulator sent %s", nvv_simproto_type_to_string(want),
+                        nvv_errf(err, errlen, "expected %s, the simulator sent %s", nvv_simproto_type_to_string(want),
                              nvv_simproto_type_to_string(s->rx.first.type));
                         return -EPROTO;
                 }
@@ -378,14 +353,14 @@ static int sim_rpc(void *userdata, const void *req, size_t len, uint32_t sequenc
         r = nvv_simproto_send(s->fd, NVV_SIMPROTO_RPC, s->gpu, sequence, timeout_ms > 0 ? (uint32_t) timeout_ms : 0, req,
                               len, false);
         if (r < 0) {
-                errf(err, errlen, "cannot send to the simulator: %s", strerror(-r));
+                nvv_errf(err, errlen, "cannot send to the simulator: %s", strerror(-r));
                 return r;
         }
         r = sim_wait(s, NVV_SIMPROTO_REPLY, sequence, timeout_ms, err, errlen);
         if (r < 0)
                 return r;
         if (s->rx.have > reply_cap) {
-                errf(err, errlen, "answer of %zu bytes is larger than the %zu expected", s->rx.have, reply_cap);
+                nvv_errf(err, errlen, "answer of %zu bytes is larger than the %zu expected", s->rx.have, reply_cap);
                 return -EBADMSG;
         }
         memcpy(reply, s->rx.data, s->rx.have);
@@ -465,7 +440,7 @@ static int parse_info(const uint8_t *data, size_t len, struct nvv_channel_info *
         int r = 0;
 
         if (len > MAX_INFO_JSON)
-                return fail(reterr, "the simulator's hello is too large");
+                return nvv_fail(reterr, "the simulator's hello is too large");
         tok = json_tokener_new_ex(6);
         if (!tok)
                 return -ENOMEM;
@@ -475,7 +450,7 @@ static int parse_info(const uint8_t *data, size_t len, struct nvv_channel_info *
         if (!root || !json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "gpus", &gpus) ||
             !json_object_is_type(gpus, json_type_array)) {
                 json_object_put(root);
-                return fail(reterr, "the simulator's hello is not what was expected");
+                return nvv_fail(reterr, "the simulator's hello is not what was expected");
         }
         n = json_object_array_length(gpus);
         infos = calloc(n ? n : 1, sizeof(*infos));
@@ -491,14 +466,14 @@ static int parse_info(const uint8_t *data, size_t len, struct nvv_channel_info *
 #define STR(key, dst)                                                                                           \
                 if (!json_object_object_get_ex(g, key, &v) || !json_object_is_type(v, json_type_string) ||      \
                     strlen(s = json_object_get_string(v)) >= sizeof(dst)) {                                     \
-                        r = fail(reterr, "the simulator's hello: gpus[%zu].%s is missing or too long", i, key); \
+                        r = nvv_fail(reterr, "the simulator's hello: gpus[%zu].%s is missing or too long", i, key); \
                         goto out;                                                                               \
                 }                                                                                               \
                 strcpy(dst, s);
 #define INT(obj, key, dst, max)                                                                                 \
                 if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int) ||       \
                     json_object_get_int64(v) < 0 || json_object_get_int64(v) > (int64_t) (max)) {              \
-                        r = fail(reterr, "the simulator's hello: gpus[%zu].%s is missing or out of range", i, key); \
+                        r = nvv_fail(reterr, "the simulator's hello: gpus[%zu].%s is missing or out of range", i, key); \
                         goto out;                                                                               \
                 }                                                                                               \
                 dst = json_object_get_int64(v);
@@ -509,7 +484,7 @@ static int parse_info(const uint8_t *data, size_t len, struct nvv_channel_info *
                 INT(g, "vendor", in->vendor, UINT16_MAX);
                 INT(g, "device", in->device, UINT16_MAX);
                 if (!json_object_object_get_ex(g, "handles", &h) || !json_object_is_type(h, json_type_object)) {
-                        r = fail(reterr, "the simulator's hello: gpus[%zu].handles is missing", i);
+                        r = nvv_fail(reterr, "the simulator's hello: gpus[%zu].handles is missing", i);
                         goto out;
                 }
                 INT(h, "client", in->handles.client, UINT32_MAX);
@@ -541,9 +516,9 @@ int nvv_channel_list_sim(const char *socket_path, struct nvv_channel_info **ret,
                         r = nvv_simproto_recv(fd, &rx, 5000, err, sizeof(err));
                 while (r >= 0 && rx.first.type == NVV_SIMPROTO_EVENT);
         if (r < 0)
-                fail(reterr_msg, "the simulator at '%s' did not answer hello: %s", socket_path, err);
+                nvv_fail(reterr_msg, "the simulator at '%s' did not answer hello: %s", socket_path, err);
         else if (rx.first.type != NVV_SIMPROTO_INFO)
-                r = fail(reterr_msg, "the simulator at '%s' answered hello with %s", socket_path,
+                r = nvv_fail(reterr_msg, "the simulator at '%s' answered hello with %s", socket_path,
                          nvv_simproto_type_to_string(rx.first.type));
         else
                 r = parse_info(rx.data, rx.have, ret, ret_n, reterr_msg);
@@ -564,7 +539,7 @@ int nvv_channel_open_sim(const char *socket_path, uint32_t gpu, const struct nvv
         if (r < 0)
                 return r;
         if (gpu >= n)
-                return fail(reterr_msg, "the simulator at '%s' has %zu GPU%s; there is no GPU %u", socket_path, n,
+                return nvv_fail(reterr_msg, "the simulator at '%s' has %zu GPU%s; there is no GPU %u", socket_path, n,
                             n == 1 ? "" : "s", gpu);
         s = calloc(1, sizeof(*s));
         if (!s)

@@ -21,17 +21,6 @@ struct nvv_genl {
         int received;
 };
 
-_printf_(3, 4) static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-}
-
 int nvv_genl_errno(int nlerr)
 {
         static const struct {
@@ -71,21 +60,21 @@ int nvv_genl_parse(struct nl_msg *msg, struct nvv_genl_event *ev, char *err, siz
         int r;
 
         if (!genlmsg_valid_hdr(nlh, 0)) {
-                errf(err, errlen, "not a generic netlink message");
+                nvv_errf(err, errlen, "not a generic netlink message");
                 return -EBADMSG;
         }
         gh = nlmsg_data(nlh);
         if (gh->cmd != NVV_GENL_CMD_EVENT) {
-                errf(err, errlen, "unexpected command %u", gh->cmd);
+                nvv_errf(err, errlen, "unexpected command %u", gh->cmd);
                 return -EOPNOTSUPP;
         }
         r = genlmsg_parse(nlh, 0, tb, NVV_GENL_A_MAX, policy);
         if (r < 0) {
-                errf(err, errlen, "malformed event: %s", nl_geterror(r));
+                nvv_errf(err, errlen, "malformed event: %s", nl_geterror(r));
                 return nvv_genl_errno(r);
         }
         if (!tb[NVV_GENL_A_GPU] || !tb[NVV_GENL_A_RPC]) {
-                errf(err, errlen, "event without %s", tb[NVV_GENL_A_GPU] ? "its RPC" : "a GPU");
+                nvv_errf(err, errlen, "event without %s", tb[NVV_GENL_A_GPU] ? "its RPC" : "a GPU");
                 return -ENODATA;
         }
         *ev = (struct nvv_genl_event) {
@@ -147,23 +136,23 @@ int nvv_genl_open(struct nvv_genl **ret, char *err, size_t errlen)
                 return -ENOMEM;
         r = genl_connect(g->sock);
         if (r < 0) {
-                errf(err, errlen, "cannot open a generic netlink socket: %s", nl_geterror(r));
+                nvv_errf(err, errlen, "cannot open a generic netlink socket: %s", nl_geterror(r));
                 return nvv_genl_errno(r);
         }
         g->family = genl_ctrl_resolve(g->sock, NVV_GENL_FAMILY);
         if (g->family < 0) {
                 if (g->family == -NLE_OBJ_NOTFOUND) {
-                        errf(err, errlen, "core driver not loaded: the kernel has no generic netlink family '%s'",
+                        nvv_errf(err, errlen, "core driver not loaded: the kernel has no generic netlink family '%s'",
                              NVV_GENL_FAMILY);
                         return -ENODEV;
                 }
-                errf(err, errlen, "cannot resolve generic netlink family '%s': %s", NVV_GENL_FAMILY,
+                nvv_errf(err, errlen, "cannot resolve generic netlink family '%s': %s", NVV_GENL_FAMILY,
                      nl_geterror(g->family));
                 return nvv_genl_errno(g->family);
         }
         g->group = genl_ctrl_resolve_grp(g->sock, NVV_GENL_FAMILY, NVV_GENL_GROUP);
         if (g->group < 0) {
-                errf(err, errlen, "the core driver's family '%s' has no '%s' group", NVV_GENL_FAMILY, NVV_GENL_GROUP);
+                nvv_errf(err, errlen, "the core driver's family '%s' has no '%s' group", NVV_GENL_FAMILY, NVV_GENL_GROUP);
                 return g->group == -NLE_OBJ_NOTFOUND ? -ENODEV : nvv_genl_errno(g->group);
         }
         nl_socket_disable_seq_check(g->sock);
@@ -173,7 +162,7 @@ int nvv_genl_open(struct nvv_genl **ret, char *err, size_t errlen)
         if (r >= 0)
                 r = nl_socket_set_nonblocking(g->sock);
         if (r < 0) {
-                errf(err, errlen, "cannot join '%s': %s", NVV_GENL_GROUP, nl_geterror(r));
+                nvv_errf(err, errlen, "cannot join '%s': %s", NVV_GENL_GROUP, nl_geterror(r));
                 return nvv_genl_errno(r);
         }
         *ret = TAKE_PTR(g);

@@ -24,18 +24,6 @@ const char *nvv_simproto_type_to_string(int type)
         return type_names[type];
 }
 
-_printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return 0;
-}
-
 static uint32_t le32(const uint8_t *p)
 {
         return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
@@ -54,7 +42,7 @@ int nvv_simproto_parse_header(const void *pkt, size_t n, struct nvv_simproto_hea
         const uint8_t *p = pkt;
 
         if (n < NVV_SIMPROTO_HEADER) {
-                errf(err, errlen, "packet of %zu bytes is shorter than the %d-byte header", n, NVV_SIMPROTO_HEADER);
+                nvv_errf(err, errlen, "packet of %zu bytes is shorter than the %d-byte header", n, NVV_SIMPROTO_HEADER);
                 return -EBADMSG;
         }
         *h = (struct nvv_simproto_header) {
@@ -63,23 +51,23 @@ int nvv_simproto_parse_header(const void *pkt, size_t n, struct nvv_simproto_hea
                 .total = le32(p + 24), .timeout_ms = le32(p + 28),
         };
         if (h->magic != NVV_SIMPROTO_MAGIC) {
-                errf(err, errlen, "bad magic 0x%08x", h->magic);
+                nvv_errf(err, errlen, "bad magic 0x%08x", h->magic);
                 return -EBADMSG;
         }
         if (h->version != NVV_SIMPROTO_VERSION) {
-                errf(err, errlen, "protocol version %u, expected %u", h->version, NVV_SIMPROTO_VERSION);
+                nvv_errf(err, errlen, "protocol version %u, expected %u", h->version, NVV_SIMPROTO_VERSION);
                 return -EPROTO;
         }
         if (!nvv_simproto_type_to_string(h->type)) {
-                errf(err, errlen, "unknown packet type %u", h->type);
+                nvv_errf(err, errlen, "unknown packet type %u", h->type);
                 return -EBADMSG;
         }
         if (h->flags & ~NVV_SIMPROTO_FLAG_MORE) {
-                errf(err, errlen, "unknown flags 0x%x", h->flags);
+                nvv_errf(err, errlen, "unknown flags 0x%x", h->flags);
                 return -EBADMSG;
         }
         if (h->len > NVV_SIMPROTO_CHUNK || (size_t) h->len != n - NVV_SIMPROTO_HEADER) {
-                errf(err, errlen, "packet claims %u payload bytes, carries %zu", h->len, n - NVV_SIMPROTO_HEADER);
+                nvv_errf(err, errlen, "packet claims %u payload bytes, carries %zu", h->len, n - NVV_SIMPROTO_HEADER);
                 return -EBADMSG;
         }
         return 0;
@@ -125,12 +113,12 @@ int nvv_simproto_rx_feed(struct nvv_simproto_rx *rx, const void *pkt, size_t n, 
                 goto fail;
         if (!rx->busy) {
                 if (h.total > rx->max) {
-                        errf(err, errlen, "message of %u bytes is larger than the %zu accepted", h.total, rx->max);
+                        nvv_errf(err, errlen, "message of %u bytes is larger than the %zu accepted", h.total, rx->max);
                         r = -E2BIG;
                         goto fail;
                 }
                 if (h.len > h.total || (!(h.flags & NVV_SIMPROTO_FLAG_MORE) && h.len != h.total)) {
-                        errf(err, errlen, "packet of %u bytes does not fit a message of %u", h.len, h.total);
+                        nvv_errf(err, errlen, "packet of %u bytes does not fit a message of %u", h.len, h.total);
                         r = -EBADMSG;
                         goto fail;
                 }
@@ -149,13 +137,13 @@ int nvv_simproto_rx_feed(struct nvv_simproto_rx *rx, const void *pkt, size_t n, 
                 rx->busy = true;
         } else if (h.type != rx->first.type || h.tag != rx->first.tag || h.gpu != rx->first.gpu ||
                    h.total != rx->first.total) {
-                errf(err, errlen, "a packet of type %s arrived inside a %s message", nvv_simproto_type_to_string(h.type),
+                nvv_errf(err, errlen, "a packet of type %s arrived inside a %s message", nvv_simproto_type_to_string(h.type),
                      nvv_simproto_type_to_string(rx->first.type));
                 r = -EPROTO;
                 goto fail;
         }
         if (h.len > rx->first.total - rx->have) {
-                errf(err, errlen, "packets carry more than the %u bytes announced", rx->first.total);
+                nvv_errf(err, errlen, "packets carry more than the %u bytes announced", rx->first.total);
                 r = -EBADMSG;
                 goto fail;
         }
@@ -163,14 +151,14 @@ int nvv_simproto_rx_feed(struct nvv_simproto_rx *rx, const void *pkt, size_t n, 
         rx->have += h.len;
         if (h.flags & NVV_SIMPROTO_FLAG_MORE) {
                 if (rx->have == rx->first.total) {
-                        errf(err, errlen, "packet flagged MORE after the last byte");
+                        nvv_errf(err, errlen, "packet flagged MORE after the last byte");
                         r = -EBADMSG;
                         goto fail;
                 }
                 return 0;
         }
         if (rx->have != rx->first.total) {
-                errf(err, errlen, "message ended after %zu of %u bytes", rx->have, rx->first.total);
+                nvv_errf(err, errlen, "message ended after %zu of %u bytes", rx->have, rx->first.total);
                 r = -EBADMSG;
                 goto fail;
         }
@@ -236,7 +224,7 @@ int nvv_simproto_recv(int fd, struct nvv_simproto_rx *rx, int timeout_ms, char *
                         return -errno;
                 }
                 if (r == 0) {
-                        errf(err, errlen, "no answer within %d ms", timeout_ms);
+                        nvv_errf(err, errlen, "no answer within %d ms", timeout_ms);
                         return -ETIMEDOUT;
                 }
                 n = recv(fd, pkt, sizeof(pkt), MSG_TRUNC);
@@ -246,11 +234,11 @@ int nvv_simproto_recv(int fd, struct nvv_simproto_rx *rx, int timeout_ms, char *
                         return -errno;
                 }
                 if (n == 0) {
-                        errf(err, errlen, "the other side closed the connection");
+                        nvv_errf(err, errlen, "the other side closed the connection");
                         return -ECONNRESET;
                 }
                 if ((size_t) n > sizeof(pkt) - 1) {
-                        errf(err, errlen, "packet of %zd bytes is larger than allowed", n);
+                        nvv_errf(err, errlen, "packet of %zd bytes is larger than allowed", n);
                         rx->busy = false;
                         return -EBADMSG;
                 }

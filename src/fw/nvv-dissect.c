@@ -11,18 +11,6 @@
 #include "nvv-rpc.h"
 #include "util.h"
 
-_printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return 0;
-}
-
 static json_object *hex32(uint64_t v)
 {
         char b[32];
@@ -38,7 +26,7 @@ int nvv_dissect_layout(const struct nvv_fwabi *fw, const char *struct_name, json
         json_object *o, *fields;
 
         if (!s) {
-                errf(err, errlen, "firmware %s describes no struct '%s'", fw->release, struct_name);
+                nvv_errf(err, errlen, "firmware %s describes no struct '%s'", fw->release, struct_name);
                 return -ENOENT;
         }
         o = json_object_new_object();
@@ -222,7 +210,7 @@ static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t le
                 uint32_t psize, status;
 
                 if (v.payload_len < hs) {
-                        errf(err, errlen, "%s RPC of %zu payload bytes is shorter than its %u-byte header",
+                        nvv_errf(err, errlen, "%s RPC of %zu payload bytes is shorter than its %u-byte header",
                              alloc ? "alloc" : "control", v.payload_len, hs);
                         return -EBADMSG;
                 }
@@ -320,13 +308,13 @@ int nvv_dissect_bytes(const struct nvv_fwabi *fw, const void *data, size_t len, 
         int r;
 
         if (len > NVV_DISSECT_MAX_INPUT) {
-                errf(err, errlen, "input of %zu bytes is larger than %u", len, NVV_DISSECT_MAX_INPUT);
+                nvv_errf(err, errlen, "input of %zu bytes is larger than %u", len, NVV_DISSECT_MAX_INPUT);
                 return -EFBIG;
         }
         framed = len >= (size_t) q->el_header_size + q->rpc_header_size &&
                  nvv_role_get(&q->rpc_signature, p + q->el_header_size) == q->signature;
         if (!framed && !(len >= q->rpc_header_size && nvv_role_get(&q->rpc_signature, p) == q->signature)) {
-                errf(err, errlen, "neither a queue element nor an RPC of firmware %s (no signature 0x%08x found)",
+                nvv_errf(err, errlen, "neither a queue element nor an RPC of firmware %s (no signature 0x%08x found)",
                      fw->release, q->signature);
                 return -EBADMSG;
         }
@@ -364,7 +352,7 @@ int nvv_dissect_bytes(const struct nvv_fwabi *fw, const void *data, size_t len, 
                         goto fail;
                 bytes = (size_t) elements * q->element_size;
                 if (bytes > len - off) {
-                        errf(err, errlen, "message at offset %zu spans %u elements (%zu bytes), only %zu remain", off,
+                        nvv_errf(err, errlen, "message at offset %zu spans %u elements (%zu bytes), only %zu remain", off,
                              elements, bytes, len - off);
                         r = -EBADMSG;
                         goto fail;
@@ -390,7 +378,7 @@ int nvv_dissect_bytes(const struct nvv_fwabi *fw, const void *data, size_t len, 
                 }
                 r = nvv_reasm_feed(ra, rpc, rpc_len, e2, sizeof(e2));
                 if (r < 0) {
-                        errf(err, errlen, "message at offset %zu: %s", off, e2);
+                        nvv_errf(err, errlen, "message at offset %zu: %s", off, e2);
                         goto fail;
                 }
                 if (r == 1) {

@@ -103,23 +103,6 @@ bool nvv_plan_has_field(const struct nvv_plan *p, const char *stable_name)
         return false;
 }
 
-_printf_(2, 3) static int set_err(char **reterr, const char *fmt, ...)
-{
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        if (reterr) {
-                free(*reterr);
-                *reterr = m;
-        } else
-                free(m);
-        return -EINVAL;
-}
-
 static bool wtype_is_int(enum nvv_wtype t)
 {
         return t != NVV_WT_STRUCT && t != NVV_WT_CHAR;
@@ -144,7 +127,7 @@ static int compile_enum(const struct nvv_fwabi *fw, const struct nvv_sfield *sf,
         const struct nvv_domain *d = nvv_fwabi_find_domain(fw, sf->domain);
 
         if (!d)
-                return set_err(reterr, "field '%s' needs value domain '%s', which the release does not define",
+                return nvv_fail(reterr, "field '%s' needs value domain '%s', which the release does not define",
                                sf->name, sf->domain);
         op->domain = sf->domain;
         op->n_enc = sf->n_enum_names;
@@ -177,12 +160,12 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
         int r;
 
         if (!sf)
-                return set_err(reterr, "'%s' is not a field of stable command '%s'", e->stable, schema->name);
+                return nvv_fail(reterr, "'%s' is not a field of stable command '%s'", e->stable, schema->name);
         wf = nvv_wstruct_resolve(wire, e->wire, &woff);
         if (!wf)
-                return set_err(reterr, "'%s' → '%s': no such field in %s", e->stable, e->wire, wire->name);
+                return nvv_fail(reterr, "'%s' → '%s': no such field in %s", e->stable, e->wire, wire->name);
         if (wf->count == 0)
-                return set_err(reterr, "'%s' → '%s': a flexible array cannot be bound", e->stable, e->wire);
+                return nvv_fail(reterr, "'%s' → '%s': a flexible array cannot be bound", e->stable, e->wire);
 
         *op = (struct nvv_op) {
                 .out = sf->out,
@@ -198,10 +181,10 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
         case NVV_SK_ENUM:
                 op->kind = sf->kind == NVV_SK_UINT ? OP_UINT : sf->kind == NVV_SK_BOOL ? OP_BOOL : OP_ENUM;
                 if (!wtype_is_int(wf->type))
-                        return set_err(reterr, "'%s' is a number but '%s' is %s", e->stable, e->wire,
+                        return nvv_fail(reterr, "'%s' is a number but '%s' is %s", e->stable, e->wire,
                                        wf->type_name);
                 if ((sf->count == 1) != (wf->count == 1))
-                        return set_err(reterr, "'%s' and '%s' differ in being an array", e->stable, e->wire);
+                        return nvv_fail(reterr, "'%s' and '%s' differ in being an array", e->stable, e->wire);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
                 op->raw = sf->kind == NVV_SK_UINT && !op->w_bool && sf->width == wf->elem_size;
 #endif
@@ -215,17 +198,17 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
         case NVV_SK_BYTES:
                 op->kind = sf->kind == NVV_SK_STRING ? OP_STRING : OP_BYTES;
                 if (!wtype_is_byte(wf->type))
-                        return set_err(reterr, "'%s' is text/bytes but '%s' is %s", e->stable, e->wire,
+                        return nvv_fail(reterr, "'%s' is text/bytes but '%s' is %s", e->stable, e->wire,
                                        wf->type_name);
                 op->s_stride = op->w_stride = 1;
                 break;
         case NVV_SK_STRUCTS:
                 op->kind = OP_STRUCTS;
                 if (wf->type != NVV_WT_STRUCT || !wf->sub)
-                        return set_err(reterr, "'%s' is a list of records but '%s' is %s", e->stable, e->wire,
+                        return nvv_fail(reterr, "'%s' is a list of records but '%s' is %s", e->stable, e->wire,
                                        wf->type_name);
                 if (!e->elements)
-                        return set_err(reterr, "'%s' → '%s': an element binding is required", e->stable, e->wire);
+                        return nvv_fail(reterr, "'%s' → '%s': an element binding is required", e->stable, e->wire);
                 op->s_stride = sf->elem_size;
                 r = nvv_plan_compile(fw, sf->elem, wf->sub, e->elements, &op->sub, reterr);
                 if (r < 0)
@@ -233,7 +216,7 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                 break;
         }
         if (sf->kind != NVV_SK_STRUCTS && e->elements)
-                return set_err(reterr, "'%s': an element binding is only for lists of records", e->stable);
+                return nvv_fail(reterr, "'%s': an element binding is only for lists of records", e->stable);
 
         if (sf->count_field) {
                 const struct nvv_map_entry *ce = map_find(map, sf->count_field);
@@ -242,11 +225,11 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                 uint32_t coff = 0;
 
                 if (!ce || !csf)
-                        return set_err(reterr, "'%s' is bound but its length '%s' is not", e->stable,
+                        return nvv_fail(reterr, "'%s' is bound but its length '%s' is not", e->stable,
                                        sf->count_field);
                 cwf = nvv_wstruct_resolve(wire, ce->wire, &coff);
                 if (!cwf || !wtype_is_int(cwf->type) || cwf->count != 1)
-                        return set_err(reterr, "'%s' → '%s' cannot hold a length", ce->stable, ce->wire);
+                        return nvv_fail(reterr, "'%s' → '%s' cannot hold a length", ce->stable, ce->wire);
                 op->governed = true;
                 op->cnt_s_off = csf->offset;
                 op->cnt_s_width = csf->width;
@@ -277,7 +260,7 @@ int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schem
         for (size_t i = 0; map && i < map->n; i++) {
                 for (size_t j = 0; j < i; j++)
                         if (streq(map->entries[j].stable, map->entries[i].stable))
-                                return set_err(reterr_msg, "'%s' is bound twice", map->entries[i].stable);
+                                return nvv_fail(reterr_msg, "'%s' is bound twice", map->entries[i].stable);
                 r = compile_one(fw, schema, wire, map, &map->entries[i], &p->ops[p->n_ops], reterr_msg);
                 p->n_ops++; /* counted even on failure so the free path sees it */
                 if (r < 0)
@@ -353,18 +336,6 @@ static inline bool fits(uint64_t v, unsigned w)
         return w >= 8 || (v >> (8 * w)) == 0;
 }
 
-_printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return 0;
-}
-
 static bool zero_bytes(const uint8_t *p, size_t n)
 {
         return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
@@ -385,12 +356,12 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
                         uint64_t c = lds(s + op->cnt_s_off, op->cnt_s_width);
 
                         if (c > op->s_count) {
-                                errf(err, errlen, "'%s' claims %" PRIu64 " entries but holds %u", op->s_name, c,
+                                nvv_errf(err, errlen, "'%s' claims %" PRIu64 " entries but holds %u", op->s_name, c,
                                      op->s_count);
                                 return -EINVAL;
                         }
                         if (c > op->w_count) {
-                                errf(err, errlen, "'%s' has %" PRIu64 " entries; firmware %s holds at most %u in '%s'",
+                                nvv_errf(err, errlen, "'%s' has %" PRIu64 " entries; firmware %s holds at most %u in '%s'",
                                      op->s_name, c, p->release, op->w_count, op->w_name);
                                 return -E2BIG;
                         }
@@ -404,7 +375,7 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
                                         (size_t) (op->s_count - op->w_count) * op->s_stride))
                                 for (uint32_t k = op->w_count; k < op->s_count; k++)
                                         if (lds(sp + (size_t) k * op->s_stride, op->s_width) != 0) {
-                                                errf(err, errlen, "'%s'[%u] is set; firmware %s holds %u entries in '%s'",
+                                                nvv_errf(err, errlen, "'%s'[%u] is set; firmware %s holds %u entries in '%s'",
                                                      op->s_name, k, p->release, op->w_count, op->w_name);
                                                 return -E2BIG;
                                         }
@@ -418,7 +389,7 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
                         if (!op->governed)
                                 for (uint32_t k = op->w_count; k < op->s_count; k++)
                                         if (lds(sp + (size_t) k * op->s_stride, op->s_width) != 0) {
-                                                errf(err, errlen, "'%s'[%u] is set; firmware %s holds %u entries in '%s'",
+                                                nvv_errf(err, errlen, "'%s'[%u] is set; firmware %s holds %u entries in '%s'",
                                                      op->s_name, k, p->release, op->w_count, op->w_name);
                                                 return -E2BIG;
                                         }
@@ -427,7 +398,7 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
 
                                 if (op->kind == OP_ENUM) {
                                         if (v >= op->n_enc || op->enc[v] == UINT32_MAX) {
-                                                errf(err, errlen, "'%s' value %" PRIu64 " has no encoding in firmware %s",
+                                                nvv_errf(err, errlen, "'%s' value %" PRIu64 " has no encoding in firmware %s",
                                                      op->s_name, v, p->release);
                                                 return -EOPNOTSUPP;
                                         }
@@ -435,7 +406,7 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
                                 } else if (op->kind == OP_BOOL || op->w_bool)
                                         v = v ? 1 : 0;
                                 if (!fits(v, op->w_width)) {
-                                        errf(err, errlen, "'%s' value %" PRIu64 " does not fit the %u-byte '%s' of firmware %s",
+                                        nvv_errf(err, errlen, "'%s' value %" PRIu64 " does not fit the %u-byte '%s' of firmware %s",
                                              op->s_name, v, op->w_width, op->w_name, p->release);
                                         return -ERANGE;
                                 }
@@ -446,11 +417,11 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
                         size_t len = strnlen((const char *) sp, op->s_count);
 
                         if (len >= op->s_count) {
-                                errf(err, errlen, "'%s' is not terminated", op->s_name);
+                                nvv_errf(err, errlen, "'%s' is not terminated", op->s_name);
                                 return -EINVAL;
                         }
                         if (len >= op->w_count) {
-                                errf(err, errlen, "'%s' is %zu bytes; firmware %s holds %u in '%s'", op->s_name, len,
+                                nvv_errf(err, errlen, "'%s' is %zu bytes; firmware %s holds %u in '%s'", op->s_name, len,
                                      p->release, op->w_count - 1, op->w_name);
                                 return -ENAMETOOLONG;
                         }
@@ -460,7 +431,7 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
                 case OP_BYTES:
                         for (uint32_t k = op->w_count; k < op->s_count; k++)
                                 if (sp[k]) {
-                                        errf(err, errlen, "'%s' has %u bytes; firmware %s holds %u in '%s'", op->s_name,
+                                        nvv_errf(err, errlen, "'%s' has %u bytes; firmware %s holds %u in '%s'", op->s_name,
                                              op->s_count, p->release, op->w_count, op->w_name);
                                         return -E2BIG;
                                 }
@@ -484,7 +455,7 @@ int nvv_plan_encode(const struct nvv_plan *p, const void *stable, void *wire, si
 {
         assert_return(p && stable && wire, -EINVAL);
         if (wire_size < p->w->size) {
-                errf(err, errlen, "buffer of %zu bytes is smaller than %s (%u)", wire_size, p->w->name, p->w->size);
+                nvv_errf(err, errlen, "buffer of %zu bytes is smaller than %s (%u)", wire_size, p->w->name, p->w->size);
                 return -ENOBUFS;
         }
         memset(wire, 0, p->w->size);
@@ -514,7 +485,7 @@ static int decode(const struct nvv_plan *p, const uint8_t *w, uint8_t *s, char *
                         uint64_t c = ld(w + op->cnt_w_off, op->cnt_w_width);
 
                         if (c > op->w_count || c > op->s_count) {
-                                errf(err, errlen, "reply claims %" PRIu64 " entries in '%s', which holds %u",
+                                nvv_errf(err, errlen, "reply claims %" PRIu64 " entries in '%s', which holds %u",
                                      c, op->w_name, MIN(op->w_count, op->s_count));
                                 return -EBADMSG;
                         }
@@ -545,7 +516,7 @@ static int decode(const struct nvv_plan *p, const uint8_t *w, uint8_t *s, char *
                                                         idx = op->dec[j].stable;
                                         v = idx;
                                 } else if (!fits(v, op->s_width)) {
-                                        errf(err, errlen, "reply field '%s' value %" PRIu64 " does not fit '%s'",
+                                        nvv_errf(err, errlen, "reply field '%s' value %" PRIu64 " does not fit '%s'",
                                              op->w_name, v, op->s_name);
                                         return -EBADMSG;
                                 }
@@ -582,7 +553,7 @@ int nvv_plan_decode(const struct nvv_plan *p, const void *wire, size_t wire_size
 {
         assert_return(p && wire && stable, -EINVAL);
         if (wire_size < p->w->size) {
-                errf(err, errlen, "%zu bytes is shorter than %s (%u)", wire_size, p->w->name, p->w->size);
+                nvv_errf(err, errlen, "%zu bytes is shorter than %s (%u)", wire_size, p->w->name, p->w->size);
                 return -EBADMSG;
         }
         memset(stable, 0, p->s->size);

@@ -9,18 +9,6 @@
 #include "nvv-rpc.h"
 #include "util.h"
 
-_printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return 0;
-}
-
 uint32_t nvv_msgq_checksum(const void *p, size_t len)
 {
         const uint8_t *b = p;
@@ -143,12 +131,12 @@ int nvv_msgq_message_elements(const struct nvv_fwabi *fw, const void *first, siz
         uint64_t n;
 
         if (avail < q->el_header_size) {
-                errf(err, errlen, "%zu bytes cannot hold an element header", avail);
+                nvv_errf(err, errlen, "%zu bytes cannot hold an element header", avail);
                 return -EBADMSG;
         }
         n = nvv_role_get(&q->el_count, first);
         if (n < 1 || n > q->max_elements) {
-                errf(err, errlen, "element count %llu is outside 1..%u", (unsigned long long) n, q->max_elements);
+                nvv_errf(err, errlen, "element count %llu is outside 1..%u", (unsigned long long) n, q->max_elements);
                 return -EBADMSG;
         }
         *ret_elements = (uint32_t) n;
@@ -169,24 +157,24 @@ int nvv_msgq_unframe(const struct nvv_fwabi *fw, const void *msg, size_t len, ui
                 return r;
         bytes = (size_t) elements * q->element_size;
         if (len < bytes) {
-                errf(err, errlen, "message spans %u elements but only %zu bytes are present", elements, len);
+                nvv_errf(err, errlen, "message spans %u elements but only %zu bytes are present", elements, len);
                 return -EBADMSG;
         }
         sum = nvv_msgq_checksum(msg, bytes);
         if (sum != 0) {
-                errf(err, errlen, "checksum mismatch (residue 0x%08x)", sum);
+                nvv_errf(err, errlen, "checksum mismatch (residue 0x%08x)", sum);
                 return -EBADMSG;
         }
         seq = (uint32_t) nvv_role_get(&q->el_sequence, msg);
         if (expect_seq != UINT32_MAX && seq != expect_seq) {
-                errf(err, errlen, "sequence number %u, expected %u", seq, expect_seq);
+                nvv_errf(err, errlen, "sequence number %u, expected %u", seq, expect_seq);
                 return -EPROTO;
         }
         r = nvv_rpc_view(fw, (const uint8_t *) msg + q->el_header_size, bytes - q->el_header_size, &v, err, errlen);
         if (r < 0)
                 return r;
         if (DIV_ROUND_UP(q->el_header_size + v.length, q->element_size) != elements) {
-                errf(err, errlen, "RPC of %u bytes does not need the %u elements the header claims", v.length, elements);
+                nvv_errf(err, errlen, "RPC of %u bytes does not need the %u elements the header claims", v.length, elements);
                 return -EBADMSG;
         }
         *ret_rpc = (const uint8_t *) msg + q->el_header_size;
@@ -264,14 +252,14 @@ static int logical_length(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t
 
         if (function == q->fn_control) {
                 if (avail < q->ctl_header_size) {
-                        errf(err, errlen, "control RPC of %zu bytes is shorter than its header", len);
+                        nvv_errf(err, errlen, "control RPC of %zu bytes is shorter than its header", len);
                         return -EBADMSG;
                 }
                 psize = nvv_role_get(&q->ctl_params_size, hdr);
                 total = q->rpc_header_size + q->ctl_header_size + psize;
         } else if (function == q->fn_alloc) {
                 if (avail < q->al_header_size) {
-                        errf(err, errlen, "alloc RPC of %zu bytes is shorter than its header", len);
+                        nvv_errf(err, errlen, "alloc RPC of %zu bytes is shorter than its header", len);
                         return -EBADMSG;
                 }
                 psize = nvv_role_get(&q->al_params_size, hdr);
@@ -279,7 +267,7 @@ static int logical_length(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t
         } else
                 total = len;
         if (total > NVV_MSGQ_MAX_RPC) {
-                errf(err, errlen, "RPC claims %zu bytes, more than the %u accepted", total, NVV_MSGQ_MAX_RPC);
+                nvv_errf(err, errlen, "RPC claims %zu bytes, more than the %u accepted", total, NVV_MSGQ_MAX_RPC);
                 return -E2BIG;
         }
         if (total < len) {
@@ -312,7 +300,7 @@ int nvv_reasm_feed(struct nvv_reasm *r, const uint8_t *rpc, size_t len, char *er
                 size_t total;
 
                 if (v.function == q->fn_continuation) {
-                        errf(err, errlen, "continuation record without a message to continue");
+                        nvv_errf(err, errlen, "continuation record without a message to continue");
                         k = -EPROTO;
                         goto fail;
                 }
@@ -320,7 +308,7 @@ int nvv_reasm_feed(struct nvv_reasm *r, const uint8_t *rpc, size_t len, char *er
                 if (k < 0)
                         goto fail;
                 if (total > len && len < q->max_rpc_size) {
-                        errf(err, errlen, "first record is %zu bytes, short of both the %zu-byte RPC and a full record",
+                        nvv_errf(err, errlen, "first record is %zu bytes, short of both the %zu-byte RPC and a full record",
                              len, total);
                         k = -EBADMSG;
                         goto fail;
@@ -335,13 +323,13 @@ int nvv_reasm_feed(struct nvv_reasm *r, const uint8_t *rpc, size_t len, char *er
                 size_t chunk = len - q->rpc_header_size;
 
                 if (chunk > r->total - r->have) {
-                        errf(err, errlen, "continuation record carries %zu bytes, only %zu are awaited", chunk,
+                        nvv_errf(err, errlen, "continuation record carries %zu bytes, only %zu are awaited", chunk,
                              r->total - r->have);
                         k = -EBADMSG;
                         goto fail;
                 }
                 if (chunk == 0) {
-                        errf(err, errlen, "empty continuation record");
+                        nvv_errf(err, errlen, "empty continuation record");
                         k = -EBADMSG;
                         goto fail;
                 }

@@ -9,18 +9,6 @@
 #include "nvv-rpc.h"
 #include "util.h"
 
-_printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return 0;
-}
-
 uint64_t nvv_role_get(const struct nvv_role *r, const void *base)
 {
         const uint8_t *p = (const uint8_t *) base + r->offset;
@@ -89,7 +77,7 @@ int nvv_rpc_check_supported(const struct nvv_fwabi *fw, int cmd, char *err, size
 {
         if (nvv_fwabi_command(fw, cmd))
                 return 0;
-        errf(err, errlen, "'%s' is not supported by firmware %s", nvv_cmd_to_string(cmd) ?: "?", fw->release);
+        nvv_errf(err, errlen, "'%s' is not supported by firmware %s", nvv_cmd_to_string(cmd) ?: "?", fw->release);
         return -EOPNOTSUPP;
 }
 
@@ -126,7 +114,7 @@ int nvv_rpc_encode_command(const struct nvv_fwabi *fw, int cmd, const void *stab
         b = nvv_fwabi_command(fw, cmd);
         need = nvv_rpc_size(fw, cmd);
         if (size < need) {
-                errf(err, errlen, "buffer of %zu bytes is too small for '%s' (%zu)", size, b->name, need);
+                nvv_errf(err, errlen, "buffer of %zu bytes is too small for '%s' (%zu)", size, b->name, need);
                 return -ENOBUFS;
         }
         if (need > UINT32_MAX)
@@ -170,7 +158,7 @@ int nvv_rpc_view(const struct nvv_fwabi *fw, const void *rpc, size_t len, struct
 
         assert_return(fw && rpc && v, -EINVAL);
         if (len < q->rpc_header_size) {
-                errf(err, errlen, "RPC of %zu bytes is shorter than its %u-byte header", len, q->rpc_header_size);
+                nvv_errf(err, errlen, "RPC of %zu bytes is shorter than its %u-byte header", len, q->rpc_header_size);
                 return -EBADMSG;
         }
         *v = (struct nvv_rpc_view) {
@@ -184,15 +172,15 @@ int nvv_rpc_view(const struct nvv_fwabi *fw, const void *rpc, size_t len, struct
                 .gfid = (uint32_t) nvv_role_get(&q->rpc_gfid, rpc),
         };
         if (v->signature != q->signature) {
-                errf(err, errlen, "bad RPC signature 0x%08x (expected 0x%08x)", v->signature, q->signature);
+                nvv_errf(err, errlen, "bad RPC signature 0x%08x (expected 0x%08x)", v->signature, q->signature);
                 return -EBADMSG;
         }
         if (v->header_version != q->header_version) {
-                errf(err, errlen, "RPC header version 0x%08x, expected 0x%08x", v->header_version, q->header_version);
+                nvv_errf(err, errlen, "RPC header version 0x%08x, expected 0x%08x", v->header_version, q->header_version);
                 return -EPROTO;
         }
         if (v->length < q->rpc_header_size || v->length > len) {
-                errf(err, errlen, "RPC length %u is outside %u..%zu", v->length, q->rpc_header_size, len);
+                nvv_errf(err, errlen, "RPC length %u is outside %u..%zu", v->length, q->rpc_header_size, len);
                 return -EBADMSG;
         }
         v->payload = (const uint8_t *) rpc + q->rpc_header_size;
@@ -229,12 +217,12 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
         hdr_size = b->control ? q->ctl_header_size : q->al_header_size;
         params = b->is_function ? b->payload : b->control ? b->control->params : b->alloc->params;
         if (v.function != expect_fn) {
-                errf(err, errlen, "reply to '%s' carries function %u (%s), expected %u", b->name, v.function,
+                nvv_errf(err, errlen, "reply to '%s' carries function %u (%s), expected %u", b->name, v.function,
                      fn_name(fw, v.function), expect_fn);
                 return -EPROTO;
         }
         if (v.sequence != sequence) {
-                errf(err, errlen, "reply sequence %u does not match request %u", v.sequence, sequence);
+                nvv_errf(err, errlen, "reply sequence %u does not match request %u", v.sequence, sequence);
                 return -EPROTO;
         }
         if (v.result != 0 && v.result != q->result_pending) {
@@ -242,20 +230,20 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
 
                 if (reterr_fw_status)
                         *reterr_fw_status = v.result;
-                errf(err, errlen, "firmware %s failed '%s': %s", fw->release, b->name,
+                nvv_errf(err, errlen, "firmware %s failed '%s': %s", fw->release, b->name,
                      nvv_fwabi_status_to_string(fw, v.result, sb, sizeof(sb)));
                 return nvv_fwabi_status_to_errno(fw, v.result);
         }
         if (b->is_function) {
                 if (v.payload_len < b->payload->size) {
-                        errf(err, errlen, "reply to '%s' carries %zu bytes, expected %u", b->name, v.payload_len,
+                        nvv_errf(err, errlen, "reply to '%s' carries %zu bytes, expected %u", b->name, v.payload_len,
                              b->payload->size);
                         return -EBADMSG;
                 }
                 return nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen);
         }
         if (v.payload_len < hdr_size) {
-                errf(err, errlen, "reply to '%s' is %zu bytes, shorter than its %u-byte header", b->name,
+                nvv_errf(err, errlen, "reply to '%s' is %zu bytes, shorter than its %u-byte header", b->name,
                      v.payload_len, hdr_size);
                 return -EBADMSG;
         }
@@ -264,7 +252,7 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
                 uint32_t id = (uint32_t) nvv_role_get(&q->ctl_cmd, hdr);
 
                 if (id != b->control->id) {
-                        errf(err, errlen, "reply carries control 0x%x, expected 0x%x (%s)", id, b->control->id,
+                        nvv_errf(err, errlen, "reply carries control 0x%x, expected 0x%x (%s)", id, b->control->id,
                              b->control->name);
                         return -EPROTO;
                 }
@@ -274,7 +262,7 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
                 uint32_t cls = (uint32_t) nvv_role_get(&q->al_class, hdr);
 
                 if (cls != b->alloc->hclass) {
-                        errf(err, errlen, "reply carries class 0x%x, expected 0x%x", cls, b->alloc->hclass);
+                        nvv_errf(err, errlen, "reply carries class 0x%x, expected 0x%x", cls, b->alloc->hclass);
                         return -EPROTO;
                 }
                 psize = (uint32_t) nvv_role_get(&q->al_params_size, hdr);
@@ -285,12 +273,12 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
 
                 if (reterr_fw_status)
                         *reterr_fw_status = status;
-                errf(err, errlen, "firmware %s refused '%s': %s", fw->release, b->name,
+                nvv_errf(err, errlen, "firmware %s refused '%s': %s", fw->release, b->name,
                      nvv_fwabi_status_to_string(fw, status, sb, sizeof(sb)));
                 return nvv_fwabi_status_to_errno(fw, status);
         }
         if (psize != params->size || v.payload_len - hdr_size < psize) {
-                errf(err, errlen, "reply to '%s' has %u bytes of params (%zu present), expected %u", b->name, psize,
+                nvv_errf(err, errlen, "reply to '%s' has %u bytes of params (%zu present), expected %u", b->name, psize,
                      v.payload_len - hdr_size, params->size);
                 return -EBADMSG;
         }
@@ -321,20 +309,20 @@ int nvv_rpc_parse_request(const struct nvv_fwabi *fw, const void *rpc, size_t le
                 ret->params = v.payload;
                 ret->params_len = v.payload_len;
                 if (v.payload_len < b->payload->size) {
-                        errf(err, errlen, "'%s' carries %zu bytes, expected %u", b->name, v.payload_len, b->payload->size);
+                        nvv_errf(err, errlen, "'%s' carries %zu bytes, expected %u", b->name, v.payload_len, b->payload->size);
                         return -EBADMSG;
                 }
                 ret->params_len = b->payload->size;
                 return stable ? nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen) : 0;
         }
         if (v.function != q->fn_control && v.function != q->fn_alloc) {
-                errf(err, errlen, "function %u (%s) is not a control or allocation", v.function, fn_name(fw, v.function));
+                nvv_errf(err, errlen, "function %u (%s) is not a control or allocation", v.function, fn_name(fw, v.function));
                 return -EOPNOTSUPP;
         }
         ret->is_alloc = v.function == q->fn_alloc;
         hdr_size = ret->is_alloc ? q->al_header_size : q->ctl_header_size;
         if (v.payload_len < hdr_size) {
-                errf(err, errlen, "request of %zu bytes is shorter than its %u-byte header", v.payload_len, hdr_size);
+                nvv_errf(err, errlen, "request of %zu bytes is shorter than its %u-byte header", v.payload_len, hdr_size);
                 return -EBADMSG;
         }
         hdr = v.payload;
@@ -369,7 +357,7 @@ int nvv_rpc_parse_request(const struct nvv_fwabi *fw, const void *rpc, size_t le
                 }
         }
         if (psize > v.payload_len - hdr_size) {
-                errf(err, errlen, "params size %u runs past the %zu bytes present", psize, v.payload_len - hdr_size);
+                nvv_errf(err, errlen, "params size %u runs past the %zu bytes present", psize, v.payload_len - hdr_size);
                 return -EBADMSG;
         }
         ret->params = hdr + hdr_size;
@@ -377,7 +365,7 @@ int nvv_rpc_parse_request(const struct nvv_fwabi *fw, const void *rpc, size_t le
         if (ret->cmd < 0)
                 return 0;
         if (psize != params->size) {
-                errf(err, errlen, "'%s' params are %u bytes, expected %u", nvv_cmd_to_string(ret->cmd), psize,
+                nvv_errf(err, errlen, "'%s' params are %u bytes, expected %u", nvv_cmd_to_string(ret->cmd), psize,
                      params->size);
                 return -EBADMSG;
         }
@@ -397,11 +385,11 @@ int nvv_rpc_encode_reply(const struct nvv_fwabi *fw, const void *req_rpc, size_t
         int r;
 
         if (req_len < need) {
-                errf(err, errlen, "request is shorter than its own header claims");
+                nvv_errf(err, errlen, "request is shorter than its own header claims");
                 return -EBADMSG;
         }
         if (size < need) {
-                errf(err, errlen, "reply buffer too small (%zu < %zu)", size, need);
+                nvv_errf(err, errlen, "reply buffer too small (%zu < %zu)", size, need);
                 return -ENOBUFS;
         }
         if (buf != req_rpc)
@@ -437,7 +425,7 @@ int nvv_rpc_encode_event(const struct nvv_fwabi *fw, int event, const void *stab
         int r;
 
         if (event < 0 || event >= _NVV_EVENT_MAX || !(b = fw->event_bindings[event])) {
-                errf(err, errlen, "event '%s' is not defined by firmware %s", nvv_event_to_string(event) ?: "?",
+                nvv_errf(err, errlen, "event '%s' is not defined by firmware %s", nvv_event_to_string(event) ?: "?",
                      fw->release);
                 return -EOPNOTSUPP;
         }
@@ -470,12 +458,12 @@ int nvv_rpc_decode_event(const struct nvv_fwabi *fw, const void *rpc, size_t len
         if (ret_number)
                 *ret_number = v.function;
         if (!nvv_rpc_is_event(fw, v.function)) {
-                errf(err, errlen, "function %u (%s) is not an event", v.function, fn_name(fw, v.function));
+                nvv_errf(err, errlen, "function %u (%s) is not an event", v.function, fn_name(fw, v.function));
                 return -EPROTO;
         }
         b = nvv_fwabi_event_binding(fw, v.function);
         if (!b) {
-                errf(err, errlen, "event %s (0x%x) has no stable meaning", fn_name(fw, v.function), v.function);
+                nvv_errf(err, errlen, "event %s (0x%x) has no stable meaning", fn_name(fw, v.function), v.function);
                 return -ENOENT;
         }
         *ret_event = b->event;
@@ -484,7 +472,7 @@ int nvv_rpc_decode_event(const struct nvv_fwabi *fw, const void *rpc, size_t len
                 return 0;
         }
         if (v.payload_len < b->payload->size) {
-                errf(err, errlen, "event %s carries %zu bytes, expected %u", b->name, v.payload_len, b->payload->size);
+                nvv_errf(err, errlen, "event %s carries %zu bytes, expected %u", b->name, v.payload_len, b->payload->size);
                 return -EBADMSG;
         }
         return nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen);

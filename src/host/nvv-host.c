@@ -588,20 +588,6 @@ static int scan_udev(struct nvv_host *h, const struct nvv_sysfs *sys, const stru
         return 0;
 }
 
-_printf_(2, 3) static int scan_fail(char **reterr_msg, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr_msg) {
-                free(*reterr_msg);
-                va_start(ap, fmt);
-                if (vasprintf(reterr_msg, fmt, ap) < 0)
-                        *reterr_msg = NULL;
-                va_end(ap);
-        }
-        return -ENOENT;
-}
-
 /* Beside a re-rooted sysfs tree (base = the capture directory): proc/, or the captured
  * driver information of shared/fixtures. */
 static int find_capture_info(const char *base, struct nvv_sysfs **ret_proc, char **ret_capture, char **ret_name)
@@ -645,14 +631,14 @@ int nvv_host_scan(const struct nvv_host_scan_params *params, struct nvv_host **r
 
         r = nvv_sysfs_new(root, &sys);
         if (r < 0)
-                return scan_fail(reterr_msg, "%s: %s", root, strerror(-r)), r;
+                return nvv_fail_errno(-ENOENT, reterr_msg, "%s: %s", root, strerror(-r)), r;
         if (!nvv_sysfs_is_dir(sys, "bus/pci/devices")) {
                 /* A capture directory holding sysfs/ (shared/fixtures lays them out so). */
                 if (asprintf(&capture_sys, "%s/sysfs", root) < 0)
                         return -ENOMEM;
                 sys = nvv_sysfs_free(sys);
                 if (nvv_sysfs_new(capture_sys, &sys) < 0 || !nvv_sysfs_is_dir(sys, "bus/pci/devices"))
-                        return scan_fail(reterr_msg, "%s: not a sysfs tree (no bus/pci/devices)", root);
+                        return nvv_fail_errno(-ENOENT, reterr_msg, "%s: not a sysfs tree (no bus/pci/devices)", root);
                 base = strdup(root);
         } else if (!real_sys && asprintf(&base, "%s/..", root) < 0)
                 base = NULL;
@@ -662,7 +648,7 @@ int nvv_host_scan(const struct nvv_host_scan_params *params, struct nvv_host **r
         if (params->proc_root) {
                 r = nvv_sysfs_new(params->proc_root, &proc);
                 if (r < 0)
-                        return scan_fail(reterr_msg, "%s: %s", params->proc_root, strerror(-r)), r;
+                        return nvv_fail_errno(-ENOENT, reterr_msg, "%s: %s", params->proc_root, strerror(-r)), r;
         } else if (real_sys) {
                 if (nvv_sysfs_new("/proc", &proc) < 0)
                         proc = NULL;
@@ -681,7 +667,7 @@ int nvv_host_scan(const struct nvv_host_scan_params *params, struct nvv_host **r
         else
                 r = scan_dir(h, sys, &info, params);
         if (r < 0)
-                return scan_fail(reterr_msg, "%s: PCI enumeration failed: %s", nvv_sysfs_get_root(sys), strerror(-r)), r;
+                return nvv_fail_errno(-ENOENT, reterr_msg, "%s: PCI enumeration failed: %s", nvv_sysfs_get_root(sys), strerror(-r)), r;
         if (h->n > 1)
                 qsort(h->gpus, h->n, sizeof(h->gpus[0]), cmp_gpu);
         *ret = TAKE_PTR(h);

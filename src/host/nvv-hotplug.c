@@ -25,18 +25,7 @@ static const char *const action_names[_NVV_HOTPLUG_ACTION_MAX] = {
         [NVV_HOTPLUG_CHANGE] = "change",
 };
 
-const char *nvv_hotplug_action_to_string(enum nvv_hotplug_action a)
-{
-        return a >= 0 && a < _NVV_HOTPLUG_ACTION_MAX ? action_names[a] : NULL;
-}
-
-enum nvv_hotplug_action nvv_hotplug_action_from_string(const char *s)
-{
-        for (int i = 0; s && i < _NVV_HOTPLUG_ACTION_MAX; i++)
-                if (streq(action_names[i], s))
-                        return (enum nvv_hotplug_action) i;
-        return _NVV_HOTPLUG_ACTION_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(nvv_hotplug_action, enum nvv_hotplug_action, action_names, _NVV_HOTPLUG_ACTION_MAX, _NVV_HOTPLUG_ACTION_INVALID)
 
 int nvv_hotplug_parse_ids(const char *pci_id, const char *pci_class, uint16_t *ret_device,
                           uint32_t *ret_class)

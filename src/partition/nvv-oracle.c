@@ -74,20 +74,6 @@ int nvv_oracle_script_random(const struct nvv_vgpu_type *types, size_t n_types, 
         return 0;
 }
 
-_printf_(2, 3) static int disagree(char **reterr_msg, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr_msg) {
-                free(*reterr_msg);
-                va_start(ap, fmt);
-                if (vasprintf(reterr_msg, fmt, ap) < 0)
-                        *reterr_msg = NULL;
-                va_end(ap);
-        }
-        return -EDOM;
-}
-
 static void verdict_str(const struct nvv_oracle_verdict *v, char buf[static 96])
 {
         if (v->status != NVV_FW_OK)
@@ -116,14 +102,14 @@ int nvv_oracle_replay(const struct nvv_oracle_script *s, const struct nvv_partit
         assert_return(s && a && b, -EINVAL);
         r = a->reset(a->userdata, s->types, s->n_types, s->mode, &va);
         if (r < 0)
-                return disagree(reterr_msg, "%s: reset failed: %s", a->name, strerror(-r)), r;
+                return nvv_fail_errno(r, reterr_msg, "%s: reset failed: %s", a->name, strerror(-r));
         r = b->reset(b->userdata, s->types, s->n_types, s->mode, &vb);
         if (r < 0)
-                return disagree(reterr_msg, "%s: reset failed: %s", b->name, strerror(-r)), r;
+                return nvv_fail_errno(r, reterr_msg, "%s: reset failed: %s", b->name, strerror(-r));
         if (va.status != vb.status) {
                 verdict_str(&va, sa);
                 verdict_str(&vb, sb);
-                return disagree(reterr_msg, "type upload and mode: %s says %s, %s says %s", a->name, sa, b->name, sb);
+                return nvv_fail_errno(-EDOM, reterr_msg, "type upload and mode: %s says %s, %s says %s", a->name, sa, b->name, sb);
         }
         for (size_t i = 0; i < s->n_ops; i++) {
                 const struct nvv_oracle_op *op = &s->ops[i];
@@ -135,8 +121,8 @@ int nvv_oracle_replay(const struct nvv_oracle_script *s, const struct nvv_partit
                         r = op->kind == NVV_ORACLE_CREATE ? o[k]->create(o[k]->userdata, op->type_id, op->name, v[k])
                                                           : o[k]->remove(o[k]->userdata, op->name, v[k]);
                         if (r < 0)
-                                return disagree(reterr_msg, "op %zu: %s did not answer: %s", i + 1, o[k]->name,
-                                                strerror(-r)), r;
+                                return nvv_fail_errno(r, reterr_msg, "op %zu: %s did not answer: %s", i + 1,
+                                                      o[k]->name, strerror(-r));
                 }
                 if (va.status != vb.status ||
                     (op->kind == NVV_ORACLE_CREATE && va.status == NVV_FW_OK &&
@@ -144,9 +130,9 @@ int nvv_oracle_replay(const struct nvv_oracle_script *s, const struct nvv_partit
                         verdict_str(&va, sa);
                         verdict_str(&vb, sb);
                         if (op->kind == NVV_ORACLE_CREATE)
-                                return disagree(reterr_msg, "op %zu (create %s '%s'): %s says %s, %s says %s", i + 1,
+                                return nvv_fail_errno(-EDOM, reterr_msg, "op %zu (create %s '%s'): %s says %s, %s says %s", i + 1,
                                                 type_name(s, op->type_id), op->name, a->name, sa, b->name, sb);
-                        return disagree(reterr_msg, "op %zu (delete '%s'): %s says %s, %s says %s", i + 1, op->name,
+                        return nvv_fail_errno(-EDOM, reterr_msg, "op %zu (delete '%s'): %s says %s, %s says %s", i + 1, op->name,
                                         a->name, sa, b->name, sb);
                 }
         }

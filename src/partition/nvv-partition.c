@@ -39,18 +39,7 @@ static const char *const status_names[_NVV_FW_STATUS_MAX] = {
         [NVV_FW_NOT_SUPPORTED] = "NV_ERR_NOT_SUPPORTED",
 };
 
-const char *nvv_fw_status_to_string(enum nvv_fw_status s)
-{
-        return s >= 0 && s < _NVV_FW_STATUS_MAX ? status_names[s] : NULL;
-}
-
-enum nvv_fw_status nvv_fw_status_from_string(const char *s)
-{
-        for (int i = 0; s && i < _NVV_FW_STATUS_MAX; i++)
-                if (streq(status_names[i], s))
-                        return (enum nvv_fw_status) i;
-        return _NVV_FW_STATUS_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(nvv_fw_status, enum nvv_fw_status, status_names, _NVV_FW_STATUS_MAX, _NVV_FW_STATUS_INVALID)
 
 int nvv_fw_status_to_errno(enum nvv_fw_status s)
 {
@@ -109,18 +98,7 @@ static const char *const mode_names[_NVV_PARTITION_MODE_MAX] = {
         [NVV_PARTITION_HETEROGENEOUS] = "mixed-size",
 };
 
-const char *nvv_partition_mode_to_string(enum nvv_partition_mode m)
-{
-        return m >= 0 && m < _NVV_PARTITION_MODE_MAX ? mode_names[m] : NULL;
-}
-
-enum nvv_partition_mode nvv_partition_mode_from_string(const char *s)
-{
-        for (int i = 0; s && i < _NVV_PARTITION_MODE_MAX; i++)
-                if (streq(mode_names[i], s))
-                        return (enum nvv_partition_mode) i;
-        return _NVV_PARTITION_MODE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(nvv_partition_mode, enum nvv_partition_mode, mode_names, _NVV_PARTITION_MODE_MAX, _NVV_PARTITION_MODE_INVALID)
 
 int nvv_partition_geometry_from_catalog(const struct nvv_catalog_gpu *g, const struct nvv_fwabi *fw,
                                         bool ecc, struct nvv_partition_geometry *ret)
@@ -686,53 +664,39 @@ bool nvv_partition_same_state(const struct nvv_partition *a, const struct nvv_pa
         return true;
 }
 
-_printf_(2, 3) static int bad(char **reterr_msg, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr_msg) {
-                free(*reterr_msg);
-                va_start(ap, fmt);
-                if (vasprintf(reterr_msg, fmt, ap) < 0)
-                        *reterr_msg = NULL;
-                va_end(ap);
-        }
-        return -EUCLEAN;
-}
-
 int nvv_partition_check_invariants(const struct nvv_partition *p, char **reterr_msg)
 {
         uint64_t units[UNIT_WORDS] = {};
 
         assert_return(p, -EINVAL);
         if (p->n > p->max_vgpus)
-                return bad(reterr_msg, "%zu vGPUs on a GPU with %" PRIu32 " slots", p->n, p->max_vgpus);
+                return nvv_fail_errno(-EUCLEAN, reterr_msg, "%zu vGPUs on a GPU with %" PRIu32 " slots", p->n, p->max_vgpus);
         for (size_t i = 0; i < p->n; i++) {
                 const struct nvv_partition_vgpu *v = &p->vgpus[i];
                 const struct nvv_vgpu_type *t = nvv_partition_find_type(p, v->type_id);
 
                 if (!t)
-                        return bad(reterr_msg, "vGPU '%s' has type %" PRIu32 ", not in the table", v->name, v->type_id);
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s' has type %" PRIu32 ", not in the table", v->name, v->type_id);
                 if (v->vgpu_id == 0)
-                        return bad(reterr_msg, "vGPU '%s' has vgpu_id 0", v->name);
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s' has vgpu_id 0", v->name);
                 if (v->alloc_offset + v->alloc_length > p->usable)
-                        return bad(reterr_msg, "vGPU '%s' FB [%" PRIu64 ", +%" PRIu64 ") runs past the usable FB (%" PRIu64 ")",
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s' FB [%" PRIu64 ", +%" PRIu64 ") runs past the usable FB (%" PRIu64 ")",
                                    v->name, v->alloc_offset, v->alloc_length, p->usable);
                 if (v->fb_offset < v->alloc_offset || v->fb_offset + v->fb_length > v->heap_offset ||
                     v->heap_offset + v->heap_length > v->alloc_offset + v->alloc_length)
-                        return bad(reterr_msg, "vGPU '%s': guest FB or plugin heap outside its slot", v->name);
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s': guest FB or plugin heap outside its slot", v->name);
                 if (v->fb_offset % p->geo.vmmu_segment)
-                        return bad(reterr_msg, "vGPU '%s': guest FB not VMMU-segment aligned", v->name);
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s': guest FB not VMMU-segment aligned", v->name);
                 if (v->heap_length < t->gsp_heap_size || v->fb_length < t->fb_length)
-                        return bad(reterr_msg, "vGPU '%s': smaller than its type", v->name);
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s': smaller than its type", v->name);
                 if (v->chid_count == 0 || v->chid_offset % v->chid_count ||
                     (uint64_t) v->chid_offset + v->chid_count > p->geo.total_chids)
-                        return bad(reterr_msg, "vGPU '%s': channel block %" PRIu32 "+%" PRIu32 " misaligned or outside the pool",
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s': channel block %" PRIu32 "+%" PRIu32 " misaligned or outside the pool",
                                    v->name, v->chid_offset, v->chid_count);
                 if (nvv_partition_count_type(p, v->type_id) > t->max_instance)
-                        return bad(reterr_msg, "type %" PRIu32 " exceeds max_instance", v->type_id);
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "type %" PRIu32 " exceeds max_instance", v->type_id);
                 if (p->mode == NVV_PARTITION_HOMOGENEOUS && v->type_id != p->vgpus[0].type_id)
-                        return bad(reterr_msg, "equal-size mode holds types %" PRIu32 " and %" PRIu32,
+                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "equal-size mode holds types %" PRIu32 " and %" PRIu32,
                                    p->vgpus[0].type_id, v->type_id);
                 if (v->placement_id != NVV_PLACEMENT_NONE) {
                         const uint32_t *ids = p->mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_ids
@@ -744,15 +708,15 @@ int nvv_partition_check_invariants(const struct nvv_partition *p, char **reterr_
                         for (uint32_t k = 0; k < n; k++)
                                 legal = legal || ids[k] == v->placement_id;
                         if (!legal)
-                                return bad(reterr_msg, "vGPU '%s': placement %" PRIu32 " is not one of its type's", v->name,
+                                return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s': placement %" PRIu32 " is not one of its type's", v->name,
                                            v->placement_id);
                         if ((uint64_t) v->placement_id + v->placement_size > p->geo.placement_units)
-                                return bad(reterr_msg, "vGPU '%s': placement past the last unit", v->name);
+                                return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s': placement past the last unit", v->name);
                         if (v->alloc_offset != (uint64_t) v->placement_id * p->unit_size)
-                                return bad(reterr_msg, "vGPU '%s': FB offset does not match placement", v->name);
+                                return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPU '%s': FB offset does not match placement", v->name);
                         for (uint32_t u = v->placement_id; u < v->placement_id + v->placement_size; u++) {
                                 if (units[u / 64] >> (u % 64) & 1)
-                                        return bad(reterr_msg, "placement unit %" PRIu32 " used twice", u);
+                                        return nvv_fail_errno(-EUCLEAN, reterr_msg, "placement unit %" PRIu32 " used twice", u);
                                 units[u / 64] |= UINT64_C(1) << (u % 64);
                         }
                 }
@@ -760,14 +724,14 @@ int nvv_partition_check_invariants(const struct nvv_partition *p, char **reterr_
                         const struct nvv_partition_vgpu *w = &p->vgpus[k];
 
                         if (streq(v->name, w->name) || v->vgpu_id == w->vgpu_id)
-                                return bad(reterr_msg, "vGPUs '%s' and '%s' share a name or id", v->name, w->name);
+                                return nvv_fail_errno(-EUCLEAN, reterr_msg, "vGPUs '%s' and '%s' share a name or id", v->name, w->name);
                         if (ranges_overlap(v->alloc_offset, v->alloc_length, w->alloc_offset, w->alloc_length))
-                                return bad(reterr_msg, "FB of '%s' and '%s' overlap", v->name, w->name);
+                                return nvv_fail_errno(-EUCLEAN, reterr_msg, "FB of '%s' and '%s' overlap", v->name, w->name);
                         if (ranges_overlap(v->chid_offset, v->chid_count, w->chid_offset, w->chid_count))
-                                return bad(reterr_msg, "channels of '%s' and '%s' overlap", v->name, w->name);
+                                return nvv_fail_errno(-EUCLEAN, reterr_msg, "channels of '%s' and '%s' overlap", v->name, w->name);
                 }
         }
         if (memcmp(units, p->units, sizeof(units)) != 0)
-                return bad(reterr_msg, "the placement-unit map disagrees with the vGPUs");
+                return nvv_fail_errno(-EUCLEAN, reterr_msg, "the placement-unit map disagrees with the vGPUs");
         return 0;
 }

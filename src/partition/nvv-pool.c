@@ -22,18 +22,7 @@ static const char *const strategy_names[_NVV_PLACE_STRATEGY_MAX] = {
         [NVV_PLACE_SPREAD] = "spread",
 };
 
-const char *nvv_place_strategy_to_string(enum nvv_place_strategy s)
-{
-        return s >= 0 && s < _NVV_PLACE_STRATEGY_MAX ? strategy_names[s] : NULL;
-}
-
-enum nvv_place_strategy nvv_place_strategy_from_string(const char *s)
-{
-        for (int i = 0; s && i < _NVV_PLACE_STRATEGY_MAX; i++)
-                if (streq(strategy_names[i], s))
-                        return (enum nvv_place_strategy) i;
-        return _NVV_PLACE_STRATEGY_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(nvv_place_strategy, enum nvv_place_strategy, strategy_names, _NVV_PLACE_STRATEGY_MAX, _NVV_PLACE_STRATEGY_INVALID)
 
 static const char *const numa_names[_NVV_NUMA_MODE_MAX] = {
         [NVV_NUMA_IGNORE] = "ignore",
@@ -41,18 +30,7 @@ static const char *const numa_names[_NVV_NUMA_MODE_MAX] = {
         [NVV_NUMA_REQUIRE] = "require",
 };
 
-const char *nvv_numa_mode_to_string(enum nvv_numa_mode m)
-{
-        return m >= 0 && m < _NVV_NUMA_MODE_MAX ? numa_names[m] : NULL;
-}
-
-enum nvv_numa_mode nvv_numa_mode_from_string(const char *s)
-{
-        for (int i = 0; s && i < _NVV_NUMA_MODE_MAX; i++)
-                if (streq(numa_names[i], s))
-                        return (enum nvv_numa_mode) i;
-        return _NVV_NUMA_MODE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(nvv_numa_mode, enum nvv_numa_mode, numa_names, _NVV_NUMA_MODE_MAX, _NVV_NUMA_MODE_INVALID)
 
 int nvv_pool_new(const struct nvv_fwabi *fw, struct nvv_pool **ret)
 {
@@ -115,20 +93,6 @@ const struct nvv_fwabi *nvv_pool_get_fwabi(const struct nvv_pool *p)
         return p ? p->fw : NULL;
 }
 
-_printf_(2, 3) static int pool_fail(char **reterr_msg, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr_msg) {
-                free(*reterr_msg);
-                va_start(ap, fmt);
-                if (vasprintf(reterr_msg, fmt, ap) < 0)
-                        *reterr_msg = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
 int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, char **reterr_msg)
 {
         _cleanup_(nvv_partition_freep) struct nvv_partition *part = NULL;
@@ -142,10 +106,10 @@ int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, 
 
         assert_return(p && cfg && cfg->model && cfg->name, -EINVAL);
         if (p->n >= NVV_POOL_MAX_GPUS)
-                return pool_fail(reterr_msg, "more than %d GPUs", NVV_POOL_MAX_GPUS);
+                return nvv_fail(reterr_msg, "more than %d GPUs", NVV_POOL_MAX_GPUS);
         r = nvv_partition_geometry_from_catalog(cfg->model, p->fw, cfg->ecc, &geo);
         if (r < 0)
-                return pool_fail(reterr_msg, "%s (%s): no usable framebuffer under firmware %s", cfg->name,
+                return nvv_fail(reterr_msg, "%s (%s): no usable framebuffer under firmware %s", cfg->name,
                                  cfg->model->short_name, p->fw->release);
         r = nvv_partition_new(&geo, &part);
         if (r < 0)
@@ -166,11 +130,11 @@ int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, 
         /* A GPU may offer nothing (a policy can say so); it then takes no vGPU. */
         r = nvv_partition_add_types(part, filled, n, true, &st);
         if (r < 0)
-                return pool_fail(reterr_msg, "%s (%s): the firmware would refuse its type table (%s)", cfg->name,
+                return nvv_fail(reterr_msg, "%s (%s): the firmware would refuse its type table (%s)", cfg->name,
                                  cfg->model->short_name, nvv_fw_status_to_string(st));
         r = nvv_partition_set_mode(part, cfg->mode, &st);
         if (r < 0)
-                return pool_fail(reterr_msg, "%s (%s): %s mode is not available%s", cfg->name, cfg->model->short_name,
+                return nvv_fail(reterr_msg, "%s (%s): %s mode is not available%s", cfg->name, cfg->model->short_name,
                                  nvv_partition_mode_to_string(cfg->mode),
                                  !cfg->model->mixed_size ? " on this GPU model"
                                                          : " under this firmware release");

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -80,3 +81,18 @@ static inline void fclosep(FILE **f)
         *f = NULL;
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* prefix##_to_string() and prefix##_from_string() over a table of names indexed by the enum:
+ * NULL for a value outside it, `invalid` for a name not in it. */
+#define DEFINE_STRING_TABLE_LOOKUP(prefix, type, table, max, invalid)                   \
+        const char *prefix##_to_string(type v)                                          \
+        {                                                                               \
+                return v >= 0 && v < (max) ? table[v] : NULL;                           \
+        }                                                                               \
+        type prefix##_from_string(const char *s)                                        \
+        {                                                                               \
+                for (int _i = 0; s && _i < (max); _i++)                                 \
+                        if (table[_i] && strcmp(table[_i], s) == 0)                     \
+                                return (type) _i;                                       \
+                return invalid;                                                         \
+        }

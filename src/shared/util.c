@@ -4,12 +4,53 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
+
+void nvv_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen) {
+                va_start(ap, fmt);
+                vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+}
+
+static void set_error(char **reterr, const char *fmt, va_list ap)
+{
+        if (reterr) {
+                free(*reterr);
+                if (vasprintf(reterr, fmt, ap) < 0)
+                        *reterr = NULL;
+        }
+}
+
+int nvv_fail(char **reterr, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        set_error(reterr, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+int nvv_fail_errno(int error, char **reterr, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        set_error(reterr, fmt, ap);
+        va_end(ap);
+        return error;
+}
 
 int safe_atou64(const char *s, uint64_t *ret)
 {

@@ -8,6 +8,14 @@
 
 #include "macro.h"
 
+/* One line into a caller's error buffer (err may be NULL, errlen 0). */
+_printf_(3, 4) void nvv_errf(char *err, size_t errlen, const char *fmt, ...);
+/* Replace *reterr (reterr may be NULL) with a formatted message; returns -EINVAL so that
+ * `return nvv_fail(reterr, ...)` reads as the error it is. */
+_printf_(2, 3) int nvv_fail(char **reterr, const char *fmt, ...);
+/* The same, returning `error` (a negative errno) instead. */
+_printf_(3, 4) int nvv_fail_errno(int error, char **reterr, const char *fmt, ...);
+
 /* Strict integer parsers: whole string, no sign for unsigned, base prefix allowed ("0x"). */
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atou32(const char *s, uint32_t *ret);

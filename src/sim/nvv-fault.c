@@ -27,20 +27,6 @@ bool nvv_fault_is_immediate(const struct nvv_fault *f)
         return f->cmd == -2;
 }
 
-_printf_(2, 3) static int bad(char **reterr, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
 static int parse_one(char *item, struct nvv_fault *f, char **reterr)
 {
         char *p, *parts[4] = {};
@@ -52,28 +38,28 @@ static int parse_one(char *item, struct nvv_fault *f, char **reterr)
         if ((p = strrchr(item, '*'))) {
                 *p = '\0';
                 if (safe_atou32(p + 1, &f->count) < 0)
-                        return bad(reterr, "fault '%s': count '%s' is not a number", item, p + 1);
+                        return nvv_fail(reterr, "fault '%s': count '%s' is not a number", item, p + 1);
         }
         if ((p = strrchr(item, '@'))) {
                 *p = '\0';
                 if (safe_atou32(p + 1, &v) < 0 || v > 1023)
-                        return bad(reterr, "fault '%s': GPU '%s' is not a GPU index", item, p + 1);
+                        return nvv_fail(reterr, "fault '%s': GPU '%s' is not a GPU index", item, p + 1);
                 f->gpu = (int) v;
         }
         for (char *s = item, *save = NULL; n < 4 && (p = strtok_r(s, ":", &save)); s = NULL)
                 parts[n++] = p;
         if (n == 0)
-                return bad(reterr, "empty fault");
+                return nvv_fail(reterr, "empty fault");
         for (int k = 0; k < _NVV_FAULT_MAX; k++)
                 if (streq(kind_names[k], parts[0]))
                         kind = k;
         if (kind < 0)
-                return bad(reterr, "unknown fault '%s' (known: delay, drop, status, checksum, truncate, garbage, reset, crash)",
+                return nvv_fail(reterr, "unknown fault '%s' (known: delay, drop, status, checksum, truncate, garbage, reset, crash)",
                            parts[0]);
         f->kind = (enum nvv_fault_kind) kind;
         if (f->kind == NVV_FAULT_CRASH) {
                 if (n != 2 || safe_atou32(parts[1], &f->arg) < 0 || f->arg == 0)
-                        return bad(reterr, "fault 'crash' takes a gfid: crash:GFID");
+                        return nvv_fail(reterr, "fault 'crash' takes a gfid: crash:GFID");
                 f->cmd = -2;
                 return 0;
         }
@@ -82,25 +68,25 @@ static int parse_one(char *item, struct nvv_fault *f, char **reterr)
                 return 0;
         }
         if (n < 2)
-                return bad(reterr, "fault '%s' needs a command: %s:COMMAND", parts[0], parts[0]);
+                return nvv_fail(reterr, "fault '%s' needs a command: %s:COMMAND", parts[0], parts[0]);
         if (!streq(parts[1], "any")) {
                 f->cmd = nvv_cmd_from_string(parts[1]);
                 if (f->cmd < 0)
-                        return bad(reterr, "fault '%s': unknown command '%s'", parts[0], parts[1]);
+                        return nvv_fail(reterr, "fault '%s': unknown command '%s'", parts[0], parts[1]);
         }
         switch (f->kind) {
         case NVV_FAULT_DELAY:
                 if (n != 3 || safe_atou32(parts[2], &f->arg) < 0 || f->arg > 600000)
-                        return bad(reterr, "fault 'delay' takes milliseconds (at most 600000): delay:COMMAND:MS");
+                        return nvv_fail(reterr, "fault 'delay' takes milliseconds (at most 600000): delay:COMMAND:MS");
                 break;
         case NVV_FAULT_STATUS:
                 if (n != 3 || !startswith(parts[2], "NV_") || strlen(parts[2]) >= sizeof(f->status))
-                        return bad(reterr, "fault 'status' takes a status name: status:COMMAND:NV_ERR_...");
+                        return nvv_fail(reterr, "fault 'status' takes a status name: status:COMMAND:NV_ERR_...");
                 snprintf(f->status, sizeof(f->status), "%s", parts[2]);
                 break;
         default:
                 if (n != 2)
-                        return bad(reterr, "fault '%s' takes no argument after the command", parts[0]);
+                        return nvv_fail(reterr, "fault '%s' takes no argument after the command", parts[0]);
                 break;
         }
         return 0;
@@ -114,15 +100,15 @@ int nvv_fault_parse(const char *spec, struct nvv_fault **ret, size_t *ret_n, cha
         int r;
 
         if (!spec || strlen(spec) > 4096)
-                return bad(reterr_msg, "fault spec is missing or longer than 4096 bytes");
+                return nvv_fail(reterr_msg, "fault spec is missing or longer than 4096 bytes");
         r = strv_split(spec, ',', &items);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return bad(reterr_msg, "fault spec '%s' has an empty item", spec);
+                return nvv_fail(reterr_msg, "fault spec '%s' has an empty item", spec);
         n = strv_length(items);
         if (n > NVV_FAULT_MAX_SPECS)
-                return bad(reterr_msg, "more than %d faults", NVV_FAULT_MAX_SPECS);
+                return nvv_fail(reterr_msg, "more than %d faults", NVV_FAULT_MAX_SPECS);
         f = calloc(n, sizeof(*f));
         if (!f)
                 return -ENOMEM;

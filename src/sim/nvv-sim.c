@@ -48,20 +48,6 @@ struct nvv_sim {
         size_t n_conns;
 };
 
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
 size_t nvv_sim_gpu_count(const struct nvv_sim *s)
 {
         return s->n_gpus;
@@ -94,18 +80,18 @@ static int add_gpu(struct nvv_sim *s, const char *model, const char *release, co
         int r;
 
         if (s->n_gpus >= MAX_GPUS)
-                return fail(reterr, "more than %d GPUs", MAX_GPUS);
+                return nvv_fail(reterr, "more than %d GPUs", MAX_GPUS);
         if (!cg)
-                return fail(reterr, "GPU %zu: unknown model '%s' (the catalog in %s has no such GPU)", s->n_gpus, model,
+                return nvv_fail(reterr, "GPU %zu: unknown model '%s' (the catalog in %s has no such GPU)", s->n_gpus, model,
                             nvv_catalog_default_dir());
         if (!release)
                 release = nvv_fwdb_get(s->db, nvv_fwdb_count(s->db) - 1)->release;
         fw = nvv_fwdb_match(s->db, release, &msg);
         if (!fw)
-                return fail(reterr, "GPU %zu (%s): %s", s->n_gpus, cg->short_name, msg ? msg : "no description");
+                return nvv_fail(reterr, "GPU %zu (%s): %s", s->n_gpus, cg->short_name, msg ? msg : "no description");
         r = nvv_catalog_gpu_sizing(cg, fw, false, &sz);
         if (r < 0)
-                return fail(reterr, "GPU %zu (%s): cannot size it for firmware %s", s->n_gpus, cg->short_name, release);
+                return nvv_fail(reterr, "GPU %zu (%s): cannot size it for firmware %s", s->n_gpus, cg->short_name, release);
         snprintf(cfg.model, sizeof(cfg.model), "%s", cg->model);
         snprintf(cfg.release, sizeof(cfg.release), "%s", release);
         if (bdf)
@@ -129,7 +115,7 @@ static int add_gpu(struct nvv_sim *s, const char *model, const char *release, co
         snprintf(cfg.gsp.firmware_version, sizeof(cfg.gsp.firmware_version), "%s", release);
         r = nvv_simgpu_new(&cfg, fw, &s->gpus[s->n_gpus]);
         if (r < 0)
-                return fail(reterr, "GPU %zu (%s): cannot start: %s", s->n_gpus, cg->short_name, strerror(-r));
+                return nvv_fail(reterr, "GPU %zu (%s): cannot start: %s", s->n_gpus, cg->short_name, strerror(-r));
         s->n_gpus++;
         return 0;
 }
@@ -140,10 +126,10 @@ static int add_gpus_from_spec(struct nvv_sim *s, const char *spec, char **reterr
         int r;
 
         if (strlen(spec) > 4096)
-                return fail(reterr, "GPU spec longer than 4096 bytes");
+                return nvv_fail(reterr, "GPU spec longer than 4096 bytes");
         r = strv_split(spec, ',', &items);
         if (r < 0)
-                return r == -ENOMEM ? r : fail(reterr, "GPU spec '%s' has an empty item", spec);
+                return r == -ENOMEM ? r : nvv_fail(reterr, "GPU spec '%s' has an empty item", spec);
         for (char **i = items; *i; i++) {
                 char *model = *i, *release = NULL, *p;
                 uint32_t count = 1;
@@ -151,16 +137,16 @@ static int add_gpus_from_spec(struct nvv_sim *s, const char *spec, char **reterr
                 if ((p = strchr(model, '*'))) {
                         *p = '\0';
                         if (safe_atou32(p + 1, &count) < 0 || count == 0 || count > MAX_GPUS)
-                                return fail(reterr, "GPU spec '%s': count '%s' must be 1..%d", *i, p + 1, MAX_GPUS);
+                                return nvv_fail(reterr, "GPU spec '%s': count '%s' must be 1..%d", *i, p + 1, MAX_GPUS);
                 }
                 if ((p = strchr(model, '@'))) {
                         *p = '\0';
                         release = p + 1;
                         if (!nvv_release_is_valid(release))
-                                return fail(reterr, "GPU spec: '%s' is not a firmware release", release);
+                                return nvv_fail(reterr, "GPU spec: '%s' is not a firmware release", release);
                 }
                 if (!*model)
-                        return fail(reterr, "GPU spec: an item has no model");
+                        return nvv_fail(reterr, "GPU spec: an item has no model");
                 for (uint32_t k = 0; k < count; k++) {
                         r = add_gpu(s, model, release, NULL, reterr);
                         if (r < 0)
@@ -180,14 +166,14 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
 
         r = read_full_file(path, MAX_HOST_FILE, &data, &size);
         if (r < 0)
-                return fail(reterr, "%s: %s", path, r == -EFBIG ? "larger than 256 KiB" : strerror(-r));
+                return nvv_fail(reterr, "%s: %s", path, r == -EFBIG ? "larger than 256 KiB" : strerror(-r));
         tok = json_tokener_new_ex(8);
         if (!tok)
                 return -ENOMEM;
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         root = json_tokener_parse_ex(tok, data, (int) size);
         if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-                r = fail(reterr, "%s: invalid JSON: %s", path, json_tokener_error_desc(json_tokener_get_error(tok)));
+                r = nvv_fail(reterr, "%s: invalid JSON: %s", path, json_tokener_error_desc(json_tokener_get_error(tok)));
                 json_tokener_free(tok);
                 json_object_put(root);
                 return r;
@@ -196,7 +182,7 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
         if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "gpus", &gpus) ||
             !json_object_is_type(gpus, json_type_array)) {
                 json_object_put(root);
-                return fail(reterr, "%s: expected {\"gpus\": [...]}", path);
+                return nvv_fail(reterr, "%s: expected {\"gpus\": [...]}", path);
         }
         for (size_t i = 0; i < json_object_array_length(gpus); i++) {
                 json_object *g = json_object_array_get_idx(gpus, i), *v;
@@ -204,31 +190,31 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
                 int64_t count = 1;
 
                 if (!json_object_is_type(g, json_type_object)) {
-                        r = fail(reterr, "%s: gpus[%zu]: expected an object", path, i);
+                        r = nvv_fail(reterr, "%s: gpus[%zu]: expected an object", path, i);
                         goto out;
                 }
                 json_object_object_foreach(g, k, x) {
                         if (!streq(k, "model") && !streq(k, "release") && !streq(k, "count") && !streq(k, "bdf")) {
-                                r = fail(reterr, "%s: gpus[%zu]: unknown key '%s'", path, i, k);
+                                r = nvv_fail(reterr, "%s: gpus[%zu]: unknown key '%s'", path, i, k);
                                 goto out;
                         }
                         (void) x;
                 }
                 if (!json_object_object_get_ex(g, "model", &v) || !json_object_is_type(v, json_type_string)) {
-                        r = fail(reterr, "%s: gpus[%zu].model: a string is required", path, i);
+                        r = nvv_fail(reterr, "%s: gpus[%zu].model: a string is required", path, i);
                         goto out;
                 }
                 model = json_object_get_string(v);
                 if (json_object_object_get_ex(g, "release", &v)) {
                         if (!json_object_is_type(v, json_type_string) || !nvv_release_is_valid(json_object_get_string(v))) {
-                                r = fail(reterr, "%s: gpus[%zu].release: not a firmware release", path, i);
+                                r = nvv_fail(reterr, "%s: gpus[%zu].release: not a firmware release", path, i);
                                 goto out;
                         }
                         release = json_object_get_string(v);
                 }
                 if (json_object_object_get_ex(g, "bdf", &v)) {
                         if (!json_object_is_type(v, json_type_string) || strlen(json_object_get_string(v)) != 12) {
-                                r = fail(reterr, "%s: gpus[%zu].bdf: expected \"DDDD:BB:DD.F\"", path, i);
+                                r = nvv_fail(reterr, "%s: gpus[%zu].bdf: expected \"DDDD:BB:DD.F\"", path, i);
                                 goto out;
                         }
                         bdf = json_object_get_string(v);
@@ -236,7 +222,7 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
                 if (json_object_object_get_ex(g, "count", &v)) {
                         count = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
                         if (count < 1 || count > MAX_GPUS || (bdf && count != 1)) {
-                                r = fail(reterr, "%s: gpus[%zu].count: 1..%d (1 when a bdf is given)", path, i, MAX_GPUS);
+                                r = nvv_fail(reterr, "%s: gpus[%zu].count: 1..%d (1 when a bdf is given)", path, i, MAX_GPUS);
                                 goto out;
                         }
                 }
@@ -544,7 +530,7 @@ static int listen_on(struct nvv_sim *s, const char *path, char **reterr)
         struct stat st;
 
         if (strlen(path) >= sizeof(sa.sun_path))
-                return fail(reterr, "socket path '%s' is too long", path);
+                return nvv_fail(reterr, "socket path '%s' is too long", path);
         strcpy(sa.sun_path, path);
         s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (s->listen_fd < 0)
@@ -552,13 +538,13 @@ static int listen_on(struct nvv_sim *s, const char *path, char **reterr)
         /* A socket left by an earlier run is replaced; anything else is refused. */
         if (lstat(path, &st) == 0) {
                 if (!S_ISSOCK(st.st_mode))
-                        return fail(reterr, "'%s' exists and is not a socket", path);
+                        return nvv_fail(reterr, "'%s' exists and is not a socket", path);
                 (void) unlink(path);
         }
         if (bind(s->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return fail(reterr, "cannot bind '%s': %s", path, strerror(errno));
+                return nvv_fail(reterr, "cannot bind '%s': %s", path, strerror(errno));
         if (listen(s->listen_fd, 16) < 0)
-                return fail(reterr, "cannot listen on '%s': %s", path, strerror(errno));
+                return nvv_fail(reterr, "cannot listen on '%s': %s", path, strerror(errno));
         s->socket_path = strdup(path);
         if (!s->socket_path)
                 return -ENOMEM;
@@ -579,7 +565,7 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 if (faults[i].gpu != NVV_FAULT_ANY_GPU && (size_t) faults[i].gpu >= s->n_gpus)
-                        return fail(reterr_msg, "fault for GPU %d, but there are %zu GPUs", faults[i].gpu, s->n_gpus);
+                        return nvv_fail(reterr_msg, "fault for GPU %d, but there are %zu GPUs", faults[i].gpu, s->n_gpus);
                 for (size_t g = 0; g < s->n_gpus; g++) {
                         char err[256] = "";
 
@@ -590,7 +576,7 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                         if (r == -EOPNOTSUPP && faults[i].gpu == NVV_FAULT_ANY_GPU && s->n_gpus > 1)
                                 continue;
                         if (r < 0) {
-                                fail(reterr_msg, "GPU %zu: %s", g, err[0] ? err : strerror(-r));
+                                nvv_fail(reterr_msg, "GPU %zu: %s", g, err[0] ? err : strerror(-r));
                                 return r;
                         }
                 }
@@ -643,13 +629,13 @@ int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **
         if (r < 0 && !(r == -ENOENT && o->fwabi_dirs && nvv_fwdb_count(s->db) > 0))
                 return r;
         if (nvv_fwdb_count(s->db) == 0)
-                return fail(reterr_msg, "no firmware release descriptions found");
+                return nvv_fail(reterr_msg, "no firmware release descriptions found");
         r = o->catalog_dir ? nvv_catalog_load_dir(s->catalog, o->catalog_dir, reterr_msg)
                            : nvv_catalog_load_default(s->catalog, reterr_msg);
         if (r < 0)
                 return r;
         if (o->gpus && o->gpus_file)
-                return fail(reterr_msg, "give the GPUs either as a spec or as a file, not both");
+                return nvv_fail(reterr_msg, "give the GPUs either as a spec or as a file, not both");
         r = o->gpus_file ? add_gpus_from_file(s, o->gpus_file, reterr_msg)
                          : add_gpus_from_spec(s, o->gpus ? o->gpus : "L40S", reterr_msg);
         if (r < 0)

@@ -104,18 +104,6 @@ static inline bool stopping(const struct nvv_simgpu *g)
         return __atomic_load_n(&g->stop, __ATOMIC_ACQUIRE);
 }
 
-_printf_(3, 4) static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return 0;
-}
-
 const struct nvv_simgpu_config *nvv_simgpu_get_config(const struct nvv_simgpu *g)
 {
         return &g->cfg;
@@ -475,14 +463,14 @@ static void run_actions(struct nvv_simgpu *g)
                 } else if (a->fault.kind == NVV_FAULT_CRASH) {
                         a->result = nvv_gsp_crash_plugin(g->engine, a->fault.arg);
                         if (a->result == -ENOENT)
-                                errf(a->err, sizeof(a->err), "gfid %u has no host vGPU device", a->fault.arg);
+                                nvv_errf(a->err, sizeof(a->err), "gfid %u has no host vGPU device", a->fault.arg);
                         else if (a->result == -ESRCH)
-                                errf(a->err, sizeof(a->err), "the plugin of gfid %u is not running", a->fault.arg);
+                                nvv_errf(a->err, sizeof(a->err), "the plugin of gfid %u is not running", a->fault.arg);
                 } else if (g->n_faults < ELEMENTSOF(g->faults)) {
                         g->faults[g->n_faults++] = a->fault;
                 } else {
                         a->result = -ENOSPC;
-                        errf(a->err, sizeof(a->err), "too many armed faults");
+                        nvv_errf(a->err, sizeof(a->err), "too many armed faults");
                 }
                 a->done = true;
         }
@@ -567,7 +555,7 @@ static int kernel_read(struct nvv_simgpu *g, int timeout_ms, const uint8_t **ret
 
                 n = nvv_ring_peek(&g->stat_k, g->k_work, g->msg_cap, timeout_ms);
                 if (n == -EBADMSG) {
-                        errf(err, errlen, "a status queue message has an impossible element count");
+                        nvv_errf(err, errlen, "a status queue message has an impossible element count");
                         return n;
                 }
                 if (n < 0)
@@ -657,7 +645,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
         if (r < 0)
                 return r;
         if (len > NVV_MSGQ_MAX_RPC) {
-                errf(err, errlen, "RPC of %zu bytes is larger than the queue accepts", len);
+                nvv_errf(err, errlen, "RPC of %zu bytes is larger than the queue accepts", len);
                 return -E2BIG;
         }
         pthread_mutex_lock(&g->submit_lock);
@@ -670,7 +658,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
         deadline = timeout_ms >= 0 ? now_ns() + (uint64_t) timeout_ms * 1000000u : UINT64_MAX;
         r = nvv_ring_send_rpc(&g->cmd_k, g->fw, rpc, len, &g->k_tx_seq, g->k_work, timeout_ms);
         if (r == -ETIMEDOUT)
-                errf(err, errlen, "the command queue stayed full for %d ms", timeout_ms);
+                nvv_errf(err, errlen, "the command queue stayed full for %d ms", timeout_ms);
         while (r == 0) {
                 const uint8_t *ans;
                 size_t alen;
@@ -679,7 +667,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
 
                 if (now >= deadline) {
                         r = -ETIMEDOUT;
-                        errf(err, errlen, "no answer within %d ms", timeout_ms);
+                        nvv_errf(err, errlen, "no answer within %d ms", timeout_ms);
                         break;
                 }
                 if (stopping(g)) {
@@ -690,7 +678,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
                                 err, errlen);
                 if (k == -ETIMEDOUT) {
                         r = -ETIMEDOUT;
-                        errf(err, errlen, "no answer within %d ms", timeout_ms);
+                        nvv_errf(err, errlen, "no answer within %d ms", timeout_ms);
                         break;
                 }
                 if (k < 0) {
@@ -703,7 +691,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
                         if (g->reset_event && nvv_rpc_view(g->fw, ans, alen, &ev, NULL, 0) == 0 &&
                             ev.function == g->reset_event) {
                                 r = -ECONNRESET;
-                                errf(err, errlen, "the GSP reset while the RPC was pending");
+                                nvv_errf(err, errlen, "the GSP reset while the RPC was pending");
                                 break;
                         }
                         continue;
@@ -718,7 +706,7 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
                 }
                 if (alen > reply_cap) {
                         r = -ENOBUFS;
-                        errf(err, errlen, "answer of %zu bytes does not fit %zu", alen, reply_cap);
+                        nvv_errf(err, errlen, "answer of %zu bytes does not fit %zu", alen, reply_cap);
                         break;
                 }
                 memcpy(reply, ans, alen);
@@ -813,14 +801,14 @@ int nvv_simgpu_inject(struct nvv_simgpu *g, const struct nvv_fault *f, char *err
         int r;
 
         if (f->cmd >= 0 && !g->fw->commands[f->cmd]) {
-                errf(err, errlen, "firmware %s has no '%s' to fault", g->fw->release, nvv_cmd_to_string(f->cmd));
+                nvv_errf(err, errlen, "firmware %s has no '%s' to fault", g->fw->release, nvv_cmd_to_string(f->cmd));
                 return -EOPNOTSUPP;
         }
         r = post_action(g, &a);
         if (r < 0)
                 return r;
         if (a.result < 0)
-                errf(err, errlen, "%s", a.err);
+                nvv_errf(err, errlen, "%s", a.err);
         return a.result;
 }
 
