@@ -221,34 +221,25 @@ int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, stru
 
 int nvv_channel_list_fwctl(const char *dir, char ***ret_paths, char **reterr_msg)
 {
-        _cleanup_strv_free_ char **paths = NULL;
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        int r = 0;
+        _cleanup_strv_free_ char **names = NULL, **paths = NULL;
+        int r;
 
-        if (!d) {
-                r = -errno;
-                if (r == -ENOENT)
-                        nvv_fail(reterr_msg, "%s does not exist: no fwctl devices (is the fwctl subsystem in this kernel?)", dir);
-                else
-                        nvv_fail(reterr_msg, "cannot read %s: %s", dir, strerror(-r));
-                return r;
-        }
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *p = NULL;
-
-                if (!startswith(de->d_name, "fwctl"))
-                        continue;
-                if (strv_length(paths) >= MAX_FWCTL_DEVICES)
-                        break;
-                if (asprintf(&p, "%s/%s", dir, de->d_name) < 0 || strv_push(&paths, TAKE_PTR(p)) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
-        }
-        closedir(d);
+        r = nvv_dir_list(dir, "fwctl", NULL, MAX_FWCTL_DEVICES, &names);
+        if (r == -ENOENT)
+                return nvv_fail_errno(r, reterr_msg, "%s does not exist: no fwctl devices (is the fwctl subsystem in this kernel?)", dir);
+        if (r == -E2BIG)
+                return nvv_fail_errno(r, reterr_msg, "%s: more than %d fwctl devices", dir, MAX_FWCTL_DEVICES);
         if (r < 0)
-                return r;
+                return nvv_fail_errno(r, reterr_msg, "cannot read %s: %s", dir, strerror(-r));
+        paths = calloc(1, sizeof(char *));
+        if (!paths)
+                return -ENOMEM;
+        for (size_t i = 0; names[i]; i++) {
+                char *p;
+
+                if (asprintf(&p, "%s/%s", dir, names[i]) < 0 || strv_push(&paths, p) < 0)
+                        return -ENOMEM;
+        }
         *ret_paths = TAKE_PTR(paths);
         return 0;
 }

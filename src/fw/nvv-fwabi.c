@@ -1879,50 +1879,20 @@ int nvv_fwdb_add(struct nvv_fwdb *db, struct nvv_fwabi *fw)
         return 1;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 int nvv_fwdb_load_dir(struct nvv_fwdb *db, const char *dir, char **reterr_msg)
 {
         _cleanup_strv_free_ char **names = NULL;
         struct nvv_fwabi **loaded = NULL;
         size_t n_loaded = 0, n;
-        DIR *d;
-        struct dirent *de;
         int r = 0;
 
         assert_return(db && dir, -EINVAL);
-        d = opendir(dir);
-        if (!d) {
-                r = -errno;
-                if (reterr_msg) {
-                        free(*reterr_msg);
-                        if (asprintf(reterr_msg, "%s: %s", dir, strerror(-r)) < 0)
-                                *reterr_msg = NULL;
-                }
-                return r;
-        }
-        while ((de = readdir(d))) {
-                size_t len = strlen(de->d_name);
-
-                if (de->d_name[0] == '.' || len < 6 || !streq(de->d_name + len - 5, ".json"))
-                        continue;
-                if (strv_length(names) >= 1024) {
-                        r = -E2BIG;
-                        break;
-                }
-                if ((r = strv_extend(&names, de->d_name)) < 0)
-                        break;
-        }
-        closedir(d);
+        r = nvv_dir_list(dir, NULL, ".json", 1024, &names);
         if (r < 0)
-                return r;
+                return nvv_fail_errno(r, reterr_msg, "%s: %s", dir, r == -E2BIG ? "more than 1024 descriptions" : strerror(-r));
         n = strv_length(names);
         if (n == 0)
                 return 0;
-        qsort(names, n, sizeof(char *), cmp_str);
         loaded = calloc(n, sizeof(*loaded));
         if (!loaded)
                 return -ENOMEM;

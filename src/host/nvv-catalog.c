@@ -685,45 +685,17 @@ int nvv_catalog_load_file(struct nvv_catalog *c, const char *path, char **reterr
         return nvv_catalog_load_buffer(c, data, size, path, reterr_msg);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 int nvv_catalog_load_dir(struct nvv_catalog *c, const char *dir, char **reterr_msg)
 {
         _cleanup_strv_free_ char **files = NULL;
-        DIR *d;
-        struct dirent *de;
         size_t before, n;
         int r = 0;
 
         assert_return(c && dir, -EINVAL);
-        d = opendir(dir);
-        if (!d) {
-                r = -errno;
-                if (reterr_msg) {
-                        free(*reterr_msg);
-                        if (asprintf(reterr_msg, "%s: %s", dir, strerror(-r)) < 0)
-                                *reterr_msg = NULL;
-                }
-                return r;
-        }
-        while ((de = readdir(d))) {
-                size_t len = strlen(de->d_name);
-
-                if (de->d_name[0] == '.' || len < 6 || !streq(de->d_name + len - 5, ".json"))
-                        continue;
-                r = strv_extend(&files, de->d_name);
-                if (r < 0)
-                        break;
-        }
-        closedir(d);
+        r = nvv_dir_list(dir, NULL, ".json", 1024, &files);
         if (r < 0)
-                return r;
+                return nvv_fail_errno(r, reterr_msg, "%s: %s", dir, r == -E2BIG ? "more than 1024 GPU descriptions" : strerror(-r));
         n = strv_length(files);
-        if (n > 0)
-                qsort(files, n, sizeof(char *), cmp_str);
         before = c->n;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL;

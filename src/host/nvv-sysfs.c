@@ -401,11 +401,6 @@ bool nvv_sysfs_is_dir(const struct nvv_sysfs *s, const char *path)
         return fstatat(s->root_fd, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int cmp_strp(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 int nvv_sysfs_list_dir(const struct nvv_sysfs *s, const char *path, char ***ret_names)
 {
         _cleanup_strv_free_ char **names = NULL;
@@ -439,7 +434,7 @@ int nvv_sysfs_list_dir(const struct nvv_sysfs *s, const char *path, char ***ret_
         }
         if (errno != 0)
                 return -errno;
-        qsort(names, strv_length(names), sizeof(char *), cmp_strp);
+        strv_sort(names);
         *ret_names = TAKE_PTR(names);
         return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -300,4 +301,52 @@ void hexdump(FILE *f, const void *p, size_t n, const char *indent)
                         fprintf(f, " %02x", b[j]);
                 fputc('\n', f);
         }
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **l)
+{
+        size_t n = strv_length(l);
+
+        if (n > 1)
+                qsort(l, n, sizeof(char *), cmp_strp);
+}
+
+int nvv_dir_list(const char *dir, const char *prefix, const char *suffix, size_t max, char ***ret)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        DIR *d;
+        struct dirent *de;
+        size_t n = 0;
+        int r = 0;
+
+        d = opendir(dir);
+        if (!d)
+                return -errno;
+        names = calloc(1, sizeof(char *));
+        if (!names)
+                r = -ENOMEM;
+        while (r == 0 && (errno = 0, de = readdir(d))) {
+                size_t len = strlen(de->d_name), sl = suffix ? strlen(suffix) : 0;
+
+                if (de->d_name[0] == '.' || (prefix && !startswith(de->d_name, prefix)) ||
+                    len <= sl || (suffix && !streq(de->d_name + len - sl, suffix)))
+                        continue;
+                if (++n > max)
+                        r = -E2BIG;
+                else
+                        r = strv_extend(&names, de->d_name);
+        }
+        if (r == 0 && errno != 0)
+                r = -errno;
+        closedir(d);
+        if (r < 0)
+                return r;
+        strv_sort(names);
+        *ret = TAKE_PTR(names);
+        return 0;
 }

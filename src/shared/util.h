@@ -42,6 +42,11 @@ int strv_extend(char ***l, const char *s);
 
 /* Split "a,b,c" (no empty items allowed). */
 int strv_split(const char *s, char sep, char ***ret);
+void strv_sort(char **l);
+
+/* The names in dir (no dot files) that start with prefix and end with suffix (NULL: any),
+ * sorted; -E2BIG when more than max match, -errno when dir cannot be read. */
+int nvv_dir_list(const char *dir, const char *prefix, const char *suffix, size_t max, char ***ret);
 
 int errno_from_name(const char *name);
 const char *errno_to_name(int e);
