@@ -70,7 +70,7 @@ test)
         configure_build build-tsan --enable-werror --enable-tsan
         make -C build-tsan -j"$jobs" check TESTS="$TSAN_TESTS" >/dev/null || { status=1; cat build-tsan/test-suite.log; }
         echo "== libFuzzer smoke run (clang)"
-        configure_build build-fuzz --enable-fuzzing --enable-sanitizers CC=clang
+        configure_build build-fuzz --enable-werror --enable-fuzzing --enable-sanitizers CC=clang
         for t in build-fuzz/tests/fuzz/libfuzzer-*; do
                 name=$(basename "$t" | sed 's/^libfuzzer-/fuzz-/')
                 corpus=$(mktemp -d)

@@ -24,7 +24,7 @@ void nvv_errf(char *err, size_t errlen, const char *fmt, ...)
         }
 }
 
-static void set_error(char **reterr, const char *fmt, va_list ap)
+_printf_(2, 0) static void set_error(char **reterr, const char *fmt, va_list ap)
 {
         if (reterr) {
                 free(*reterr);
