@@ -1803,15 +1803,8 @@ int nvv_fwabi_load_file(const char *path, struct nvv_fwabi **ret, char **reterr_
 
         assert_return(path && ret, -EINVAL);
         r = read_full_file(path, NVV_FWABI_MAX_FILE_SIZE, &data, &size);
-        if (r < 0) {
-                if (reterr_msg) {
-                        free(*reterr_msg);
-                        if (asprintf(reterr_msg, "%s: %s", path,
-                                     r == -EFBIG ? "file is too large" : strerror(-r)) < 0)
-                                *reterr_msg = NULL;
-                }
-                return r;
-        }
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "%s: %s", path, r == -EFBIG ? "file is too large" : strerror(-r));
         return nvv_fwabi_load_buffer(data, size, path, ret, reterr_msg);
 }
 
@@ -1908,14 +1901,9 @@ int nvv_fwdb_load_dir(struct nvv_fwdb *db, const char *dir, char **reterr_msg)
                         goto finish;
                 for (size_t j = 0; j < n_loaded; j++)
                         if (streq(loaded[j]->release, loaded[n_loaded]->release)) {
-                                if (reterr_msg) {
-                                        free(*reterr_msg);
-                                        if (asprintf(reterr_msg, "%s: release %s is also described by %s", path,
-                                                     loaded[j]->release, loaded[j]->path) < 0)
-                                                *reterr_msg = NULL;
-                                }
+                                r = nvv_fail_errno(-EEXIST, reterr_msg, "%s: release %s is also described by %s",
+                                                   path, loaded[j]->release, loaded[j]->path);
                                 n_loaded++;
-                                r = -EEXIST;
                                 goto finish;
                         }
                 n_loaded++;
@@ -1959,11 +1947,7 @@ const struct nvv_fwabi *nvv_fwdb_match(const struct nvv_fwdb *db, const char *re
         FILE *f;
 
         if (!release || !nvv_release_is_valid(release)) {
-                if (reterr_msg) {
-                        free(*reterr_msg);
-                        if (asprintf(reterr_msg, "'%s' is not a firmware release version", release ? release : "") < 0)
-                                *reterr_msg = NULL;
-                }
+                nvv_fail(reterr_msg, "'%s' is not a firmware release version", release ? release : "");
                 return NULL;
         }
         for (size_t i = 0; i < db->n; i++)
@@ -1996,15 +1980,13 @@ const struct nvv_fwabi *nvv_fwdb_match(const struct nvv_fwdb *db, const char *re
                                 fprintf(f, "%s%s", i ? ", " : "", db->fws[i]->release);
                         fclose(f);
                 }
-                free(*reterr_msg);
-                if (nearest) {
-                        if (asprintf(reterr_msg,
-                                     "firmware release %s is not supported: no description serves it (known: %s); the nearest known release is %s",
-                                     release, known ? known : "", nearest->release) < 0)
-                                *reterr_msg = NULL;
-                } else if (asprintf(reterr_msg, "firmware release %s is not supported: no release descriptions are loaded",
-                                    release) < 0)
-                        *reterr_msg = NULL;
+                if (nearest)
+                        nvv_fail(reterr_msg,
+                                 "firmware release %s is not supported: no description serves it (known: %s); the nearest known release is %s",
+                                 release, known ? known : "", nearest->release);
+                else
+                        nvv_fail(reterr_msg, "firmware release %s is not supported: no release descriptions are loaded",
+                                 release);
                 free(known);
         }
         return NULL;

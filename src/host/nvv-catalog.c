@@ -673,15 +673,8 @@ int nvv_catalog_load_file(struct nvv_catalog *c, const char *path, char **reterr
 
         assert_return(c && path, -EINVAL);
         r = read_full_file(path, NVV_CATALOG_MAX_FILE_SIZE, &data, &size);
-        if (r < 0) {
-                if (reterr_msg) {
-                        free(*reterr_msg);
-                        if (asprintf(reterr_msg, "%s: %s", path,
-                                     r == -EFBIG ? "file is too large" : strerror(-r)) < 0)
-                                *reterr_msg = NULL;
-                }
-                return r;
-        }
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "%s: %s", path, r == -EFBIG ? "file is too large" : strerror(-r));
         return nvv_catalog_load_buffer(c, data, size, path, reterr_msg);
 }
 
@@ -713,14 +706,8 @@ int nvv_catalog_load_dir(struct nvv_catalog *c, const char *dir, char **reterr_m
                         gpu_free(c->gpus[--c->n]);
                 return r;
         }
-        if (n == 0) {
-                if (reterr_msg) {
-                        free(*reterr_msg);
-                        if (asprintf(reterr_msg, "%s: no GPU descriptions (*.json)", dir) < 0)
-                                *reterr_msg = NULL;
-                }
-                return -ENOENT;
-        }
+        if (n == 0)
+                return nvv_fail_errno(-ENOENT, reterr_msg, "%s: no GPU descriptions (*.json)", dir);
         return 0;
 }
 
