@@ -12,24 +12,19 @@
 
 #include "log.h"
 #include "nvv-channel.h"
+#include "nvv-evqueue.h"
 #include "nvv-fwctl.h"
 #include "nvv-genl.h"
 #include "nvv-seam.h"
 #include "util.h"
 
-#define MAX_QUEUED_EVENTS 256
 #define MAX_FWCTL_DEVICES 4096
 
 struct fwctl_transport {
         int fd;
         uint32_t dbdf;
         struct nvv_genl *genl;
-        struct {
-                uint8_t *rpc;
-                size_t len;
-        } events[MAX_QUEUED_EVENTS];
-        size_t n_events;
-        uint64_t events_dropped;
+        struct nvv_evqueue events;
 };
 
 static int fwctl_rpc(void *userdata, const void *req, size_t len, uint32_t sequence, int timeout_ms, void *reply,
@@ -82,18 +77,9 @@ static int fwctl_rpc(void *userdata, const void *req, size_t len, uint32_t seque
 static void on_genl_event(void *userdata, const struct nvv_genl_event *ev)
 {
         struct fwctl_transport *t = userdata;
-        uint8_t *c;
 
-        if (ev->gpu != t->dbdf)
-                return;
-        if (t->n_events >= MAX_QUEUED_EVENTS || !(c = malloc(ev->len))) {
-                t->events_dropped++;
-                return;
-        }
-        memcpy(c, ev->rpc, ev->len);
-        t->events[t->n_events].rpc = c;
-        t->events[t->n_events].len = ev->len;
-        t->n_events++;
+        if (ev->gpu == t->dbdf)
+                (void) nvv_evqueue_push(&t->events, ev->rpc, ev->len);
 }
 
 static int fwctl_subscribe(void *userdata, char *err, size_t errlen)
@@ -116,15 +102,9 @@ static int fwctl_next_event(void *userdata, uint8_t **ret_rpc, size_t *ret_len)
 {
         struct fwctl_transport *t = userdata;
 
-        if (t->genl && t->n_events == 0)
+        if (t->genl && t->events.n == 0)
                 (void) nvv_genl_receive(t->genl, on_genl_event, t);
-        if (t->n_events == 0)
-                return 0;
-        *ret_rpc = t->events[0].rpc;
-        *ret_len = t->events[0].len;
-        memmove(&t->events[0], &t->events[1], (t->n_events - 1) * sizeof(t->events[0]));
-        t->n_events--;
-        return 1;
+        return nvv_evqueue_pop(&t->events, ret_rpc, ret_len);
 }
 
 static void fwctl_close(void *userdata)
@@ -135,8 +115,7 @@ static void fwctl_close(void *userdata)
                 return;
         safe_close(t->fd);
         nvv_genl_close(t->genl);
-        for (size_t i = 0; i < t->n_events; i++)
-                free(t->events[i].rpc);
+        nvv_evqueue_clear(&t->events);
         free(t);
 }
 

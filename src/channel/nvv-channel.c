@@ -11,11 +11,11 @@
 
 #include "log.h"
 #include "nvv-channel.h"
+#include "nvv-evqueue.h"
 #include "nvv-msgq.h"
 #include "nvv-simproto.h"
 #include "util.h"
 
-#define MAX_QUEUED_EVENTS 256
 #define MAX_INFO_JSON (1u << 20)
 
 struct nvv_channel {
@@ -256,32 +256,8 @@ struct sim_transport {
         int fd;
         uint32_t gpu;
         struct nvv_simproto_rx rx;
-        struct {
-                uint8_t *rpc;
-                size_t len;
-        } events[MAX_QUEUED_EVENTS];
-        size_t n_events;
-        uint64_t events_dropped;
+        struct nvv_evqueue events;
 };
-
-static void sim_queue_event(struct sim_transport *s, const uint8_t *p, size_t len)
-{
-        uint8_t *c;
-
-        if (s->n_events >= MAX_QUEUED_EVENTS) {
-                s->events_dropped++;
-                return;
-        }
-        c = malloc(len ? len : 1);
-        if (!c) {
-                s->events_dropped++;
-                return;
-        }
-        memcpy(c, p, len);
-        s->events[s->n_events].rpc = c;
-        s->events[s->n_events].len = len;
-        s->n_events++;
-}
 
 static int sim_connect(const char *path, char **reterr)
 {
@@ -318,7 +294,7 @@ static int sim_wait(struct sim_transport *s, uint16_t want, uint32_t tag, int ti
                 if (r < 0)
                         return r;
                 if (s->rx.first.type == NVV_SIMPROTO_EVENT) {
-                        sim_queue_event(s, s->rx.data, s->rx.have);
+                        (void) nvv_evqueue_push(&s->events, s->rx.data, s->rx.have);
                         continue;
                 }
                 if (s->rx.first.tag != tag)
@@ -392,21 +368,15 @@ static int sim_next_event(void *userdata, uint8_t **ret_rpc, size_t *ret_len)
         char err[128];
 
         /* Pull in whatever is waiting on the socket, then hand out the oldest event. */
-        while (s->n_events < MAX_QUEUED_EVENTS) {
+        while (!nvv_evqueue_full(&s->events)) {
                 int r = nvv_simproto_recv(s->fd, &s->rx, 0, err, sizeof(err));
 
                 if (r < 0)
                         break;
                 if (s->rx.first.type == NVV_SIMPROTO_EVENT)
-                        sim_queue_event(s, s->rx.data, s->rx.have);
+                        (void) nvv_evqueue_push(&s->events, s->rx.data, s->rx.have);
         }
-        if (s->n_events == 0)
-                return 0;
-        *ret_rpc = s->events[0].rpc;
-        *ret_len = s->events[0].len;
-        memmove(&s->events[0], &s->events[1], (s->n_events - 1) * sizeof(s->events[0]));
-        s->n_events--;
-        return 1;
+        return nvv_evqueue_pop(&s->events, ret_rpc, ret_len);
 }
 
 static void sim_close(void *userdata)
@@ -417,8 +387,7 @@ static void sim_close(void *userdata)
                 return;
         safe_close(s->fd);
         nvv_simproto_rx_done(&s->rx);
-        for (size_t i = 0; i < s->n_events; i++)
-                free(s->events[i].rpc);
+        nvv_evqueue_clear(&s->events);
         free(s);
 }
 

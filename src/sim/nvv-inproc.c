@@ -10,22 +10,16 @@
 #include <unistd.h>
 
 #include "nvv-channel.h"
+#include "nvv-evqueue.h"
 #include "nvv-simgpu.h"
 #include "util.h"
-
-#define MAX_QUEUED_EVENTS 256
 
 struct inproc {
         struct nvv_simgpu *gpu;
         int efd;
         bool listening;
-        pthread_mutex_t lock;
-        struct {
-                uint8_t *rpc;
-                size_t len;
-        } events[MAX_QUEUED_EVENTS];
-        size_t n_events;
-        uint64_t dropped;
+        pthread_mutex_t lock;        /* events is filled on the simulator's thread */
+        struct nvv_evqueue events;
 };
 
 static int inproc_rpc(void *userdata, const void *req, size_t len, uint32_t sequence, int timeout_ms, void *reply,
@@ -41,20 +35,13 @@ static void on_event(void *userdata, struct nvv_simgpu *g, const uint8_t *rpc, s
 {
         struct inproc *p = userdata;
         uint64_t one = 1;
-        uint8_t *c;
+        bool queued;
 
         pthread_mutex_lock(&p->lock);
-        if (p->n_events >= MAX_QUEUED_EVENTS || !(c = malloc(len ? len : 1))) {
-                p->dropped++;
-                pthread_mutex_unlock(&p->lock);
-                return;
-        }
-        memcpy(c, rpc, len);
-        p->events[p->n_events].rpc = c;
-        p->events[p->n_events].len = len;
-        p->n_events++;
+        queued = nvv_evqueue_push(&p->events, rpc, len);
         pthread_mutex_unlock(&p->lock);
-        (void) !write(p->efd, &one, sizeof(one));
+        if (queued)
+                (void) !write(p->efd, &one, sizeof(one));
 }
 
 static int inproc_subscribe(void *userdata, char *err, size_t errlen)
@@ -83,14 +70,8 @@ static int inproc_next_event(void *userdata, uint8_t **ret_rpc, size_t *ret_len)
         int r = 0;
 
         pthread_mutex_lock(&p->lock);
-        if (p->n_events > 0) {
-                *ret_rpc = p->events[0].rpc;
-                *ret_len = p->events[0].len;
-                memmove(&p->events[0], &p->events[1], (p->n_events - 1) * sizeof(p->events[0]));
-                p->n_events--;
-                r = 1;
-        }
-        if (p->n_events == 0)
+        r = nvv_evqueue_pop(&p->events, ret_rpc, ret_len);
+        if (p->events.n == 0)
                 (void) !read(p->efd, &v, sizeof(v)); /* non-blocking: clears the counter */
         pthread_mutex_unlock(&p->lock);
         return r;
@@ -104,8 +85,7 @@ static void inproc_close(void *userdata)
                 return;
         if (p->listening)
                 nvv_simgpu_remove_listener(p->gpu, on_event, p);
-        for (size_t i = 0; i < p->n_events; i++)
-                free(p->events[i].rpc);
+        nvv_evqueue_clear(&p->events);
         safe_close(p->efd);
         pthread_mutex_destroy(&p->lock);
         free(p);
