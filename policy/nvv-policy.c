@@ -647,3 +647,42 @@ bool nvv_policy_offers(const struct nvv_policy_effective *e, const struct nvv_ca
                         return true;
         return false;
 }
+
+static bool setup_offers(const struct nvv_catalog_type *t, void *userdata)
+{
+        return nvv_policy_offers(&((const struct nvv_policy_gpu_setup *) userdata)->eff, t);
+}
+
+int nvv_policy_setup_gpu(const struct nvv_policy *p, const struct nvv_catalog_gpu *model, const char *address,
+                         const struct nvv_fwabi *fw, int mode_override, struct nvv_policy_gpu_setup *ret)
+{
+        int r;
+
+        assert_return(p && model && fw && ret, -EINVAL);
+        *ret = (struct nvv_policy_gpu_setup) {};
+        r = nvv_policy_resolve(p, model->short_name, address, &ret->eff);
+        if (r < 0)
+                return r;
+        ret->mode = mode_override >= 0 ? (enum nvv_partition_mode) mode_override : ret->eff.mode;
+        /* A mixed-size default applies where the GPU and its release have it; one asked for
+         * by name is kept, so that setting it up says why it cannot be. */
+        if (mode_override < 0 && !ret->eff.mode_explicit && ret->mode == NVV_PARTITION_HETEROGENEOUS &&
+            (!model->mixed_size || !nvv_fwabi_command(fw, NVV_CMD_SET_HETEROGENEOUS_MODE)))
+                ret->mode = NVV_PARTITION_HOMOGENEOUS;
+        return 0;
+}
+
+void nvv_policy_pool_config(const struct nvv_policy_gpu_setup *s, const char *name, const struct nvv_catalog_gpu *model,
+                            const struct nvv_fwabi *fw, int numa_node, bool ecc, struct nvv_pool_gpu_config *ret)
+{
+        *ret = (struct nvv_pool_gpu_config) {
+                .name = name,
+                .model = model,
+                .fw = fw,
+                .numa_node = numa_node,
+                .ecc = ecc,
+                .mode = s->mode,
+                .offers = setup_offers,
+                .offers_userdata = (void *) s,
+        };
+}

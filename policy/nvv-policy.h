@@ -97,6 +97,21 @@ int nvv_policy_resolve(const struct nvv_policy *p, const char *model_short_name,
                        struct nvv_policy_effective *ret);
 bool nvv_policy_offers(const struct nvv_policy_effective *e, const struct nvv_catalog_type *t);
 
+/* What a policy makes of one GPU running release fw: its effective settings and the mode it
+ * runs in. mode_override >= 0 (a what-if host spec) wins over the policy. A mixed-size
+ * default falls back to equal-size where the model or the release lacks it; a mixed-size
+ * mode asked for by name is kept, so that setting the GPU up says why it cannot be. */
+struct nvv_policy_gpu_setup {
+        struct nvv_policy_effective eff;
+        enum nvv_partition_mode mode;
+};
+int nvv_policy_setup_gpu(const struct nvv_policy *p, const struct nvv_catalog_gpu *model, const char *address,
+                         const struct nvv_fwabi *fw, int mode_override, struct nvv_policy_gpu_setup *ret);
+/* The pool configuration of that GPU (offered types by the policy's patterns). s and name are
+ * referenced, not copied: keep them while ret is used. */
+void nvv_policy_pool_config(const struct nvv_policy_gpu_setup *s, const char *name, const struct nvv_catalog_gpu *model,
+                            const struct nvv_fwabi *fw, int numa_node, bool ecc, struct nvv_pool_gpu_config *ret);
+
 /* The scheduler caps doc/firmware-model.md §7 says a GSP reports (for offline checks). */
 void nvv_policy_model_caps(struct nvv_cmd_sched_get_caps *ret);
 /* Check a scheduler against the firmware's caps and the mode: 0 or -EINVAL with a message

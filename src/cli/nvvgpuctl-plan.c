@@ -43,15 +43,6 @@ static void help(void)
                (unsigned long long) NVV_PLAN_DEFAULT_MAX_STEPS);
 }
 
-struct offers_ctx {
-        struct nvv_policy_effective eff;
-};
-
-static bool offers(const struct nvv_catalog_type *t, void *userdata)
-{
-        return nvv_policy_offers(&((struct offers_ctx *) userdata)->eff, t);
-}
-
 static const char *fmt_mib(uint64_t bytes, char buf[static 32])
 {
         snprintf(buf, 32, "%" PRIu64 " MiB", bytes / MIB);
@@ -77,7 +68,7 @@ int nvvgpuctl_plan(int argc, char **argv)
         _cleanup_(nvv_pool_freep) struct nvv_pool *pool = NULL;
         _cleanup_(nvv_plan_result_freep) struct nvv_plan_result *res = NULL;
         _cleanup_free_ struct nvv_plan_host_gpu *hgpus = NULL;
-        _cleanup_free_ struct offers_ctx *octx = NULL;
+        _cleanup_free_ struct nvv_policy_gpu_setup *setup = NULL;
         _cleanup_free_ struct nvv_plan_tenant_quota *tq = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_plan_request *reqs = NULL;
@@ -152,31 +143,23 @@ int nvvgpuctl_plan(int argc, char **argv)
         if (r < 0)
                 return cli_error(r, "%s", msg ? msg : strerror(-r));
 
-        r = nvv_pool_new(fw, &pool);
+        r = nvv_pool_new(&pool);
         if (r < 0)
                 goto out;
-        octx = calloc(n_hgpus, sizeof(*octx));
-        if (!octx) {
+        setup = calloc(MAX(n_hgpus, (size_t) 1), sizeof(*setup));
+        if (!setup) {
                 r = -ENOMEM;
                 goto out;
         }
         for (size_t i = 0; i < n_hgpus; i++) {
-                struct nvv_pool_gpu_config cfg = {};
+                struct nvv_pool_gpu_config cfg;
                 char name[32];
 
                 snprintf(name, sizeof(name), "gpu%zu", i);
-                (void) nvv_policy_resolve(policy, hgpus[i].model->short_name, NULL, &octx[i].eff);
-                cfg.name = name;
-                cfg.model = hgpus[i].model;
-                cfg.numa_node = hgpus[i].numa_node;
-                cfg.ecc = hgpus[i].ecc;
-                cfg.mode = hgpus[i].mode >= 0 ? (enum nvv_partition_mode) hgpus[i].mode : octx[i].eff.mode;
-                /* A default of mixed-size applies where the GPU and the release have it. */
-                if (hgpus[i].mode < 0 && !octx[i].eff.mode_explicit && cfg.mode == NVV_PARTITION_HETEROGENEOUS &&
-                    (!cfg.model->mixed_size || !nvv_fwabi_command(fw, NVV_CMD_SET_HETEROGENEOUS_MODE)))
-                        cfg.mode = NVV_PARTITION_HOMOGENEOUS;
-                cfg.offers = offers;
-                cfg.offers_userdata = &octx[i];
+                r = nvv_policy_setup_gpu(policy, hgpus[i].model, NULL, fw, hgpus[i].mode, &setup[i]);
+                if (r < 0)
+                        goto out;
+                nvv_policy_pool_config(&setup[i], name, hgpus[i].model, fw, hgpus[i].numa_node, hgpus[i].ecc, &cfg);
                 r = nvv_pool_add_gpu(pool, &cfg, &msg);
                 if (r < 0) {
                         r = cli_error(r, "--host: %s", msg ? msg : strerror(-r));

@@ -11,7 +11,6 @@
 #include "util.h"
 
 struct nvv_pool {
-        const struct nvv_fwabi *fw;
         size_t n;
         struct nvv_pool_gpu gpus[NVV_POOL_MAX_GPUS];
         unsigned next_class;
@@ -32,13 +31,12 @@ static const char *const numa_names[_NVV_NUMA_MODE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(nvv_numa_mode, enum nvv_numa_mode, numa_names, _NVV_NUMA_MODE_MAX, _NVV_NUMA_MODE_INVALID)
 
-int nvv_pool_new(const struct nvv_fwabi *fw, struct nvv_pool **ret)
+int nvv_pool_new(struct nvv_pool **ret)
 {
-        assert_return(fw && ret, -EINVAL);
+        assert_return(ret, -EINVAL);
         *ret = calloc(1, sizeof(struct nvv_pool));
         if (!*ret)
                 return -ENOMEM;
-        (*ret)->fw = fw;
         return 0;
 }
 
@@ -64,7 +62,6 @@ int nvv_pool_clone(const struct nvv_pool *p, struct nvv_pool **ret)
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        c->fw = p->fw;
         c->next_class = p->next_class;
         for (size_t i = 0; i < p->n; i++) {
                 const struct nvv_pool_gpu *o = &p->gpus[i];
@@ -88,9 +85,32 @@ int nvv_pool_clone(const struct nvv_pool *p, struct nvv_pool **ret)
         return 0;
 }
 
-const struct nvv_fwabi *nvv_pool_get_fwabi(const struct nvv_pool *p)
+int nvv_pool_gpu_types(const struct nvv_pool_gpu_config *cfg, const struct nvv_catalog_type ***ret_types,
+                       struct nvv_vgpu_type **ret_filled, size_t *ret_n)
 {
-        return p ? p->fw : NULL;
+        _cleanup_free_ const struct nvv_catalog_type **types = NULL;
+        _cleanup_free_ struct nvv_vgpu_type *filled = NULL;
+        size_t n = 0;
+
+        assert_return(cfg && cfg->model && cfg->fw && ret_filled && ret_n, -EINVAL);
+        types = calloc(MAX(cfg->model->n_types, (size_t) 1), sizeof(*types));
+        filled = calloc(MAX(cfg->model->n_types, (size_t) 1), sizeof(*filled));
+        if (!types || !filled)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->model->n_types; i++) {
+                const struct nvv_catalog_type *t = &cfg->model->types[i];
+
+                if (cfg->offers && !cfg->offers(t, cfg->offers_userdata))
+                        continue;
+                if (nvv_catalog_fill_vgpu_type(t, cfg->fw, cfg->ecc, &filled[n]) < 0)
+                        continue; /* not runnable under this release / ECC state */
+                types[n++] = t;
+        }
+        if (ret_types)
+                *ret_types = TAKE_PTR(types);
+        *ret_filled = TAKE_PTR(filled);
+        *ret_n = n;
+        return 0;
 }
 
 int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, char **reterr_msg)
@@ -104,29 +124,19 @@ int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, 
         size_t n = 0;
         int r;
 
-        assert_return(p && cfg && cfg->model && cfg->name, -EINVAL);
+        assert_return(p && cfg && cfg->model && cfg->name && cfg->fw, -EINVAL);
         if (p->n >= NVV_POOL_MAX_GPUS)
                 return nvv_fail(reterr_msg, "more than %d GPUs", NVV_POOL_MAX_GPUS);
-        r = nvv_partition_geometry_from_catalog(cfg->model, p->fw, cfg->ecc, &geo);
+        r = nvv_partition_geometry_from_catalog(cfg->model, cfg->fw, cfg->ecc, &geo);
         if (r < 0)
                 return nvv_fail(reterr_msg, "%s (%s): no usable framebuffer under firmware %s", cfg->name,
-                                 cfg->model->short_name, p->fw->release);
+                                 cfg->model->short_name, cfg->fw->release);
         r = nvv_partition_new(&geo, &part);
         if (r < 0)
                 return r;
-        types = calloc(cfg->model->n_types, sizeof(*types));
-        filled = calloc(cfg->model->n_types, sizeof(*filled));
-        if (!types || !filled)
-                return -ENOMEM;
-        for (size_t i = 0; i < cfg->model->n_types; i++) {
-                const struct nvv_catalog_type *t = &cfg->model->types[i];
-
-                if (cfg->offers && !cfg->offers(t, cfg->offers_userdata))
-                        continue;
-                if (nvv_catalog_fill_vgpu_type(t, p->fw, cfg->ecc, &filled[n]) < 0)
-                        continue; /* not runnable under this release / ECC state */
-                types[n++] = t;
-        }
+        r = nvv_pool_gpu_types(cfg, &types, &filled, &n);
+        if (r < 0)
+                return r;
         /* A GPU may offer nothing (a policy can say so); it then takes no vGPU. */
         r = nvv_partition_add_types(part, filled, n, true, &st);
         if (r < 0)
@@ -142,6 +152,7 @@ int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, 
         *g = (struct nvv_pool_gpu) {
                 .name = strdup(cfg->name),
                 .model = cfg->model,
+                .fw = cfg->fw,
                 .numa_node = cfg->numa_node,
                 .ecc = cfg->ecc,
                 .part = TAKE_PTR(part),
@@ -158,7 +169,7 @@ int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, 
         for (size_t i = 0; i < p->n; i++) {
                 const struct nvv_pool_gpu *o = &p->gpus[i];
 
-                if (o->model == g->model && o->numa_node == g->numa_node && o->ecc == g->ecc &&
+                if (o->model == g->model && o->fw == g->fw && o->numa_node == g->numa_node && o->ecc == g->ecc &&
                     nvv_partition_get_mode(o->part) == nvv_partition_get_mode(g->part) && o->n_types == g->n_types &&
                     memcmp(o->types, g->types, g->n_types * sizeof(g->types[0])) == 0) {
                         g->klass = o->klass;

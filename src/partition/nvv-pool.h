@@ -48,6 +48,7 @@ typedef bool (*nvv_pool_offers_fn)(const struct nvv_catalog_type *t, void *userd
 struct nvv_pool_gpu_config {
         const char *name;                       /* "gpu0", a PCI address, ... */
         const struct nvv_catalog_gpu *model;
+        const struct nvv_fwabi *fw;             /* the release this GPU runs (a host mixes them) */
         int numa_node;                          /* -1: unknown */
         bool ecc;
         enum nvv_partition_mode mode;
@@ -58,6 +59,7 @@ struct nvv_pool_gpu_config {
 struct nvv_pool_gpu {
         char *name;
         const struct nvv_catalog_gpu *model;
+        const struct nvv_fwabi *fw;
         int numa_node;
         bool ecc;
         struct nvv_partition *part;
@@ -76,14 +78,19 @@ struct nvv_pool_request {
 
 struct nvv_pool;
 
-int nvv_pool_new(const struct nvv_fwabi *fw, struct nvv_pool **ret);
+int nvv_pool_new(struct nvv_pool **ret);
 struct nvv_pool *nvv_pool_free(struct nvv_pool *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_pool *, nvv_pool_free);
-const struct nvv_fwabi *nvv_pool_get_fwabi(const struct nvv_pool *p);
 /* A deep copy: the same GPUs, their own partition state. */
 int nvv_pool_clone(const struct nvv_pool *p, struct nvv_pool **ret);
 
-/* Upload the offered types (filled for the pool's release and the GPU's ECC) and set the mode.
+/* The type table a GPU of this configuration uploads: the offered catalog types that run under
+ * its release and ECC state, in catalog order, and their records filled for the release
+ * (nvv_catalog_fill_vgpu_type). ret_types may be NULL; both arrays are malloc'ed. */
+int nvv_pool_gpu_types(const struct nvv_pool_gpu_config *cfg, const struct nvv_catalog_type ***ret_types,
+                       struct nvv_vgpu_type **ret_filled, size_t *ret_n);
+
+/* Upload the offered types (filled for the GPU's release and ECC) and set the mode.
  * Errors name the GPU: a mixed-size mode it lacks, no type left to offer. */
 int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, char **reterr_msg);
 size_t nvv_pool_count(const struct nvv_pool *p);

@@ -58,12 +58,12 @@ static struct nvv_pool *make_pool(const char *model, unsigned n, enum nvv_partit
         struct nvv_pool *p = NULL;
         char *msg = NULL;
 
-        if (nvv_pool_new(fw, &p) < 0)
+        if (nvv_pool_new(&p) < 0)
                 abort();
         for (unsigned i = 0; i < n; i++) {
                 char name[16];
                 struct nvv_pool_gpu_config c = {
-                        .name = name, .model = nvv_catalog_find_gpu(catalog, model), .numa_node = (int) (i % 2), .mode = mode,
+                        .name = name, .model = nvv_catalog_find_gpu(catalog, model), .fw = fw, .numa_node = (int) (i % 2), .mode = mode,
                 };
 
                 snprintf(name, sizeof(name), "gpu%u", i);

@@ -27,11 +27,12 @@ static struct nvv_pool *pool_of(const char *host, enum nvv_partition_mode mode)
         size_t n;
 
         assert_int_equal(nvv_planner_parse_host(host, catalog, &g, &n, &msg), 0);
-        assert_int_equal(nvv_pool_new(nvv_fwdb_find(fwdb, "595.45.04"), &p), 0);
+        assert_int_equal(nvv_pool_new(&p), 0);
         for (size_t i = 0; i < n; i++) {
                 char name[32];
                 struct nvv_pool_gpu_config c = {
-                        .name = name, .model = g[i].model, .numa_node = g[i].numa_node, .ecc = g[i].ecc,
+                        .name = name, .model = g[i].model, .fw = nvv_fwdb_find(fwdb, "595.45.04"),
+                        .numa_node = g[i].numa_node, .ecc = g[i].ecc,
                         .mode = g[i].mode >= 0 ? (enum nvv_partition_mode) g[i].mode : mode,
                 };
 
@@ -321,19 +322,57 @@ static void test_pool_errors(void **state)
         _cleanup_(nvv_pool_freep) struct nvv_pool *p = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_pool_gpu_config c = {
-                .name = "gpu0", .model = nvv_catalog_find_gpu(catalog, "T4"), .numa_node = -1,
-                .mode = NVV_PARTITION_HETEROGENEOUS,
+                .name = "gpu0", .model = nvv_catalog_find_gpu(catalog, "T4"), .fw = nvv_fwdb_find(fwdb, "595.45.04"),
+                .numa_node = -1, .mode = NVV_PARTITION_HETEROGENEOUS,
         };
 
-        assert_int_equal(nvv_pool_new(nvv_fwdb_find(fwdb, "595.45.04"), &p), 0);
+        assert_int_equal(nvv_pool_new(&p), 0);
         assert_int_equal(nvv_pool_add_gpu(p, &c, &msg), -EINVAL);
         assert_string_equal(msg, "gpu0 (T4): mixed-size mode is not available on this GPU model");
         nvv_pool_free(TAKE_PTR(p));
         /* 535 has no SET_HETEROGENEOUS_MODE. */
         c.model = nvv_catalog_find_gpu(catalog, "L40S");
-        assert_int_equal(nvv_pool_new(nvv_fwdb_find(fwdb, "535.113.01"), &p), 0);
+        c.fw = nvv_fwdb_find(fwdb, "535.113.01");
+        assert_int_equal(nvv_pool_new(&p), 0);
         assert_int_equal(nvv_pool_add_gpu(p, &c, &msg), -EINVAL);
         assert_string_equal(msg, "gpu0 (L40S): mixed-size mode is not available under this firmware release");
+}
+
+/* A host mixes releases: each GPU is sized and typed by its own, and GPUs on different
+ * releases are never one class (their answers may differ). */
+static void test_pool_mixed_releases(void **state)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *p = NULL;
+        _cleanup_free_ char *msg = NULL;
+        const struct nvv_fwabi *r535 = nvv_fwdb_find(fwdb, "535.113.01"), *r595 = nvv_fwdb_find(fwdb, "595.45.04");
+        struct nvv_pool_gpu_config c = {
+                .name = "gpu0", .model = nvv_catalog_find_gpu(catalog, "L40S"), .fw = r535, .numa_node = -1,
+                .mode = NVV_PARTITION_HOMOGENEOUS,
+        };
+        struct nvv_partition_geometry g535, g595;
+        const struct nvv_partition_geometry *p535, *p595;
+
+        assert_int_equal(nvv_pool_new(&p), 0);
+        assert_int_equal(nvv_pool_add_gpu(p, &c, &msg), 0);
+        c.name = "gpu1";
+        c.fw = r595;
+        c.mode = NVV_PARTITION_HETEROGENEOUS;
+        assert_int_equal(nvv_pool_add_gpu(p, &c, &msg), 0);
+        assert_ptr_equal(nvv_pool_get(p, 0)->fw, r535);
+        assert_ptr_equal(nvv_pool_get(p, 1)->fw, r595);
+        assert_int_not_equal(nvv_pool_get(p, 0)->klass, nvv_pool_get(p, 1)->klass);
+        assert_int_equal(nvv_partition_get_mode(nvv_pool_get(p, 1)->part), NVV_PARTITION_HETEROGENEOUS);
+        /* Each partition carries its own release's sizing. */
+        assert_int_equal(nvv_partition_geometry_from_catalog(c.model, r535, false, &g535), 0);
+        assert_int_equal(nvv_partition_geometry_from_catalog(c.model, r595, false, &g595), 0);
+        p535 = nvv_partition_get_geometry(nvv_pool_get(p, 0)->part);
+        p595 = nvv_partition_get_geometry(nvv_pool_get(p, 1)->part);
+        assert_int_equal(p535->fb_reserved, g535.fb_reserved);
+        assert_int_equal(p535->max_vgpu_per_pgpu, g535.max_vgpu_per_pgpu);
+        assert_int_equal(p595->fb_reserved, g595.fb_reserved);
+        assert_int_equal(p595->max_vgpu_per_pgpu, g595.max_vgpu_per_pgpu);
+        /* The two releases size the GSP heap differently, so this test can tell them apart. */
+        assert_true(g535.fb_reserved != g595.fb_reserved || g535.max_vgpu_per_pgpu != g595.max_vgpu_per_pgpu);
 }
 
 int main(void)
@@ -343,6 +382,7 @@ int main(void)
                 cmocka_unit_test(test_pack_prefers_tight_fit), cmocka_unit_test(test_numa),
                 cmocka_unit_test(test_reasons),         cmocka_unit_test(test_fb_requests),
                 cmocka_unit_test(test_quotas),          cmocka_unit_test(test_search_budget),
+                cmocka_unit_test(test_pool_mixed_releases),
                 cmocka_unit_test(test_specs),           cmocka_unit_test(test_pool_errors),
         };
 
