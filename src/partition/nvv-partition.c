@@ -426,8 +426,8 @@ static int fail_check(enum nvv_partition_check c, enum nvv_partition_check *rete
         return nvv_fw_status_to_errno(nvv_partition_check_status(c));
 }
 
-int nvv_partition_try_create(const struct nvv_partition *p, uint32_t type_id, const char *name,
-                             struct nvv_partition_vgpu *ret, enum nvv_partition_check *reterr_check)
+static int try_create(const struct nvv_partition *p, uint32_t type_id, const char *name, uint32_t want,
+                      struct nvv_partition_vgpu *ret, enum nvv_partition_check *reterr_check)
 {
         const struct nvv_vgpu_type *t;
         struct nvv_partition_vgpu v = {};
@@ -480,7 +480,8 @@ int nvv_partition_try_create(const struct nvv_partition *p, uint32_t type_id, co
                 n = MIN(n, (uint32_t) NVV_MAX_PLACEMENTS);
                 /* "tried in ascending order": the lowest usable id, whatever the list order. */
                 for (uint32_t i = 0; i < n; i++)
-                        if (ids[i] < best && fb_len <= slot && units_free(p, ids[i], t->placement_size))
+                        if (ids[i] < best && (want == NVV_PLACEMENT_NONE || ids[i] == want) && fb_len <= slot &&
+                            units_free(p, ids[i], t->placement_size))
                                 best = ids[i];
                 if (best != UINT32_MAX) {
                         v.placement_id = best;
@@ -538,6 +539,26 @@ int nvv_partition_try_create(const struct nvv_partition *p, uint32_t type_id, co
         return 0;
 }
 
+int nvv_partition_try_create(const struct nvv_partition *p, uint32_t type_id, const char *name,
+                             struct nvv_partition_vgpu *ret, enum nvv_partition_check *reterr_check)
+{
+        return try_create(p, type_id, name, NVV_PLACEMENT_NONE, ret, reterr_check);
+}
+
+int nvv_partition_try_create_at(const struct nvv_partition *p, uint32_t type_id, const char *name,
+                                uint32_t placement_id, struct nvv_partition_vgpu *ret,
+                                enum nvv_partition_check *reterr_check)
+{
+        return try_create(p, type_id, name, placement_id, ret, reterr_check);
+}
+
+static void commit(struct nvv_partition *p, const struct nvv_partition_vgpu *v)
+{
+        p->vgpus[p->n++] = *v;
+        if (v->placement_id != NVV_PLACEMENT_NONE)
+                units_set(p, v->placement_id, v->placement_size, true);
+}
+
 int nvv_partition_create(struct nvv_partition *p, uint32_t type_id, const char *name,
                          struct nvv_partition_vgpu *ret, enum nvv_partition_check *reterr_check)
 {
@@ -547,11 +568,96 @@ int nvv_partition_create(struct nvv_partition *p, uint32_t type_id, const char *
         r = nvv_partition_try_create(p, type_id, name, &v, reterr_check);
         if (r < 0)
                 return r;
-        p->vgpus[p->n++] = v;
-        if (v.placement_id != NVV_PLACEMENT_NONE)
-                units_set(p, v.placement_id, v.placement_size, true);
+        commit(p, &v);
         if (ret)
                 *ret = v;
+        return 0;
+}
+
+int nvv_partition_create_at(struct nvv_partition *p, uint32_t type_id, const char *name, uint32_t placement_id,
+                            struct nvv_partition_vgpu *ret, enum nvv_partition_check *reterr_check)
+{
+        struct nvv_partition_vgpu v;
+        int r;
+
+        r = try_create(p, type_id, name, placement_id, &v, reterr_check);
+        if (r < 0)
+                return r;
+        commit(p, &v);
+        if (ret)
+                *ret = v;
+        return 0;
+}
+
+int nvv_partition_insert(struct nvv_partition *p, const struct nvv_partition_vgpu *in, char **reterr_msg)
+{
+        const struct nvv_vgpu_type *t;
+        struct nvv_partition_vgpu v;
+        uint64_t seg;
+        bool legal = false;
+
+        assert_return(p && in, -EINVAL);
+        v = *in;
+        seg = p->geo.vmmu_segment;
+        if (!*v.name || strnlen(v.name, NVV_PARTITION_NAME_MAX) >= NVV_PARTITION_NAME_MAX)
+                return nvv_fail(reterr_msg, "a vGPU without a usable name");
+        t = nvv_partition_find_type(p, v.type_id);
+        if (!t)
+                return nvv_fail(reterr_msg, "%s: type %u is not in the type table", v.name, v.type_id);
+        /* What the vGPU holds follows from its type and placement, as create() lays it out. */
+        if (is_first_fit(t, p->mode)) {
+                v.placement_size = 0;
+                v.alloc_offset = v.fb_offset;
+                v.alloc_length = ALIGN_UP(t->fb_length + t->fb_reservation, seg);
+                v.fb_length = t->fb_length;
+                legal = v.placement_id == NVV_PLACEMENT_NONE && v.fb_offset % seg == 0 &&
+                        v.alloc_offset + v.alloc_length <= p->usable;
+        } else {
+                const uint32_t *ids = p->mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_ids
+                                                                           : t->heterogeneous_placement_ids;
+                uint32_t n_ids = MIN(p->mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_count
+                                                                          : t->heterogeneous_placement_count,
+                                     (uint32_t) NVV_MAX_PLACEMENTS);
+
+                for (uint32_t i = 0; i < n_ids && !legal; i++)
+                        legal = ids[i] == v.placement_id;
+                v.placement_size = t->placement_size;
+                v.alloc_offset = (uint64_t) v.placement_id * p->unit_size;
+                v.alloc_length = (uint64_t) t->placement_size * p->unit_size;
+                v.fb_length = ALIGN_UP(t->fb_length, seg);
+                legal = legal && v.fb_offset == v.alloc_offset && units_free(p, v.placement_id, v.placement_size);
+        }
+        v.heap_offset = v.fb_offset + v.fb_length;
+        v.heap_length = t->gsp_heap_size;
+        if (!legal || (in->fb_length && in->fb_length != v.fb_length))
+                return nvv_fail(reterr_msg, "%s: placement %s at FB offset 0x%" PRIx64 " is not one type %u can have in %s mode",
+                                v.name, v.placement_id == NVV_PLACEMENT_NONE ? "none" : "given", v.fb_offset, v.type_id,
+                                nvv_partition_mode_to_string(p->mode));
+        if (find_name(p, v.name, NULL))
+                return nvv_fail(reterr_msg, "%s: the name is already in use", v.name);
+        if (p->n >= p->max_vgpus)
+                return nvv_fail(reterr_msg, "%s: the GPU already holds its %u vGPUs", v.name, p->max_vgpus);
+        if (nvv_partition_count_type(p, v.type_id) >= t->max_instance)
+                return nvv_fail(reterr_msg, "%s: more than %u vGPUs of type %u", v.name, t->max_instance, v.type_id);
+        if (v.vgpu_id == 0)
+                return nvv_fail(reterr_msg, "%s: vGPU id 0", v.name);
+        if (v.chid_count == 0 || (uint64_t) v.chid_offset + v.chid_count > p->geo.total_chids)
+                return nvv_fail(reterr_msg, "%s: channels %u+%u are outside the GPU's %u", v.name, v.chid_offset,
+                                v.chid_count, p->geo.total_chids);
+        for (size_t i = 0; i < p->n; i++) {
+                const struct nvv_partition_vgpu *o = &p->vgpus[i];
+
+                if (p->mode == NVV_PARTITION_HOMOGENEOUS && o->type_id != v.type_id)
+                        return nvv_fail(reterr_msg, "%s: equal-size mode holds type %u already, not %u", v.name,
+                                        o->type_id, v.type_id);
+                if (o->vgpu_id == v.vgpu_id)
+                        return nvv_fail(reterr_msg, "%s: vGPU id %u is %s's", v.name, v.vgpu_id, o->name);
+                if (ranges_overlap(v.alloc_offset, v.alloc_length, o->alloc_offset, o->alloc_length))
+                        return nvv_fail(reterr_msg, "%s: its framebuffer overlaps %s's", v.name, o->name);
+                if (ranges_overlap(v.chid_offset, v.chid_count, o->chid_offset, o->chid_count))
+                        return nvv_fail(reterr_msg, "%s: its channels overlap %s's", v.name, o->name);
+        }
+        commit(p, &v);
         return 0;
 }
 

@@ -124,6 +124,18 @@ int nvv_partition_create(struct nvv_partition *p, uint32_t type_id, const char *
 /* What create would do, without doing it. */
 int nvv_partition_try_create(const struct nvv_partition *p, uint32_t type_id, const char *name,
                              struct nvv_partition_vgpu *ret, enum nvv_partition_check *reterr_check);
+/* The same at one placement id (the firmware lets the manager choose it on releases whose
+ * allocation carries one); NVV_PLACEMENT_NONE: the lowest free, as above. */
+int nvv_partition_try_create_at(const struct nvv_partition *p, uint32_t type_id, const char *name,
+                                uint32_t placement_id, struct nvv_partition_vgpu *ret,
+                                enum nvv_partition_check *reterr_check);
+int nvv_partition_create_at(struct nvv_partition *p, uint32_t type_id, const char *name, uint32_t placement_id,
+                            struct nvv_partition_vgpu *ret, enum nvv_partition_check *reterr_check);
+/* Take over a vGPU as the firmware already holds it (adopt): name, type, vgpu_id, placement
+ * id, guest FB offset and channel block as given (fb_length checked when non-zero; the rest
+ * follows from the type), if the firmware's rules allow it beside the others; else -EINVAL
+ * saying why. */
+int nvv_partition_insert(struct nvv_partition *p, const struct nvv_partition_vgpu *v, char **reterr_msg);
 /* doc §5 (the plugin-task check belongs to the lifecycle layer). -ENOENT when unknown. */
 int nvv_partition_remove(struct nvv_partition *p, const char *name);
 

@@ -51,6 +51,7 @@ struct gsp_host {
         uint32_t dbdf, vm_pid, accounting_pid, device_instance_id;
         uint32_t guest_lifecycle;
         bool driver_loaded;
+        bool states_freed;      /* free_states ran; the device object waits for its free */
 };
 
 struct nvv_gsp {
@@ -971,6 +972,8 @@ int nvv_gsp_handle_device(struct nvv_gsp *g, uint32_t gfid, int cmd, union nvv_c
         case NVV_CMD_FREE_STATES:
                 st = transition(g, "free_states", io->free_states.gfid, BIT(NVV_GSP_TASK_CLEANED),
                                 NVV_GSP_TASK_NONE);
+                if (streq(st, ST_OK) && io->free_states.gfid <= NVV_MAX_VGPUS)
+                        g->hosts[io->free_states.gfid].states_freed = true;
                 break;
         case NVV_CMD_CLEAR_GUEST_VM_INFO:
                 st = do_clear_guest_vm_info(g, io->gfid.gfid);
@@ -1017,6 +1020,14 @@ int nvv_gsp_free_host_vgpu(struct nvv_gsp *g, uint32_t gfid, const char **ret_st
         assert_return(g, -EINVAL);
         assert_return(ret_status, -EINVAL);
 
+        /* After free_states the task is gone but the host vGPU device object remains: freeing
+         * that object is then all there is to do. */
+        if (gfid >= 1 && gfid <= g->cfg.num_vfs && gfid <= NVV_MAX_VGPUS && g->hosts[gfid].task == NVV_GSP_TASK_NONE &&
+            g->hosts[gfid].states_freed) {
+                g->hosts[gfid].states_freed = false;
+                *ret_status = ST_OK;
+                return 0;
+        }
         *ret_status = transition(g, "free", gfid, BIT(NVV_GSP_TASK_ALLOCATED) | BIT(NVV_GSP_TASK_CLEANED),
                                  NVV_GSP_TASK_NONE);
         return 0;
