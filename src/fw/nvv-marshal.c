@@ -121,10 +121,10 @@ static const struct nvv_map_entry *map_find(const struct nvv_map *m, const char 
         return NULL;
 }
 
-static int compile_enum(const struct nvv_fwabi *fw, const struct nvv_sfield *sf, struct nvv_op *op,
-                        char **reterr)
+static int compile_enum(const struct nvv_domain *domains, size_t n_domains, const struct nvv_sfield *sf,
+                        struct nvv_op *op, char **reterr)
 {
-        const struct nvv_domain *d = nvv_fwabi_find_domain(fw, sf->domain);
+        const struct nvv_domain *d = nvv_domain_find(domains, n_domains, sf->domain);
 
         if (!d)
                 return nvv_fail(reterr, "field '%s' needs value domain '%s', which the release does not define",
@@ -150,7 +150,8 @@ static int compile_enum(const struct nvv_fwabi *fw, const struct nvv_sfield *sf,
         return 0;
 }
 
-static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *schema,
+static int compile_one(const char *release, const struct nvv_domain *domains, size_t n_domains,
+                       const struct nvv_sschema *schema,
                        const struct nvv_wstruct *wire, const struct nvv_map *map,
                        const struct nvv_map_entry *e, struct nvv_op *op, char **reterr)
 {
@@ -189,7 +190,7 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                 op->raw = sf->kind == NVV_SK_UINT && !op->w_bool && sf->width == wf->elem_size;
 #endif
                 if (sf->kind == NVV_SK_ENUM) {
-                        r = compile_enum(fw, sf, op, reterr);
+                        r = compile_enum(domains, n_domains, sf, op, reterr);
                         if (r < 0)
                                 return r;
                 }
@@ -210,7 +211,7 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                 if (!e->elements)
                         return nvv_fail(reterr, "'%s' → '%s': an element binding is required", e->stable, e->wire);
                 op->s_stride = sf->elem_size;
-                r = nvv_plan_compile(fw, sf->elem, wf->sub, e->elements, &op->sub, reterr);
+                r = nvv_plan_compile(release, domains, n_domains, sf->elem, wf->sub, e->elements, &op->sub, reterr);
                 if (r < 0)
                         return r;
                 break;
@@ -239,7 +240,8 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
         return 0;
 }
 
-int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schema,
+int nvv_plan_compile(const char *release, const struct nvv_domain *domains, size_t n_domains,
+                     const struct nvv_sschema *schema,
                      const struct nvv_wstruct *wire, const struct nvv_map *map,
                      struct nvv_plan **ret, char **reterr_msg)
 {
@@ -251,7 +253,7 @@ int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schem
                 return -ENOMEM;
         p->s = schema;
         p->w = wire;
-        p->release = fw->release;
+        p->release = release;
         if (map && map->n) {
                 p->ops = calloc(map->n, sizeof(struct nvv_op));
                 if (!p->ops)
@@ -261,7 +263,7 @@ int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schem
                 for (size_t j = 0; j < i; j++)
                         if (streq(map->entries[j].stable, map->entries[i].stable))
                                 return nvv_fail(reterr_msg, "'%s' is bound twice", map->entries[i].stable);
-                r = compile_one(fw, schema, wire, map, &map->entries[i], &p->ops[p->n_ops], reterr_msg);
+                r = compile_one(release, domains, n_domains, schema, wire, map, &map->entries[i], &p->ops[p->n_ops], reterr_msg);
                 p->n_ops++; /* counted even on failure so the free path sees it */
                 if (r < 0)
                         return r;

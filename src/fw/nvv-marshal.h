@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "nvv-cmd.h"
-#include "nvv-fwabi.h"
+#include "nvv-wstruct.h"
 
 struct nvv_map;
 
@@ -34,8 +34,12 @@ struct nvv_map {
 struct nvv_map *nvv_map_free(struct nvv_map *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_map *, nvv_map_free);
 
-/* Build a plan; *reterr_msg explains a binding that does not fit (unknown field, type). */
-int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schema,
+struct nvv_plan;
+
+/* Build a plan for `release` (named in messages), with its value domains for enum fields;
+ * *reterr_msg explains a binding that does not fit (unknown field, type). */
+int nvv_plan_compile(const char *release, const struct nvv_domain *domains, size_t n_domains,
+                     const struct nvv_sschema *schema,
                      const struct nvv_wstruct *wire, const struct nvv_map *map,
                      struct nvv_plan **ret, char **reterr_msg);
 struct nvv_plan *nvv_plan_free(struct nvv_plan *p);

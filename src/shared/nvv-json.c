@@ -115,6 +115,35 @@ int nvv_json_get_u32(struct nvv_json *j, json_object *o, uint32_t max, uint32_t 
         return 0;
 }
 
+int nvv_json_get_uint(struct nvv_json *j, json_object *o, uint64_t max, uint64_t *ret)
+{
+        if (json_object_is_type(o, json_type_int))
+                return nvv_json_get_u64(j, o, max, ret);
+        if (json_object_is_type(o, json_type_string)) {
+                const char *s = json_object_get_string(o);
+                uint64_t v;
+
+                if (safe_atou64(s, &v) < 0)
+                        return nvv_json_fail(j, "'%s' is not an integer", s);
+                if (v > max)
+                        return nvv_json_fail(j, "%s is larger than %" PRIu64, s, max);
+                *ret = v;
+                return 0;
+        }
+        return nvv_json_fail(j, "expected an integer");
+}
+
+int nvv_json_get_uint32(struct nvv_json *j, json_object *o, uint32_t *ret)
+{
+        uint64_t v;
+        int r = nvv_json_get_uint(j, o, UINT32_MAX, &v);
+
+        if (r < 0)
+                return r;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
 int nvv_json_get_bool(struct nvv_json *j, json_object *o, bool *ret)
 {
         if (!json_object_is_type(o, json_type_boolean))
@@ -177,10 +206,27 @@ int nvv_json_member(struct nvv_json *j, json_object *obj, const char *key, bool 
         return 0;
 }
 
+int nvv_json_member_object(struct nvv_json *j, json_object *obj, const char *key, bool required,
+                           json_object **ret)
+{
+        int r = nvv_json_member(j, obj, key, required, ret);
+
+        if (r < 0 || !*ret)
+                return r;
+        if (!json_object_is_type(*ret, json_type_object)) {
+                size_t old = nvv_json_push(j, key);
+
+                r = nvv_json_fail(j, "expected an object");
+                nvv_json_pop(j, old);
+                return r;
+        }
+        return 0;
+}
+
 int nvv_json_check_keys(struct nvv_json *j, json_object *obj, const char *const *allowed)
 {
         json_object_object_foreach(obj, k, v) {
-                bool ok = streq(k, "comment");
+                bool ok = streq(k, "comment") || (j->doc_key && j->doc_key(k));
 
                 (void) v;
                 for (size_t i = 0; !ok && allowed[i]; i++)

@@ -17,6 +17,7 @@
 #include "fuzz.h"
 #include "gsp-check.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-gsp.h"
 #include "nvv-marshal.h"
 #include "util.h"

@@ -24,6 +24,7 @@
 
 #include "gsp-check.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-gsp.h"
 #include "nvv-marshal.h"
 #include "util.h"
