@@ -842,7 +842,7 @@ static int parse_map(struct ctx *c, json_object *fields, json_object *elements, 
 }
 
 static int compile_binding(struct ctx *c, const struct nvv_sschema *schema, const struct nvv_wstruct *w,
-                           json_object *spec, struct nvv_plan **ret)
+                           json_object *spec, struct nvv_wplan **ret)
 {
         _cleanup_(nvv_map_freep) struct nvv_map *m = NULL;
         json_object *fields = NULL, *elements = NULL;
@@ -866,7 +866,7 @@ static int compile_binding(struct ctx *c, const struct nvv_sschema *schema, cons
                         return fail(c, "fields are bound but there is no payload struct");
                 return 0;
         }
-        r = nvv_plan_compile(c->fw->release, c->fw->domains, c->fw->n_domains, schema, w, m, ret, &msg);
+        r = nvv_wplan_compile(c->fw->release, c->fw->domains, c->fw->n_domains, schema, w, m, ret, &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

@@ -293,13 +293,13 @@ struct nvv_fwabi *nvv_fwabi_free(struct nvv_fwabi *fw)
         for (size_t i = 0; i < ELEMENTSOF(fw->commands); i++)
                 if (fw->commands[i]) {
                         free(fw->commands[i]->name);
-                        nvv_plan_free(fw->commands[i]->plan);
+                        nvv_wplan_free(fw->commands[i]->plan);
                         free(fw->commands[i]);
                 }
         for (size_t i = 0; i < ELEMENTSOF(fw->event_bindings); i++)
                 if (fw->event_bindings[i]) {
                         free(fw->event_bindings[i]->name);
-                        nvv_plan_free(fw->event_bindings[i]->plan);
+                        nvv_wplan_free(fw->event_bindings[i]->plan);
                         free(fw->event_bindings[i]);
                 }
         strv_free(fw->sizing.gsp_fw_heap_48vms_devices);

@@ -92,7 +92,7 @@ struct nvv_binding {
         uint32_t function;
         const struct nvv_wstruct *payload; /* is_function: the struct after the RPC header */
         uint32_t timeout_ms;
-        struct nvv_plan *plan;
+        struct nvv_wplan *plan;
 };
 
 struct nvv_event_binding {
@@ -100,7 +100,7 @@ struct nvv_event_binding {
         int event;                        /* enum nvv_event_id */
         uint32_t number;                  /* firmware event number */
         const struct nvv_wstruct *payload; /* NULL when the event carries nothing we read */
-        struct nvv_plan *plan;
+        struct nvv_wplan *plan;
 };
 
 struct nvv_sizing {
