@@ -20,6 +20,7 @@
 struct ctx {
         struct nvv_json j;
         struct nvv_fwabi *fw;
+        size_t top; /* the struct whose nesting is being followed */
 };
 
 #define fail(c, ...) nvv_json_fail(&(c)->j, __VA_ARGS__)
@@ -193,7 +194,8 @@ static int parse_fields(struct ctx *c, struct nvv_wstruct *s, json_object *arr)
 
 /* Structs may contain other structs: each struct's fields are parsed after every struct
  * it contains, and a cycle is refused. */
-static int parse_struct_rec(struct ctx *c, json_object *structs, struct nvv_wstruct *s, int *state, size_t idx)
+static int parse_struct_rec(struct ctx *c, json_object *structs, struct nvv_wstruct *s, int *state, size_t idx,
+                            unsigned level)
 {
         json_object *so = NULL, *fields = NULL;
         int r;
@@ -202,6 +204,11 @@ static int parse_struct_rec(struct ctx *c, json_object *structs, struct nvv_wstr
                 return 0;
         if (state[idx] == 1)
                 return fail(c, "struct '%s' contains itself", s->name);
+        /* Bounded before recursing: the recursion here, the marshaller's and the dissector's
+         * all follow this nesting. */
+        if (level > NVV_FWABI_MAX_NESTING)
+                return fail(c, "struct '%s' nests structs more than %u levels deep (level %u is '%s')",
+                            c->fw->structs[c->top].name, NVV_FWABI_MAX_NESTING, level, s->name);
         state[idx] = 1;
         json_object_object_get_ex(structs, s->name, &so);
         json_object_object_get_ex(so, "fields", &fields);
@@ -216,7 +223,7 @@ static int parse_struct_rec(struct ctx *c, json_object *structs, struct nvv_wstr
                                 continue;
                         sub = (struct nvv_wstruct *) nvv_fwabi_find_struct(c->fw, json_object_get_string(t));
                         if (sub && sub != s) {
-                                r = parse_struct_rec(c, structs, sub, state, (size_t) (sub - c->fw->structs));
+                                r = parse_struct_rec(c, structs, sub, state, (size_t) (sub - c->fw->structs), level + 1);
                                 if (r < 0)
                                         return r;
                         } else if (sub == s) {
@@ -240,6 +247,14 @@ static int parse_struct_rec(struct ctx *c, json_object *structs, struct nvv_wstr
                         return r;
                 pop(c, old);
         }
+        /* A struct parsed earlier (through another) counts with its whole depth. */
+        s->depth = 1;
+        for (size_t i = 0; i < s->n_fields; i++)
+                if (s->fields[i].sub && s->fields[i].sub->depth >= s->depth)
+                        s->depth = s->fields[i].sub->depth + 1;
+        if (s->depth > NVV_FWABI_MAX_NESTING)
+                return fail(c, "struct '%s' nests structs %u levels deep, more than %u", s->name, s->depth,
+                            NVV_FWABI_MAX_NESTING);
         state[idx] = 2;
         return 0;
 }
@@ -302,7 +317,8 @@ static int parse_structs(struct ctx *c, json_object *structs)
                 if (streq(c->fw->structs[i - 1].name, c->fw->structs[i].name))
                         return fail(c, "struct '%s' is described twice", c->fw->structs[i].name);
         for (i = 0; i < c->fw->n_structs; i++) {
-                r = parse_struct_rec(c, structs, &c->fw->structs[i], state, i);
+                c->top = i;
+                r = parse_struct_rec(c, structs, &c->fw->structs[i], state, i, 1);
                 if (r < 0)
                         return r;
         }

@@ -171,6 +171,67 @@ static void test_deep_nesting_refused(void **state)
         free(msg);
 }
 
+/* A chain of n structs, each holding the next; `reverse` names them so that the innermost
+ * sorts first (the loader then meets each one after the struct it holds). */
+static void add_struct_chain(unsigned n, bool reverse)
+{
+        for (unsigned i = 0; i < n; i++) {
+                json_object *s = json_object_new_object(), *fields = json_object_new_array(),
+                            *f = json_object_new_object();
+                char name[32], next[32];
+                unsigned k = reverse ? n - 1 - i : i;
+
+                snprintf(name, sizeof(name), "CHAIN_%05u", k);
+                snprintf(next, sizeof(next), "CHAIN_%05u", reverse ? k - 1 : k + 1);
+                json_object_object_add(f, "name", json_object_new_string(i + 1 < n ? "next" : "leaf"));
+                json_object_object_add(f, "offset", json_object_new_int(0));
+                json_object_object_add(f, "type", json_object_new_string(i + 1 < n ? next : "u32"));
+                json_object_array_add(fields, f);
+                json_object_object_add(s, "size", json_object_new_int(4));
+                json_object_object_add(s, "fields", fields);
+                json_object_object_add(structs(), name, s);
+        }
+}
+
+static void test_struct_nesting_bounded(void **state)
+{
+        struct nvv_fwabi *fw = NULL;
+        char *msg = NULL;
+        json_object *copy = NULL;
+
+        copy = NULL;
+        json_object_deep_copy(doc, &copy, NULL);
+        add_struct_chain(NVV_FWABI_MAX_NESTING, false);
+        assert_int_equal(test_load_json(doc, "ok.json", &fw, &msg), 0);
+        assert_int_equal(nvv_fwabi_find_struct(fw, "CHAIN_00000")->depth, NVV_FWABI_MAX_NESTING);
+        nvv_fwabi_free(fw);
+        json_object_put(doc);
+        doc = copy;
+
+        copy = NULL;
+        json_object_deep_copy(doc, &copy, NULL);
+        add_struct_chain(NVV_FWABI_MAX_NESTING + 1, false);
+        expect_failure(-EINVAL, "structs: struct 'CHAIN_00000' nests structs more than 16 levels deep",
+                       "level 17 is 'CHAIN_00016'");
+        json_object_put(doc);
+        doc = copy;
+
+        /* Met innermost first, the depth adds up through structs already loaded. */
+        copy = NULL;
+        json_object_deep_copy(doc, &copy, NULL);
+        add_struct_chain(NVV_FWABI_MAX_NESTING + 1, true);
+        expect_failure(-EINVAL, "structs: struct 'CHAIN_00016' nests structs 17 levels deep, more than 16", NULL);
+        json_object_put(doc);
+        doc = copy;
+}
+
+/* The probe's chain: 30 000 levels, ~2 MB, under the size cap. Refused, not a stack overflow. */
+static void test_very_deep_struct_chain(void **state)
+{
+        add_struct_chain(30000, false);
+        expect_failure(-EINVAL, "struct 'CHAIN_00000' nests structs more than 16 levels deep", NULL);
+}
+
 static void test_struct_cycle(void **state)
 {
         json_object *f = test_json_field(doc, "NV2080_HOST_VGPU_DEVICE", "gfid");
@@ -434,6 +495,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_deep_nesting_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_struct_cycle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_struct_nesting_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_very_deep_struct_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_flexible_array_not_last, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_duplicate_field, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_binding, setup, teardown),
