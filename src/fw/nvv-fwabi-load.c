@@ -14,6 +14,9 @@
 
 #define MAX_STRUCT_SIZE (16u * 1024u * 1024u)
 #define MAX_FIELDS 4096u
+#define MIN_ELEMENT_SIZE 4096u                  /* RM_PAGE_SIZE */
+#define MAX_MESSAGE_SIZE (64u * 1024u)          /* GSP_MSG_QUEUE_ELEMENT_SIZE_MAX */
+#define MAX_QUEUE_SIZE (2u * 1024u * 1024u)     /* project's choice; see parse_queue */
 /* Names, types and field paths; NVIDIA's longest struct names are under 80 characters. */
 #define MAX_NAME 256u
 
@@ -528,14 +531,24 @@ static int parse_queue(struct ctx *c, json_object *q)
             (r = u32_key(c, q, "result_pending", &d->result_pending)) < 0 ||
             (r = u32_key(c, q, "timeout_ms", &d->timeout_ms)) < 0)
                 return r;
-        if (d->element_size < 256 || d->element_size > 1u << 20 || (d->element_size & (d->element_size - 1)))
-                return fail(c, "element_size %u must be a power of two between 256 and 1 MiB", d->element_size);
-        if (d->max_elements < 1 || d->max_elements > 256)
-                return fail(c, "max_elements %u must be 1..256", d->max_elements);
-        if (d->queue_size % d->element_size || d->queue_size / d->element_size < 2 ||
-            d->queue_size / d->element_size > 65536)
-                return fail(c, "queue_size %u must be a multiple of element_size holding 2..65536 elements",
-                            d->queue_size);
+        /* Geometry a GSP can have (open-gpu-kernel-modules 570.144,
+         * src/nvidia/inc/kernel/gpu/gsp/message_queue_priv.h and
+         * src/nvidia/src/kernel/gpu/gsp/message_queue_cpu.c): elements are
+         * GSP_MSG_QUEUE_ELEMENT_SIZE_MIN = 4 KiB, one message is at most
+         * GSP_MSG_QUEUE_ELEMENT_SIZE_MAX = 64 KiB, rings are 256 KiB (x6 for pre-silicon
+         * command queues; a registry key may enlarge the status queue). No source gives a
+         * largest ring: MAX_QUEUE_SIZE is this project's bound, above those. */
+        if (d->element_size < MIN_ELEMENT_SIZE || d->element_size > MAX_MESSAGE_SIZE ||
+            (d->element_size & (d->element_size - 1)))
+                return fail(c, "element_size %u must be a power of two between %u and %u", d->element_size,
+                            MIN_ELEMENT_SIZE, MAX_MESSAGE_SIZE);
+        if (d->max_elements < 1 || (uint64_t) d->max_elements * d->element_size > MAX_MESSAGE_SIZE)
+                return fail(c, "max_elements %u must be at least 1, and %u elements of %u bytes is more than a GSP message holds (%u bytes)",
+                            d->max_elements, d->max_elements, d->element_size, MAX_MESSAGE_SIZE);
+        if (d->queue_size % d->element_size || d->queue_size / d->element_size < 2 || d->queue_size > MAX_QUEUE_SIZE ||
+            d->queue_size < d->element_size * d->max_elements)
+                return fail(c, "queue_size %u must be a multiple of element_size holding at least 2 elements and one whole message (%u bytes), and at most %u bytes",
+                            d->queue_size, d->element_size * d->max_elements, MAX_QUEUE_SIZE);
         if (d->timeout_ms == 0)
                 return fail(c, "timeout_ms must be positive");
 

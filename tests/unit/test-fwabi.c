@@ -312,8 +312,38 @@ static void test_role_must_exist(void **state)
 
 static void test_bad_queue_geometry(void **state)
 {
-        json_object_object_add(json_object_object_get(doc, "queue"), "element_size", json_object_new_int(3000));
-        expect_failure(-EINVAL, "element_size 3000 must be a power of two", NULL);
+        json_object *q = json_object_object_get(doc, "queue");
+
+        json_object_object_add(q, "element_size", json_object_new_int(3000));
+        expect_failure(-EINVAL, "element_size 3000 must be a power of two between 4096 and 65536", NULL);
+}
+
+/* The probe's geometry: 1 MiB elements, 2 GiB rings. Nothing a GSP has; refused. */
+static void test_queue_geometry_capped(void **state)
+{
+        json_object *q = json_object_object_get(doc, "queue");
+
+        json_object_object_add(q, "element_size", json_object_new_int(1 << 20));
+        expect_failure(-EINVAL, "queue: ", "element_size 1048576 must be a power of two between 4096 and 65536");
+        json_object_object_add(q, "element_size", json_object_new_int(2048));
+        expect_failure(-EINVAL, "element_size 2048 must be a power of two between 4096", NULL);
+        json_object_object_add(q, "element_size", json_object_new_int(4096));
+        json_object_object_add(q, "max_elements", json_object_new_int(17));
+        expect_failure(-EINVAL, "max_elements 17", "more than a GSP message holds (65536 bytes)");
+        json_object_object_add(q, "max_elements", json_object_new_int(16));
+        json_object_object_add(q, "queue_size", json_object_new_int64(1LL << 31));
+        expect_failure(-EINVAL, "queue_size 2147483648", "at most 2097152 bytes");
+        json_object_object_add(q, "queue_size", json_object_new_int(32768));
+        expect_failure(-EINVAL, "queue_size 32768", "one whole message (65536 bytes)");
+        json_object_object_add(q, "queue_size", json_object_new_int(2 << 20));
+        {
+                struct nvv_fwabi *fw = NULL;
+                char *msg = NULL;
+
+                assert_int_equal(test_load_json(doc, "big.json", &fw, &msg), 0);
+                assert_int_equal(fw->queue.queue_size, 2 << 20);
+                nvv_fwabi_free(fw);
+        }
 }
 
 static void test_duplicate_control_id(void **state)
@@ -506,6 +536,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_init_needs_bound_command, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_role_must_exist, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_queue_geometry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_queue_geometry_capped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_duplicate_control_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_release_string, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_negative_and_huge_numbers, setup, teardown),
