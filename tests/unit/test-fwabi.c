@@ -371,6 +371,26 @@ static void test_negative_and_huge_numbers(void **state)
         expect_failure(-EINVAL, "structs.NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS.size", "is larger than");
 }
 
+/* Integers in strings are decimal or 0x-hex; "010" was once octal 8. */
+static void test_string_integer_syntax(void **state)
+{
+        json_object *c = json_object_object_get(json_object_object_get(doc, "controls"),
+                                                 "NV0000_CTRL_CMD_VGPU_DELETE_DEVICE");
+        struct nvv_fwabi *fw = NULL;
+        char *msg = NULL;
+
+        json_object_object_add(c, "id", json_object_new_string("010"));
+        expect_failure(-EINVAL, "controls.NV0000_CTRL_CMD_VGPU_DELETE_DEVICE.id", "'010' is not an integer");
+        json_object_object_add(c, "id", json_object_new_string(" 0xc05"));
+        expect_failure(-EINVAL, "' 0xc05' is not an integer", NULL);
+        json_object_object_add(c, "id", json_object_new_string("0x0xc05"));
+        expect_failure(-EINVAL, "'0x0xc05' is not an integer", NULL);
+        json_object_object_add(c, "id", json_object_new_string("3076"));
+        assert_int_equal(test_load_json(doc, "dec.json", &fw, &msg), 0);
+        assert_string_equal(nvv_fwabi_control_by_id(fw, 0xc04)->name, "NV0000_CTRL_CMD_VGPU_DELETE_DEVICE");
+        nvv_fwabi_free(fw);
+}
+
 static void test_nul_byte_refused(void **state)
 {
         struct nvv_fwabi *fw = NULL;
@@ -540,6 +560,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_duplicate_control_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_release_string, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_negative_and_huge_numbers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_string_integer_syntax, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nul_byte_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_match, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_release_compare, setup, teardown),
