@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Strict reading of untrusted JSON documents (catalog, policy): a depth-limited, strict
+ * Strict reading of untrusted JSON documents (release descriptions, catalog, policy): a depth-limited, strict
  * tokener, a key path kept while walking, type checks before every getter, and one error
  * message per failure of the form "FILE: key.path: what is wrong".
  */
@@ -33,7 +33,8 @@ static inline void json_object_putp(json_object **o)
 }
 #define _cleanup_json_ _cleanup_(json_object_putp)
 
-/* Parse a whole document; anything but one strict JSON value is an error. */
+/* Parse a whole document; anything but one strict JSON value is an error, and so are a key
+ * twice in one object and an integer beyond int64 (json-c would keep the last and clamp). */
 int nvv_json_parse(struct nvv_json *j, const char *data, size_t size, size_t max_size,
                    json_object **ret);
 

@@ -391,6 +391,41 @@ static void test_string_integer_syntax(void **state)
         nvv_fwabi_free(fw);
 }
 
+/* Load the document's text with `from` replaced by `to` (first occurrence). */
+static int load_edited(const char *from, const char *to, char **msg)
+{
+        const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+        const char *at = strstr(s, from);
+        _cleanup_free_ char *text = NULL;
+        struct nvv_fwabi *fw = NULL;
+        int r;
+
+        assert_non_null(at);
+        assert_true(asprintf(&text, "%.*s%s%s", (int) (at - s), s, to, at + strlen(from)) > 0);
+        r = nvv_fwabi_load_buffer(text, strlen(text), "bad.json", &fw, msg);
+        nvv_fwabi_free(fw);
+        return r;
+}
+
+/* json-c keeps the last of two equal keys and clamps big integers; the reader refuses both. */
+static void test_duplicate_keys_and_big_numbers(void **state)
+{
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
+
+        assert_int_equal(load_edited("\"release\":\"570.144\"", "\"release\":\"570.144\",\"release\":\"580.65.06\"", &m1),
+                         -EINVAL);
+        assert_string_equal(m1, "bad.json: line 1: duplicate key 'release'");
+        assert_int_equal(load_edited("\"size\":40,\"fields\":[{\"name\":\"vgpuName\"",
+                                     "\"size\":40,\"size\":4,\"fields\":[{\"name\":\"vgpuName\"", &m2),
+                         -EINVAL);
+        assert_string_equal(m2, "bad.json: structs.NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS: line 1: duplicate key 'size'");
+        assert_int_equal(load_edited("\"size\":40,\"fields\":[{\"name\":\"vgpuName\"",
+                                     "\"size\":18446744073709551656,\"fields\":[{\"name\":\"vgpuName\"", &m3),
+                         -EINVAL);
+        assert_string_equal(m3, "bad.json: structs.NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS.size: line 1: "
+                                "18446744073709551656 is out of range (integers are -9223372036854775808..9223372036854775807)");
+}
+
 static void test_nul_byte_refused(void **state)
 {
         struct nvv_fwabi *fw = NULL;
@@ -561,6 +596,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_release_string, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_negative_and_huge_numbers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_string_integer_syntax, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_duplicate_keys_and_big_numbers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nul_byte_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_match, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_release_compare, setup, teardown),

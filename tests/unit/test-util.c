@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nvv-json.h"
 #include "testutil.h"
 
 static void test_unsigned_syntax(void **state)
@@ -70,11 +71,69 @@ static void test_signed_syntax(void **state)
         assert_int_equal(safe_atoi64("--1", &v), -EINVAL);
 }
 
+/* Parse text; on failure return the message (caller frees), on success NULL. */
+static char *json_error(const char *text)
+{
+        char *msg = NULL;
+        struct nvv_json j = { .file = "t.json", .err = &msg };
+        json_object *o = NULL;
+        int r = nvv_json_parse(&j, text, strlen(text), 1u << 20, &o);
+
+        if (r == 0) {
+                assert_non_null(o);
+                json_object_put(o);
+                assert_null(msg);
+                return NULL;
+        }
+        assert_int_equal(r, -EINVAL);
+        assert_null(o);
+        assert_non_null(msg);
+        return msg;
+}
+
+static void expect_json_error(const char *text, const char *message)
+{
+        _cleanup_free_ char *msg = json_error(text);
+
+        assert_non_null(msg);
+        assert_string_equal(msg, message);
+}
+
+static void test_json_duplicate_keys(void **state)
+{
+        expect_json_error("{\"a\": 1, \"a\": 2}", "t.json: line 1: duplicate key 'a'");
+        expect_json_error("{\"x\": {\"a\": 1,\n \"b\": [{\"c\": 1}, {\"c\": 2,\n \"c\": 3}]}}",
+                          "t.json: x.b[1]: line 3: duplicate key 'c'");
+        /* Equal after decoding is equal. */
+        expect_json_error("{\"key\": 1, \"k\\u0065y\": 2}", "t.json: line 1: duplicate key 'key'");
+        expect_json_error("{\"s\": {\"\\u00e9\": 1, \"\xc3\xa9\": 2}}", "t.json: s: line 1: duplicate key '\xc3\xa9'");
+        expect_json_error("{\"\\ud83d\\ude00\": 1, \"\xf0\x9f\x98\x80\": 2}", "t.json: line 1: duplicate key '\xf0\x9f\x98\x80'");
+        /* The same key in different objects, or as a string value, is fine. */
+        assert_null(json_error("{\"a\": {\"a\": \"a\"}, \"b\": [{\"a\": 1}, {\"a\": 2}], \"c\": \"a\"}"));
+        assert_null(json_error("{\"a\\\"\": 1, \"a\": 2, \"a\\\\\": 3}"));
+}
+
+static void test_json_integer_range(void **state)
+{
+        assert_null(json_error("{\"a\": 9223372036854775807, \"b\": -9223372036854775808, \"c\": 1e30}"));
+        expect_json_error("{\"a\": {\"size\": 9223372036854775808}}",
+                          "t.json: a.size: line 1: 9223372036854775808 is out of range "
+                          "(integers are -9223372036854775808..9223372036854775807)");
+        expect_json_error("[1, -9223372036854775809]",
+                          "t.json: [1]: line 1: -9223372036854775809 is out of range "
+                          "(integers are -9223372036854775808..9223372036854775807)");
+        expect_json_error("{\"n\": 123456789012345678901234567890}",
+                          "t.json: n: line 1: 123456789012345678901234567890 is out of range "
+                          "(integers are -9223372036854775808..9223372036854775807)");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unsigned_syntax),
                 cmocka_unit_test(test_signed_syntax),
+                cmocka_unit_test(test_json_duplicate_keys),
+                cmocka_unit_test(test_json_integer_range),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
