@@ -1337,6 +1337,6 @@ int nvv_fwabi_load_file(const char *path, struct nvv_fwabi **ret, char **reterr_
         assert_return(path && ret, -EINVAL);
         r = read_full_file(path, NVV_FWABI_MAX_FILE_SIZE, &data, &size);
         if (r < 0)
-                return nvv_fail_errno(r, reterr_msg, "%s: %s", path, r == -EFBIG ? "file is too large" : strerror(-r));
+                return nvv_fail_errno(r, reterr_msg, "%s: %s", path, read_full_file_strerror(r));
         return nvv_fwabi_load_buffer(data, size, path, ret, reterr_msg);
 }

@@ -180,20 +180,32 @@ int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_si
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
-        if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > max)
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > max)
                 return -EFBIG;
         f = fdopen(fd, "re");
         if (!f)
                 return -errno;
         TAKE_FD(fd);
         return read_full_stream(f, max, ret_data, ret_size);
+}
+
+const char *read_full_file_strerror(int r)
+{
+        if (r == -EBADFD)
+                return "not a regular file";
+        if (r == -EFBIG)
+                return "file is too large";
+        return strerror(-r);
 }
 
 bool streq_ptr(const char *a, const char *b)

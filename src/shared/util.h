@@ -23,8 +23,12 @@ int safe_atou64(const char *s, uint64_t *ret);
 int safe_atou32(const char *s, uint32_t *ret);
 int safe_atoi64(const char *s, int64_t *ret);
 
-/* Read a whole file, refusing anything larger than max bytes; result is NUL terminated. */
+/* Read a whole regular file, refusing anything larger than max bytes (-EFBIG), a directory
+ * (-EISDIR) and any other kind of file (-EBADFD: a FIFO would block, a device never end);
+ * the result is NUL terminated. */
 int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
+/* What read_full_file's error means, for "PATH: reason" messages. */
+const char *read_full_file_strerror(int r);
 int read_full_stream(FILE *f, size_t max, char **ret_data, size_t *ret_size);
 
 bool streq_ptr(const char *a, const char *b);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nvv-catalog.h"
 #include "nvv-json.h"
 #include "testutil.h"
 
@@ -127,6 +128,62 @@ static void test_json_integer_range(void **state)
                           "(integers are -9223372036854775808..9223372036854775807)");
 }
 
+/* A FIFO, a device or a directory where a file is expected is refused at once; before, a
+ * FIFO named *.json hung the loader for good. alarm() turns a hang into a failure. */
+static void test_read_refuses_non_regular(void **state)
+{
+        char dir[] = "/tmp/nvv-util-XXXXXX", fifo[256], reg[256];
+        char *data = NULL, *msg = NULL;
+        struct nvv_fwdb *db = NULL;
+        struct nvv_catalog *cat = NULL;
+        size_t size;
+        FILE *f;
+
+        alarm(20);
+        assert_non_null(mkdtemp(dir));
+        snprintf(fifo, sizeof(fifo), "%s/570.144.json", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(read_full_file(fifo, 1024, &data, &size), -EBADFD);
+        assert_string_equal(read_full_file_strerror(-EBADFD), "not a regular file");
+        assert_int_equal(read_full_file("/dev/null", 1024, &data, &size), -EBADFD);
+        assert_int_equal(read_full_file(dir, 1024, &data, &size), -EISDIR);
+        assert_null(data);
+
+        snprintf(reg, sizeof(reg), "%s/plain", dir);
+        f = fopen(reg, "we");
+        assert_non_null(f);
+        fputs("{}", f);
+        fclose(f);
+        assert_int_equal(read_full_file(reg, 1024, &data, &size), 0);
+        assert_string_equal(data, "{}");
+        assert_int_equal(size, 2);
+        free(data);
+        assert_int_equal(read_full_file(reg, 1, &data, &size), -EFBIG);
+        unlink(reg);
+
+        /* Release descriptions and the GPU catalog, both read from a directory. */
+        assert_int_equal(nvv_fwdb_new(&db), 0);
+        assert_int_equal(nvv_fwdb_load_dir(db, dir, &msg), -EBADFD);
+        assert_non_null(msg);
+        assert_strstr(msg, fifo);
+        assert_strstr(msg, ": not a regular file");
+        assert_int_equal(nvv_fwdb_count(db), 0);
+        nvv_fwdb_free(db);
+        free(msg);
+        msg = NULL;
+        assert_int_equal(nvv_catalog_new(&cat), 0);
+        assert_int_equal(nvv_catalog_load_dir(cat, dir, &msg), -EBADFD);
+        assert_non_null(msg);
+        assert_strstr(msg, fifo);
+        assert_strstr(msg, ": not a regular file");
+        nvv_catalog_free(cat);
+        free(msg);
+
+        unlink(fifo);
+        rmdir(dir);
+        alarm(0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -134,6 +191,7 @@ int main(void)
                 cmocka_unit_test(test_signed_syntax),
                 cmocka_unit_test(test_json_duplicate_keys),
                 cmocka_unit_test(test_json_integer_range),
+                cmocka_unit_test(test_read_refuses_non_regular),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
