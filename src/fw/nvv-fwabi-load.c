@@ -26,6 +26,7 @@ struct ctx {
         size_t top; /* the struct whose nesting is being followed */
 };
 
+/* Short names for the nvv-json reader, which does the reading, path keeping and messages. */
 #define fail(c, ...) nvv_json_fail(&(c)->j, __VA_ARGS__)
 
 static size_t push(struct ctx *c, const char *key)

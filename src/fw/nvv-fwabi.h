@@ -3,7 +3,9 @@
 
 /*
  * A firmware release description (data/fwabi/RELEASE.json, nvvgpu-fwabi(5)) loaded into
- * memory. Everything that differs between GSP releases lives here; the code only asks.
+ * memory, and the lookups on it. Everything that differs between GSP releases lives here;
+ * the code only asks. Loading and validating is nvv-fwabi-load.h, the set of known
+ * releases nvv-fwdb.h, the struct layouts nvv-wstruct.h.
  */
 
 #include <stdbool.h>
