@@ -586,7 +586,7 @@ int nvv_policy_load_file(const char *path, const struct nvv_policy_context *ctx,
         assert_return(path && ret, -EINVAL);
         r = read_full_file(path, NVV_POLICY_MAX_FILE_SIZE, &data, &size);
         if (r < 0) {
-                (void) nvv_fail(reterr_msg, "%s: %s", path, r == -EFBIG ? "file is too large" : strerror(-r));
+                (void) nvv_fail(reterr_msg, "%s: %s", path, read_full_file_strerror(r));
                 return r;
         }
         return nvv_policy_load_buffer(data, size, path, ctx, ret, reterr_msg);

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvv-fwabi-load.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "util.h"
 
 /* The release descriptions under test: $NVVGPU_FWABI_DIR (set by `make check`). */

@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "nvv-cmd.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-rpc.h"
 
 struct nvv_channel;

@@ -461,7 +461,7 @@ static int cmd_decode(int argc, char **argv)
         if (r == -EFBIG)
                 return cli_error(r, "%s: larger than %u bytes", file, NVV_DISSECT_MAX_INPUT);
         if (r < 0)
-                return cli_error(r, "%s: %s", file, strerror(-r));
+                return cli_error(r, "%s: %s", file, read_full_file_strerror(r));
         if (len == 0)
                 return cli_error(-EINVAL, "%s: empty input", file);
         if (arg_hex) {

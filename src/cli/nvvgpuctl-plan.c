@@ -9,6 +9,7 @@
 
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-json.h"
 #include "nvv-planner.h"
 #include "nvv-policy.h"

@@ -105,14 +105,34 @@ static bool all_zero(const uint8_t *p, size_t n)
         return true;
 }
 
-static json_object *field_value(const struct nvv_wfield *f, const uint8_t *p)
+/* How many more values one dissection may produce. A description can make every byte of a
+ * capture its own field; counting values keeps the tree (and the text made from it) in
+ * proportion to NVV_DISSECT_MAX_VALUES rather than to what the description multiplies. */
+struct budget {
+        size_t left;
+        bool exhausted;
+};
+
+static bool spend(struct budget *b)
+{
+        if (b->left == 0) {
+                b->exhausted = true;
+                return false;
+        }
+        b->left--;
+        return true;
+}
+
+static json_object *dissect_struct(const struct nvv_wstruct *s, const uint8_t *p, size_t len, struct budget *b);
+
+static json_object *field_value(const struct nvv_wfield *f, const uint8_t *p, struct budget *b)
 {
         json_object *a;
         size_t last = 0;
 
         if (f->count == 1) {
                 if (f->type == NVV_WT_STRUCT)
-                        return nvv_dissect_struct(f->sub, p, f->sub->size);
+                        return dissect_struct(f->sub, p, f->sub->size, b);
                 return scalar(f, p);
         }
         if (f->type == NVV_WT_U8 || f->type == NVV_WT_CHAR || f->type == NVV_WT_I8) {
@@ -141,18 +161,18 @@ static json_object *field_value(const struct nvv_wfield *f, const uint8_t *p)
                 if (!all_zero(p + i * f->elem_size, f->elem_size))
                         last = i + 1;
         a = json_object_new_array();
-        for (size_t i = 0; i < last; i++) {
+        for (size_t i = 0; a && i < last && spend(b); i++) {
                 const uint8_t *e = p + i * f->elem_size;
 
                 if (f->type == NVV_WT_STRUCT)
-                        json_object_array_add(a, nvv_dissect_struct(f->sub, e, f->sub->size));
+                        json_object_array_add(a, dissect_struct(f->sub, e, f->sub->size, b));
                 else
                         json_object_array_add(a, scalar(f, e));
         }
         return a;
 }
 
-json_object *nvv_dissect_struct(const struct nvv_wstruct *s, const uint8_t *p, size_t len)
+static json_object *dissect_struct(const struct nvv_wstruct *s, const uint8_t *p, size_t len, struct budget *b)
 {
         json_object *o = json_object_new_object();
 
@@ -161,8 +181,30 @@ json_object *nvv_dissect_struct(const struct nvv_wstruct *s, const uint8_t *p, s
 
                 if (f->count == 0 || (size_t) f->offset + (size_t) f->elem_size * f->count > len)
                         continue;
-                json_object_object_add(o, f->name, field_value(f, p + f->offset));
+                if (!spend(b))
+                        break;
+                json_object_object_add(o, f->name, field_value(f, p + f->offset, b));
         }
+        return o;
+}
+
+/* Mark a tree the budget cut short, so that nobody mistakes it for the whole message. */
+static void note_truncated(json_object *o, const struct budget *b)
+{
+        char m[128];
+
+        if (!b->exhausted || !o)
+                return;
+        snprintf(m, sizeof(m), "more than %u values; the rest is not shown", NVV_DISSECT_MAX_VALUES);
+        json_object_object_add(o, NVV_DISSECT_TRUNCATED, json_object_new_string(m));
+}
+
+json_object *nvv_dissect_struct(const struct nvv_wstruct *s, const uint8_t *p, size_t len)
+{
+        struct budget b = { .left = NVV_DISSECT_MAX_VALUES };
+        json_object *o = dissect_struct(s, p, len, &b);
+
+        note_truncated(o, &b);
         return o;
 }
 
@@ -173,8 +215,8 @@ static const char *fname(const struct nvv_fwabi *fw, uint32_t f)
         return n ? n : nvv_fwabi_event_name(fw, f);
 }
 
-static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t len, json_object *out, char *err,
-                       size_t errlen)
+static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t len, json_object *out,
+                       struct budget *bud, char *err, size_t errlen)
 {
         const struct nvv_queue_desc *q = &fw->queue;
         struct nvv_rpc_view v;
@@ -216,7 +258,7 @@ static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t le
                 }
                 c = json_object_new_object();
                 json_object_object_add(c, "header",
-                                       nvv_dissect_struct(alloc ? q->alloc_header : q->control_header, hdr, hs));
+                                       dissect_struct(alloc ? q->alloc_header : q->control_header, hdr, hs, bud));
                 psize = (uint32_t) nvv_role_get(alloc ? &q->al_params_size : &q->ctl_params_size, hdr);
                 status = (uint32_t) nvv_role_get(alloc ? &q->al_status : &q->ctl_status, hdr);
                 json_object_object_add(c, "status_name",
@@ -261,7 +303,7 @@ static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t le
                         if (psize != ps->size)
                                 json_object_object_add(c, "params_error",
                                                        json_object_new_string("params size differs from the struct's"));
-                        json_object_object_add(out, "params", nvv_dissect_struct(ps, hdr + hs, psize));
+                        json_object_object_add(out, "params", dissect_struct(ps, hdr + hs, psize, bud));
                 }
                 return 0;
         }
@@ -274,7 +316,7 @@ static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t le
                         json_object_object_add(c, "command", json_object_new_string(b->name));
                         json_object_object_add(c, "params_struct", json_object_new_string(b->payload->name));
                         json_object_object_add(out, "function", c);
-                        json_object_object_add(out, "params", nvv_dissect_struct(b->payload, v.payload, v.payload_len));
+                        json_object_object_add(out, "params", dissect_struct(b->payload, v.payload, v.payload_len, bud));
                         return 0;
                 }
         }
@@ -288,7 +330,7 @@ static int dissect_rpc(const struct nvv_fwabi *fw, const uint8_t *rpc, size_t le
                         if (b->payload) {
                                 json_object_object_add(e, "struct", json_object_new_string(b->payload->name));
                                 json_object_object_add(out, "params",
-                                                       nvv_dissect_struct(b->payload, v.payload, v.payload_len));
+                                                       dissect_struct(b->payload, v.payload, v.payload_len, bud));
                         }
                 }
                 json_object_object_add(out, "event", e);
@@ -303,6 +345,7 @@ int nvv_dissect_bytes(const struct nvv_fwabi *fw, const void *data, size_t len, 
         const uint8_t *p = data;
         _cleanup_(nvv_reasm_freep) struct nvv_reasm *ra = NULL;
         json_object *root, *msgs, *rpcs;
+        struct budget bud = { .left = NVV_DISSECT_MAX_VALUES };
         size_t off = 0;
         bool framed;
         int r;
@@ -327,9 +370,10 @@ int nvv_dissect_bytes(const struct nvv_fwabi *fw, const void *data, size_t len, 
                 json_object *one = json_object_new_object();
 
                 json_object_array_add(rpcs, one);
-                r = dissect_rpc(fw, p, len, one, err, errlen);
+                r = dissect_rpc(fw, p, len, one, &bud, err, errlen);
                 if (r < 0)
                         goto fail;
+                note_truncated(root, &bud);
                 *ret = root;
                 return 0;
         }
@@ -387,7 +431,7 @@ int nvv_dissect_bytes(const struct nvv_fwabi *fw, const void *data, size_t len, 
                         json_object *one = json_object_new_object();
 
                         json_object_array_add(rpcs, one);
-                        r = dissect_rpc(fw, full, l, one, err, errlen);
+                        r = dissect_rpc(fw, full, l, one, &bud, err, errlen);
                         if (r < 0)
                                 goto fail;
                 }
@@ -396,6 +440,7 @@ int nvv_dissect_bytes(const struct nvv_fwabi *fw, const void *data, size_t len, 
         if (nvv_reasm_busy(ra))
                 json_object_object_add(root, "incomplete",
                                        json_object_new_string("the capture ends inside a message awaiting continuation records"));
+        note_truncated(root, &bud);
         *ret = root;
         return 0;
 fail:

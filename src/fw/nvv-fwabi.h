@@ -3,7 +3,9 @@
 
 /*
  * A firmware release description (data/fwabi/RELEASE.json, nvvgpu-fwabi(5)) loaded into
- * memory. Everything that differs between GSP releases lives here; the code only asks.
+ * memory, and the lookups on it. Everything that differs between GSP releases lives here;
+ * the code only asks. Loading and validating is nvv-fwabi-load.h, the set of known
+ * releases nvv-fwdb.h, the struct layouts nvv-wstruct.h.
  */
 
 #include <stdbool.h>
@@ -11,48 +13,8 @@
 #include <stdint.h>
 
 #include "macro.h"
-
-struct nvv_plan;
-
-enum nvv_wtype {
-        NVV_WT_U8,
-        NVV_WT_U16,
-        NVV_WT_U32,
-        NVV_WT_U64,
-        NVV_WT_I8,
-        NVV_WT_I16,
-        NVV_WT_I32,
-        NVV_WT_I64,
-        NVV_WT_BOOL,
-        NVV_WT_CHAR,
-        NVV_WT_STRUCT,
-        _NVV_WT_MAX,
-        _NVV_WT_INVALID = -EINVAL,
-};
-const char *nvv_wtype_to_string(enum nvv_wtype t);
-enum nvv_wtype nvv_wtype_from_string(const char *s);
-unsigned nvv_wtype_size(enum nvv_wtype t); /* 0 for STRUCT */
-bool nvv_wtype_is_signed(enum nvv_wtype t);
-
-struct nvv_wstruct;
-
-struct nvv_wfield {
-        char *name;
-        uint32_t offset;
-        uint32_t count;         /* 1 for a scalar; 0 for a flexible array member at the end */
-        uint32_t elem_size;
-        enum nvv_wtype type;
-        const struct nvv_wstruct *sub; /* type == NVV_WT_STRUCT */
-        char *type_name;               /* as written in the file */
-};
-
-struct nvv_wstruct {
-        char *name;
-        char *source;
-        uint32_t size;
-        size_t n_fields;
-        struct nvv_wfield *fields;
-};
+#include "nvv-marshal.h"
+#include "nvv-wstruct.h"
 
 /* The RM object a control or allocation targets. */
 enum nvv_object {
@@ -116,17 +78,6 @@ struct nvv_queue_desc {
         uint32_t max_rpc_size;    /* element_size * max_elements - el_header_size */
 };
 
-struct nvv_named {
-        char *name;
-        uint32_t value;
-};
-
-struct nvv_domain {
-        char *name;
-        size_t n;
-        struct nvv_named *entries;
-};
-
 struct nvv_status {
         char *name;
         uint32_t value;
@@ -143,7 +94,7 @@ struct nvv_binding {
         uint32_t function;
         const struct nvv_wstruct *payload; /* is_function: the struct after the RPC header */
         uint32_t timeout_ms;
-        struct nvv_plan *plan;
+        struct nvv_wplan *plan;
 };
 
 struct nvv_event_binding {
@@ -151,7 +102,7 @@ struct nvv_event_binding {
         int event;                        /* enum nvv_event_id */
         uint32_t number;                  /* firmware event number */
         const struct nvv_wstruct *payload; /* NULL when the event carries nothing we read */
-        struct nvv_plan *plan;
+        struct nvv_wplan *plan;
 };
 
 struct nvv_sizing {
@@ -198,22 +149,11 @@ struct nvv_fwabi {
         size_t n_init;
 };
 
-/* Largest description file accepted. */
-#define NVV_FWABI_MAX_FILE_SIZE (8u * 1024u * 1024u)
-
-/* Parse and validate one description. On error *reterr_msg says "FILE: KEY.PATH: what". */
-int nvv_fwabi_load_file(const char *path, struct nvv_fwabi **ret, char **reterr_msg);
-int nvv_fwabi_load_buffer(const char *data, size_t size, const char *name,
-                          struct nvv_fwabi **ret, char **reterr_msg);
+/* A loaded release (nvv-fwabi-load.h makes one) and the questions asked of it. */
 struct nvv_fwabi *nvv_fwabi_free(struct nvv_fwabi *fw);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_fwabi *, nvv_fwabi_free);
 
 const struct nvv_wstruct *nvv_fwabi_find_struct(const struct nvv_fwabi *fw, const char *name);
-const struct nvv_wfield *nvv_wstruct_find_field(const struct nvv_wstruct *s, const char *name);
-/* "a.b.c" through nested structs; returns the last field and its absolute offset. */
-const struct nvv_wfield *nvv_wstruct_resolve(const struct nvv_wstruct *s, const char *path,
-                                             uint32_t *ret_offset);
-
 const char *nvv_fwabi_function_name(const struct nvv_fwabi *fw, uint32_t value);
 const char *nvv_fwabi_event_name(const struct nvv_fwabi *fw, uint32_t value);
 int nvv_fwabi_function_value(const struct nvv_fwabi *fw, const char *name, uint32_t *ret);
@@ -221,6 +161,7 @@ int nvv_fwabi_event_value(const struct nvv_fwabi *fw, const char *name, uint32_t
 const struct nvv_control *nvv_fwabi_control_by_id(const struct nvv_fwabi *fw, uint32_t id);
 const struct nvv_control *nvv_fwabi_control_by_name(const struct nvv_fwabi *fw, const char *name);
 const struct nvv_alloc *nvv_fwabi_alloc_by_class(const struct nvv_fwabi *fw, uint32_t hclass);
+const struct nvv_alloc *nvv_fwabi_alloc_by_name(const struct nvv_fwabi *fw, const char *name);
 const struct nvv_domain *nvv_fwabi_find_domain(const struct nvv_fwabi *fw, const char *name);
 const struct nvv_status *nvv_fwabi_status(const struct nvv_fwabi *fw, uint32_t value);
 const struct nvv_binding *nvv_fwabi_command(const struct nvv_fwabi *fw, int cmd);
@@ -235,28 +176,13 @@ const char *nvv_fwabi_status_to_string(const struct nvv_fwabi *fw, uint32_t stat
 /* Does this description serve a GPU running `release` (exact, or a compatible prefix)? 2 = exact, 1 = prefix, 0 = no. */
 int nvv_fwabi_serves(const struct nvv_fwabi *fw, const char *release);
 
-/* Every release description known to a process. */
-struct nvv_fwdb;
-
-int nvv_fwdb_new(struct nvv_fwdb **ret);
-struct nvv_fwdb *nvv_fwdb_free(struct nvv_fwdb *db);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_fwdb *, nvv_fwdb_free);
-/* Load every *.json in dir. A bad file fails the call and adds nothing from that dir. A
- * release already known is kept (the first directory loaded wins). */
-int nvv_fwdb_load_dir(struct nvv_fwdb *db, const char *dir, char **reterr_msg);
-/* $NVVGPU_FWABI_DIR if set, else the installed data directory. */
-int nvv_fwdb_load_default(struct nvv_fwdb *db, char **reterr_msg);
-const char *nvv_fwdb_default_dir(void);
-int nvv_fwdb_add(struct nvv_fwdb *db, struct nvv_fwabi *fw); /* takes ownership */
-size_t nvv_fwdb_count(const struct nvv_fwdb *db);
-const struct nvv_fwabi *nvv_fwdb_get(const struct nvv_fwdb *db, size_t i); /* sorted by version */
-const struct nvv_fwabi *nvv_fwdb_find(const struct nvv_fwdb *db, const char *release); /* exact */
-/* The description serving `release` (exact match first, then the longest compatible
- * prefix), or NULL with *reterr_msg naming the nearest known release. */
-const struct nvv_fwabi *nvv_fwdb_match(const struct nvv_fwdb *db, const char *release,
-                                       char **reterr_msg);
-
 /* Compare dotted release strings numerically ("570.144" < "580.65.06"). */
 int nvv_release_compare(const char *a, const char *b);
 /* Checks "NNN.NN[.NN]" shape. */
 bool nvv_release_is_valid(const char *s);
+
+/* The orders the loader sorts the tables in, which the lookups search by. */
+int nvv_wstruct_compare_name(const void *a, const void *b);
+int nvv_named_compare_value(const void *a, const void *b);
+int nvv_control_compare_id(const void *a, const void *b);
+int nvv_status_compare_value(const void *a, const void *b);

@@ -43,10 +43,10 @@ struct nvv_op {
         struct enum_pair *dec;       /* ENUM: wire value → stable index */
         uint32_t n_dec;
         const char *domain;
-        struct nvv_plan *sub;
+        struct nvv_wplan *sub;
 };
 
-struct nvv_plan {
+struct nvv_wplan {
         const struct nvv_sschema *s;
         const struct nvv_wstruct *w;
         const char *release;
@@ -70,14 +70,14 @@ struct nvv_map *nvv_map_free(struct nvv_map *m)
         return NULL;
 }
 
-struct nvv_plan *nvv_plan_free(struct nvv_plan *p)
+struct nvv_wplan *nvv_wplan_free(struct nvv_wplan *p)
 {
         if (!p)
                 return NULL;
         for (size_t i = 0; i < p->n_ops; i++) {
                 free(p->ops[i].enc);
                 free(p->ops[i].dec);
-                nvv_plan_free(p->ops[i].sub);
+                nvv_wplan_free(p->ops[i].sub);
         }
         free(p->ops);
         free(p->absent);
@@ -85,17 +85,17 @@ struct nvv_plan *nvv_plan_free(struct nvv_plan *p)
         return NULL;
 }
 
-const struct nvv_wstruct *nvv_plan_wire(const struct nvv_plan *p)
+const struct nvv_wstruct *nvv_wplan_wire(const struct nvv_wplan *p)
 {
         return p->w;
 }
 
-const struct nvv_sschema *nvv_plan_schema(const struct nvv_plan *p)
+const struct nvv_sschema *nvv_wplan_schema(const struct nvv_wplan *p)
 {
         return p->s;
 }
 
-bool nvv_plan_has_field(const struct nvv_plan *p, const char *stable_name)
+bool nvv_wplan_has_field(const struct nvv_wplan *p, const char *stable_name)
 {
         for (size_t i = 0; i < p->n_ops; i++)
                 if (streq(p->ops[i].s_name, stable_name))
@@ -121,10 +121,10 @@ static const struct nvv_map_entry *map_find(const struct nvv_map *m, const char 
         return NULL;
 }
 
-static int compile_enum(const struct nvv_fwabi *fw, const struct nvv_sfield *sf, struct nvv_op *op,
-                        char **reterr)
+static int compile_enum(const struct nvv_domain *domains, size_t n_domains, const struct nvv_sfield *sf,
+                        struct nvv_op *op, char **reterr)
 {
-        const struct nvv_domain *d = nvv_fwabi_find_domain(fw, sf->domain);
+        const struct nvv_domain *d = nvv_domain_find(domains, n_domains, sf->domain);
 
         if (!d)
                 return nvv_fail(reterr, "field '%s' needs value domain '%s', which the release does not define",
@@ -150,7 +150,8 @@ static int compile_enum(const struct nvv_fwabi *fw, const struct nvv_sfield *sf,
         return 0;
 }
 
-static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *schema,
+static int compile_one(const char *release, const struct nvv_domain *domains, size_t n_domains,
+                       const struct nvv_sschema *schema,
                        const struct nvv_wstruct *wire, const struct nvv_map *map,
                        const struct nvv_map_entry *e, struct nvv_op *op, char **reterr)
 {
@@ -189,7 +190,7 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                 op->raw = sf->kind == NVV_SK_UINT && !op->w_bool && sf->width == wf->elem_size;
 #endif
                 if (sf->kind == NVV_SK_ENUM) {
-                        r = compile_enum(fw, sf, op, reterr);
+                        r = compile_enum(domains, n_domains, sf, op, reterr);
                         if (r < 0)
                                 return r;
                 }
@@ -210,7 +211,7 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
                 if (!e->elements)
                         return nvv_fail(reterr, "'%s' → '%s': an element binding is required", e->stable, e->wire);
                 op->s_stride = sf->elem_size;
-                r = nvv_plan_compile(fw, sf->elem, wf->sub, e->elements, &op->sub, reterr);
+                r = nvv_wplan_compile(release, domains, n_domains, sf->elem, wf->sub, e->elements, &op->sub, reterr);
                 if (r < 0)
                         return r;
                 break;
@@ -239,11 +240,12 @@ static int compile_one(const struct nvv_fwabi *fw, const struct nvv_sschema *sch
         return 0;
 }
 
-int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schema,
-                     const struct nvv_wstruct *wire, const struct nvv_map *map,
-                     struct nvv_plan **ret, char **reterr_msg)
+int nvv_wplan_compile(const char *release, const struct nvv_domain *domains, size_t n_domains,
+                      const struct nvv_sschema *schema,
+                      const struct nvv_wstruct *wire, const struct nvv_map *map,
+                      struct nvv_wplan **ret, char **reterr_msg)
 {
-        _cleanup_(nvv_plan_freep) struct nvv_plan *p = NULL;
+        _cleanup_(nvv_wplan_freep) struct nvv_wplan *p = NULL;
         int r;
 
         p = calloc(1, sizeof(*p));
@@ -251,7 +253,7 @@ int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schem
                 return -ENOMEM;
         p->s = schema;
         p->w = wire;
-        p->release = fw->release;
+        p->release = release;
         if (map && map->n) {
                 p->ops = calloc(map->n, sizeof(struct nvv_op));
                 if (!p->ops)
@@ -261,7 +263,7 @@ int nvv_plan_compile(const struct nvv_fwabi *fw, const struct nvv_sschema *schem
                 for (size_t j = 0; j < i; j++)
                         if (streq(map->entries[j].stable, map->entries[i].stable))
                                 return nvv_fail(reterr_msg, "'%s' is bound twice", map->entries[i].stable);
-                r = compile_one(fw, schema, wire, map, &map->entries[i], &p->ops[p->n_ops], reterr_msg);
+                r = compile_one(release, domains, n_domains, schema, wire, map, &map->entries[i], &p->ops[p->n_ops], reterr_msg);
                 p->n_ops++; /* counted even on failure so the free path sees it */
                 if (r < 0)
                         return r;
@@ -341,7 +343,7 @@ static bool zero_bytes(const uint8_t *p, size_t n)
         return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
-static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsigned flags, char *err, size_t errlen)
+static int encode(const struct nvv_wplan *p, const uint8_t *s, uint8_t *w, unsigned flags, char *err, size_t errlen)
 {
         for (size_t i = 0; i < p->n_ops; i++) {
                 const struct nvv_op *op = &p->ops[i];
@@ -450,8 +452,8 @@ static int encode(const struct nvv_plan *p, const uint8_t *s, uint8_t *w, unsign
         return 0;
 }
 
-int nvv_plan_encode(const struct nvv_plan *p, const void *stable, void *wire, size_t wire_size,
-                    unsigned flags, char *err, size_t errlen)
+int nvv_wplan_encode(const struct nvv_wplan *p, const void *stable, void *wire, size_t wire_size,
+                     unsigned flags, char *err, size_t errlen)
 {
         assert_return(p && stable && wire, -EINVAL);
         if (wire_size < p->w->size) {
@@ -462,7 +464,7 @@ int nvv_plan_encode(const struct nvv_plan *p, const void *stable, void *wire, si
         return encode(p, stable, wire, flags, err, errlen);
 }
 
-static void set_defaults(const struct nvv_plan *p, uint8_t *s)
+static void set_defaults(const struct nvv_wplan *p, uint8_t *s)
 {
         for (size_t i = 0; i < p->n_absent; i++) {
                 const struct nvv_sfield *f = p->absent[i];
@@ -472,7 +474,7 @@ static void set_defaults(const struct nvv_plan *p, uint8_t *s)
         }
 }
 
-static int decode(const struct nvv_plan *p, const uint8_t *w, uint8_t *s, char *err, size_t errlen)
+static int decode(const struct nvv_wplan *p, const uint8_t *w, uint8_t *s, char *err, size_t errlen)
 {
         set_defaults(p, s);
         for (size_t i = 0; i < p->n_ops; i++) {
@@ -548,8 +550,8 @@ static int decode(const struct nvv_plan *p, const uint8_t *w, uint8_t *s, char *
         return 0;
 }
 
-int nvv_plan_decode(const struct nvv_plan *p, const void *wire, size_t wire_size, void *stable,
-                    char *err, size_t errlen)
+int nvv_wplan_decode(const struct nvv_wplan *p, const void *wire, size_t wire_size, void *stable,
+                     char *err, size_t errlen)
 {
         assert_return(p && wire && stable, -EINVAL);
         if (wire_size < p->w->size) {

@@ -122,7 +122,7 @@ int nvv_rpc_encode_command(const struct nvv_fwabi *fw, int cmd, const void *stab
         hdr = p + q->rpc_header_size;
         if (b->is_function) {
                 put_rpc_header(fw, p, (uint32_t) need, b->function, sequence, gfid);
-                r = nvv_plan_encode(b->plan, stable, hdr, b->payload->size, 0, err, errlen);
+                r = nvv_wplan_encode(b->plan, stable, hdr, b->payload->size, 0, err, errlen);
         } else if (b->control) {
                 const struct nvv_control *c = b->control;
 
@@ -132,7 +132,7 @@ int nvv_rpc_encode_command(const struct nvv_fwabi *fw, int cmd, const void *stab
                 nvv_role_set(&q->ctl_object, hdr, c->object == NVV_OBJ_CLIENT ? h->client : handle_for(h, c->object));
                 nvv_role_set(&q->ctl_cmd, hdr, c->id);
                 nvv_role_set(&q->ctl_params_size, hdr, c->params->size);
-                r = nvv_plan_encode(b->plan, stable, hdr + q->ctl_header_size, c->params->size, 0, err, errlen);
+                r = nvv_wplan_encode(b->plan, stable, hdr + q->ctl_header_size, c->params->size, 0, err, errlen);
         } else {
                 const struct nvv_alloc *a = b->alloc;
 
@@ -143,7 +143,7 @@ int nvv_rpc_encode_command(const struct nvv_fwabi *fw, int cmd, const void *stab
                 nvv_role_set(&q->al_object, hdr, h->new_object);
                 nvv_role_set(&q->al_class, hdr, a->hclass);
                 nvv_role_set(&q->al_params_size, hdr, a->params->size);
-                r = nvv_plan_encode(b->plan, stable, hdr + q->al_header_size, a->params->size, 0, err, errlen);
+                r = nvv_wplan_encode(b->plan, stable, hdr + q->al_header_size, a->params->size, 0, err, errlen);
         }
         if (r < 0)
                 return r;
@@ -240,7 +240,7 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
                              b->payload->size);
                         return -EBADMSG;
                 }
-                return nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen);
+                return nvv_wplan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen);
         }
         if (v.payload_len < hdr_size) {
                 nvv_errf(err, errlen, "reply to '%s' is %zu bytes, shorter than its %u-byte header", b->name,
@@ -282,7 +282,7 @@ int nvv_rpc_decode_reply(const struct nvv_fwabi *fw, int cmd, const void *rpc, s
                      v.payload_len - hdr_size, params->size);
                 return -EBADMSG;
         }
-        return nvv_plan_decode(b->plan, hdr + hdr_size, psize, stable, err, errlen);
+        return nvv_wplan_decode(b->plan, hdr + hdr_size, psize, stable, err, errlen);
 }
 
 int nvv_rpc_parse_request(const struct nvv_fwabi *fw, const void *rpc, size_t len, struct nvv_rpc_request *ret,
@@ -313,7 +313,7 @@ int nvv_rpc_parse_request(const struct nvv_fwabi *fw, const void *rpc, size_t le
                         return -EBADMSG;
                 }
                 ret->params_len = b->payload->size;
-                return stable ? nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen) : 0;
+                return stable ? nvv_wplan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen) : 0;
         }
         if (v.function != q->fn_control && v.function != q->fn_alloc) {
                 nvv_errf(err, errlen, "function %u (%s) is not a control or allocation", v.function, fn_name(fw, v.function));
@@ -370,7 +370,7 @@ int nvv_rpc_parse_request(const struct nvv_fwabi *fw, const void *rpc, size_t le
                 return -EBADMSG;
         }
         if (stable)
-                return nvv_plan_decode(fw->commands[ret->cmd]->plan, ret->params, psize, stable, err, errlen);
+                return nvv_wplan_decode(fw->commands[ret->cmd]->plan, ret->params, psize, stable, err, errlen);
         return 0;
 }
 
@@ -403,7 +403,7 @@ int nvv_rpc_encode_reply(const struct nvv_fwabi *fw, const void *req_rpc, size_t
         if (stable && req->cmd >= 0) {
                 const struct nvv_binding *b = fw->commands[req->cmd];
 
-                r = nvv_plan_encode(b->plan, stable, hdr + hdr_size, req->params_len, NVV_ENCODE_REPLY, err, errlen);
+                r = nvv_wplan_encode(b->plan, stable, hdr + hdr_size, req->params_len, NVV_ENCODE_REPLY, err, errlen);
                 if (r < 0)
                         return r;
         }
@@ -436,8 +436,8 @@ int nvv_rpc_encode_event(const struct nvv_fwabi *fw, int event, const void *stab
         nvv_role_set(&q->rpc_result, buf, 0);
         nvv_role_set(&q->rpc_result_private, buf, 0);
         if (b->payload) {
-                r = nvv_plan_encode(b->plan, stable, (uint8_t *) buf + q->rpc_header_size, b->payload->size, NVV_ENCODE_REPLY,
-                                    err, errlen);
+                r = nvv_wplan_encode(b->plan, stable, (uint8_t *) buf + q->rpc_header_size, b->payload->size, NVV_ENCODE_REPLY,
+                                     err, errlen);
                 if (r < 0)
                         return r;
         }
@@ -475,5 +475,5 @@ int nvv_rpc_decode_event(const struct nvv_fwabi *fw, const void *rpc, size_t len
                 nvv_errf(err, errlen, "event %s carries %zu bytes, expected %u", b->name, v.payload_len, b->payload->size);
                 return -EBADMSG;
         }
-        return nvv_plan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen);
+        return nvv_wplan_decode(b->plan, v.payload, b->payload->size, stable, err, errlen);
 }

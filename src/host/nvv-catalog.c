@@ -674,7 +674,7 @@ int nvv_catalog_load_file(struct nvv_catalog *c, const char *path, char **reterr
         assert_return(c && path, -EINVAL);
         r = read_full_file(path, NVV_CATALOG_MAX_FILE_SIZE, &data, &size);
         if (r < 0)
-                return nvv_fail_errno(r, reterr_msg, "%s: %s", path, r == -EFBIG ? "file is too large" : strerror(-r));
+                return nvv_fail_errno(r, reterr_msg, "%s: %s", path, read_full_file_strerror(r));
         return nvv_catalog_load_buffer(c, data, size, path, reterr_msg);
 }
 

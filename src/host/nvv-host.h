@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-sysfs.h"
 
 #define NVV_HOST_MAX_GPUS 256

@@ -18,25 +18,10 @@
 #include "nvv-catalog.h"
 #include "nvv-cmd.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwstatus.h"
 
 #define NVV_PARTITION_NAME_MAX 40
 #define NVV_PARTITION_MAX_UNITS 256
-
-/* Firmware statuses the model predicts (named as in nvstatuscodes.h). */
-enum nvv_fw_status {
-        NVV_FW_OK,
-        NVV_FW_OBJECT_NOT_FOUND,
-        NVV_FW_IN_USE,
-        NVV_FW_INSUFFICIENT_RESOURCES,
-        NVV_FW_INVALID_STATE,
-        NVV_FW_INVALID_ARGUMENT,
-        NVV_FW_NOT_SUPPORTED,
-        _NVV_FW_STATUS_MAX,
-        _NVV_FW_STATUS_INVALID = -EINVAL,
-};
-const char *nvv_fw_status_to_string(enum nvv_fw_status s);     /* "NV_ERR_IN_USE" */
-enum nvv_fw_status nvv_fw_status_from_string(const char *s);
-int nvv_fw_status_to_errno(enum nvv_fw_status s);               /* negative errno, 0 for OK */
 
 /* The create_device checks of doc/firmware-model.md §4, in their order. */
 enum nvv_partition_check {

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <inttypes.h>
+#include <json-c/linkhash.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +52,274 @@ void nvv_json_pop(struct nvv_json *j, size_t old)
         j->path[old] = '\0';
 }
 
+/* ---- what json-c does not report: duplicate keys and integers out of range ----
+ *
+ * json-c keeps the last of two equal keys and clamps integers beyond int64. One pass over a
+ * document json-c has already accepted (so it is well formed and at most NVV_JSON_MAX_DEPTH
+ * deep) finds both: a key set per open object (json-c's own seeded hash table, so no worse
+ * than json-c's parse of the same text) and a digit count per integer. */
+
+struct scan_frame {
+        bool object;
+        size_t index;            /* array: the element being read */
+        const char *key;         /* object: the member being read (raw, for the path) */
+        size_t key_len;
+        struct lh_table *keys;   /* object: decoded keys seen so far */
+};
+
+struct scan {
+        struct nvv_json *j;
+        const char *data;
+        size_t size, pos, line;
+        char *arena;             /* decoded keys, NUL-terminated; never longer than their text */
+        size_t arena_used;
+        size_t depth;
+        struct scan_frame stack[NVV_JSON_MAX_DEPTH + 1];
+};
+
+static void scan_utf8(char **o, uint32_t cp)
+{
+        char *p = *o;
+
+        if (cp < 0x80)
+                *p++ = (char) cp;
+        else if (cp < 0x800) {
+                *p++ = (char) (0xc0 | (cp >> 6));
+                *p++ = (char) (0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+                *p++ = (char) (0xe0 | (cp >> 12));
+                *p++ = (char) (0x80 | ((cp >> 6) & 0x3f));
+                *p++ = (char) (0x80 | (cp & 0x3f));
+        } else {
+                *p++ = (char) (0xf0 | (cp >> 18));
+                *p++ = (char) (0x80 | ((cp >> 12) & 0x3f));
+                *p++ = (char) (0x80 | ((cp >> 6) & 0x3f));
+                *p++ = (char) (0x80 | (cp & 0x3f));
+        }
+        *o = p;
+}
+
+static uint32_t scan_hex4(const char *p)
+{
+        uint32_t v = 0;
+
+        for (int i = 0; i < 4; i++) {
+                char ch = p[i];
+
+                v = v * 16 + (uint32_t) (ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10);
+        }
+        return v;
+}
+
+/* Decode the string token [b, e) (quotes excluded) into the arena; the text is valid JSON. */
+static const char *scan_decode(struct scan *s, const char *b, const char *e)
+{
+        char *start = s->arena + s->arena_used, *o = start;
+
+        for (const char *p = b; p < e; p++) {
+                if (*p != '\\') {
+                        *o++ = *p;
+                        continue;
+                }
+                p++;
+                switch (*p) {
+                case 'b': *o++ = '\b'; break;
+                case 'f': *o++ = '\f'; break;
+                case 'n': *o++ = '\n'; break;
+                case 'r': *o++ = '\r'; break;
+                case 't': *o++ = '\t'; break;
+                case 'u': {
+                        uint32_t cp = scan_hex4(p + 1);
+
+                        p += 4;
+                        if (cp >= 0xd800 && cp < 0xdc00 && p + 6 < e && p[1] == '\\' && p[2] == 'u') {
+                                uint32_t lo = scan_hex4(p + 3);
+
+                                if (lo >= 0xdc00 && lo < 0xe000) {
+                                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                                        p += 6;
+                                }
+                        }
+                        scan_utf8(&o, cp);
+                        break;
+                }
+                default: *o++ = *p; break; /* \" \\ \/ */
+                }
+        }
+        *o++ = '\0';
+        s->arena_used += (size_t) (o - start);
+        return start;
+}
+
+/* Fail at the member or element being read, with the line. */
+_printf_(2, 3) static int scan_fail(struct scan *s, const char *fmt, ...)
+{
+        char msg[256];
+        va_list ap;
+        size_t old = strlen(s->j->path);
+        int r;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        for (size_t i = 1; i <= s->depth; i++) {
+                const struct scan_frame *f = &s->stack[i];
+                char k[128];
+
+                if (!f->object)
+                        nvv_json_push_index(s->j, f->index);
+                else if (f->key) {
+                        snprintf(k, sizeof(k), "%.*s", (int) MIN(f->key_len, sizeof(k) - 1), f->key);
+                        nvv_json_push(s->j, k);
+                }
+        }
+        r = nvv_json_fail(s->j, "line %zu: %s", s->line, msg);
+        nvv_json_pop(s->j, old);
+        return r;
+}
+
+static const char *scan_string_end(const char *p, const char *end)
+{
+        for (; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                        p++;
+        return p;
+}
+
+static int scan_key(struct scan *s, const char *b, const char *e)
+{
+        struct scan_frame *f = &s->stack[s->depth];
+        const char *k = scan_decode(s, b, e);
+
+        if (lh_table_lookup_entry(f->keys, k)) {
+                f->key = NULL; /* the path names the object; the message names the key */
+                return scan_fail(s, "duplicate key '%.*s'", 64, k);
+        }
+        if (lh_table_insert(f->keys, k, NULL) < 0)
+                return -ENOMEM;
+        f->key = b;
+        f->key_len = (size_t) (e - b);
+        return 0;
+}
+
+/* json-c clamps integers it cannot hold; find them first, and show them as written. */
+static int scan_number(struct scan *s, const char *b, const char *e)
+{
+        static const char max_pos[] = "9223372036854775807", max_neg[] = "9223372036854775808";
+        bool neg = *b == '-';
+        const char *d = b + neg, *lim = neg ? max_neg : max_pos;
+        size_t n = (size_t) (e - d);
+
+        for (const char *p = d; p < e; p++)
+                if (*p == '.' || *p == 'e' || *p == 'E')
+                        return 0; /* not an integer; the typed getters refuse it where one is needed */
+        if (n < sizeof(max_pos) - 1 || (n == sizeof(max_pos) - 1 && memcmp(d, lim, n) <= 0))
+                return 0;
+        return scan_fail(s, "%.*s%s is out of range (integers are -9223372036854775808..9223372036854775807)",
+                         (int) MIN((size_t) (e - b), (size_t) 64), b, e - b > 64 ? "..." : "");
+}
+
+static void scan_pop(struct scan *s)
+{
+        struct scan_frame *f = &s->stack[s->depth];
+
+        if (f->keys)
+                lh_table_free(f->keys);
+        f->keys = NULL;
+        s->depth--;
+}
+
+static int scan_run(struct scan *s)
+{
+        const char *p = s->data, *end = s->data + s->size;
+        bool want_key = false;
+
+        while (p < end) {
+                struct scan_frame *f = &s->stack[s->depth];
+                const char *b;
+                int r;
+
+                switch (*p) {
+                case '\n':
+                        s->line++;
+                        p++;
+                        break;
+                case '"':
+                        b = p + 1;
+                        p = scan_string_end(b, end);
+                        for (const char *q = b; q < p; q++)
+                                s->line += *q == '\n'; /* strict JSON has none; be exact anyway */
+                        if (s->depth > 0 && f->object && want_key) {
+                                r = scan_key(s, b, p);
+                                if (r < 0)
+                                        return r;
+                                want_key = false;
+                        }
+                        p++;
+                        break;
+                case '{':
+                case '[':
+                        if (s->depth >= NVV_JSON_MAX_DEPTH)
+                                return nvv_json_fail(s->j, "line %zu: nesting too deep", s->line);
+                        f = &s->stack[++s->depth];
+                        *f = (struct scan_frame) { .object = *p == '{' };
+                        if (f->object) {
+                                f->keys = lh_kchar_table_new(16, NULL);
+                                if (!f->keys)
+                                        return -ENOMEM;
+                        }
+                        want_key = f->object;
+                        p++;
+                        break;
+                case '}':
+                case ']':
+                        if (s->depth > 0)
+                                scan_pop(s);
+                        want_key = false;
+                        p++;
+                        break;
+                case ',':
+                        if (s->depth > 0) {
+                                if (f->object)
+                                        want_key = true;
+                                else
+                                        f->index++;
+                        }
+                        p++;
+                        break;
+                case '-':
+                case '0' ... '9':
+                        b = p;
+                        while (p < end && (isdigit((unsigned char) *p) || *p == '-' || *p == '+' || *p == '.' ||
+                                           *p == 'e' || *p == 'E'))
+                                p++;
+                        r = scan_number(s, b, p);
+                        if (r < 0)
+                                return r;
+                        break;
+                default:
+                        p++;
+                        break;
+                }
+        }
+        return 0;
+}
+
+static int scan_document(struct nvv_json *j, const char *data, size_t size)
+{
+        struct scan s = { .j = j, .data = data, .size = size, .line = 1 };
+        int r;
+
+        s.arena = malloc(size + 1);
+        if (!s.arena)
+                return -ENOMEM;
+        r = scan_run(&s);
+        while (s.depth > 0)
+                scan_pop(&s);
+        free(s.arena);
+        return r;
+}
+
 int nvv_json_parse(struct nvv_json *j, const char *data, size_t size, size_t max_size,
                    json_object **ret)
 {
@@ -57,6 +327,7 @@ int nvv_json_parse(struct nvv_json *j, const char *data, size_t size, size_t max
         json_object *root;
         enum json_tokener_error je;
         size_t end;
+        int r;
 
         assert_return(j && data && ret, -EINVAL);
         if (size > max_size || size > INT_MAX)
@@ -82,6 +353,11 @@ int nvv_json_parse(struct nvv_json *j, const char *data, size_t size, size_t max
                                              je == json_tokener_continue ? "unexpected end of file"
                                                                          : "trailing data after the document");
                 return nvv_json_fail(j, "line %zu: invalid JSON: %s", line, json_tokener_error_desc(je));
+        }
+        r = scan_document(j, data, size);
+        if (r < 0) {
+                json_object_put(root);
+                return r;
         }
         *ret = root;
         return 0;
@@ -109,6 +385,35 @@ int nvv_json_get_u32(struct nvv_json *j, json_object *o, uint32_t max, uint32_t 
         int r;
 
         r = nvv_json_get_u64(j, o, max, &v);
+        if (r < 0)
+                return r;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int nvv_json_get_uint(struct nvv_json *j, json_object *o, uint64_t max, uint64_t *ret)
+{
+        if (json_object_is_type(o, json_type_int))
+                return nvv_json_get_u64(j, o, max, ret);
+        if (json_object_is_type(o, json_type_string)) {
+                const char *s = json_object_get_string(o);
+                uint64_t v;
+
+                if (safe_atou64(s, &v) < 0)
+                        return nvv_json_fail(j, "'%s' is not an integer", s);
+                if (v > max)
+                        return nvv_json_fail(j, "%s is larger than %" PRIu64, s, max);
+                *ret = v;
+                return 0;
+        }
+        return nvv_json_fail(j, "expected an integer");
+}
+
+int nvv_json_get_uint32(struct nvv_json *j, json_object *o, uint32_t *ret)
+{
+        uint64_t v;
+        int r = nvv_json_get_uint(j, o, UINT32_MAX, &v);
+
         if (r < 0)
                 return r;
         *ret = (uint32_t) v;
@@ -177,10 +482,27 @@ int nvv_json_member(struct nvv_json *j, json_object *obj, const char *key, bool 
         return 0;
 }
 
+int nvv_json_member_object(struct nvv_json *j, json_object *obj, const char *key, bool required,
+                           json_object **ret)
+{
+        int r = nvv_json_member(j, obj, key, required, ret);
+
+        if (r < 0 || !*ret)
+                return r;
+        if (!json_object_is_type(*ret, json_type_object)) {
+                size_t old = nvv_json_push(j, key);
+
+                r = nvv_json_fail(j, "expected an object");
+                nvv_json_pop(j, old);
+                return r;
+        }
+        return 0;
+}
+
 int nvv_json_check_keys(struct nvv_json *j, json_object *obj, const char *const *allowed)
 {
         json_object_object_foreach(obj, k, v) {
-                bool ok = streq(k, "comment");
+                bool ok = streq(k, "comment") || (j->doc_key && j->doc_key(k));
 
                 (void) v;
                 for (size_t i = 0; !ok && allowed[i]; i++)

@@ -53,20 +53,51 @@ int nvv_fail_errno(int error, char **reterr, const char *fmt, ...)
         return error;
 }
 
+/* Decimal, or hexadecimal after an explicit "0x"; nothing else. strtoull's base 0 would read
+ * "010" as 8 and its base 16 would take a second "0x" and leading blanks, so digits are
+ * taken here one by one. */
+static int parse_unsigned(const char *s, uint64_t *ret)
+{
+        unsigned base = 10;
+        uint64_t v = 0;
+
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+                base = 16;
+                s += 2;
+        } else if (s[0] == '0' && s[1] != '\0')
+                return -EINVAL; /* a leading zero: not octal, and not a number we accept */
+        if (!*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                unsigned d;
+
+                if (*s >= '0' && *s <= '9')
+                        d = (unsigned) (*s - '0');
+                else if (base == 16 && *s >= 'a' && *s <= 'f')
+                        d = (unsigned) (*s - 'a') + 10;
+                else if (base == 16 && *s >= 'A' && *s <= 'F')
+                        d = (unsigned) (*s - 'A') + 10;
+                else
+                        return -EINVAL;
+                if (v > (UINT64_MAX - d) / base)
+                        return -ERANGE;
+                v = v * base + d;
+        }
+        *ret = v;
+        return 0;
+}
+
 int safe_atou64(const char *s, uint64_t *ret)
 {
-        unsigned long long v;
-        char *end = NULL;
+        uint64_t v;
+        int r;
 
-        if (!s || !*s || isspace((unsigned char) *s) || *s == '-' || *s == '+')
+        if (!s)
                 return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 0);
-        if (errno != 0)
-                return -ERANGE;
-        if (!end || *end != '\0')
-                return -EINVAL;
-        *ret = (uint64_t) v;
+        r = parse_unsigned(s, &v);
+        if (r < 0)
+                return r;
+        *ret = v;
         return 0;
 }
 
@@ -85,18 +116,19 @@ int safe_atou32(const char *s, uint32_t *ret)
 
 int safe_atoi64(const char *s, int64_t *ret)
 {
-        long long v;
-        char *end = NULL;
+        bool neg;
+        uint64_t v;
+        int r;
 
-        if (!s || !*s || isspace((unsigned char) *s))
+        if (!s)
                 return -EINVAL;
-        errno = 0;
-        v = strtoll(s, &end, 0);
-        if (errno != 0)
+        neg = *s == '-';
+        r = parse_unsigned(s + neg, &v);
+        if (r < 0)
+                return r;
+        if (v > (neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX))
                 return -ERANGE;
-        if (!end || *end != '\0')
-                return -EINVAL;
-        *ret = (int64_t) v;
+        *ret = neg ? (int64_t) (0 - v) : (int64_t) v;
         return 0;
 }
 
@@ -148,20 +180,32 @@ int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_si
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
-        if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > max)
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > max)
                 return -EFBIG;
         f = fdopen(fd, "re");
         if (!f)
                 return -errno;
         TAKE_FD(fd);
         return read_full_stream(f, max, ret_data, ret_size);
+}
+
+const char *read_full_file_strerror(int r)
+{
+        if (r == -EBADFD)
+                return "not a regular file";
+        if (r == -EFBIG)
+                return "file is too large";
+        return strerror(-r);
 }
 
 bool streq_ptr(const char *a, const char *b)

@@ -16,13 +16,19 @@ _printf_(2, 3) int nvv_fail(char **reterr, const char *fmt, ...);
 /* The same, returning `error` (a negative errno) instead. */
 _printf_(3, 4) int nvv_fail_errno(int error, char **reterr, const char *fmt, ...);
 
-/* Strict integer parsers: whole string, no sign for unsigned, base prefix allowed ("0x"). */
+/* Strict integer parsers: the whole string, decimal or hexadecimal after "0x"/"0X"; no blanks,
+ * no "+", a "-" only for the signed one, and no leading zero before digits ("010" is -EINVAL,
+ * never octal). -ERANGE when the value does not fit. */
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atou32(const char *s, uint32_t *ret);
 int safe_atoi64(const char *s, int64_t *ret);
 
-/* Read a whole file, refusing anything larger than max bytes; result is NUL terminated. */
+/* Read a whole regular file, refusing anything larger than max bytes (-EFBIG), a directory
+ * (-EISDIR) and any other kind of file (-EBADFD: a FIFO would block, a device never end);
+ * the result is NUL terminated. */
 int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
+/* What read_full_file's error means, for "PATH: reason" messages. */
+const char *read_full_file_strerror(int r);
 int read_full_stream(FILE *f, size_t max, char **ret_data, size_t *ret_size);
 
 bool streq_ptr(const char *a, const char *b);

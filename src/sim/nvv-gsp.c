@@ -645,7 +645,7 @@ static const char *do_alloc_host_vgpu(struct nvv_gsp *g, const struct nvv_cmd_al
         } else {
                 /* No create_device: the allocation is the creation, keyed by gfid. */
                 const struct nvv_binding *b = g->fw->commands[NVV_CMD_ALLOC_HOST_VGPU];
-                bool carries = b->plan && nvv_plan_has_field(b->plan, "placement_id");
+                bool carries = b->plan && nvv_wplan_has_field(b->plan, "placement_id");
                 const char *st;
 
                 st = create_vgpu(g, c->type_id, name_is_zero(c->vgpu_dev_name) ? NULL : c->vgpu_dev_name,

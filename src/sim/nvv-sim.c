@@ -166,7 +166,7 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
 
         r = read_full_file(path, MAX_HOST_FILE, &data, &size);
         if (r < 0)
-                return nvv_fail(reterr, "%s: %s", path, r == -EFBIG ? "larger than 256 KiB" : strerror(-r));
+                return nvv_fail(reterr, "%s: %s", path, r == -EFBIG ? "larger than 256 KiB" : read_full_file_strerror(r));
         tok = json_tokener_new_ex(8);
         if (!tok)
                 return -ENOMEM;

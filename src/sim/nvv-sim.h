@@ -11,6 +11,7 @@
 
 #include "macro.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-simgpu.h"
 
 struct nvv_catalog;

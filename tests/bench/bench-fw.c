@@ -10,6 +10,7 @@
 #include "bench.h"
 #include "nvv-cmd.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-msgq.h"
 #include "nvv-rpc.h"
 

@@ -20,6 +20,7 @@
 
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-oracle.h"
 #include "nvv-planner.h"
 #include "nvv-pool.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "fuzz.h"
+#include "nvv-fwabi-load.h"
 #include "nvv-fwabi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

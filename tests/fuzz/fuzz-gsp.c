@@ -17,6 +17,7 @@
 #include "fuzz.h"
 #include "gsp-check.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-gsp.h"
 #include "nvv-marshal.h"
 #include "util.h"
@@ -336,7 +337,7 @@ static void step(struct fz *f, struct in *in)
                         a->type_id = u8(in) % 8 ? v.type_id : a->type_id;
                 }
                 if (!creates && gfid >= 1 && gfid <= f->cfg.num_vfs) {
-                        bool carries = ab->plan && nvv_plan_has_field(ab->plan, "placement_id");
+                        bool carries = ab->plan && nvv_wplan_has_field(ab->plan, "placement_id");
                         uint8_t zero[16] = {};
                         bool named = memcmp(a->vgpu_dev_name, zero, 16) != 0;
 

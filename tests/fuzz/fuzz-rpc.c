@@ -11,6 +11,7 @@
 #include "nvv-cmd.h"
 #include "nvv-dissect.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-msgq.h"
 #include "nvv-rpc.h"
 

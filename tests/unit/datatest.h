@@ -7,6 +7,7 @@
 
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 
 static struct nvv_catalog *catalog;
 static struct nvv_fwdb *fwdb;

@@ -197,7 +197,8 @@ static void test_errors(void **state)
         /* Provenance is required. */
         expect_error("\"fb_total_mib\": {\n  \"value\": 49152,\n  \"derived\"", "\"fb_total_mib\": {\n  \"value\": 49152,\n  \"comment\"",
                      "l40s.json: fb_total_mib: no provenance");
-        expect_error("\"fb_total_mib\": {\n  \"value\": 49152,", "\"fb_total_mib\": [49152], \"comment\": {",
+        expect_error("\"fb_total_mib\": {\n  \"value\": 49152,\n  \"derived\": \"NVIDIA datasheet nominal 48 GB taken as GiB (x 1024 MiB); the firmware's own figure replaces it at run time\"\n },",
+                     "\"fb_total_mib\": [49152],",
                      "l40s.json: fb_total_mib: expected {\"value\"");
         expect_error("\"type_provenance\": {\n  \"name\"", "\"type_provenance\": {\n  \"nom\"",
                      "l40s.json: type_provenance: unknown key 'nom'");

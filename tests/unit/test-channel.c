@@ -108,7 +108,7 @@ static void roundtrip(struct simtest *t, struct nvv_channel *ch, const char *mod
         al->type_id = ty->type_id;
         al->placement_id = NVV_PLACEMENT_NONE;
         memcpy(al->vgpu_dev_name, uuid, 16);
-        if (!nvv_plan_has_field(nvv_fwabi_command(fw, NVV_CMD_ALLOC_HOST_VGPU)->plan, "placement_id"))
+        if (!nvv_wplan_has_field(nvv_fwabi_command(fw, NVV_CMD_ALLOC_HOST_VGPU)->plan, "placement_id"))
                 al->placement_id = 0;
         else if (!nvv_fwabi_command(fw, NVV_CMD_CREATE_DEVICE))
                 al->placement_id = 0xffff; /* 550: none, the firmware picks */

@@ -171,6 +171,67 @@ static void test_deep_nesting_refused(void **state)
         free(msg);
 }
 
+/* A chain of n structs, each holding the next; `reverse` names them so that the innermost
+ * sorts first (the loader then meets each one after the struct it holds). */
+static void add_struct_chain(unsigned n, bool reverse)
+{
+        for (unsigned i = 0; i < n; i++) {
+                json_object *s = json_object_new_object(), *fields = json_object_new_array(),
+                            *f = json_object_new_object();
+                char name[32], next[32];
+                unsigned k = reverse ? n - 1 - i : i;
+
+                snprintf(name, sizeof(name), "CHAIN_%05u", k);
+                snprintf(next, sizeof(next), "CHAIN_%05u", reverse ? k - 1 : k + 1);
+                json_object_object_add(f, "name", json_object_new_string(i + 1 < n ? "next" : "leaf"));
+                json_object_object_add(f, "offset", json_object_new_int(0));
+                json_object_object_add(f, "type", json_object_new_string(i + 1 < n ? next : "u32"));
+                json_object_array_add(fields, f);
+                json_object_object_add(s, "size", json_object_new_int(4));
+                json_object_object_add(s, "fields", fields);
+                json_object_object_add(structs(), name, s);
+        }
+}
+
+static void test_struct_nesting_bounded(void **state)
+{
+        struct nvv_fwabi *fw = NULL;
+        char *msg = NULL;
+        json_object *copy = NULL;
+
+        copy = NULL;
+        json_object_deep_copy(doc, &copy, NULL);
+        add_struct_chain(NVV_FWABI_MAX_NESTING, false);
+        assert_int_equal(test_load_json(doc, "ok.json", &fw, &msg), 0);
+        assert_int_equal(nvv_fwabi_find_struct(fw, "CHAIN_00000")->depth, NVV_FWABI_MAX_NESTING);
+        nvv_fwabi_free(fw);
+        json_object_put(doc);
+        doc = copy;
+
+        copy = NULL;
+        json_object_deep_copy(doc, &copy, NULL);
+        add_struct_chain(NVV_FWABI_MAX_NESTING + 1, false);
+        expect_failure(-EINVAL, "structs: struct 'CHAIN_00000' nests structs more than 16 levels deep",
+                       "level 17 is 'CHAIN_00016'");
+        json_object_put(doc);
+        doc = copy;
+
+        /* Met innermost first, the depth adds up through structs already loaded. */
+        copy = NULL;
+        json_object_deep_copy(doc, &copy, NULL);
+        add_struct_chain(NVV_FWABI_MAX_NESTING + 1, true);
+        expect_failure(-EINVAL, "structs: struct 'CHAIN_00016' nests structs 17 levels deep, more than 16", NULL);
+        json_object_put(doc);
+        doc = copy;
+}
+
+/* The probe's chain: 30 000 levels, ~2 MB, under the size cap. Refused, not a stack overflow. */
+static void test_very_deep_struct_chain(void **state)
+{
+        add_struct_chain(30000, false);
+        expect_failure(-EINVAL, "struct 'CHAIN_00000' nests structs more than 16 levels deep", NULL);
+}
+
 static void test_struct_cycle(void **state)
 {
         json_object *f = test_json_field(doc, "NV2080_HOST_VGPU_DEVICE", "gfid");
@@ -251,8 +312,38 @@ static void test_role_must_exist(void **state)
 
 static void test_bad_queue_geometry(void **state)
 {
-        json_object_object_add(json_object_object_get(doc, "queue"), "element_size", json_object_new_int(3000));
-        expect_failure(-EINVAL, "element_size 3000 must be a power of two", NULL);
+        json_object *q = json_object_object_get(doc, "queue");
+
+        json_object_object_add(q, "element_size", json_object_new_int(3000));
+        expect_failure(-EINVAL, "element_size 3000 must be a power of two between 4096 and 65536", NULL);
+}
+
+/* The probe's geometry: 1 MiB elements, 2 GiB rings. Nothing a GSP has; refused. */
+static void test_queue_geometry_capped(void **state)
+{
+        json_object *q = json_object_object_get(doc, "queue");
+
+        json_object_object_add(q, "element_size", json_object_new_int(1 << 20));
+        expect_failure(-EINVAL, "queue: ", "element_size 1048576 must be a power of two between 4096 and 65536");
+        json_object_object_add(q, "element_size", json_object_new_int(2048));
+        expect_failure(-EINVAL, "element_size 2048 must be a power of two between 4096", NULL);
+        json_object_object_add(q, "element_size", json_object_new_int(4096));
+        json_object_object_add(q, "max_elements", json_object_new_int(17));
+        expect_failure(-EINVAL, "max_elements 17", "more than a GSP message holds (65536 bytes)");
+        json_object_object_add(q, "max_elements", json_object_new_int(16));
+        json_object_object_add(q, "queue_size", json_object_new_int64(1LL << 31));
+        expect_failure(-EINVAL, "queue_size 2147483648", "at most 2097152 bytes");
+        json_object_object_add(q, "queue_size", json_object_new_int(32768));
+        expect_failure(-EINVAL, "queue_size 32768", "one whole message (65536 bytes)");
+        json_object_object_add(q, "queue_size", json_object_new_int(2 << 20));
+        {
+                struct nvv_fwabi *fw = NULL;
+                char *msg = NULL;
+
+                assert_int_equal(test_load_json(doc, "big.json", &fw, &msg), 0);
+                assert_int_equal(fw->queue.queue_size, 2 << 20);
+                nvv_fwabi_free(fw);
+        }
 }
 
 static void test_duplicate_control_id(void **state)
@@ -278,6 +369,61 @@ static void test_negative_and_huge_numbers(void **state)
         expect_failure(-EINVAL, "structs.NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS.size", "non-negative integer");
         json_object_object_add(s, "size", json_object_new_int64(1LL << 40));
         expect_failure(-EINVAL, "structs.NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS.size", "is larger than");
+}
+
+/* Integers in strings are decimal or 0x-hex; "010" was once octal 8. */
+static void test_string_integer_syntax(void **state)
+{
+        json_object *c = json_object_object_get(json_object_object_get(doc, "controls"),
+                                                 "NV0000_CTRL_CMD_VGPU_DELETE_DEVICE");
+        struct nvv_fwabi *fw = NULL;
+        char *msg = NULL;
+
+        json_object_object_add(c, "id", json_object_new_string("010"));
+        expect_failure(-EINVAL, "controls.NV0000_CTRL_CMD_VGPU_DELETE_DEVICE.id", "'010' is not an integer");
+        json_object_object_add(c, "id", json_object_new_string(" 0xc05"));
+        expect_failure(-EINVAL, "' 0xc05' is not an integer", NULL);
+        json_object_object_add(c, "id", json_object_new_string("0x0xc05"));
+        expect_failure(-EINVAL, "'0x0xc05' is not an integer", NULL);
+        json_object_object_add(c, "id", json_object_new_string("3076"));
+        assert_int_equal(test_load_json(doc, "dec.json", &fw, &msg), 0);
+        assert_string_equal(nvv_fwabi_control_by_id(fw, 0xc04)->name, "NV0000_CTRL_CMD_VGPU_DELETE_DEVICE");
+        nvv_fwabi_free(fw);
+}
+
+/* Load the document's text with `from` replaced by `to` (first occurrence). */
+static int load_edited(const char *from, const char *to, char **msg)
+{
+        const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+        const char *at = strstr(s, from);
+        _cleanup_free_ char *text = NULL;
+        struct nvv_fwabi *fw = NULL;
+        int r;
+
+        assert_non_null(at);
+        assert_true(asprintf(&text, "%.*s%s%s", (int) (at - s), s, to, at + strlen(from)) > 0);
+        r = nvv_fwabi_load_buffer(text, strlen(text), "bad.json", &fw, msg);
+        nvv_fwabi_free(fw);
+        return r;
+}
+
+/* json-c keeps the last of two equal keys and clamps big integers; the reader refuses both. */
+static void test_duplicate_keys_and_big_numbers(void **state)
+{
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
+
+        assert_int_equal(load_edited("\"release\":\"570.144\"", "\"release\":\"570.144\",\"release\":\"580.65.06\"", &m1),
+                         -EINVAL);
+        assert_string_equal(m1, "bad.json: line 1: duplicate key 'release'");
+        assert_int_equal(load_edited("\"size\":40,\"fields\":[{\"name\":\"vgpuName\"",
+                                     "\"size\":40,\"size\":4,\"fields\":[{\"name\":\"vgpuName\"", &m2),
+                         -EINVAL);
+        assert_string_equal(m2, "bad.json: structs.NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS: line 1: duplicate key 'size'");
+        assert_int_equal(load_edited("\"size\":40,\"fields\":[{\"name\":\"vgpuName\"",
+                                     "\"size\":18446744073709551656,\"fields\":[{\"name\":\"vgpuName\"", &m3),
+                         -EINVAL);
+        assert_string_equal(m3, "bad.json: structs.NV0000_CTRL_VGPU_CREATE_DEVICE_PARAMS.size: line 1: "
+                                "18446744073709551656 is out of range (integers are -9223372036854775808..9223372036854775807)");
 }
 
 static void test_nul_byte_refused(void **state)
@@ -434,6 +580,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_deep_nesting_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_struct_cycle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_struct_nesting_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_very_deep_struct_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_flexible_array_not_last, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_duplicate_field, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_binding, setup, teardown),
@@ -443,9 +591,12 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_init_needs_bound_command, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_role_must_exist, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_queue_geometry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_queue_geometry_capped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_duplicate_control_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_release_string, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_negative_and_huge_numbers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_string_integer_syntax, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_duplicate_keys_and_big_numbers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nul_byte_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_match, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_release_compare, setup, teardown),

@@ -24,6 +24,7 @@
 
 #include "gsp-check.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdb.h"
 #include "nvv-gsp.h"
 #include "nvv-marshal.h"
 #include "util.h"
@@ -323,7 +324,7 @@ static const char *alloc(struct env *e, uint32_t gfid, unsigned name, uint32_t t
         _cleanup_free_ union nvv_cmd_any *io = io_new();
         struct nvv_cmd_alloc_host_vgpu *a = &io->alloc_host_vgpu;
         bool creates = !fw_has(e->fw, NVV_CMD_CREATE_DEVICE), predicted = false;
-        bool carries = nvv_plan_has_field(e->fw->commands[NVV_CMD_ALLOC_HOST_VGPU]->plan, "placement_id");
+        bool carries = nvv_wplan_has_field(e->fw->commands[NVV_CMD_ALLOC_HOST_VGPU]->plan, "placement_id");
         struct gsp_expect x;
         const char *st;
 
@@ -1096,7 +1097,7 @@ static void test_alloc_creates(void **state)
         struct nvv_gsp_vgpu_info v;
         struct nvv_gsp_host_info h;
 
-        assert_true(nvv_plan_has_field(e->fw->commands[NVV_CMD_ALLOC_HOST_VGPU]->plan, "placement_id"));
+        assert_true(nvv_wplan_has_field(e->fw->commands[NVV_CMD_ALLOC_HOST_VGPU]->plan, "placement_id"));
         assert_int_not_equal(invalid, 0);
 
         assert_string_equal(alloc(e, 0, 0, TYPE(8), NONE), "NV_ERR_INVALID_ARGUMENT");
@@ -1716,7 +1717,7 @@ static void run_sequence(const char *release, bool mixed, uint64_t seed, struct 
                                 continue;
                 } else {
                         uint32_t gfid = 1 + rng_below(&rng, e->cfg.num_vfs);
-                        bool carries = nvv_plan_has_field(e->fw->commands[NVV_CMD_ALLOC_HOST_VGPU]->plan, "placement_id");
+                        bool carries = nvv_wplan_has_field(e->fw->commands[NVV_CMD_ALLOC_HOST_VGPU]->plan, "placement_id");
                         uint32_t want = carries && rng_below(&rng, 3) == 0 ? rng_below(&rng, 50) : NONE;
 
                         if (roll < 60 || nvv_gsp_get_task(e->g, gfid) == NVV_GSP_TASK_NONE) {

@@ -342,7 +342,7 @@ static void test_enum_translation(void **state)
         uint8_t w[24];
         char err[256];
 
-        assert_int_equal(nvv_plan_encode(b->plan, &s, w, sizeof(w), 0, err, sizeof(err)), 0);
+        assert_int_equal(nvv_wplan_encode(b->plan, &s, w, sizeof(w), 0, err, sizeof(err)), 0);
         /* ctrl2080fifo.h: POLICY_FIXED_SHARE 4, ARR_ENABLE 2; engineId@0 schedPolicy@4 enableArr@8 */
         assert_int_equal(get32(w + 4), 4);
         assert_int_equal(get32(w + 8), 2);
@@ -352,11 +352,11 @@ static void test_enum_translation(void **state)
         memset(w, 0, sizeof(w));
         put32(w + 4, 3); /* EQUAL_SHARE */
         put32(w + 8, 1); /* DISABLE */
-        assert_int_equal(nvv_plan_decode(b->plan, w, 20, &s, err, sizeof(err)), 0);
+        assert_int_equal(nvv_wplan_decode(b->plan, w, 20, &s, err, sizeof(err)), 0);
         assert_int_equal(s.policy, NVV_SCHED_EQUAL_SHARE);
         assert_int_equal(s.arr, NVV_ARR_DISABLE);
         put32(w + 4, 99); /* a value the release does not name */
-        assert_int_equal(nvv_plan_decode(b->plan, w, 20, &s, err, sizeof(err)), 0);
+        assert_int_equal(nvv_wplan_decode(b->plan, w, 20, &s, err, sizeof(err)), 0);
         assert_int_equal(s.policy, NVV_SCHED_UNKNOWN);
 }
 
@@ -368,9 +368,9 @@ static void test_defaults_for_absent_fields(void **state)
         char err[256];
 
         /* 535.113.01's NVA084_ALLOC_PARAMETERS has no placementId: decode yields "none". */
-        assert_false(nvv_plan_has_field(b->plan, "placement_id"));
+        assert_false(nvv_wplan_has_field(b->plan, "placement_id"));
         put32(w + 4, 5); /* gfid */
-        assert_int_equal(nvv_plan_decode(b->plan, w, 1656, &a, err, sizeof(err)), 0);
+        assert_int_equal(nvv_wplan_decode(b->plan, w, 1656, &a, err, sizeof(err)), 0);
         assert_int_equal(a.gfid, 5);
         assert_int_equal(a.placement_id, NVV_PLACEMENT_NONE);
         assert_int_equal(a.accounting_pid, 0);
