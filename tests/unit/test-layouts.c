@@ -313,6 +313,18 @@ static void test_command_availability(void **state)
         assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_CREATE_DEVICE)->timeout_ms, 6000);
 }
 
+/* resource_list.h, every tag: RS_ENTRY(NVA084_KERNEL_HOST_VGPU_DEVICE, ... Parents
+ * RS_LIST(classId(Subdevice))). */
+static void test_alloc_parents(void **state)
+{
+        for (int r = 0; r < NREL; r++) {
+                const struct nvv_alloc *a = nvv_fwabi_alloc_by_class(nvv_fwdb_find(db, releases[r]), 0xa084);
+
+                assert_non_null(a);
+                assert_string_equal(nvv_object_to_string(a->parent), "subdevice");
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -324,6 +336,7 @@ int main(void)
                 cmocka_unit_test(test_control_ids),
                 cmocka_unit_test(test_sizing),
                 cmocka_unit_test(test_command_availability),
+                cmocka_unit_test(test_alloc_parents),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -396,7 +396,8 @@ static void test_alloc_encoding(void **state)
         assert_int_equal(get32(buf + 12), 103);                 /* GSP_RM_ALLOC */
         /* rpc_gsp_rm_alloc_v03_00: hClient, hParent, hObject, hClass, status, paramsSize, flags, reserved[4] */
         assert_int_equal(get32(buf + 32), 0xc1d00001);
-        assert_int_equal(get32(buf + 36), 0xde000001);         /* parent: the device */
+        /* parent: the subdevice (resource_list.h lists Subdevice as NVA084's only parent) */
+        assert_int_equal(get32(buf + 36), 0x5d000001);
         assert_int_equal(get32(buf + 40), 0xa0840008);
         assert_int_equal(get32(buf + 44), 0xa084);             /* NVA084_KERNEL_HOST_VGPU_DEVICE */
         assert_int_equal(get32(buf + 52), 88);
@@ -460,7 +461,7 @@ static void test_unknown_control_request(void **state)
 static void test_free_function(void **state)
 {
         const struct nvv_fwabi *fw = rel("535.113.01");
-        struct nvv_cmd_free_object f = { .client = 0xc1d00001, .parent = 0xde000001, .object = 0xa0840008 }, seen;
+        struct nvv_cmd_free_object f = { .client = 0xc1d00001, .parent = 0x5d000001, .object = 0xa0840008 }, seen;
         struct nvv_rpc_request req;
         uint8_t buf[128], reply[128];
         size_t len, rlen;
@@ -471,7 +472,7 @@ static void test_free_function(void **state)
         assert_int_equal(len, 32 + 16);
         assert_int_equal(get32(buf + 12), 10); /* NV_VGPU_MSG_FUNCTION_FREE */
         assert_int_equal(get32(buf + 32), 0xc1d00001);
-        assert_int_equal(get32(buf + 36), 0xde000001);
+        assert_int_equal(get32(buf + 36), 0x5d000001);
         assert_int_equal(get32(buf + 40), 0xa0840008);
         assert_int_equal(nvv_rpc_parse_request(fw, buf, len, &req, &seen, err, sizeof(err)), 0);
         assert_int_equal(req.cmd, NVV_CMD_FREE_OBJECT);
