@@ -287,6 +287,30 @@ static void test_sizing(void **state)
         }
 }
 
+/* The GPUs given the 48-VM heap: _is48VmEnabled in kernel_gsp_gb202.c (device, subsystem device). */
+static void test_48vm_devices(void **state)
+{
+        static const char *const d580[] = { "10de:2bb5:10de:204e", "10de:2bb1:10de:204b", NULL };
+        static const char *const d595[] = { "10de:2bb5:10de:204e", "10de:2bb1:10de:204b", "10de:2bb5:10de:220b", NULL };
+        static const char *const *const devices[NREL] = { NULL, NULL, NULL, d580, d595 };
+
+        for (int r = 0; r < NREL; r++) {
+                char **have = nvv_fwdb_find(db, releases[r])->sizing.gsp_fw_heap_48vms_devices;
+                size_t n = 0;
+
+                if (!devices[r]) {
+                        assert_null(have);
+                        continue;
+                }
+                assert_non_null(have);
+                for (; devices[r][n]; n++) {
+                        assert_non_null(have[n]);
+                        assert_string_equal(have[n], devices[r][n]);
+                }
+                assert_null(have[n]);
+        }
+}
+
 /* What each release offers of the stable command set (the table of who has what). */
 static void test_command_availability(void **state)
 {
@@ -335,6 +359,7 @@ int main(void)
                 cmocka_unit_test(test_function_and_event_numbers),
                 cmocka_unit_test(test_control_ids),
                 cmocka_unit_test(test_sizing),
+                cmocka_unit_test(test_48vm_devices),
                 cmocka_unit_test(test_command_availability),
                 cmocka_unit_test(test_alloc_parents),
         };
