@@ -332,8 +332,11 @@ static void test_command_availability(void **state)
                             "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SET_VGPU_HETEROGENEOUS_MODE");
         assert_null(nvv_fwabi_command(f570, NVV_CMD_SET_POWER_STATE));
         assert_non_null(nvv_fwabi_command(f580, NVV_CMD_SET_POWER_STATE));
-        /* Shutdown and cleanup wait up to 30 s (kernel_hostvgpudeviceapi.c, 570.144). */
-        assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_SHUTDOWN_PLUGIN)->timeout_ms, 30000);
+        /* From 570.144, RM sets a 30 s default around shutdown and cleanup
+         * (kernel_hostvgpudeviceapi.c) and waits 1.5 times that for the GSP (kernel_gsp.c). */
+        assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_SHUTDOWN_PLUGIN)->timeout_ms, 45000);
+        assert_int_equal(nvv_fwabi_command(f580, NVV_CMD_CLEANUP_PLUGIN)->timeout_ms, 45000);
+        assert_int_equal(nvv_fwabi_command(f535, NVV_CMD_SHUTDOWN_PLUGIN)->timeout_ms, 30000);
         assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_CREATE_DEVICE)->timeout_ms, 6000);
 }
 
