@@ -340,6 +340,27 @@ static void test_command_availability(void **state)
         assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_CREATE_DEVICE)->timeout_ms, 6000);
 }
 
+/* The bring-up lists. set_power_state is in none: NVIDIA's open driver never sends
+ * NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SET_POWER_STATE (580.65.06, 595.45.04). */
+static void test_init_lists(void **state)
+{
+        static const char *const base[] = { "get_features", "set_vgpu_mgr_config", "add_vgpu_types", NULL };
+        static const char *const full[] = { "get_features", "set_vgpu_mgr_config", "add_vgpu_types",
+                                            "set_heterogeneous_mode", "sched_get_caps", "sched_set_state", NULL };
+        static const char *const *const want[NREL] = { base, full, full, full, full };
+
+        for (int r = 0; r < NREL; r++) {
+                const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+                size_t n = 0;
+
+                for (; want[r][n]; n++) {
+                        assert_true(n < fw->n_init);
+                        assert_string_equal(nvv_cmd_to_string(fw->init[n]), want[r][n]);
+                }
+                assert_int_equal(fw->n_init, n);
+        }
+}
+
 /* resource_list.h, every tag: RS_ENTRY(NVA084_KERNEL_HOST_VGPU_DEVICE, ... Parents
  * RS_LIST(classId(Subdevice))). */
 static void test_alloc_parents(void **state)
@@ -365,6 +386,7 @@ int main(void)
                 cmocka_unit_test(test_48vm_devices),
                 cmocka_unit_test(test_command_availability),
                 cmocka_unit_test(test_alloc_parents),
+                cmocka_unit_test(test_init_lists),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
