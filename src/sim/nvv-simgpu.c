@@ -277,6 +277,29 @@ static void gsp_reset(struct nvv_simgpu *g)
         nvv_reasm_reset(g->gsp_reasm);
 }
 
+/* RM's checks of an allocation's parent (serverAllocResourceUnderLock in
+ * src/nvidia/src/kernel/rmapi/alloc_free.c): a handle the client does not hold is
+ * NV_ERR_OBJECT_NOT_FOUND; an object of a class the allocated class may not live under is
+ * NV_ERR_INVALID_OBJECT_PARENT. Which class that is comes from the release description. */
+static const char *check_parent(struct nvv_simgpu *g, const struct nvv_alloc *a, uint32_t parent)
+{
+        const struct {
+                enum nvv_object kind;
+                uint32_t handle;
+        } held[] = {
+                { NVV_OBJ_CLIENT, g->handles.client },
+                { NVV_OBJ_DEVICE, g->handles.device },
+                { NVV_OBJ_SUBDEVICE, g->handles.subdevice },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(held); i++)
+                if (held[i].handle == parent)
+                        return held[i].kind == a->parent ? "NV_OK" : "NV_ERR_INVALID_OBJECT_PARENT";
+        if (object_gfid(g, parent))
+                return a->parent == NVV_OBJ_HOST_VGPU_DEVICE ? "NV_OK" : "NV_ERR_INVALID_OBJECT_PARENT";
+        return "NV_ERR_OBJECT_NOT_FOUND";
+}
+
 /* Run one command; *ret_status is the release's status value. */
 static void execute(struct nvv_simgpu *g, const struct nvv_rpc_request *req, uint32_t *ret_status)
 {
@@ -302,6 +325,9 @@ static void execute(struct nvv_simgpu *g, const struct nvv_rpc_request *req, uin
                         forget_object(g, io->free_object.object);
                 break;
         case NVV_CMD_ALLOC_HOST_VGPU:
+                st = check_parent(g, b->alloc, req->parent);
+                if (!streq(st, "NV_OK"))
+                        break;
                 if (object_gfid(g, req->object) || g->n_objects >= ELEMENTSOF(g->objects)) {
                         st = "NV_ERR_INSERT_DUPLICATE_NAME";
                         break;

@@ -74,6 +74,53 @@ static const struct nvv_catalog_type *pick_type(const struct nvv_sim *sim, const
         return &g->types[0];
 }
 
+static uint32_t status_named(const struct nvv_fwabi *fw, const char *name)
+{
+        for (size_t i = 0; i < fw->n_status; i++)
+                if (streq(fw->status[i].name, name))
+                        return fw->status[i].value;
+        fail_msg("firmware %s has no status %s", fw->release, name);
+        return 0;
+}
+
+/* The host vGPU allocation with `parent` as hParent, sent as raw bytes past the channel (which
+ * always sends the subdevice); returns the firmware's status. */
+static uint32_t alloc_under(struct nvv_simgpu *g, const struct nvv_cmd_alloc_host_vgpu *al, uint32_t parent)
+{
+        const struct nvv_fwabi *fw = nvv_simgpu_get_fwabi(g);
+        size_t size = nvv_rpc_size(fw, NVV_CMD_ALLOC_HOST_VGPU), len, rlen;
+        _cleanup_free_ struct nvv_cmd_alloc_host_vgpu *out = calloc(1, sizeof(*out));
+        _cleanup_free_ uint8_t *req = malloc(size), *reply = malloc(size);
+        struct nvv_handles h;
+        uint32_t status = 0;
+        char err[256];
+        int r;
+
+        nvv_simgpu_get_handles(g, &h);
+        h.device = h.subdevice = parent;
+        h.new_object = 0xa08401ff;
+        assert_int_equal(nvv_rpc_encode_command(fw, NVV_CMD_ALLOC_HOST_VGPU, al, &h, 0x7000, al->gfid, req, size,
+                                                &len, err, sizeof(err)), 0);
+        assert_int_equal(nvv_simgpu_rpc(g, req, len, 3000, reply, size, &rlen, err, sizeof(err)), 0);
+        r = nvv_rpc_decode_reply(fw, NVV_CMD_ALLOC_HOST_VGPU, reply, rlen, 0x7000, out, &status, err, sizeof(err));
+        assert_true(r < 0);
+        return status;
+}
+
+/* RM allocates NVA084_KERNEL_HOST_VGPU_DEVICE under a subdevice only (resource_list.h): under
+ * the device it refuses, under a handle it never gave it does not find the parent. */
+static void alloc_wrong_parents(struct simtest *t, const struct nvv_cmd_alloc_host_vgpu *al)
+{
+        struct nvv_simgpu *g = nvv_sim_get_gpu(t->sim, 0);
+        const struct nvv_fwabi *fw = nvv_simgpu_get_fwabi(g);
+        struct nvv_handles h;
+
+        nvv_simgpu_get_handles(g, &h);
+        assert_int_equal(alloc_under(g, al, h.device), status_named(fw, "NV_ERR_INVALID_OBJECT_PARENT"));
+        assert_int_equal(alloc_under(g, al, h.client), status_named(fw, "NV_ERR_INVALID_OBJECT_PARENT"));
+        assert_int_equal(alloc_under(g, al, 0x5d00beef), status_named(fw, "NV_ERR_OBJECT_NOT_FOUND"));
+}
+
 /* create → alloc → bootload → (event) → shutdown → cleanup → free → delete, as a release offers. */
 static void roundtrip(struct simtest *t, struct nvv_channel *ch, const char *model)
 {
@@ -114,6 +161,8 @@ static void roundtrip(struct simtest *t, struct nvv_channel *ch, const char *mod
                 al->placement_id = 0xffff; /* 550: none, the firmware picks */
         else
                 al->placement_id = cd.placement_id == NVV_PLACEMENT_NONE ? 0xffff : cd.placement_id;
+        /* Refused allocations take nothing: the one through the channel gets gfid 1. */
+        alloc_wrong_parents(t, al);
         r = nvv_channel_call(ch, NVV_CMD_ALLOC_HOST_VGPU, al, 1, &target, NULL, err, sizeof(err));
         if (r < 0)
                 fail_msg("%s", err);
@@ -144,7 +193,7 @@ static void roundtrip(struct simtest *t, struct nvv_channel *ch, const char *mod
                 r = nvv_channel_call(ch, NVV_CMD_FREE_STATES, &fs, 1, &target, NULL, err, sizeof(err));
         } else {
                 const struct nvv_channel_info *info = nvv_channel_get_info(ch);
-                struct nvv_cmd_free_object fo = { .client = info->handles.client, .parent = info->handles.device,
+                struct nvv_cmd_free_object fo = { .client = info->handles.client, .parent = info->handles.subdevice,
                                                   .object = target.host_vgpu_device };
 
                 r = nvv_channel_call(ch, NVV_CMD_FREE_OBJECT, &fo, 1, NULL, NULL, err, sizeof(err));

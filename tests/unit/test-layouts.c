@@ -287,6 +287,30 @@ static void test_sizing(void **state)
         }
 }
 
+/* The GPUs given the 48-VM heap: _is48VmEnabled in kernel_gsp_gb202.c (device, subsystem device). */
+static void test_48vm_devices(void **state)
+{
+        static const char *const d580[] = { "10de:2bb5:10de:204e", "10de:2bb1:10de:204b", NULL };
+        static const char *const d595[] = { "10de:2bb5:10de:204e", "10de:2bb1:10de:204b", "10de:2bb5:10de:220b", NULL };
+        static const char *const *const devices[NREL] = { NULL, NULL, NULL, d580, d595 };
+
+        for (int r = 0; r < NREL; r++) {
+                char **have = nvv_fwdb_find(db, releases[r])->sizing.gsp_fw_heap_48vms_devices;
+                size_t n = 0;
+
+                if (!devices[r]) {
+                        assert_null(have);
+                        continue;
+                }
+                assert_non_null(have);
+                for (; devices[r][n]; n++) {
+                        assert_non_null(have[n]);
+                        assert_string_equal(have[n], devices[r][n]);
+                }
+                assert_null(have[n]);
+        }
+}
+
 /* What each release offers of the stable command set (the table of who has what). */
 static void test_command_availability(void **state)
 {
@@ -308,9 +332,45 @@ static void test_command_availability(void **state)
                             "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SET_VGPU_HETEROGENEOUS_MODE");
         assert_null(nvv_fwabi_command(f570, NVV_CMD_SET_POWER_STATE));
         assert_non_null(nvv_fwabi_command(f580, NVV_CMD_SET_POWER_STATE));
-        /* Shutdown and cleanup wait up to 30 s (kernel_hostvgpudeviceapi.c, 570.144). */
-        assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_SHUTDOWN_PLUGIN)->timeout_ms, 30000);
+        /* From 570.144, RM sets a 30 s default around shutdown and cleanup
+         * (kernel_hostvgpudeviceapi.c) and waits 1.5 times that for the GSP (kernel_gsp.c). */
+        assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_SHUTDOWN_PLUGIN)->timeout_ms, 45000);
+        assert_int_equal(nvv_fwabi_command(f580, NVV_CMD_CLEANUP_PLUGIN)->timeout_ms, 45000);
+        assert_int_equal(nvv_fwabi_command(f535, NVV_CMD_SHUTDOWN_PLUGIN)->timeout_ms, 30000);
         assert_int_equal(nvv_fwabi_command(f570, NVV_CMD_CREATE_DEVICE)->timeout_ms, 6000);
+}
+
+/* The bring-up lists. set_power_state is in none: NVIDIA's open driver never sends
+ * NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SET_POWER_STATE (580.65.06, 595.45.04). */
+static void test_init_lists(void **state)
+{
+        static const char *const base[] = { "get_features", "set_vgpu_mgr_config", "add_vgpu_types", NULL };
+        static const char *const full[] = { "get_features", "set_vgpu_mgr_config", "add_vgpu_types",
+                                            "set_heterogeneous_mode", "sched_get_caps", "sched_set_state", NULL };
+        static const char *const *const want[NREL] = { base, full, full, full, full };
+
+        for (int r = 0; r < NREL; r++) {
+                const struct nvv_fwabi *fw = nvv_fwdb_find(db, releases[r]);
+                size_t n = 0;
+
+                for (; want[r][n]; n++) {
+                        assert_true(n < fw->n_init);
+                        assert_string_equal(nvv_cmd_to_string(fw->init[n]), want[r][n]);
+                }
+                assert_int_equal(fw->n_init, n);
+        }
+}
+
+/* resource_list.h, every tag: RS_ENTRY(NVA084_KERNEL_HOST_VGPU_DEVICE, ... Parents
+ * RS_LIST(classId(Subdevice))). */
+static void test_alloc_parents(void **state)
+{
+        for (int r = 0; r < NREL; r++) {
+                const struct nvv_alloc *a = nvv_fwabi_alloc_by_class(nvv_fwdb_find(db, releases[r]), 0xa084);
+
+                assert_non_null(a);
+                assert_string_equal(nvv_object_to_string(a->parent), "subdevice");
+        }
 }
 
 int main(void)
@@ -323,7 +383,10 @@ int main(void)
                 cmocka_unit_test(test_function_and_event_numbers),
                 cmocka_unit_test(test_control_ids),
                 cmocka_unit_test(test_sizing),
+                cmocka_unit_test(test_48vm_devices),
                 cmocka_unit_test(test_command_availability),
+                cmocka_unit_test(test_alloc_parents),
+                cmocka_unit_test(test_init_lists),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

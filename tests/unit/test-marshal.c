@@ -396,7 +396,8 @@ static void test_alloc_encoding(void **state)
         assert_int_equal(get32(buf + 12), 103);                 /* GSP_RM_ALLOC */
         /* rpc_gsp_rm_alloc_v03_00: hClient, hParent, hObject, hClass, status, paramsSize, flags, reserved[4] */
         assert_int_equal(get32(buf + 32), 0xc1d00001);
-        assert_int_equal(get32(buf + 36), 0xde000001);         /* parent: the device */
+        /* parent: the subdevice (resource_list.h lists Subdevice as NVA084's only parent) */
+        assert_int_equal(get32(buf + 36), 0x5d000001);
         assert_int_equal(get32(buf + 40), 0xa0840008);
         assert_int_equal(get32(buf + 44), 0xa084);             /* NVA084_KERNEL_HOST_VGPU_DEVICE */
         assert_int_equal(get32(buf + 52), 88);
@@ -460,7 +461,7 @@ static void test_unknown_control_request(void **state)
 static void test_free_function(void **state)
 {
         const struct nvv_fwabi *fw = rel("535.113.01");
-        struct nvv_cmd_free_object f = { .client = 0xc1d00001, .parent = 0xde000001, .object = 0xa0840008 }, seen;
+        struct nvv_cmd_free_object f = { .client = 0xc1d00001, .parent = 0x5d000001, .object = 0xa0840008 }, seen;
         struct nvv_rpc_request req;
         uint8_t buf[128], reply[128];
         size_t len, rlen;
@@ -471,7 +472,7 @@ static void test_free_function(void **state)
         assert_int_equal(len, 32 + 16);
         assert_int_equal(get32(buf + 12), 10); /* NV_VGPU_MSG_FUNCTION_FREE */
         assert_int_equal(get32(buf + 32), 0xc1d00001);
-        assert_int_equal(get32(buf + 36), 0xde000001);
+        assert_int_equal(get32(buf + 36), 0x5d000001);
         assert_int_equal(get32(buf + 40), 0xa0840008);
         assert_int_equal(nvv_rpc_parse_request(fw, buf, len, &req, &seen, err, sizeof(err)), 0);
         assert_int_equal(req.cmd, NVV_CMD_FREE_OBJECT);
@@ -511,6 +512,48 @@ static void test_events(void **state)
         }
 }
 
+/* cla084_notification.h: 0-6 at 535.113.01 and 550.40.07, NVA084_NOTIFIERS_EVENT_UPDATE_GUEST_OS_TYPE
+ * (7) from 570.144 on. A 7 from a 550 firmware is no notification we know. */
+static void test_guest_os_type_notify(void **state)
+{
+        static const struct {
+                const char *release;
+                uint32_t decoded;
+        } rows[] = {
+                { "535.113.01", NVV_NOTIFY_UNKNOWN }, { "550.40.07", NVV_NOTIFY_UNKNOWN },
+                { "570.144", NVV_NOTIFY_GUEST_OS_TYPE }, { "580.65.06", NVV_NOTIFY_GUEST_OS_TYPE },
+                { "595.45.04", NVV_NOTIFY_GUEST_OS_TYPE },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                const struct nvv_fwabi *fw = rel(rows[i].release);
+                struct nvv_event_plugin ev = { .gfid = 2, .notify = NVV_NOTIFY_GUEST_OS_TYPE }, got;
+                uint8_t buf[128];
+                size_t len;
+                int event, r;
+                uint32_t number;
+                char err[256];
+
+                r = nvv_rpc_encode_event(fw, NVV_EVENT_PLUGIN, &ev, 5, buf, sizeof(buf), &len, err, sizeof(err));
+                if (rows[i].decoded == NVV_NOTIFY_UNKNOWN) {
+                        assert_int_equal(r, -EOPNOTSUPP);
+                        assert_strstr(err, "has no encoding in firmware");
+                        ev.notify = NVV_NOTIFY_CRASHED;
+                        assert_int_equal(nvv_rpc_encode_event(fw, NVV_EVENT_PLUGIN, &ev, 5, buf, sizeof(buf), &len, err,
+                                                              sizeof(err)), 0);
+                        put32(buf + 36, 7); /* notifyIndex */
+                } else {
+                        assert_int_equal(r, 0);
+                        assert_int_equal(get32(buf + 36), 7);
+                }
+                assert_int_equal(nvv_rpc_decode_event(fw, buf, len, &event, &number, &got, err, sizeof(err)), 0);
+                assert_int_equal(event, NVV_EVENT_PLUGIN);
+                assert_int_equal(got.notify, rows[i].decoded);
+                assert_string_equal(nvv_plugin_notify_names[got.notify],
+                                    rows[i].decoded == NVV_NOTIFY_UNKNOWN ? "unknown" : "guest_os_type");
+        }
+}
+
 static void test_event_renumbering(void **state)
 {
         /* NVLINK_FAULT_UP is 0x101c in 535.113.01 and 0x101b from 550.40.07; neither maps to a
@@ -541,6 +584,7 @@ int main(void)
                 cmocka_unit_test(test_unknown_control_request),
                 cmocka_unit_test(test_free_function),
                 cmocka_unit_test(test_events),
+                cmocka_unit_test(test_guest_os_type_notify),
                 cmocka_unit_test(test_event_renumbering),
         };
 
