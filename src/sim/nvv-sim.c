@@ -564,6 +564,10 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
+                char first_err[256] = "";
+                size_t armed = 0, first_gpu = 0;
+                int first_r = 0;
+
                 if (faults[i].gpu != NVV_FAULT_ANY_GPU && (size_t) faults[i].gpu >= s->n_gpus)
                         return nvv_fail(reterr_msg, "fault for GPU %d, but there are %zu GPUs", faults[i].gpu, s->n_gpus);
                 for (size_t g = 0; g < s->n_gpus; g++) {
@@ -572,13 +576,26 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                         if (faults[i].gpu != NVV_FAULT_ANY_GPU && (size_t) faults[i].gpu != g)
                                 continue;
                         r = nvv_simgpu_inject(s->gpus[g], &faults[i], err, sizeof(err));
-                        /* A fault for any GPU skips GPUs whose release lacks the command. */
-                        if (r == -EOPNOTSUPP && faults[i].gpu == NVV_FAULT_ANY_GPU && s->n_gpus > 1)
+                        /* A fault for any GPU skips GPUs whose release lacks the command or the
+                         * status, as long as one GPU takes it. */
+                        if ((r == -EOPNOTSUPP || r == -EINVAL) && faults[i].gpu == NVV_FAULT_ANY_GPU && s->n_gpus > 1) {
+                                if (first_r == 0) {
+                                        first_r = r;
+                                        first_gpu = g;
+                                        snprintf(first_err, sizeof(first_err), "%s", err);
+                                }
                                 continue;
+                        }
                         if (r < 0) {
                                 nvv_fail(reterr_msg, "GPU %zu: %s", g, err[0] ? err : strerror(-r));
                                 return r;
                         }
+                        armed++;
+                }
+                if (armed == 0 && first_r < 0) {
+                        nvv_fail(reterr_msg, "no GPU takes the fault; GPU %zu: %s", first_gpu,
+                                 first_err[0] ? first_err : strerror(-first_r));
+                        return first_r;
                 }
         }
         return 0;

@@ -5,6 +5,7 @@
  * the simulator can inject, and the type upload streaming through the 256 KiB queue.
  */
 #include "nvv-cmd.h"
+#include "nvv-fault.h"
 #include "nvv-fwabi.h"
 #include "nvv-marshal.h"
 #include "simtest.h"
@@ -364,6 +365,60 @@ static void test_faults(void **state)
         simtest_stop(&t);
 }
 
+/* A fault spec is taken whole or refused naming the bad word: a status the release does not
+ * describe is no silent NV_ERR_GENERIC. */
+static void test_fault_spec_errors(void **state)
+{
+        static const struct {
+                const char *spec;
+                const char *needle;
+        } bad[] = {
+                { "status:create_device:NV_ERR_INSUFICIENT_RESOURCES@1",
+                  "GPU 1: firmware 570.144 has no status 'NV_ERR_INSUFICIENT_RESOURCES' (did you mean "
+                  "'NV_ERR_INSUFFICIENT_RESOURCES'?)" },
+                { "status:create_device:NV_ERR_INSUFICIENT_RESOURCES",
+                  "no GPU takes the fault; GPU 0: firmware 570.144 has no status 'NV_ERR_INSUFICIENT_RESOURCES' (did you mean" },
+                { "status:any:NV_ERR_XYZZY_PLUGH@0", "GPU 0: firmware 570.144 has no status 'NV_ERR_XYZZY_PLUGH'" },
+                { "status:any:NV_Err_Generic", "fault 'status': 'NV_Err_Generic' is not a status name" },
+                { "status:any:NV_ERR_GENERIC@2", "fault for GPU 2, but there are 2 GPUs" },
+                { "delay:any:12ms", "fault 'delay' takes milliseconds" },
+        };
+        _cleanup_free_ struct nvv_fault *f = NULL;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        struct simtest t;
+        char *msg = NULL;
+        size_t n = 0;
+
+        assert_int_equal(nvv_fault_parse("delay:any:0x2bc,status:create_device:NV_ERR_INSUFFICIENT_RESOURCES@1*0x2", &f,
+                                         &n, &msg), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(f[0].arg, 700);
+        assert_int_equal(f[1].gpu, 1);
+        assert_int_equal(f[1].count, 2);
+        assert_string_equal(f[1].status, "NV_ERR_INSUFFICIENT_RESOURCES");
+
+        if (simtest_start(&t, "L40S@570.144*2", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int r = nvv_sim_inject(t.sim, bad[i].spec, &msg);
+
+                if (r != -EINVAL || !msg || !strstr(msg, bad[i].needle))
+                        fail_msg("fault %s: got %d \"%s\", expected -EINVAL with \"%s\"", bad[i].spec, r, msg ? msg : "",
+                                 bad[i].needle);
+                /* No guess for a name far from every known one. */
+                if (strstr(bad[i].spec, "XYZZY"))
+                        assert_null(strstr(msg, "did you mean"));
+                free(msg);
+                msg = NULL;
+        }
+        /* Nothing was armed by the refused specs: the next command is answered normally. */
+        if (nvv_simgpu_open_channel(nvv_sim_get_gpu(t.sim, 1), t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        expect_alive(ch);
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
 static void test_runtime_events(void **state)
 {
         struct simtest t;
@@ -494,6 +549,7 @@ int main(void)
                 cmocka_unit_test(test_new_release_both_sides),
                 cmocka_unit_test(test_unknown_release_refused_by_sim),
                 cmocka_unit_test(test_faults),
+                cmocka_unit_test(test_fault_spec_errors),
                 cmocka_unit_test(test_runtime_events),
                 cmocka_unit_test(test_plugin_crash_event),
                 cmocka_unit_test(test_type_upload_streams),
