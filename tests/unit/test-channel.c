@@ -4,10 +4,13 @@
  * over a real shared-memory queue, a release file neither side has seen before, every fault
  * the simulator can inject, and the type upload streaming through the 256 KiB queue.
  */
+#include <pthread.h>
+
 #include "nvv-cmd.h"
 #include "nvv-fault.h"
 #include "nvv-fwabi.h"
 #include "nvv-marshal.h"
+#include "nvv-simconn.h"
 #include "simtest.h"
 
 #define MAX_SEEN 64
@@ -312,14 +315,20 @@ struct fault_case {
         const char *needle;
 };
 
-static void expect_alive(struct nvv_channel *ch)
+/* get_features answers, from a GPU running this release. */
+static void expect_call_ok(struct nvv_channel *ch, const char *release)
 {
         struct nvv_cmd_get_features f = {};
         char err[512];
 
         if (nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err)) < 0)
-                fail_msg("the channel did not recover: %s", err);
-        assert_string_equal(f.firmware_version, "570.144");
+                fail_msg("the channel does not answer: %s", err);
+        assert_string_equal(f.firmware_version, release);
+}
+
+static void expect_alive(struct nvv_channel *ch)
+{
+        expect_call_ok(ch, "570.144");
 }
 
 static void test_faults(void **state)
@@ -518,6 +527,122 @@ static void test_type_upload_streams(void **state)
         simtest_stop(&t);
 }
 
+/* ---- one connection and one HELLO for all the GPUs of a simulator ---- */
+
+#define N_SHARED 4
+static const char *const shared_releases[N_SHARED] = { "535.113.01", "570.144", "580.65.06", "595.45.04" };
+
+struct hammer {
+        struct nvv_channel *ch;
+        const char *release;
+        unsigned calls;
+        int timeout_ms;
+        int r;
+        uint64_t took_ns;
+        char err[512];
+};
+
+/* Each answer is matched to its RPC by sequence: a mixed-up answer would fail the channel's
+ * checks or carry another GPU's release. */
+static void *hammer_main(void *userdata)
+{
+        struct hammer *h = userdata;
+        uint64_t start = now_ns();
+
+        nvv_channel_set_timeout(h->ch, h->timeout_ms);
+        for (unsigned i = 0; i < h->calls && h->r == 0; i++) {
+                struct nvv_cmd_get_features f = {};
+
+                h->r = nvv_channel_call(h->ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, h->err, sizeof(h->err));
+                if (h->r == 0 && !streq(f.firmware_version, h->release)) {
+                        snprintf(h->err, sizeof(h->err), "answer from firmware %s, expected %s", f.firmware_version, h->release);
+                        h->r = -EPROTO;
+                }
+        }
+        h->took_ns = now_ns() - start;
+        return NULL;
+}
+
+static void test_shared_connection(void **state)
+{
+        _cleanup_(nvv_simconn_unrefp) struct nvv_simconn *c = NULL;
+        struct nvv_channel *ch[N_SHARED] = {};
+        struct nvv_sim_counters k;
+        struct hammer h[N_SHARED] = {};
+        pthread_t th[N_SHARED];
+        struct simtest t;
+        char *msg = NULL, err[256];
+
+        if (simtest_start(&t, "L40S@535.113.01,L40S@570.144,L40S@580.65.06,L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_simconn_connect(t.socket, &c, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(nvv_simconn_gpu_count(c), N_SHARED);
+        for (size_t i = 0; i < N_SHARED; i++) {
+                if (nvv_simconn_open_channel(c, (uint32_t) i, t.db, &ch[i], &msg) < 0)
+                        fail_msg("GPU %zu: %s", i, msg);
+                assert_string_equal(nvv_channel_get_info(ch[i])->release, shared_releases[i]);
+        }
+        /* Listing and opening four GPUs: one connection, one HELLO, one get_features each. */
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        assert_int_equal(k.hellos, 1);
+        assert_int_equal(k.rpcs, N_SHARED);
+        /* One channel per GPU per connection. */
+        {
+                struct nvv_channel *again = NULL;
+
+                assert_int_equal(nvv_simconn_open_channel(c, 1, t.db, &again, &msg), -EBUSY);
+                assert_strstr(msg, "GPU 1 of the simulator at");
+                free(msg);
+                msg = NULL;
+        }
+        assert_int_equal(nvv_simconn_open_channel(c, 4, t.db, &ch[0], &msg), -EINVAL);
+        assert_strstr(msg, "has 4 GPUs; there is no GPU 4");
+        free(msg);
+        msg = NULL;
+
+        /* Four threads at once, and GPU 0 answering 700 ms late: the others must not wait
+         * behind it (each GPU's RPCs run on their own in the simulator). */
+        if (nvv_sim_inject(t.sim, "delay:get_features:700@0", &msg) < 0)
+                fail_msg("%s", msg);
+        for (size_t i = 0; i < N_SHARED; i++) {
+                h[i] = (struct hammer) { .ch = ch[i], .release = shared_releases[i], .calls = i == 0 ? 2 : 300,
+                                         .timeout_ms = i == 0 ? 5000 : 300 };
+                assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &h[i]), 0);
+        }
+        for (size_t i = 0; i < N_SHARED; i++) {
+                pthread_join(th[i], NULL);
+                if (h[i].r < 0)
+                        fail_msg("GPU %zu: %s", i, h[i].err);
+        }
+        assert_true(h[0].took_ns >= 700u * 1000000u);
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        assert_int_equal(k.hellos, 1);
+        assert_int_equal(k.rpcs, N_SHARED + 2 + 3 * 300);
+
+        /* Events go to the channel of the GPU they come from. */
+        for (size_t i = 0; i < N_SHARED; i++)
+                assert_int_equal(nvv_channel_subscribe(ch[i], on_event, NULL, err, sizeof(err)), 0);
+        n_seen = 0;
+        if (nvv_sim_inject(t.sim, "reset@2", &msg) < 0)
+                fail_msg("%s", msg);
+        if (!wait_event(ch[2], NVV_EVENT_GSP_RESET, 0, 3000))
+                fail_msg("no gsp_reset event on GPU 2's channel");
+        assert_int_equal(n_seen, 1);
+        for (size_t i = 0; i < N_SHARED; i++)
+                if (i != 2)
+                        assert_int_equal(nvv_channel_process(ch[i]), 0);
+
+        /* The connection lives as long as a channel: dropping our reference keeps it open. */
+        c = nvv_simconn_unref(c);
+        expect_call_ok(ch[3], "595.45.04");
+        for (size_t i = 0; i < N_SHARED; i++)
+                ch[i] = nvv_channel_close(ch[i]);
+        simtest_stop(&t);
+}
+
 static void test_unknown_gpu_and_socket(void **state)
 {
         struct simtest t;
@@ -553,6 +678,7 @@ int main(void)
                 cmocka_unit_test(test_runtime_events),
                 cmocka_unit_test(test_plugin_crash_event),
                 cmocka_unit_test(test_type_upload_streams),
+                cmocka_unit_test(test_shared_connection),
                 cmocka_unit_test(test_unknown_gpu_and_socket),
         };
 
