@@ -7,7 +7,8 @@
  * serves it (or refuses, naming the nearest known one), builds every byte of each RPC through
  * the marshaller, matches answers by sequence number, applies the release's per-command
  * timeout, and checks every answer before use. Transports: fwctl (a real host), the
- * simulator's socket, and in-process (a simulator in the same process).
+ * simulator's socket, and in-process (a simulator in the same process); nvv-backend.h
+ * parses the strings that name them and opens every GPU behind one.
  */
 
 #include <stdbool.h>

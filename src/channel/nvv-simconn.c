@@ -59,6 +59,11 @@ struct nvv_simconn {
         struct gpu_slot *slots;
 };
 
+const char *nvv_simconn_get_path(const struct nvv_simconn *c)
+{
+        return c->path;
+}
+
 size_t nvv_simconn_gpu_count(const struct nvv_simconn *c)
 {
         return c->n;

@@ -23,6 +23,7 @@ int nvv_simconn_connect(const char *socket_path, struct nvv_simconn **ret, char 
 struct nvv_simconn *nvv_simconn_unref(struct nvv_simconn *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_simconn *, nvv_simconn_unref);
 
+const char *nvv_simconn_get_path(const struct nvv_simconn *c);
 /* The GPUs the HELLO listed. */
 size_t nvv_simconn_gpu_count(const struct nvv_simconn *c);
 const struct nvv_channel_info *nvv_simconn_get_info(const struct nvv_simconn *c, size_t gpu);

@@ -43,5 +43,9 @@ struct nvv_sim_counters {
         uint64_t connections, hellos, rpcs;
 };
 void nvv_sim_get_counters(const struct nvv_sim *s, struct nvv_sim_counters *ret);
+struct nvv_backend;
+/* The simulator's GPUs as an in-process backend (nvv-backend.h): nvv_backend_open_all gives
+ * a channel straight onto each GPU's queue. The simulator must outlive those channels. */
+int nvv_sim_get_backend(struct nvv_sim *s, struct nvv_backend **ret);
 /* Arm or fire faults at run time (a spec as for --faults). */
 int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg);

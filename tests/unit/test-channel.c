@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 
+#include "nvv-backend.h"
 #include "nvv-cmd.h"
 #include "nvv-fault.h"
 #include "nvv-fwabi.h"
@@ -643,6 +644,166 @@ static void test_shared_connection(void **state)
         simtest_stop(&t);
 }
 
+/* ---- backends: the strings users type, and opening every GPU behind one ---- */
+
+static void test_backend_parse(void **state)
+{
+        static const struct {
+                const char *s;
+                enum nvv_backend_kind kind;
+                const char *path;
+        } good[] = {
+                { "sim:/run/nvvgpu/sim.sock", NVV_BACKEND_SIM, "/run/nvvgpu/sim.sock" },
+                { "sim:relative.sock", NVV_BACKEND_SIM, "relative.sock" },
+                { "sim:a:b", NVV_BACKEND_SIM, "a:b" },
+                { "fwctl", NVV_BACKEND_FWCTL, "/dev/fwctl" },
+                { "fwctl:/dev/fwctl/fwctl3", NVV_BACKEND_FWCTL, "/dev/fwctl/fwctl3" },
+                { "fwctl:/srv/fake-fwctl", NVV_BACKEND_FWCTL, "/srv/fake-fwctl" },
+        };
+        static const struct {
+                const char *s;
+                const char *needle;
+        } bad[] = {
+                { "", "no backend given: expected sim:SOCKET, fwctl or fwctl:DEV" },
+                { "bogus", "unknown backend 'bogus': expected sim:SOCKET, fwctl or fwctl:DEV" },
+                { "sim", "unknown backend 'sim': expected" },
+                { "SIM:/x", "unknown backend 'SIM:/x'" },
+                { "fwctl0", "unknown backend 'fwctl0'" },
+                { "in-process", "unknown backend 'in-process'" },
+                { "sim:", "backend 'sim:' names no socket: expected sim:SOCKET" },
+                { "fwctl:", "backend 'fwctl:' names no device: expected fwctl or fwctl:DEV" },
+                { "sim:/tmp/a\nb", "the backend string has a control character (byte 10)" },
+                { "sim:/tmp/\033[2J", "control character (byte 9)" },
+        };
+        char longsock[256], *huge, *msg = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                _cleanup_(nvv_backend_freep) struct nvv_backend *b = NULL;
+
+                if (nvv_backend_parse(good[i].s, &b, &msg) < 0)
+                        fail_msg("'%s': %s", good[i].s, msg);
+                assert_int_equal(nvv_backend_get_kind(b), good[i].kind);
+                assert_string_equal(nvv_backend_get_path(b), good[i].path);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct nvv_backend *b = NULL;
+
+                if (nvv_backend_parse(bad[i].s, &b, &msg) != -EINVAL || !msg || !strstr(msg, bad[i].needle))
+                        fail_msg("'%s': got \"%s\", expected -EINVAL with \"%s\"", bad[i].s, msg ? msg : "", bad[i].needle);
+                assert_null(b);
+                free(msg);
+                msg = NULL;
+        }
+        assert_int_equal(nvv_backend_parse(NULL, &(struct nvv_backend *) { NULL }, &msg), -EINVAL);
+        assert_strstr(msg, "no backend given");
+        free(msg);
+        msg = NULL;
+        /* A socket path must fit sockaddr_un (107 bytes and the NUL). */
+        snprintf(longsock, sizeof(longsock), "sim:/%0107d", 0);
+        assert_int_equal(nvv_backend_parse(longsock, &(struct nvv_backend *) { NULL }, &msg), -EINVAL);
+        assert_strstr(msg, "the socket path is longer than 107 bytes");
+        free(msg);
+        msg = NULL;
+        longsock[strlen(longsock) - 1] = '\0';
+        {
+                _cleanup_(nvv_backend_freep) struct nvv_backend *b = NULL;
+
+                assert_int_equal(nvv_backend_parse(longsock, &b, NULL), 0);
+        }
+        huge = malloc(NVV_BACKEND_MAX + 2);
+        assert_non_null(huge);
+        memset(huge, 'a', NVV_BACKEND_MAX + 1);
+        memcpy(huge, "fwctl:", 6);
+        huge[NVV_BACKEND_MAX + 1] = '\0';
+        assert_int_equal(nvv_backend_parse(huge, &(struct nvv_backend *) { NULL }, &msg), -EINVAL);
+        assert_strstr(msg, "backend string longer than 4096 bytes");
+        free(msg);
+        free(huge);
+}
+
+static void test_backend_open_all(void **state)
+{
+        static const char *const releases[] = { "570.144", "580.159.04", "999.1.0", "595.45.04" };
+        _cleanup_(nvv_backend_freep) struct nvv_backend *b = NULL, *inproc = NULL, *none = NULL;
+        char extra[4096], spec[160], empty[] = "/tmp/nvv-nofwctl-XXXXXX", *msg = NULL;
+        struct nvv_backend_gpu *g = NULL;
+        struct nvv_sim_counters k;
+        struct simtest t;
+        size_t n = 0;
+
+        snprintf(extra, sizeof(extra), "%s/tests/golden/input/fwabi-new", getenv("NVV_TOP_SRCDIR"));
+        if (simtest_start(&t, "L40S@570.144,H200@580.159.04,L40S@999.1.0,L40S@595.45.04", extra, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        snprintf(spec, sizeof(spec), "sim:%s", t.socket);
+        assert_int_equal(nvv_backend_parse(spec, &b, &msg), 0);
+        if (nvv_backend_open_all(b, t.db, &g, &n, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(n, 4);
+        for (size_t i = 0; i < n; i++) {
+                char source[200];
+
+                snprintf(source, sizeof(source), "sim:%s#%zu", t.socket, i);
+                assert_string_equal(g[i].source, source);
+                assert_string_equal(g[i].info.release, releases[i]);
+                if (i == 2) {
+                        /* A release the manager has no description for: listed, with why. */
+                        assert_null(g[i].channel);
+                        assert_int_equal(g[i].error, -EINVAL);
+                        assert_strstr(g[i].error_msg, "GPU 0000:43:00.0: firmware release 999.1.0 is not supported");
+                } else {
+                        assert_non_null(g[i].channel);
+                        assert_null(g[i].error_msg);
+                        expect_call_ok(g[i].channel, releases[i]);
+                }
+        }
+        /* All of it over one connection and one HELLO. */
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        assert_int_equal(k.hellos, 1);
+        nvv_backend_gpus_free(g, n);
+
+        /* The same simulator in-process: no socket at all. */
+        assert_int_equal(nvv_sim_get_backend(t.sim, &inproc), 0);
+        assert_int_equal(nvv_backend_get_kind(inproc), NVV_BACKEND_INPROC);
+        assert_null(nvv_backend_get_path(inproc));
+        if (nvv_backend_open_all(inproc, t.db, &g, &n, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(n, 4);
+        assert_string_equal(g[3].source, "in-process#3");
+        assert_string_equal(g[2].info.bdf, "0000:43:00.0");
+        assert_null(g[2].channel);
+        assert_strstr(g[2].error_msg, "firmware release 999.1.0 is not supported");
+        expect_call_ok(g[3].channel, "595.45.04");
+        nvv_backend_gpus_free(g, n);
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        simtest_stop(&t);
+
+        /* Nothing to reach: the call fails, saying what is missing. */
+        assert_int_equal(nvv_backend_parse("fwctl:/tmp/nvv-no-such-fwctl", &none, &msg), 0);
+        {
+                struct nvv_fwdb *db = test_load_db();
+
+                assert_int_equal(nvv_backend_open_all(b, db, &g, &n, &msg), -ENOENT);
+                assert_strstr(msg, "cannot reach the simulator at '/tmp/nvv-simtest-");
+                free(msg);
+                msg = NULL;
+                assert_int_equal(nvv_backend_open_all(none, db, &g, &n, &msg), -ENOENT);
+                assert_strstr(msg, "/tmp/nvv-no-such-fwctl does not exist: no fwctl devices");
+                free(msg);
+                msg = NULL;
+                none = nvv_backend_free(none);
+                assert_non_null(mkdtemp(empty));
+                snprintf(spec, sizeof(spec), "fwctl:%s", empty);
+                assert_int_equal(nvv_backend_parse(spec, &none, &msg), 0);
+                assert_int_equal(nvv_backend_open_all(none, db, &g, &n, &msg), -ENODEV);
+                assert_strstr(msg, "no fwctl devices in /tmp/nvv-nofwctl-");
+                free(msg);
+                rmdir(empty);
+                nvv_fwdb_free(db);
+        }
+}
+
 static void test_unknown_gpu_and_socket(void **state)
 {
         struct simtest t;
@@ -679,6 +840,8 @@ int main(void)
                 cmocka_unit_test(test_plugin_crash_event),
                 cmocka_unit_test(test_type_upload_streams),
                 cmocka_unit_test(test_shared_connection),
+                cmocka_unit_test(test_backend_parse),
+                cmocka_unit_test(test_backend_open_all),
                 cmocka_unit_test(test_unknown_gpu_and_socket),
         };
 
