@@ -7,7 +7,8 @@
  * serves it (or refuses, naming the nearest known one), builds every byte of each RPC through
  * the marshaller, matches answers by sequence number, applies the release's per-command
  * timeout, and checks every answer before use. Transports: fwctl (a real host), the
- * simulator's socket, and in-process (a simulator in the same process).
+ * simulator's socket, and in-process (a simulator in the same process); nvv-backend.h
+ * parses the strings that name them and opens every GPU behind one.
  */
 
 #include <stdbool.h>
@@ -50,7 +51,9 @@ struct nvv_transport {
 /* Open over any transport; takes ownership of userdata (closed on failure too). */
 int nvv_channel_open(const struct nvv_channel_info *info, const struct nvv_transport *t, void *userdata,
                      const struct nvv_fwdb *db, struct nvv_channel **ret, char **reterr_msg);
-/* The simulator's socket: GPU `gpu` of the simulator listening on `socket_path`. */
+/* The simulator's socket: GPU `gpu` of the simulator listening on `socket_path`, over a
+ * connection of its own (one connect, one HELLO). To open several GPUs of one simulator over
+ * one connection, see nvv-simconn.h. */
 int nvv_channel_open_sim(const char *socket_path, uint32_t gpu, const struct nvv_fwdb *db, struct nvv_channel **ret,
                          char **reterr_msg);
 /* fwctl: /dev/fwctl/fwctlN of a GPU whose core driver speaks the nvvgpu kernel contract. */
@@ -59,7 +62,7 @@ int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, stru
 struct nvv_channel *nvv_channel_close(struct nvv_channel *ch);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_channel *, nvv_channel_close);
 
-/* The GPUs behind a simulator socket, or the fwctl devices in a directory. */
+/* The GPUs behind a simulator socket (one HELLO), or the fwctl devices in a directory. */
 int nvv_channel_list_sim(const char *socket_path, struct nvv_channel_info **ret, size_t *ret_n, char **reterr_msg);
 int nvv_channel_list_fwctl(const char *dir, char ***ret_paths, char **reterr_msg);
 

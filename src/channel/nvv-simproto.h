@@ -6,7 +6,9 @@
  * bytes fwctl would carry, plus what FWCTL_INFO and the generic-netlink event stream give
  * on a real host. Each packet is a 32-byte header and at most NVV_SIMPROTO_CHUNK bytes of
  * payload; a larger payload continues in packets flagged MORE, sent back to back. All
- * numbers are little-endian. Documented in doc/kernel-interface.md.
+ * numbers are little-endian. One connection carries every GPU's requests (the header names
+ * the GPU); answers come in any order and are matched by tag. Documented in
+ * doc/kernel-interface.md.
  */
 
 #include <stdbool.h>
@@ -27,7 +29,7 @@ enum nvv_simproto_type {
         NVV_SIMPROTO_HELLO = 1,        /* → INFO: the GPUs and the releases they run */
         NVV_SIMPROTO_INFO = 2,         /* JSON */
         NVV_SIMPROTO_RPC = 3,          /* gpu, tag, timeout; payload: one firmware RPC */
-        NVV_SIMPROTO_REPLY = 4,        /* tag; payload: the firmware's answer */
+        NVV_SIMPROTO_REPLY = 4,        /* gpu, tag; payload: the firmware's answer */
         NVV_SIMPROTO_ERROR = 5,        /* tag; payload: errno (u32) then a message */
         NVV_SIMPROTO_SUBSCRIBE = 6,    /* gpu or ALL → ACK */
         NVV_SIMPROTO_ACK = 7,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvv-backend.h"
 #include "nvv-channel.h"
 #include "nvv-cmd.h"
 #include "nvv-dissect.h"
@@ -511,67 +512,38 @@ static json_object *probe_one(const struct nvv_channel_info *info, struct nvv_ch
 static int cmd_probe(int argc, char **argv)
 {
         _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
+        _cleanup_(nvv_backend_freep) struct nvv_backend *backend = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_backend_gpu *gpus = NULL;
         json_object *arr;
-        const char *backend;
+        size_t n = 0;
         int r, i, bad = 0;
 
-        i = parse_common(argc, argv, "nvvgpuctl fw probe [--backend sim:SOCKET|fwctl[:DIR]] [--fwabi-dir DIR] [--json]");
+        i = parse_common(argc, argv, "nvvgpuctl fw probe [--backend sim:SOCKET|fwctl[:DEV]] [--fwabi-dir DIR] [--json]");
         if (i < 0)
                 return i;
         if (i != argc)
                 cli_usage_error("fw probe takes no arguments");
+        r = nvv_backend_parse(arg_backend ? arg_backend : "fwctl", &backend, &msg);
+        if (r < 0)
+                cli_usage_error("%s", msg ? msg : strerror(-r));
         r = load_db(&db);
         if (r < 0)
                 return r;
-        backend = arg_backend ? arg_backend : "fwctl";
+        r = nvv_backend_open_all(backend, db, &gpus, &n, &msg);
+        if (r < 0)
+                return cli_error(r, "%s", msg ? msg : strerror(-r));
         arr = json_object_new_array();
-        if (startswith(backend, "sim:")) {
-                _cleanup_free_ struct nvv_channel_info *infos = NULL;
-                _cleanup_free_ char *msg = NULL;
-                size_t n = 0;
+        for (size_t k = 0; k < n; k++) {
+                struct nvv_channel_info info = gpus[k].info;
 
-                r = nvv_channel_list_sim(backend + 4, &infos, &n, &msg);
-                if (r < 0) {
-                        json_object_put(arr);
-                        return cli_error(r, "%s", msg ? msg : strerror(-r));
-                }
-                for (size_t k = 0; k < n; k++) {
-                        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
-                        _cleanup_free_ char *e = NULL;
-
-                        r = nvv_channel_open_sim(backend + 4, (uint32_t) k, db, &ch, &e);
-                        bad += r < 0;
-                        json_object_array_add(arr, probe_one(&infos[k], r < 0 ? NULL : ch, e));
-                }
-        } else if (streq(backend, "fwctl") || startswith(backend, "fwctl:")) {
-                const char *dir = backend[5] == ':' ? backend + 6 : "/dev/fwctl";
-                _cleanup_strv_free_ char **paths = NULL;
-                _cleanup_free_ char *msg = NULL;
-
-                r = nvv_channel_list_fwctl(dir, &paths, &msg);
-                if (r < 0) {
-                        json_object_put(arr);
-                        return cli_error(r, "%s", msg ? msg : strerror(-r));
-                }
-                if (!paths || !*paths) {
-                        json_object_put(arr);
-                        return cli_error(-ENODEV, "no fwctl devices in %s: no GPU core driver offers vGPU management here",
-                                         dir);
-                }
-                for (char **p = paths; *p; p++) {
-                        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
-                        _cleanup_free_ char *e = NULL;
-                        struct nvv_channel_info none = {};
-
-                        r = nvv_channel_open_fwctl(*p, db, &ch, &e);
-                        bad += r < 0;
-                        snprintf(none.bdf, sizeof(none.bdf), "?");
-                        json_object_array_add(arr, probe_one(ch ? nvv_channel_get_info(ch) : &none, r < 0 ? NULL : ch, e));
-                }
-        } else {
-                json_object_put(arr);
-                cli_usage_error("unknown backend '%s' (sim:SOCKET or fwctl[:DIR])", backend);
+                /* A fwctl device that did not open told us nothing about its GPU. */
+                if (!info.bdf[0])
+                        snprintf(info.bdf, sizeof(info.bdf), "?");
+                bad += !gpus[k].channel;
+                json_object_array_add(arr, probe_one(&info, gpus[k].channel, gpus[k].error_msg));
         }
+        nvv_backend_gpus_free(gpus, n);
         if (arg_json)
                 cli_print_json(arr);
         else
@@ -600,7 +572,7 @@ int nvvgpuctl_fw(int argc, char **argv)
                        "  nvvgpuctl fw releases [--fwabi-dir DIR] [--json]\n"
                        "  nvvgpuctl fw layout RELEASE STRUCT [--fwabi-dir DIR] [--json]\n"
                        "  nvvgpuctl fw decode RELEASE [FILE] [--hex] [--all] [--fwabi-dir DIR] [--json]\n"
-                       "  nvvgpuctl fw probe [--backend sim:SOCKET|fwctl[:DIR]] [--fwabi-dir DIR] [--json]\n");
+                       "  nvvgpuctl fw probe [--backend sim:SOCKET|fwctl[:DEV]] [--fwabi-dir DIR] [--json]\n");
                 return argc < 2 ? -EINVAL : 0;
         }
         if (streq(argv[1], "releases"))

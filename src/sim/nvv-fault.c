@@ -82,6 +82,11 @@ static int parse_one(char *item, struct nvv_fault *f, char **reterr)
         case NVV_FAULT_STATUS:
                 if (n != 3 || !startswith(parts[2], "NV_") || strlen(parts[2]) >= sizeof(f->status))
                         return nvv_fail(reterr, "fault 'status' takes a status name: status:COMMAND:NV_ERR_...");
+                /* Whether the release knows the name is checked when the fault is armed
+                 * (nvv_simgpu_inject): only the GPU's description has the list. */
+                if (parts[2][strspn(parts[2], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] != '\0')
+                        return nvv_fail(reterr, "fault 'status': '%s' is not a status name (capitals, digits and '_')",
+                                        parts[2]);
                 snprintf(f->status, sizeof(f->status), "%s", parts[2]);
                 break;
         default:

@@ -5,10 +5,12 @@
  * Fault injection for the simulated firmware. A spec is a comma-separated list of
  *   KIND[:COMMAND][:ARG][@GPU][*COUNT]
  * where COMMAND is a stable command name or "any", GPU a GPU index (default: every GPU)
- * and COUNT how many times the fault fires (default 1, 0 = every time). Kinds:
+ * and COUNT how many times the fault fires (default 1, 0 = every time); numbers are decimal
+ * or 0x-hexadecimal. Kinds:
  *   delay:CMD:MS       answer CMD MS milliseconds late
  *   drop:CMD           carry CMD out but never answer
- *   status:CMD:NAME    refuse CMD with the NV status NAME (e.g. NV_ERR_INSUFFICIENT_RESOURCES)
+ *   status:CMD:NAME    refuse CMD with the NV status NAME (e.g. NV_ERR_INSUFFICIENT_RESOURCES);
+ *                      a name the GPU's release does not describe is refused when armed
  *   checksum:CMD       answer CMD with a queue element whose checksum is wrong
  *   truncate:CMD       answer CMD with an RPC cut short after its control header
  *   garbage:CMD        answer CMD with an element that holds no valid RPC

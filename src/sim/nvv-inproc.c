@@ -9,8 +9,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "nvv-backend.h"
 #include "nvv-channel.h"
 #include "nvv-evqueue.h"
+#include "nvv-sim.h"
 #include "nvv-simgpu.h"
 #include "util.h"
 
@@ -100,11 +102,21 @@ static const struct nvv_transport inproc_ops = {
         .close = inproc_close,
 };
 
+static void simgpu_info(struct nvv_simgpu *g, struct nvv_channel_info *ret)
+{
+        const struct nvv_simgpu_config *c = nvv_simgpu_get_config(g);
+
+        *ret = (struct nvv_channel_info) { .index = c->index, .vendor = c->pci_vendor, .device = c->pci_device };
+        snprintf(ret->bdf, sizeof(ret->bdf), "%s", c->bdf);
+        snprintf(ret->model, sizeof(ret->model), "%s", c->model);
+        snprintf(ret->release, sizeof(ret->release), "%s", c->release);
+        nvv_simgpu_get_handles(g, &ret->handles);
+}
+
 int nvv_simgpu_open_channel(struct nvv_simgpu *g, const struct nvv_fwdb *db, struct nvv_channel **ret,
                             char **reterr_msg)
 {
-        const struct nvv_simgpu_config *c = nvv_simgpu_get_config(g);
-        struct nvv_channel_info info = { .index = c->index, .vendor = c->pci_vendor, .device = c->pci_device };
+        struct nvv_channel_info info;
         struct inproc *p = calloc(1, sizeof(*p));
 
         if (!p)
@@ -119,9 +131,36 @@ int nvv_simgpu_open_channel(struct nvv_simgpu *g, const struct nvv_fwdb *db, str
                 free(p);
                 return e;
         }
-        snprintf(info.bdf, sizeof(info.bdf), "%s", c->bdf);
-        snprintf(info.model, sizeof(info.model), "%s", c->model);
-        snprintf(info.release, sizeof(info.release), "%s", c->release);
-        nvv_simgpu_get_handles(g, &info.handles);
+        simgpu_info(g, &info);
         return nvv_channel_open(&info, &inproc_ops, p, db, ret, reterr_msg);
+}
+
+/* ---- the simulator as an in-process backend ---- */
+
+static size_t sim_gpu_count(void *object)
+{
+        return nvv_sim_gpu_count(object);
+}
+
+static void sim_get_info(void *object, size_t gpu, struct nvv_channel_info *ret)
+{
+        simgpu_info(nvv_sim_get_gpu(object, gpu), ret);
+}
+
+static int sim_open(void *object, size_t gpu, const struct nvv_fwdb *db, struct nvv_channel **ret, char **reterr_msg)
+{
+        return nvv_simgpu_open_channel(nvv_sim_get_gpu(object, gpu), db, ret, reterr_msg);
+}
+
+static const struct nvv_backend_provider sim_provider = {
+        .name = "in-process simulator",
+        .gpu_count = sim_gpu_count,
+        .get_info = sim_get_info,
+        .open = sim_open,
+};
+
+int nvv_sim_get_backend(struct nvv_sim *s, struct nvv_backend **ret)
+{
+        assert_return(s && ret, -EINVAL);
+        return nvv_backend_new_inproc(&sim_provider, s, ret);
 }

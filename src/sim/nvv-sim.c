@@ -23,11 +23,37 @@
 #define DEFAULT_KERNEL_TIMEOUT_MS 60000
 #define MAX_HOST_FILE (256u * 1024u)
 
+#define MAX_QUEUED_RPCS 64      /* per GPU per connection; more is refused with EBUSY */
+
+/* An RPC waiting for its GPU's worker. */
+struct job {
+        struct job *next;
+        uint32_t tag;
+        int timeout_ms;
+        size_t len;
+        uint8_t data[];
+};
+
+/* One connection carries the RPCs of every GPU: each GPU's run in order on a worker thread
+ * of their own, so a slow or dropped RPC on one GPU does not hold up the others. */
+struct worker {
+        struct connection *c;
+        uint32_t gpu;
+        pthread_t thread;
+        bool started;
+        struct job *head, *tail;
+        size_t n;
+        pthread_cond_t cv;
+};
+
 struct connection {
         struct nvv_sim *sim;
         int fd;
         pthread_t thread;
         pthread_mutex_t write_lock;
+        pthread_mutex_t jobs_lock;   /* the workers' queues and `closing` */
+        bool closing;
+        struct worker workers[MAX_GPUS];
         bool subscribed[MAX_GPUS];
         bool done;
         uint64_t events_dropped;
@@ -46,7 +72,17 @@ struct nvv_sim {
         pthread_mutex_t lock;
         struct connection *conns[MAX_CONNECTIONS];
         size_t n_conns;
+        struct nvv_sim_counters counters;  /* atomics */
 };
+
+void nvv_sim_get_counters(const struct nvv_sim *s, struct nvv_sim_counters *ret)
+{
+        *ret = (struct nvv_sim_counters) {
+                .connections = __atomic_load_n(&s->counters.connections, __ATOMIC_RELAXED),
+                .hellos = __atomic_load_n(&s->counters.hellos, __ATOMIC_RELAXED),
+                .rpcs = __atomic_load_n(&s->counters.rpcs, __ATOMIC_RELAXED),
+        };
+}
 
 size_t nvv_sim_gpu_count(const struct nvv_sim *s)
 {
@@ -345,11 +381,121 @@ static json_object *status_json(struct nvv_simgpu *g)
         return o;
 }
 
+static void run_rpc(struct connection *c, uint32_t gpu, const struct job *j)
+{
+        _cleanup_free_ uint8_t *reply = NULL;
+        size_t cap = MAX(j->len, (size_t) 65536), len = 0;
+        char err[512] = "";
+        int r;
+
+        reply = malloc(cap);
+        if (!reply) {
+                (void) send_error(c, gpu, j->tag, ENOMEM, "out of memory");
+                return;
+        }
+        r = nvv_simgpu_rpc(c->sim->gpus[gpu], j->data, j->len, j->timeout_ms, reply, cap, &len, err, sizeof(err));
+        if (r < 0)
+                (void) send_error(c, gpu, j->tag, -r, err[0] ? err : strerror(-r));
+        else
+                (void) send_locked(c, NVV_SIMPROTO_REPLY, gpu, j->tag, reply, len);
+}
+
+static void *worker_main(void *userdata)
+{
+        struct worker *w = userdata;
+        struct connection *c = w->c;
+
+        pthread_mutex_lock(&c->jobs_lock);
+        for (;;) {
+                struct job *j;
+
+                while (!w->head && !c->closing)
+                        pthread_cond_wait(&w->cv, &c->jobs_lock);
+                if (c->closing)
+                        break;
+                j = w->head;
+                w->head = j->next;
+                if (!w->head)
+                        w->tail = NULL;
+                w->n--;
+                pthread_mutex_unlock(&c->jobs_lock);
+                run_rpc(c, w->gpu, j);
+                free(j);
+                pthread_mutex_lock(&c->jobs_lock);
+        }
+        pthread_mutex_unlock(&c->jobs_lock);
+        return NULL;
+}
+
+/* Hand an RPC to its GPU's worker (started on the GPU's first RPC). */
+static int queue_rpc(struct connection *c, const struct nvv_simproto_rx *rx, int timeout_ms)
+{
+        struct worker *w = &c->workers[rx->first.gpu];
+        struct job *j;
+        int r = 0;
+
+        j = malloc(sizeof(*j) + rx->have);
+        if (!j)
+                return -ENOMEM;
+        *j = (struct job) { .tag = rx->first.tag, .timeout_ms = timeout_ms, .len = rx->have };
+        memcpy(j->data, rx->data, rx->have);
+        pthread_mutex_lock(&c->jobs_lock);
+        if (w->n >= MAX_QUEUED_RPCS)
+                r = -EBUSY;
+        else if (!w->started) {
+                w->c = c;
+                w->gpu = rx->first.gpu;
+                pthread_cond_init(&w->cv, NULL);
+                if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+                        pthread_cond_destroy(&w->cv);
+                        r = -EAGAIN;
+                } else
+                        w->started = true;
+        }
+        if (r == 0) {
+                if (w->tail)
+                        w->tail->next = j;
+                else
+                        w->head = j;
+                w->tail = j;
+                w->n++;
+                pthread_cond_signal(&w->cv);
+        }
+        pthread_mutex_unlock(&c->jobs_lock);
+        if (r < 0)
+                free(j);
+        return r;
+}
+
+static void stop_workers(struct connection *c)
+{
+        pthread_mutex_lock(&c->jobs_lock);
+        c->closing = true;
+        for (size_t i = 0; i < MAX_GPUS; i++)
+                if (c->workers[i].started)
+                        pthread_cond_signal(&c->workers[i].cv);
+        pthread_mutex_unlock(&c->jobs_lock);
+        for (size_t i = 0; i < MAX_GPUS; i++) {
+                struct worker *w = &c->workers[i];
+
+                if (!w->started)
+                        continue;
+                pthread_join(w->thread, NULL);
+                while (w->head) {
+                        struct job *j = w->head;
+
+                        w->head = j->next;
+                        free(j);
+                }
+                pthread_cond_destroy(&w->cv);
+                w->started = false;
+        }
+}
+
 static void serve_message(struct connection *c, const struct nvv_simproto_rx *rx)
 {
         struct nvv_sim *s = c->sim;
         const struct nvv_simproto_header *h = &rx->first;
-        char err[512] = "";
         int r;
 
         switch (h->type) {
@@ -357,29 +503,24 @@ static void serve_message(struct connection *c, const struct nvv_simproto_rx *rx
                 json_object *o = info_json(s);
                 const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
+                __atomic_add_fetch(&s->counters.hellos, 1, __ATOMIC_RELAXED);
                 (void) send_locked(c, NVV_SIMPROTO_INFO, NVV_SIMPROTO_ALL_GPUS, h->tag, t, strlen(t));
                 json_object_put(o);
                 break;
         }
         case NVV_SIMPROTO_RPC: {
-                _cleanup_free_ uint8_t *reply = NULL;
-                size_t cap = MAX(rx->have, (size_t) 65536), len = 0;
                 int timeout = h->timeout_ms ? (int) MIN(h->timeout_ms, 600000u) : DEFAULT_KERNEL_TIMEOUT_MS;
 
                 if (h->gpu >= s->n_gpus) {
                         (void) send_error(c, h->gpu, h->tag, ENODEV, "no such GPU");
                         break;
                 }
-                reply = malloc(cap);
-                if (!reply) {
-                        (void) send_error(c, h->gpu, h->tag, ENOMEM, "out of memory");
-                        break;
-                }
-                r = nvv_simgpu_rpc(s->gpus[h->gpu], rx->data, rx->have, timeout, reply, cap, &len, err, sizeof(err));
-                if (r < 0)
-                        (void) send_error(c, h->gpu, h->tag, -r, err[0] ? err : strerror(-r));
-                else
-                        (void) send_locked(c, NVV_SIMPROTO_REPLY, h->gpu, h->tag, reply, len);
+                __atomic_add_fetch(&s->counters.rpcs, 1, __ATOMIC_RELAXED);
+                r = queue_rpc(c, rx, timeout);
+                if (r == -EBUSY)
+                        (void) send_error(c, h->gpu, h->tag, EBUSY, "too many RPCs queued for this GPU");
+                else if (r < 0)
+                        (void) send_error(c, h->gpu, h->tag, -r, strerror(-r));
                 break;
         }
         case NVV_SIMPROTO_SUBSCRIBE:
@@ -454,6 +595,7 @@ static void *connection_main(void *userdata)
                 serve_message(c, &rx);
         }
         nvv_simproto_rx_done(&rx);
+        stop_workers(c);
         for (size_t i = 0; i < c->sim->n_gpus; i++)
                 if (c->subscribed[i])
                         nvv_simgpu_remove_listener(c->sim->gpus[i], on_event, c);
@@ -479,6 +621,7 @@ static void reap_connections(struct nvv_sim *s, bool all)
                         shutdown(c->fd, SHUT_RDWR);
                 pthread_join(c->thread, NULL);
                 safe_close(c->fd);
+                pthread_mutex_destroy(&c->jobs_lock);
                 pthread_mutex_destroy(&c->write_lock);
                 free(c);
                 pthread_mutex_lock(&s->lock);
@@ -511,14 +654,17 @@ static void *accept_main(void *userdata)
                 c->sim = s;
                 c->fd = fd;
                 pthread_mutex_init(&c->write_lock, NULL);
+                pthread_mutex_init(&c->jobs_lock, NULL);
                 if (pthread_create(&c->thread, NULL, connection_main, c) != 0) {
                         pthread_mutex_unlock(&s->lock);
+                        pthread_mutex_destroy(&c->jobs_lock);
                         pthread_mutex_destroy(&c->write_lock);
                         free(c);
                         close(fd);
                         continue;
                 }
                 s->conns[s->n_conns++] = c;
+                __atomic_add_fetch(&s->counters.connections, 1, __ATOMIC_RELAXED);
                 pthread_mutex_unlock(&s->lock);
         }
         return NULL;
@@ -564,6 +710,10 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
+                char first_err[256] = "";
+                size_t armed = 0, first_gpu = 0;
+                int first_r = 0;
+
                 if (faults[i].gpu != NVV_FAULT_ANY_GPU && (size_t) faults[i].gpu >= s->n_gpus)
                         return nvv_fail(reterr_msg, "fault for GPU %d, but there are %zu GPUs", faults[i].gpu, s->n_gpus);
                 for (size_t g = 0; g < s->n_gpus; g++) {
@@ -572,13 +722,26 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                         if (faults[i].gpu != NVV_FAULT_ANY_GPU && (size_t) faults[i].gpu != g)
                                 continue;
                         r = nvv_simgpu_inject(s->gpus[g], &faults[i], err, sizeof(err));
-                        /* A fault for any GPU skips GPUs whose release lacks the command. */
-                        if (r == -EOPNOTSUPP && faults[i].gpu == NVV_FAULT_ANY_GPU && s->n_gpus > 1)
+                        /* A fault for any GPU skips GPUs whose release lacks the command or the
+                         * status, as long as one GPU takes it. */
+                        if ((r == -EOPNOTSUPP || r == -EINVAL) && faults[i].gpu == NVV_FAULT_ANY_GPU && s->n_gpus > 1) {
+                                if (first_r == 0) {
+                                        first_r = r;
+                                        first_gpu = g;
+                                        snprintf(first_err, sizeof(first_err), "%s", err);
+                                }
                                 continue;
+                        }
                         if (r < 0) {
                                 nvv_fail(reterr_msg, "GPU %zu: %s", g, err[0] ? err : strerror(-r));
                                 return r;
                         }
+                        armed++;
+                }
+                if (armed == 0 && first_r < 0) {
+                        nvv_fail(reterr_msg, "no GPU takes the fault; GPU %zu: %s", first_gpu,
+                                 first_err[0] ? first_err : strerror(-first_r));
+                        return first_r;
                 }
         }
         return 0;

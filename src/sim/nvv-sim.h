@@ -8,6 +8,7 @@
  */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macro.h"
 #include "nvv-fwabi.h"
@@ -37,5 +38,15 @@ size_t nvv_sim_gpu_count(const struct nvv_sim *s);
 struct nvv_simgpu *nvv_sim_get_gpu(const struct nvv_sim *s, size_t i);
 const struct nvv_fwdb *nvv_sim_get_fwdb(const struct nvv_sim *s);
 const struct nvv_catalog *nvv_sim_get_catalog(const struct nvv_sim *s);
+/* What the socket server has served since start: connections accepted, HELLOs answered,
+ * RPCs taken. */
+struct nvv_sim_counters {
+        uint64_t connections, hellos, rpcs;
+};
+void nvv_sim_get_counters(const struct nvv_sim *s, struct nvv_sim_counters *ret);
+struct nvv_backend;
+/* The simulator's GPUs as an in-process backend (nvv-backend.h): nvv_backend_open_all gives
+ * a channel straight onto each GPU's queue. The simulator must outlive those channels. */
+int nvv_sim_get_backend(struct nvv_sim *s, struct nvv_backend **ret);
 /* Arm or fire faults at run time (a spec as for --faults). */
 int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg);

@@ -133,6 +133,55 @@ static uint32_t status_value(const struct nvv_fwabi *fw, const char *name)
         return 0xffff;
 }
 
+static bool status_known(const struct nvv_fwabi *fw, const char *name)
+{
+        for (size_t i = 0; i < fw->n_status; i++)
+                if (streq(fw->status[i].name, name))
+                        return true;
+        return false;
+}
+
+/* Edit distance (insert, delete, substitute), for naming the status a misspelt one meant;
+ * names are short (< 64), so one row of 64 suffices. */
+static size_t edit_distance(const char *a, const char *b)
+{
+        size_t la = MIN(strlen(a), (size_t) 63), lb = MIN(strlen(b), (size_t) 63), row[64];
+
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t diag = row[0];
+
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+                        best = MIN(best, up + 1);
+                        best = MIN(best, row[j - 1] + 1);
+                        diag = up;
+                        row[j] = best;
+                }
+        }
+        return row[lb];
+}
+
+static const char *status_closest(const struct nvv_fwabi *fw, const char *name)
+{
+        const char *best = NULL;
+        size_t best_d = SIZE_MAX;
+
+        for (size_t i = 0; i < fw->n_status; i++) {
+                size_t d = edit_distance(name, fw->status[i].name);
+
+                if (d < best_d) {
+                        best = fw->status[i].name;
+                        best_d = d;
+                }
+        }
+        /* A name far from every known one is no spelling slip: suggest nothing. */
+        return best && best_d <= MAX(strlen(name) / 4, (size_t) 2) ? best : NULL;
+}
+
 static void on_engine_event(void *userdata, int event, const union nvv_cmd_any *payload)
 {
         struct nvv_simgpu *g = userdata;
@@ -829,6 +878,18 @@ int nvv_simgpu_inject(struct nvv_simgpu *g, const struct nvv_fault *f, char *err
         if (f->cmd >= 0 && !g->fw->commands[f->cmd]) {
                 nvv_errf(err, errlen, "firmware %s has no '%s' to fault", g->fw->release, nvv_cmd_to_string(f->cmd));
                 return -EOPNOTSUPP;
+        }
+        /* The status must be one the release's description names: anything else would be
+         * answered as NV_ERR_GENERIC, which is not what the spec asked for. */
+        if (f->kind == NVV_FAULT_STATUS && !status_known(g->fw, f->status)) {
+                const char *near = status_closest(g->fw, f->status);
+
+                if (near)
+                        nvv_errf(err, errlen, "firmware %s has no status '%s' (did you mean '%s'?)", g->fw->release,
+                                 f->status, near);
+                else
+                        nvv_errf(err, errlen, "firmware %s has no status '%s'", g->fw->release, f->status);
+                return -EINVAL;
         }
         r = post_action(g, &a);
         if (r < 0)

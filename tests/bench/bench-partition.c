@@ -21,7 +21,7 @@
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
 #include "nvv-fwdb.h"
-#include "nvv-oracle.h"
+#include "oracle.h"
 #include "nvv-planner.h"
 #include "nvv-pool.h"
 #include "util.h"

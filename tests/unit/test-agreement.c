@@ -9,7 +9,7 @@
 #include "nvv-catalog.h"
 #include "nvv-channel.h"
 #include "nvv-cmd.h"
-#include "nvv-oracle.h"
+#include "oracle.h"
 #include "nvv-partition.h"
 #include "nvv-sim.h"
 #include "simtest.h"

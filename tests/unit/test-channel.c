@@ -4,9 +4,14 @@
  * over a real shared-memory queue, a release file neither side has seen before, every fault
  * the simulator can inject, and the type upload streaming through the 256 KiB queue.
  */
+#include <pthread.h>
+
+#include "nvv-backend.h"
 #include "nvv-cmd.h"
+#include "nvv-fault.h"
 #include "nvv-fwabi.h"
 #include "nvv-marshal.h"
+#include "nvv-simconn.h"
 #include "simtest.h"
 
 #define MAX_SEEN 64
@@ -360,14 +365,20 @@ struct fault_case {
         const char *needle;
 };
 
-static void expect_alive(struct nvv_channel *ch)
+/* get_features answers, from a GPU running this release. */
+static void expect_call_ok(struct nvv_channel *ch, const char *release)
 {
         struct nvv_cmd_get_features f = {};
         char err[512];
 
         if (nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err)) < 0)
-                fail_msg("the channel did not recover: %s", err);
-        assert_string_equal(f.firmware_version, "570.144");
+                fail_msg("the channel does not answer: %s", err);
+        assert_string_equal(f.firmware_version, release);
+}
+
+static void expect_alive(struct nvv_channel *ch)
+{
+        expect_call_ok(ch, "570.144");
 }
 
 static void test_faults(void **state)
@@ -409,6 +420,60 @@ static void test_faults(void **state)
                         usleep(500 * 1000);
                 expect_alive(ch);
         }
+        ch = nvv_channel_close(ch);
+        simtest_stop(&t);
+}
+
+/* A fault spec is taken whole or refused naming the bad word: a status the release does not
+ * describe is no silent NV_ERR_GENERIC. */
+static void test_fault_spec_errors(void **state)
+{
+        static const struct {
+                const char *spec;
+                const char *needle;
+        } bad[] = {
+                { "status:create_device:NV_ERR_INSUFICIENT_RESOURCES@1",
+                  "GPU 1: firmware 570.144 has no status 'NV_ERR_INSUFICIENT_RESOURCES' (did you mean "
+                  "'NV_ERR_INSUFFICIENT_RESOURCES'?)" },
+                { "status:create_device:NV_ERR_INSUFICIENT_RESOURCES",
+                  "no GPU takes the fault; GPU 0: firmware 570.144 has no status 'NV_ERR_INSUFICIENT_RESOURCES' (did you mean" },
+                { "status:any:NV_ERR_XYZZY_PLUGH@0", "GPU 0: firmware 570.144 has no status 'NV_ERR_XYZZY_PLUGH'" },
+                { "status:any:NV_Err_Generic", "fault 'status': 'NV_Err_Generic' is not a status name" },
+                { "status:any:NV_ERR_GENERIC@2", "fault for GPU 2, but there are 2 GPUs" },
+                { "delay:any:12ms", "fault 'delay' takes milliseconds" },
+        };
+        _cleanup_free_ struct nvv_fault *f = NULL;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        struct simtest t;
+        char *msg = NULL;
+        size_t n = 0;
+
+        assert_int_equal(nvv_fault_parse("delay:any:0x2bc,status:create_device:NV_ERR_INSUFFICIENT_RESOURCES@1*0x2", &f,
+                                         &n, &msg), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(f[0].arg, 700);
+        assert_int_equal(f[1].gpu, 1);
+        assert_int_equal(f[1].count, 2);
+        assert_string_equal(f[1].status, "NV_ERR_INSUFFICIENT_RESOURCES");
+
+        if (simtest_start(&t, "L40S@570.144*2", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int r = nvv_sim_inject(t.sim, bad[i].spec, &msg);
+
+                if (r != -EINVAL || !msg || !strstr(msg, bad[i].needle))
+                        fail_msg("fault %s: got %d \"%s\", expected -EINVAL with \"%s\"", bad[i].spec, r, msg ? msg : "",
+                                 bad[i].needle);
+                /* No guess for a name far from every known one. */
+                if (strstr(bad[i].spec, "XYZZY"))
+                        assert_null(strstr(msg, "did you mean"));
+                free(msg);
+                msg = NULL;
+        }
+        /* Nothing was armed by the refused specs: the next command is answered normally. */
+        if (nvv_simgpu_open_channel(nvv_sim_get_gpu(t.sim, 1), t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        expect_alive(ch);
         ch = nvv_channel_close(ch);
         simtest_stop(&t);
 }
@@ -512,6 +577,282 @@ static void test_type_upload_streams(void **state)
         simtest_stop(&t);
 }
 
+/* ---- one connection and one HELLO for all the GPUs of a simulator ---- */
+
+#define N_SHARED 4
+static const char *const shared_releases[N_SHARED] = { "535.113.01", "570.144", "580.65.06", "595.45.04" };
+
+struct hammer {
+        struct nvv_channel *ch;
+        const char *release;
+        unsigned calls;
+        int timeout_ms;
+        int r;
+        uint64_t took_ns;
+        char err[512];
+};
+
+/* Each answer is matched to its RPC by sequence: a mixed-up answer would fail the channel's
+ * checks or carry another GPU's release. */
+static void *hammer_main(void *userdata)
+{
+        struct hammer *h = userdata;
+        uint64_t start = now_ns();
+
+        nvv_channel_set_timeout(h->ch, h->timeout_ms);
+        for (unsigned i = 0; i < h->calls && h->r == 0; i++) {
+                struct nvv_cmd_get_features f = {};
+
+                h->r = nvv_channel_call(h->ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, h->err, sizeof(h->err));
+                if (h->r == 0 && !streq(f.firmware_version, h->release)) {
+                        snprintf(h->err, sizeof(h->err), "answer from firmware %s, expected %s", f.firmware_version, h->release);
+                        h->r = -EPROTO;
+                }
+        }
+        h->took_ns = now_ns() - start;
+        return NULL;
+}
+
+static void test_shared_connection(void **state)
+{
+        _cleanup_(nvv_simconn_unrefp) struct nvv_simconn *c = NULL;
+        struct nvv_channel *ch[N_SHARED] = {};
+        struct nvv_sim_counters k;
+        struct hammer h[N_SHARED] = {};
+        pthread_t th[N_SHARED];
+        struct simtest t;
+        char *msg = NULL, err[256];
+
+        if (simtest_start(&t, "L40S@535.113.01,L40S@570.144,L40S@580.65.06,L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        if (nvv_simconn_connect(t.socket, &c, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(nvv_simconn_gpu_count(c), N_SHARED);
+        for (size_t i = 0; i < N_SHARED; i++) {
+                if (nvv_simconn_open_channel(c, (uint32_t) i, t.db, &ch[i], &msg) < 0)
+                        fail_msg("GPU %zu: %s", i, msg);
+                assert_string_equal(nvv_channel_get_info(ch[i])->release, shared_releases[i]);
+        }
+        /* Listing and opening four GPUs: one connection, one HELLO, one get_features each. */
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        assert_int_equal(k.hellos, 1);
+        assert_int_equal(k.rpcs, N_SHARED);
+        /* One channel per GPU per connection. */
+        {
+                struct nvv_channel *again = NULL;
+
+                assert_int_equal(nvv_simconn_open_channel(c, 1, t.db, &again, &msg), -EBUSY);
+                assert_strstr(msg, "GPU 1 of the simulator at");
+                free(msg);
+                msg = NULL;
+        }
+        assert_int_equal(nvv_simconn_open_channel(c, 4, t.db, &ch[0], &msg), -EINVAL);
+        assert_strstr(msg, "has 4 GPUs; there is no GPU 4");
+        free(msg);
+        msg = NULL;
+
+        /* Four threads at once, and GPU 0 answering 700 ms late: the others must not wait
+         * behind it (each GPU's RPCs run on their own in the simulator). */
+        if (nvv_sim_inject(t.sim, "delay:get_features:700@0", &msg) < 0)
+                fail_msg("%s", msg);
+        for (size_t i = 0; i < N_SHARED; i++) {
+                h[i] = (struct hammer) { .ch = ch[i], .release = shared_releases[i], .calls = i == 0 ? 2 : 300,
+                                         .timeout_ms = i == 0 ? 5000 : 300 };
+                assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &h[i]), 0);
+        }
+        for (size_t i = 0; i < N_SHARED; i++) {
+                pthread_join(th[i], NULL);
+                if (h[i].r < 0)
+                        fail_msg("GPU %zu: %s", i, h[i].err);
+        }
+        assert_true(h[0].took_ns >= 700u * 1000000u);
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        assert_int_equal(k.hellos, 1);
+        assert_int_equal(k.rpcs, N_SHARED + 2 + 3 * 300);
+
+        /* Events go to the channel of the GPU they come from. */
+        for (size_t i = 0; i < N_SHARED; i++)
+                assert_int_equal(nvv_channel_subscribe(ch[i], on_event, NULL, err, sizeof(err)), 0);
+        n_seen = 0;
+        if (nvv_sim_inject(t.sim, "reset@2", &msg) < 0)
+                fail_msg("%s", msg);
+        if (!wait_event(ch[2], NVV_EVENT_GSP_RESET, 0, 3000))
+                fail_msg("no gsp_reset event on GPU 2's channel");
+        assert_int_equal(n_seen, 1);
+        for (size_t i = 0; i < N_SHARED; i++)
+                if (i != 2)
+                        assert_int_equal(nvv_channel_process(ch[i]), 0);
+
+        /* The connection lives as long as a channel: dropping our reference keeps it open. */
+        c = nvv_simconn_unref(c);
+        expect_call_ok(ch[3], "595.45.04");
+        for (size_t i = 0; i < N_SHARED; i++)
+                ch[i] = nvv_channel_close(ch[i]);
+        simtest_stop(&t);
+}
+
+/* ---- backends: the strings users type, and opening every GPU behind one ---- */
+
+static void test_backend_parse(void **state)
+{
+        static const struct {
+                const char *s;
+                enum nvv_backend_kind kind;
+                const char *path;
+        } good[] = {
+                { "sim:/run/nvvgpu/sim.sock", NVV_BACKEND_SIM, "/run/nvvgpu/sim.sock" },
+                { "sim:relative.sock", NVV_BACKEND_SIM, "relative.sock" },
+                { "sim:a:b", NVV_BACKEND_SIM, "a:b" },
+                { "fwctl", NVV_BACKEND_FWCTL, "/dev/fwctl" },
+                { "fwctl:/dev/fwctl/fwctl3", NVV_BACKEND_FWCTL, "/dev/fwctl/fwctl3" },
+                { "fwctl:/srv/fake-fwctl", NVV_BACKEND_FWCTL, "/srv/fake-fwctl" },
+        };
+        static const struct {
+                const char *s;
+                const char *needle;
+        } bad[] = {
+                { "", "no backend given: expected sim:SOCKET, fwctl or fwctl:DEV" },
+                { "bogus", "unknown backend 'bogus': expected sim:SOCKET, fwctl or fwctl:DEV" },
+                { "sim", "unknown backend 'sim': expected" },
+                { "SIM:/x", "unknown backend 'SIM:/x'" },
+                { "fwctl0", "unknown backend 'fwctl0'" },
+                { "in-process", "unknown backend 'in-process'" },
+                { "sim:", "backend 'sim:' names no socket: expected sim:SOCKET" },
+                { "fwctl:", "backend 'fwctl:' names no device: expected fwctl or fwctl:DEV" },
+                { "sim:/tmp/a\nb", "the backend string has a control character (byte 10)" },
+                { "sim:/tmp/\033[2J", "control character (byte 9)" },
+        };
+        char longsock[256], *huge, *msg = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                _cleanup_(nvv_backend_freep) struct nvv_backend *b = NULL;
+
+                if (nvv_backend_parse(good[i].s, &b, &msg) < 0)
+                        fail_msg("'%s': %s", good[i].s, msg);
+                assert_int_equal(nvv_backend_get_kind(b), good[i].kind);
+                assert_string_equal(nvv_backend_get_path(b), good[i].path);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct nvv_backend *b = NULL;
+
+                if (nvv_backend_parse(bad[i].s, &b, &msg) != -EINVAL || !msg || !strstr(msg, bad[i].needle))
+                        fail_msg("'%s': got \"%s\", expected -EINVAL with \"%s\"", bad[i].s, msg ? msg : "", bad[i].needle);
+                assert_null(b);
+                free(msg);
+                msg = NULL;
+        }
+        assert_int_equal(nvv_backend_parse(NULL, &(struct nvv_backend *) { NULL }, &msg), -EINVAL);
+        assert_strstr(msg, "no backend given");
+        free(msg);
+        msg = NULL;
+        /* A socket path must fit sockaddr_un (107 bytes and the NUL). */
+        snprintf(longsock, sizeof(longsock), "sim:/%0107d", 0);
+        assert_int_equal(nvv_backend_parse(longsock, &(struct nvv_backend *) { NULL }, &msg), -EINVAL);
+        assert_strstr(msg, "the socket path is longer than 107 bytes");
+        free(msg);
+        msg = NULL;
+        longsock[strlen(longsock) - 1] = '\0';
+        {
+                _cleanup_(nvv_backend_freep) struct nvv_backend *b = NULL;
+
+                assert_int_equal(nvv_backend_parse(longsock, &b, NULL), 0);
+        }
+        huge = malloc(NVV_BACKEND_MAX + 2);
+        assert_non_null(huge);
+        memset(huge, 'a', NVV_BACKEND_MAX + 1);
+        memcpy(huge, "fwctl:", 6);
+        huge[NVV_BACKEND_MAX + 1] = '\0';
+        assert_int_equal(nvv_backend_parse(huge, &(struct nvv_backend *) { NULL }, &msg), -EINVAL);
+        assert_strstr(msg, "backend string longer than 4096 bytes");
+        free(msg);
+        free(huge);
+}
+
+static void test_backend_open_all(void **state)
+{
+        static const char *const releases[] = { "570.144", "580.159.04", "999.1.0", "595.45.04" };
+        _cleanup_(nvv_backend_freep) struct nvv_backend *b = NULL, *inproc = NULL, *none = NULL;
+        char extra[4096], spec[160], empty[] = "/tmp/nvv-nofwctl-XXXXXX", *msg = NULL;
+        struct nvv_backend_gpu *g = NULL;
+        struct nvv_sim_counters k;
+        struct simtest t;
+        size_t n = 0;
+
+        snprintf(extra, sizeof(extra), "%s/tests/golden/input/fwabi-new", getenv("NVV_TOP_SRCDIR"));
+        if (simtest_start(&t, "L40S@570.144,H200@580.159.04,L40S@999.1.0,L40S@595.45.04", extra, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        snprintf(spec, sizeof(spec), "sim:%s", t.socket);
+        assert_int_equal(nvv_backend_parse(spec, &b, &msg), 0);
+        if (nvv_backend_open_all(b, t.db, &g, &n, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(n, 4);
+        for (size_t i = 0; i < n; i++) {
+                char source[200];
+
+                snprintf(source, sizeof(source), "sim:%s#%zu", t.socket, i);
+                assert_string_equal(g[i].source, source);
+                assert_string_equal(g[i].info.release, releases[i]);
+                if (i == 2) {
+                        /* A release the manager has no description for: listed, with why. */
+                        assert_null(g[i].channel);
+                        assert_int_equal(g[i].error, -EINVAL);
+                        assert_strstr(g[i].error_msg, "GPU 0000:43:00.0: firmware release 999.1.0 is not supported");
+                } else {
+                        assert_non_null(g[i].channel);
+                        assert_null(g[i].error_msg);
+                        expect_call_ok(g[i].channel, releases[i]);
+                }
+        }
+        /* All of it over one connection and one HELLO. */
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        assert_int_equal(k.hellos, 1);
+        nvv_backend_gpus_free(g, n);
+
+        /* The same simulator in-process: no socket at all. */
+        assert_int_equal(nvv_sim_get_backend(t.sim, &inproc), 0);
+        assert_int_equal(nvv_backend_get_kind(inproc), NVV_BACKEND_INPROC);
+        assert_null(nvv_backend_get_path(inproc));
+        if (nvv_backend_open_all(inproc, t.db, &g, &n, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(n, 4);
+        assert_string_equal(g[3].source, "in-process#3");
+        assert_string_equal(g[2].info.bdf, "0000:43:00.0");
+        assert_null(g[2].channel);
+        assert_strstr(g[2].error_msg, "firmware release 999.1.0 is not supported");
+        expect_call_ok(g[3].channel, "595.45.04");
+        nvv_backend_gpus_free(g, n);
+        nvv_sim_get_counters(t.sim, &k);
+        assert_int_equal(k.connections, 1);
+        simtest_stop(&t);
+
+        /* Nothing to reach: the call fails, saying what is missing. */
+        assert_int_equal(nvv_backend_parse("fwctl:/tmp/nvv-no-such-fwctl", &none, &msg), 0);
+        {
+                struct nvv_fwdb *db = test_load_db();
+
+                assert_int_equal(nvv_backend_open_all(b, db, &g, &n, &msg), -ENOENT);
+                assert_strstr(msg, "cannot reach the simulator at '/tmp/nvv-simtest-");
+                free(msg);
+                msg = NULL;
+                assert_int_equal(nvv_backend_open_all(none, db, &g, &n, &msg), -ENOENT);
+                assert_strstr(msg, "/tmp/nvv-no-such-fwctl does not exist: no fwctl devices");
+                free(msg);
+                msg = NULL;
+                none = nvv_backend_free(none);
+                assert_non_null(mkdtemp(empty));
+                snprintf(spec, sizeof(spec), "fwctl:%s", empty);
+                assert_int_equal(nvv_backend_parse(spec, &none, &msg), 0);
+                assert_int_equal(nvv_backend_open_all(none, db, &g, &n, &msg), -ENODEV);
+                assert_strstr(msg, "no fwctl devices in /tmp/nvv-nofwctl-");
+                free(msg);
+                rmdir(empty);
+                nvv_fwdb_free(db);
+        }
+}
+
 static void test_unknown_gpu_and_socket(void **state)
 {
         struct simtest t;
@@ -543,9 +884,13 @@ int main(void)
                 cmocka_unit_test(test_new_release_both_sides),
                 cmocka_unit_test(test_unknown_release_refused_by_sim),
                 cmocka_unit_test(test_faults),
+                cmocka_unit_test(test_fault_spec_errors),
                 cmocka_unit_test(test_runtime_events),
                 cmocka_unit_test(test_plugin_crash_event),
                 cmocka_unit_test(test_type_upload_streams),
+                cmocka_unit_test(test_shared_connection),
+                cmocka_unit_test(test_backend_parse),
+                cmocka_unit_test(test_backend_open_all),
                 cmocka_unit_test(test_unknown_gpu_and_socket),
         };
 

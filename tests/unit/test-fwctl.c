@@ -4,6 +4,7 @@
  * (-Wl,--wrap) by a fake /dev/fwctl/fwctl0 that answers FWCTL_INFO from the kernel contract
  * and FWCTL_RPC through a simulated GPU's real message queue.
  */
+#include "nvv-backend.h"
 #include "nvv-fwctl.h"
 #include "nvv-seam.h"
 #include "simtest.h"
@@ -23,9 +24,15 @@ static struct {
 int __wrap_nvv_seam_open(const char *path, int flags);
 int __wrap_nvv_seam_ioctl(int fd, unsigned long request, void *arg);
 
+/* A directory whose fwctl0 is the fake device too (its fwctl1 opens nothing). */
+static char fake_dir[64];
+
 int __wrap_nvv_seam_open(const char *path, int flags)
 {
-        return streq(path, "/dev/fwctl/fwctl0") ? FAKE_FD : -ENOENT;
+        char mine[96];
+
+        snprintf(mine, sizeof(mine), "%s/fwctl0", fake_dir);
+        return streq(path, "/dev/fwctl/fwctl0") || (fake_dir[0] && streq(path, mine)) ? FAKE_FD : -ENOENT;
 }
 
 int __wrap_nvv_seam_ioctl(int fd, unsigned long request, void *arg)
@@ -211,6 +218,56 @@ static void test_list(void **state)
         free(msg);
 }
 
+/* The fwctl backend: one device by its path, or every device in a directory. */
+static void test_backend(void **state)
+{
+        char dev[96], other[96], spec[128], *msg = NULL;
+        struct nvv_backend *b = NULL;
+        struct nvv_backend_gpu *g = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        snprintf(fake_dir, sizeof(fake_dir), "/tmp/nvv-fwctl-XXXXXX");
+        assert_non_null(mkdtemp(fake_dir));
+        snprintf(dev, sizeof(dev), "%s/fwctl0", fake_dir);
+        snprintf(other, sizeof(other), "%s/fwctl1", fake_dir);
+        assert_non_null(f = fopen(dev, "w"));
+        fclose(f);
+        assert_non_null(f = fopen(other, "w"));
+        fclose(f);
+
+        snprintf(spec, sizeof(spec), "fwctl:%s", dev);
+        assert_int_equal(nvv_backend_parse(spec, &b, &msg), 0);
+        if (nvv_backend_open_all(b, sim.db, &g, &n, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(n, 1);
+        assert_string_equal(g[0].source, dev);
+        assert_non_null(g[0].channel);
+        assert_string_equal(g[0].info.bdf, "0000:41:00.0");
+        assert_string_equal(g[0].info.release, "570.144");
+        nvv_backend_gpus_free(g, n);
+        b = nvv_backend_free(b);
+
+        snprintf(spec, sizeof(spec), "fwctl:%s", fake_dir);
+        assert_int_equal(nvv_backend_parse(spec, &b, &msg), 0);
+        if (nvv_backend_open_all(b, sim.db, &g, &n, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(n, 2);
+        assert_non_null(g[0].channel);
+        /* A device that does not open is listed with why; its GPU is unknown. */
+        assert_string_equal(g[1].source, other);
+        assert_null(g[1].channel);
+        assert_int_equal(g[1].error, -ENOENT);
+        assert_strstr(g[1].error_msg, "cannot open");
+        assert_string_equal(g[1].info.bdf, "");
+        nvv_backend_gpus_free(g, n);
+        nvv_backend_free(b);
+        unlink(dev);
+        unlink(other);
+        rmdir(fake_dir);
+        fake_dir[0] = '\0';
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -225,6 +282,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_missing_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rpc_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_backend, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

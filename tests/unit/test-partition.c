@@ -17,7 +17,7 @@
 
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
-#include "nvv-oracle.h"
+#include "oracle.h"
 #include "nvv-partition.h"
 #include "util.h"
 

@@ -2,6 +2,7 @@
 #pragma once
 
 /*
+ * A test harness, linked into the tests and the benchmark that use it (never a library).
  * Agreement between the partitioner and a firmware: the same create/delete script replayed
  * through two oracles, verdict by verdict. An oracle is anything that can take a type table
  * and a mode on a fresh GPU and answer create_device / delete_device: the partitioner

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvv-oracle.h"
+#include "oracle.h"
 #include "util.h"
 
 uint64_t nvv_oracle_rand(uint64_t *state)

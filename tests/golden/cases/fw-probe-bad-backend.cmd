@@ -1,0 +1,1 @@
+nvvgpuctl fw probe --backend sim-socket
