@@ -298,7 +298,11 @@ static int probe_sriov(struct nvv_host_gpu *g, const struct nvv_sysfs *sys, char
                 r = link_name(sys, g->devpath, *e, &name);
                 if (r == -ENOMEM)
                         return r;
-                if (r <= 0 || nvv_sysfs_parse_bdf(name, bdf) < 0) {
+                if (r < 0) {
+                        (void) add_warning(warnings, "%s: %s: %s, ignored", g->bdf, *e, nvv_sysfs_strerror(r));
+                        continue;
+                }
+                if (r == 0 || nvv_sysfs_parse_bdf(name, bdf) < 0) {
                         (void) add_warning(warnings, "%s: %s does not name a PCI function, ignored", g->bdf, *e);
                         continue;
                 }
@@ -325,8 +329,12 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
         base = base ? base + 1 : devpath;
 
         r = read_opt(sys, devpath, "vendor", &vendor);
-        if (r <= 0)
-                return r == -ENOMEM ? r : add_warning(warnings, "%s: no readable 'vendor' attribute, skipped", base);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_warning(warnings, "%s: 'vendor' attribute: %s, skipped", base, nvv_sysfs_strerror(r));
+        if (r == 0)
+                return add_warning(warnings, "%s: no 'vendor' attribute, skipped", base);
         if (nvv_sysfs_parse_hex(vendor, 16, &v) < 0) {
                 quote_attr(vendor, q);
                 return add_warning(warnings, "%s: vendor '%s' is not a PCI id, skipped", base, q);
@@ -334,6 +342,9 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
         if (v != 0x10de)
                 return 0;
         r = read_opt(sys, devpath, "class", &cls);
+        if (r < 0 && r != -ENOMEM)
+                return add_warning(warnings, "%s: NVIDIA function whose 'class' attribute is unreadable (%s), skipped",
+                                   base, nvv_sysfs_strerror(r));
         if (r <= 0 || nvv_sysfs_parse_hex(cls, 24, &c) < 0) {
                 quote_attr(r > 0 ? cls : "", q);
                 return r == -ENOMEM ? r : add_warning(warnings, "%s: NVIDIA function with unreadable class '%s', skipped", base, q);
@@ -346,6 +357,8 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
                 return r;
         if (r > 0)
                 return 0;
+        if (r < 0)
+                return add_warning(warnings, "%s: physfn link: %s, skipped", base, nvv_sysfs_strerror(r));
 
         g = calloc(1, sizeof(*g));
         if (!g)
@@ -360,6 +373,9 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
         if (nvv_sysfs_parse_bdf(base, g->bdf) < 0)
                 return add_warning(warnings, "%s: not a PCI address, skipped", base);
         r = read_opt(sys, devpath, "device", &device);
+        if (r < 0 && r != -ENOMEM)
+                return add_warning(warnings, "%s: NVIDIA function whose 'device' attribute is unreadable (%s), skipped",
+                                   g->bdf, nvv_sysfs_strerror(r));
         if (r <= 0 || nvv_sysfs_parse_hex(device, 16, &d) < 0) {
                 quote_attr(r > 0 ? device : "", q);
                 return r == -ENOMEM ? r : add_warning(warnings, "%s: NVIDIA function with unreadable device id '%s', skipped", g->bdf, q);
@@ -374,13 +390,15 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
 
         r = link_name(sys, devpath, "driver", &g->driver);
         if (r < 0 && r != -ENOMEM) {
-                (void) add_warning(warnings, "%s: driver link unreadable (%s)", g->bdf, strerror(-r));
+                (void) add_warning(warnings, "%s: driver link unreadable (%s)", g->bdf, nvv_sysfs_strerror(r));
                 g->driver = NULL;
         } else if (r == -ENOMEM)
                 return r;
         r = link_name(sys, devpath, "iommu_group", &tmp);
         if (r == -ENOMEM)
                 return r;
+        if (r < 0)
+                (void) add_warning(warnings, "%s: iommu_group link unreadable (%s)", g->bdf, nvv_sysfs_strerror(r));
         if (r > 0) {
                 if (nvv_sysfs_parse_int(tmp, &g->iommu_group) < 0 || g->iommu_group < 0) {
                         quote_attr(tmp, q);
@@ -521,7 +539,7 @@ static int scan_dir(struct nvv_host *h, const struct nvv_sysfs *sys, const struc
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
-                        (void) add_warning(&h->warnings, "bus/pci/devices/%s: %s, skipped", *n, strerror(-r));
+                        (void) add_warning(&h->warnings, "bus/pci/devices/%s: %s, skipped", *n, nvv_sysfs_strerror(r));
                         continue;
                 }
                 r = probe(sys, info, params->catalog, params->fwdb, devpath, &g, &h->warnings);

@@ -284,13 +284,63 @@ static void test_garbage(void **state)
                         vendor |= streq(*w, "0000:01:00.0: vendor 'nvidia!' is not a PCI id, skipped");
                         cls |= streq(*w, "0000:04:00.0: NVIDIA function with unreadable class '3D', skipped");
                         numa |= streq(*w, "0000:05:00.0: numa_node 'node0' is not a node number, ignored");
-                        escape |= streq(*w, "bus/pci/devices/0000:06:00.0: Invalid cross-device link, skipped");
+                        escape |= streq(*w, "bus/pci/devices/0000:06:00.0: a link leading out of the tree, not followed, skipped");
                 }
                 assert_true(vendor);
                 assert_true(cls);
                 assert_true(numa);
                 assert_true(escape);
         }
+        nvv_host_free(h);
+        tree_free(t);
+}
+
+/* Attribute and link names pointing out of the tree: reported, never followed, nothing of
+ * the host's files in any message. */
+static void test_links_out_of_tree(void **state)
+{
+        struct tree *t = tree_new();
+        struct fake_pci a = { .bdf = "0000:41:00.0", .vendor = "0x10de", .class_ = "0x030200", .numa_node = "0" };
+        struct fake_pci b = {
+                .bdf = "0000:42:00.0", .vendor = "0x10de", .device = "0x26b9", .class_ = "0x030200",
+                .sriov_totalvfs = "32", .sriov_numvfs = "0",
+        };
+        struct fake_pci c = { .bdf = "0000:43:00.0", .device = "0x26b9", .class_ = "0x030200" };
+        _cleanup_free_ char *proc = tree_path(t, "proc");
+        struct nvv_host *h;
+        const struct nvv_host_gpu *g;
+        bool device = false, driver = false, group = false, vendor = false, virtfn = false;
+
+        tree_add_pci(t, &a);
+        tree_link(t, "devices/pci0000:00/0000:41:00.0/device", "/etc/passwd");
+        tree_add_pci(t, &b);
+        tree_link(t, "devices/pci0000:00/0000:42:00.0/driver", "../../../../bus/pci/drivers/nvidia");
+        tree_link(t, "devices/pci0000:00/0000:42:00.0/iommu_group", "/sys/kernel/iommu_groups/7");
+        tree_link(t, "devices/pci0000:00/0000:42:00.0/virtfn0", "/sys/devices/pci0000:00/0000:42:00.4");
+        tree_add_pci(t, &c);
+        tree_link(t, "devices/pci0000:00/0000:43:00.0/vendor", "../../../../etc/passwd");
+        tree_write(t, "proc/driver", NULL);
+        h = scan(t->root, proc);
+        assert_int_equal(h->n, 1);
+        g = h->gpus[0];
+        assert_string_equal(g->bdf, "0000:42:00.0");
+        assert_null(g->driver);
+        assert_int_equal(g->iommu_group, -1);
+        assert_int_equal(strv_length(g->vfs), 0);
+        for (char **w = h->warnings; w && *w; w++) {
+                assert_null(strstr(*w, "root:"));
+                device |= streq(*w, "0000:41:00.0: NVIDIA function whose 'device' attribute is unreadable "
+                                    "(a link leading out of the tree, not followed), skipped");
+                driver |= streq(*w, "0000:42:00.0: driver link unreadable (a link leading out of the tree, not followed)");
+                group |= streq(*w, "0000:42:00.0: iommu_group link unreadable (a link leading out of the tree, not followed)");
+                virtfn |= streq(*w, "0000:42:00.0: virtfn0: a link leading out of the tree, not followed, ignored");
+                vendor |= streq(*w, "0000:43:00.0: 'vendor' attribute: a link leading out of the tree, not followed, skipped");
+        }
+        assert_true(device);
+        assert_true(driver);
+        assert_true(group);
+        assert_true(virtfn);
+        assert_true(vendor);
         nvv_host_free(h);
         tree_free(t);
 }
@@ -342,6 +392,7 @@ int main(void)
                 cmocka_unit_test(test_every_reason),        cmocka_unit_test(test_unknown_model_and_no_driver),
                 cmocka_unit_test(test_too_few_vfs),         cmocka_unit_test(test_turing_needs_no_sriov),
                 cmocka_unit_test(test_garbage),             cmocka_unit_test(test_not_a_tree),
+                cmocka_unit_test(test_links_out_of_tree),
                 cmocka_unit_test(test_driver_information),
         };
 
