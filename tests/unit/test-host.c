@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nvv-catalog.h"
+#include "nvv-escape.h"
 #include "nvv-fwabi.h"
 #include "nvv-host.h"
 #include "tree.h"
@@ -345,6 +346,38 @@ static void test_links_out_of_tree(void **state)
         tree_free(t);
 }
 
+/* What host scan shows of a crafted name: controls and non-UTF-8 bytes as \\xNN. */
+static void test_escape(void **state)
+{
+        static const struct {
+                const char *in, *tty, *json;
+        } cases[] = {
+                { "nvidia", "nvidia", "nvidia" },
+                { "nv\033[2Jidia", "nv\\x1b[2Jidia", "nv\033[2Jidia" },     /* JSON escapes controls itself */
+                { "a\377b", "a\\xffb", "a\\xffb" },
+                { "back\\slash", "back\\\\slash", "back\\\\slash" },  /* the escape character itself */
+                { "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac", "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac", "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac" },
+                { "\xc2\x9b" "2J", "\\xc2\\x9b2J", "\xc2\x9b" "2J" },          /* C1 CSI, valid UTF-8 */
+                { "\xc0\xaf", "\\xc0\\xaf", "\\xc0\\xaf" },              /* overlong "/" */
+                { "\xed\xa0\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80" },   /* a surrogate */
+                { "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80", "\\xf4\\x90\\x80\\x80" }, /* above U+10FFFF */
+                { "\xe2\x82", "\\xe2\\x82", "\\xe2\\x82" },              /* cut short */
+                { "tab\there\x7f", "tab\\x09here\\x7f", "tab\there\x7f" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *tty = nvv_escape(cases[i].in, NVV_ESCAPE_CONTROL);
+                _cleanup_free_ char *json = nvv_escape(cases[i].in, 0);
+
+                assert_string_equal(tty, cases[i].tty);
+                assert_string_equal(json, cases[i].json);
+                assert_true(nvv_utf8_is_valid(tty));
+                assert_true(nvv_utf8_is_valid(json));
+        }
+        assert_false(nvv_utf8_is_valid("a\377"));
+        assert_null(nvv_escape(NULL, 0));
+}
+
 static void test_not_a_tree(void **state)
 {
         struct tree *t = tree_new();
@@ -392,7 +425,7 @@ int main(void)
                 cmocka_unit_test(test_every_reason),        cmocka_unit_test(test_unknown_model_and_no_driver),
                 cmocka_unit_test(test_too_few_vfs),         cmocka_unit_test(test_turing_needs_no_sriov),
                 cmocka_unit_test(test_garbage),             cmocka_unit_test(test_not_a_tree),
-                cmocka_unit_test(test_links_out_of_tree),
+                cmocka_unit_test(test_links_out_of_tree),   cmocka_unit_test(test_escape),
                 cmocka_unit_test(test_driver_information),
         };
 
