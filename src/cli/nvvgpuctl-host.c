@@ -277,6 +277,9 @@ static int verb_scan(int argc, char **argv)
         }
         printf("\n%zu NVIDIA GPU%s, %s can host vGPUs.\n", host->n, host->n == 1 ? "" : "s",
                can == 0 ? "none" : can == host->n ? (host->n == 1 ? "it" : "all") : "some");
+        if (host->no_driver_info)
+                fprintf(stderr, "nvvgpuctl: hint: --proc-root DIR reads the NVIDIA driver's information "
+                                "(DIR/driver/nvidia/gpus/BDF/information)\n");
         return 0;
 }
 

@@ -378,6 +378,74 @@ static void test_escape(void **state)
         assert_null(nvv_escape(NULL, 0));
 }
 
+/* Driver information over the limit: the reason names the file and the limit (it used to
+ * be ignored, and the reason then blamed a missing procfs). */
+static void test_driver_information_too_large(void **state)
+{
+        struct tree *t = tree_new();
+        struct tree sub = { .root = tree_path(t, "sysfs") };
+        struct fake_pci f = {
+                .bdf = "0000:41:00.0", .vendor = "0x10de", .device = "0x26b9", .class_ = "0x030200",
+                .driver = "nvidia", .iommu_group = "17", .sriov_totalvfs = "32", .sriov_numvfs = "0",
+        };
+        _cleanup_free_ char *big = malloc(NVV_HOST_DRIVER_INFO_MAX + 2), *want = NULL, *proc = tree_path(t, "proc");
+        struct nvv_host *h;
+        const struct nvv_host_gpu *g;
+
+        assert_non_null(big);
+        memset(big, 'x', NVV_HOST_DRIVER_INFO_MAX + 1);
+        memcpy(big, "GPU Firmware: 580.65.06\n", 24);
+        big[NVV_HOST_DRIVER_INFO_MAX + 1] = '\0';
+
+        /* A capture directory: sysfs/ and host/'s copy of the information, 64 KiB + 1. */
+        tree_add_pci(&sub, &f);
+        tree_write(t, "host/proc-driver-nvidia-gpus-information.txt", big);
+        h = scan(t->root, NULL);
+        assert_int_equal(h->n, 1);
+        g = h->gpus[0];
+        assert_null(g->firmware);
+        assert_true(asprintf(&want, "GSP firmware release unknown: %s/host/proc-driver-nvidia-gpus-information.txt: "
+                                    "larger than 64 KiB, the most read", t->root) > 0);
+        assert_int_equal(g->n_reasons, 1);
+        assert_string_equal(g->reasons[0].message, want);
+        assert_false(h->no_driver_info); /* there was one, so no hint to give one */
+        nvv_host_free(h);
+        free(want);
+
+        /* At the limit, it is read. */
+        {
+                static const char head[] = "== /proc/driver/nvidia/gpus/0000:41:00.0/information\nGPU Firmware: 580.65.06\n";
+                _cleanup_free_ char *cap = malloc(NVV_HOST_DRIVER_INFO_MAX + 1);
+
+                assert_non_null(cap);
+                memset(cap, 'x', NVV_HOST_DRIVER_INFO_MAX);
+                memcpy(cap, head, strlen(head));
+                cap[NVV_HOST_DRIVER_INFO_MAX] = '\0';
+                tree_write(t, "host/proc-driver-nvidia-gpus-information.txt", cap);
+                h = scan(t->root, NULL);
+                assert_string_equal(h->gpus[0]->firmware, "580.65.06");
+                nvv_host_free(h);
+        }
+
+        /* One GPU's procfs file over the limit, then at it. */
+        tree_write(t, "proc/driver/nvidia/gpus/0000:41:00.0/information", big);
+        h = scan(sub.root, proc);
+        g = h->gpus[0];
+        assert_null(g->firmware);
+        assert_true(asprintf(&want, "GSP firmware release unknown: %s/driver/nvidia/gpus/0000:41:00.0/information: "
+                                    "larger than 64 KiB, the most read", proc) > 0);
+        assert_int_equal(g->n_reasons, 1);
+        assert_string_equal(g->reasons[0].message, want);
+        nvv_host_free(h);
+        big[NVV_HOST_DRIVER_INFO_MAX] = '\0';
+        tree_write(t, "proc/driver/nvidia/gpus/0000:41:00.0/information", big);
+        h = scan(sub.root, proc);
+        assert_string_equal(h->gpus[0]->firmware, "580.65.06");
+        nvv_host_free(h);
+        free(sub.root);
+        tree_free(t);
+}
+
 static void test_not_a_tree(void **state)
 {
         struct tree *t = tree_new();
@@ -426,6 +494,7 @@ int main(void)
                 cmocka_unit_test(test_too_few_vfs),         cmocka_unit_test(test_turing_needs_no_sriov),
                 cmocka_unit_test(test_garbage),             cmocka_unit_test(test_not_a_tree),
                 cmocka_unit_test(test_links_out_of_tree),   cmocka_unit_test(test_escape),
+                cmocka_unit_test(test_driver_information_too_large),
                 cmocka_unit_test(test_driver_information),
         };
 
