@@ -99,6 +99,8 @@ void nvv_sysfs_set_portable_resolve(struct nvv_sysfs *s, bool portable)
 
 /* The kernel's own bound on links followed in one lookup (MAXSYMLINKS, include/linux/namei.h). */
 #define MAX_LINKS 40
+/* Directories held open on the way down; sysfs device paths are a few tens deep. */
+#define MAX_DEPTH 256
 
 /* Directories entered so far below the root, for "..". */
 struct walk {
@@ -259,6 +261,8 @@ static int walk_path_beneath(const struct nvv_sysfs *s, const char *path, bool f
                         }
                         if (!S_ISDIR(st.st_mode))
                                 return -ENOTDIR;
+                        if (w.depth >= MAX_DEPTH)
+                                return -ENAMETOOLONG;
                         r = walk_push(&w, fd, c);
                         if (r < 0)
                                 return r;
