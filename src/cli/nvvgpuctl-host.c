@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nvv-catalog.h"
+#include "nvv-escape.h"
 #include "nvv-fwabi.h"
 #include "nvv-host.h"
 #include "nvv-json.h"
@@ -65,6 +66,31 @@ static void help(void)
                "  -j, --json        machine-readable output\n");
 }
 
+/* Names and messages carry text from the tree (a driver link's target, a directory entry):
+ * shown escaped, so that a crafted name neither drives the terminal nor breaks the JSON. */
+static json_object *json_text(const char *s)
+{
+        _cleanup_free_ char *e = NULL;
+
+        if (!s)
+                return NULL;
+        e = nvv_escape(s, 0);
+        return e ? json_object_new_string(e) : NULL;
+}
+
+/* An escaped copy for the terminal, kept in *keep until the command is done. */
+static const char *tty_text(char ***keep, const char *s)
+{
+        char *e;
+
+        if (!s)
+                return NULL;
+        e = nvv_escape(s, NVV_ESCAPE_CONTROL);
+        if (!e || strv_push(keep, e) < 0)
+                return "(out of memory)";
+        return e;
+}
+
 static const char *fb_source_str(enum nvv_fb_source s)
 {
         return s == NVV_FB_FIRMWARE ? "firmware" : s == NVV_FB_CATALOG ? "catalog" : "unknown";
@@ -82,10 +108,10 @@ static json_object *gpu_json(const struct nvv_host_gpu *g)
         json_object_object_add(o, "subsystem_id", json_object_new_string(buf));
         snprintf(buf, sizeof(buf), "0x%06x", g->pci_class);
         json_object_object_add(o, "class", json_object_new_string(buf));
-        json_object_object_add(o, "model", g->model ? json_object_new_string(g->model->model) : NULL);
-        json_object_object_add(o, "catalog_id", g->model ? json_object_new_string(g->model->id) : NULL);
-        json_object_object_add(o, "architecture", g->model ? json_object_new_string(g->model->architecture) : NULL);
-        json_object_object_add(o, "driver", g->driver ? json_object_new_string(g->driver) : NULL);
+        json_object_object_add(o, "model", g->model ? json_text(g->model->model) : NULL);
+        json_object_object_add(o, "catalog_id", g->model ? json_text(g->model->id) : NULL);
+        json_object_object_add(o, "architecture", g->model ? json_text(g->model->architecture) : NULL);
+        json_object_object_add(o, "driver", json_text(g->driver));
         json_object_object_add(o, "iommu_group", g->iommu_group >= 0 ? json_object_new_int(g->iommu_group) : NULL);
         json_object_object_add(o, "numa_node", g->numa_node >= 0 ? json_object_new_int(g->numa_node) : NULL);
         sriov = json_object_new_object();
@@ -98,8 +124,8 @@ static json_object *gpu_json(const struct nvv_host_gpu *g)
         json_object_object_add(sriov, "vfs", vfs);
         json_object_object_add(o, "sriov", sriov);
         fw = json_object_new_object();
-        json_object_object_add(fw, "release", g->firmware ? json_object_new_string(g->firmware) : NULL);
-        json_object_object_add(fw, "description", g->fwabi ? json_object_new_string(g->fwabi->release) : NULL);
+        json_object_object_add(fw, "release", json_text(g->firmware));
+        json_object_object_add(fw, "description", g->fwabi ? json_text(g->fwabi->release) : NULL);
         json_object_object_add(o, "firmware", fw);
         json_object_object_add(o, "fb_total_mib",
                                g->fb_source != NVV_FB_UNKNOWN ? json_object_new_int64((int64_t) (g->fb_total >> 20)) : NULL);
@@ -110,22 +136,23 @@ static json_object *gpu_json(const struct nvv_host_gpu *g)
                 json_object *r = json_object_new_object();
 
                 json_object_object_add(r, "code", json_object_new_string(nvv_host_issue_to_string(g->reasons[i].issue)));
-                json_object_object_add(r, "message", json_object_new_string(g->reasons[i].message));
+                json_object_object_add(r, "message", json_text(g->reasons[i].message));
                 json_object_array_add(reasons, r);
         }
         json_object_object_add(o, "reasons", reasons);
         return o;
 }
 
-static void print_gpu(const struct nvv_host_gpu *g)
+static void print_gpu(const struct nvv_host_gpu *g, char ***keep)
 {
-        printf("%s  %s (%04x:%04x%s%s)\n", g->bdf, g->model ? g->model->model : "unknown NVIDIA GPU", g->vendor,
-               g->device, g->model ? ", " : "", g->model ? g->model->architecture : "");
-        printf("  %-13s %s\n", "driver", g->driver ? g->driver : "none");
+        printf("%s  %s (%04x:%04x%s%s)\n", g->bdf, g->model ? tty_text(keep, g->model->model) : "unknown NVIDIA GPU",
+               g->vendor, g->device, g->model ? ", " : "", g->model ? tty_text(keep, g->model->architecture) : "");
+        printf("  %-13s %s\n", "driver", g->driver ? tty_text(keep, g->driver) : "none");
         if (g->firmware && g->fwabi)
-                printf("  %-13s %s (release description %s)\n", "firmware", g->firmware, g->fwabi->release);
+                printf("  %-13s %s (release description %s)\n", "firmware", tty_text(keep, g->firmware),
+                       tty_text(keep, g->fwabi->release));
         else
-                printf("  %-13s %s\n", "firmware", g->firmware ? g->firmware : "unknown");
+                printf("  %-13s %s\n", "firmware", g->firmware ? tty_text(keep, g->firmware) : "unknown");
         if (g->fb_source != NVV_FB_UNKNOWN)
                 printf("  %-13s %" PRIu64 " MiB (%s)\n", "framebuffer", g->fb_total >> 20, fb_source_str(g->fb_source));
         else
@@ -155,7 +182,7 @@ static void print_gpu(const struct nvv_host_gpu *g)
         }
         printf("  %-13s no, because:\n", "vGPU host");
         for (size_t i = 0; i < g->n_reasons; i++)
-                printf("    - %s\n", g->reasons[i].message);
+                printf("    - %s\n", tty_text(keep, g->reasons[i].message));
 }
 
 static int verb_scan(int argc, char **argv)
@@ -173,6 +200,8 @@ static int verb_scan(int argc, char **argv)
         _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
         _cleanup_(nvv_host_freep) struct nvv_host *host = NULL;
         _cleanup_free_ char *msg = NULL;
+        _cleanup_strv_free_ char **shown = NULL;
+        char ***keep = &shown;
         struct nvv_host_scan_params params = {};
         size_t can = 0;
         int c, r;
@@ -217,7 +246,7 @@ static int verb_scan(int argc, char **argv)
         params.fwdb = db;
         r = nvv_host_scan(&params, &host, &msg);
         if (r < 0)
-                return cli_error(r, "host scan: %s", msg ? msg : strerror(-r));
+                return cli_error(r, "host scan: %s", msg ? tty_text(keep, msg) : strerror(-r));
         for (size_t i = 0; i < host->n; i++)
                 can += nvv_host_gpu_can_host(host->gpus[i]);
 
@@ -225,30 +254,32 @@ static int verb_scan(int argc, char **argv)
                 _cleanup_json_ json_object *o = json_object_new_object();
                 json_object *gpus = json_object_new_array(), *warn = json_object_new_array();
 
-                json_object_object_add(o, "sysfs_root",
-                                       json_object_new_string(arg_sysfs_root ? arg_sysfs_root : "/sys"));
+                json_object_object_add(o, "sysfs_root", json_text(arg_sysfs_root ? arg_sysfs_root : "/sys"));
                 for (size_t i = 0; i < host->n; i++)
                         json_object_array_add(gpus, gpu_json(host->gpus[i]));
                 json_object_object_add(o, "gpus", gpus);
                 for (char **w = host->warnings; w && *w; w++)
-                        json_object_array_add(warn, json_object_new_string(*w));
+                        json_object_array_add(warn, json_text(*w));
                 json_object_object_add(o, "warnings", warn);
                 cli_print_json(o);
                 return 0;
         }
         for (char **w = host->warnings; w && *w; w++)
-                fprintf(stderr, "nvvgpuctl: warning: %s\n", *w);
+                fprintf(stderr, "nvvgpuctl: warning: %s\n", tty_text(keep, *w));
         if (host->n == 0) {
-                printf("No NVIDIA GPU found under %s.\n", arg_sysfs_root ? arg_sysfs_root : "/sys");
+                printf("No NVIDIA GPU found under %s.\n", arg_sysfs_root ? tty_text(keep, arg_sysfs_root) : "/sys");
                 return 0;
         }
         for (size_t i = 0; i < host->n; i++) {
                 if (i)
                         printf("\n");
-                print_gpu(host->gpus[i]);
+                print_gpu(host->gpus[i], keep);
         }
         printf("\n%zu NVIDIA GPU%s, %s can host vGPUs.\n", host->n, host->n == 1 ? "" : "s",
                can == 0 ? "none" : can == host->n ? (host->n == 1 ? "it" : "all") : "some");
+        if (host->no_driver_info)
+                fprintf(stderr, "nvvgpuctl: hint: --proc-root DIR reads the NVIDIA driver's information "
+                                "(DIR/driver/nvidia/gpus/BDF/information)\n");
         return 0;
 }
 

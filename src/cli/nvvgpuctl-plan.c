@@ -139,10 +139,10 @@ int nvvgpuctl_plan(int argc, char **argv)
                 return cli_error(r, "%s", msg ? msg : strerror(-r));
         r = nvv_planner_parse_host(arg_host, catalog, &hgpus, &n_hgpus, &msg);
         if (r < 0)
-                return cli_error(r, "%s", msg ? msg : strerror(-r));
+                return cli_error(r, "--host: %s", msg ? msg : strerror(-r));
         r = nvv_planner_parse_requests(arg_request, catalog, &reqs, &n_reqs, &msg);
         if (r < 0)
-                return cli_error(r, "%s", msg ? msg : strerror(-r));
+                return cli_error(r, "--request: %s", msg ? msg : strerror(-r));
 
         r = nvv_pool_new(&pool);
         if (r < 0)

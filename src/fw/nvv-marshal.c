@@ -103,6 +103,27 @@ bool nvv_wplan_has_field(const struct nvv_wplan *p, const char *stable_name)
         return false;
 }
 
+uint32_t nvv_wplan_field_count(const struct nvv_wplan *p, const char *stable_path)
+{
+        const char *dot;
+        size_t len;
+
+        if (!p || !stable_path)
+                return 0;
+        dot = strchr(stable_path, '.');
+        len = dot ? (size_t) (dot - stable_path) : strlen(stable_path);
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct nvv_op *op = &p->ops[i];
+
+                if (strlen(op->s_name) != len || strncmp(op->s_name, stable_path, len) != 0)
+                        continue;
+                if (!dot)
+                        return op->w_count;
+                return op->kind == OP_STRUCTS ? nvv_wplan_field_count(op->sub, dot + 1) : 0;
+        }
+        return 0;
+}
+
 static bool wtype_is_int(enum nvv_wtype t)
 {
         return t != NVV_WT_STRUCT && t != NVV_WT_CHAR;

@@ -49,6 +49,10 @@ const struct nvv_wstruct *nvv_wplan_wire(const struct nvv_wplan *p);
 const struct nvv_sschema *nvv_wplan_schema(const struct nvv_wplan *p);
 /* Is the stable field bound to a wire field in this release? */
 bool nvv_wplan_has_field(const struct nvv_wplan *p, const char *stable_name);
+/* How many elements the release holds for a bound stable field (records for a list of
+ * records, bytes for text); "types.homogeneous_placement_ids" looks inside the element
+ * binding of "types". 0 when the release does not bind the field. */
+uint32_t nvv_wplan_field_count(const struct nvv_wplan *p, const char *stable_path);
 
 /* stable → wire. `wire` must hold wire_size >= the wire struct's size; it is fully written.
  * A request (the default) leaves the firmware's output fields zero; NVV_ENCODE_REPLY, as the

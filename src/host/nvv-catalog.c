@@ -10,6 +10,7 @@
 #include "log.h"
 #include "nvv-catalog.h"
 #include "nvv-json.h"
+#include "nvv-marshal.h"
 #include "util.h"
 
 #define MIB (UINT64_C(1024) * 1024)
@@ -810,13 +811,6 @@ int nvv_catalog_gpu_sizing(const struct nvv_catalog_gpu *g, const struct nvv_fwa
         return 0;
 }
 
-static uint32_t wire_count(const struct nvv_wstruct *info, const char *field)
-{
-        const struct nvv_wfield *f = info ? nvv_wstruct_find_field(info, field) : NULL;
-
-        return f ? f->count : 0;
-}
-
 static int copy_name(char *dst, size_t dst_size, const char *src, uint32_t wire_size)
 {
         size_t limit = dst_size;
@@ -848,7 +842,7 @@ int nvv_catalog_fill_vgpu_type(const struct nvv_catalog_type *t, const struct nv
                                struct nvv_vgpu_type *ret)
 {
         const struct nvv_catalog_gpu *g;
-        const struct nvv_wstruct *info;
+        const struct nvv_binding *add;
         struct nvv_catalog_sizing s;
         struct nvv_vgpu_type o = {};
         uint64_t slot, fb;
@@ -895,25 +889,18 @@ int nvv_catalog_fill_vgpu_type(const struct nvv_catalog_type *t, const struct nv
         o.fb_reservation = t->fb_reservation;
         o.encoder_capacity = 100;
 
-        /* Placement ids only where the release carries them, as many as its arrays hold. */
-        info = nvv_fwabi_find_struct(fw, "NVA081_CTRL_VGPU_INFO");
-        homog_cap = wire_count(info, "homogeneousPlacementIds");
-        heterog_cap = wire_count(info, "heterogeneousPlacementIds");
-        if (homog_cap > 0) {
+        /* Placement ids only where the release binds them, as many as its arrays hold. A
+         * release with one list binds it to the heterogeneous fields (mixed-size placements;
+         * equal-size mode then has no ids: first-fit). */
+        add = nvv_fwabi_command(fw, NVV_CMD_ADD_VGPU_TYPES);
+        homog_cap = add ? nvv_wplan_field_count(add->plan, "types.homogeneous_placement_ids") : 0;
+        heterog_cap = add ? nvv_wplan_field_count(add->plan, "types.heterogeneous_placement_ids") : 0;
+        if (homog_cap > 0 || heterog_cap > 0)
                 o.placement_size = t->placement_size;
-                o.homogeneous_placement_count = MIN(MIN(t->n_homogeneous, homog_cap), o.max_instance);
-                memcpy(o.homogeneous_placement_ids, t->homogeneous, o.homogeneous_placement_count * sizeof(uint32_t));
-                o.heterogeneous_placement_count = MIN(t->n_heterogeneous, heterog_cap);
-                memcpy(o.heterogeneous_placement_ids, t->heterogeneous,
-                       o.heterogeneous_placement_count * sizeof(uint32_t));
-        } else if ((heterog_cap = wire_count(info, "placementIds")) > 0) {
-                /* 550: one list, which the release binds to our heterogeneous fields: the
-                 * mixed-size placements. Equal-size mode has no ids there (first-fit). */
-                o.placement_size = t->placement_size;
-                o.heterogeneous_placement_count = MIN(t->n_heterogeneous, heterog_cap);
-                memcpy(o.heterogeneous_placement_ids, t->heterogeneous,
-                       o.heterogeneous_placement_count * sizeof(uint32_t));
-        }
+        o.homogeneous_placement_count = MIN(MIN(t->n_homogeneous, homog_cap), o.max_instance);
+        memcpy(o.homogeneous_placement_ids, t->homogeneous, o.homogeneous_placement_count * sizeof(uint32_t));
+        o.heterogeneous_placement_count = MIN(t->n_heterogeneous, heterog_cap);
+        memcpy(o.heterogeneous_placement_ids, t->heterogeneous, o.heterogeneous_placement_count * sizeof(uint32_t));
         o.max_instance_per_gi = 0;
         *ret = o;
         return 0;

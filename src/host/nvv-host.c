@@ -187,7 +187,18 @@ struct drvinfo {
         const struct nvv_sysfs *proc;
         const char *capture;
         const char *capture_name;
+        const char *capture_error; /* why a capture that is there could not be used */
 };
+
+/* Why a driver information file could not be read, for a reason naming it. */
+static const char *drvinfo_error(int r, char buf[static 64])
+{
+        if (r == -EFBIG) {
+                snprintf(buf, 64, "larger than %u KiB, the most read", NVV_HOST_DRIVER_INFO_MAX / 1024);
+                return buf;
+        }
+        return nvv_sysfs_strerror(r);
+}
 
 int nvv_host_capture_information(const char *capture, const char *bdf, char **ret_text)
 {
@@ -211,8 +222,12 @@ static int probe_firmware(struct nvv_host_gpu *g, const struct drvinfo *info, co
 {
         _cleanup_free_ char *path = NULL, *text = NULL, *near = NULL;
         const struct nvv_sysfs *proc = info ? info->proc : NULL;
+        char buf[64];
         int r;
 
+        if (info && info->capture_error)
+                return add_reason(g, NVV_HOST_ISSUE_FIRMWARE, "GSP firmware release unknown: %s: %s",
+                                  info->capture_name, info->capture_error);
         if (info && info->capture) {
                 r = nvv_host_capture_information(info->capture, g->bdf, &text);
                 if (r == -ENOMEM)
@@ -226,17 +241,17 @@ static int probe_firmware(struct nvv_host_gpu *g, const struct drvinfo *info, co
         if (!proc)
                 return add_reason(g, NVV_HOST_ISSUE_FIRMWARE,
                                   "GSP firmware release unknown: no procfs to read the NVIDIA driver's "
-                                  "information from (give --proc-root)");
+                                  "information from");
         if (asprintf(&path, "driver/nvidia/gpus/%s/information", g->bdf) < 0)
                 return -ENOMEM;
-        r = nvv_sysfs_read_attr(proc, path, 16384, &text);
+        r = nvv_sysfs_read_attr(proc, path, NVV_HOST_DRIVER_INFO_MAX, &text);
         if (r < 0) {
                 if (!g->driver || !streq(g->driver, "nvidia"))
                         return add_reason(g, NVV_HOST_ISSUE_FIRMWARE,
                                           "GSP firmware release unknown: only the NVIDIA driver reports it");
                 return add_reason(g, NVV_HOST_ISSUE_FIRMWARE,
                                   "GSP firmware release unknown: %s/%s: %s", nvv_sysfs_get_root(proc), path,
-                                  strerror(-r));
+                                  drvinfo_error(r, buf));
         }
 parse:
         r = nvv_host_parse_driver_information(text, &g->firmware);
@@ -298,7 +313,11 @@ static int probe_sriov(struct nvv_host_gpu *g, const struct nvv_sysfs *sys, char
                 r = link_name(sys, g->devpath, *e, &name);
                 if (r == -ENOMEM)
                         return r;
-                if (r <= 0 || nvv_sysfs_parse_bdf(name, bdf) < 0) {
+                if (r < 0) {
+                        (void) add_warning(warnings, "%s: %s: %s, ignored", g->bdf, *e, nvv_sysfs_strerror(r));
+                        continue;
+                }
+                if (r == 0 || nvv_sysfs_parse_bdf(name, bdf) < 0) {
                         (void) add_warning(warnings, "%s: %s does not name a PCI function, ignored", g->bdf, *e);
                         continue;
                 }
@@ -325,8 +344,12 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
         base = base ? base + 1 : devpath;
 
         r = read_opt(sys, devpath, "vendor", &vendor);
-        if (r <= 0)
-                return r == -ENOMEM ? r : add_warning(warnings, "%s: no readable 'vendor' attribute, skipped", base);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_warning(warnings, "%s: 'vendor' attribute: %s, skipped", base, nvv_sysfs_strerror(r));
+        if (r == 0)
+                return add_warning(warnings, "%s: no 'vendor' attribute, skipped", base);
         if (nvv_sysfs_parse_hex(vendor, 16, &v) < 0) {
                 quote_attr(vendor, q);
                 return add_warning(warnings, "%s: vendor '%s' is not a PCI id, skipped", base, q);
@@ -334,6 +357,9 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
         if (v != 0x10de)
                 return 0;
         r = read_opt(sys, devpath, "class", &cls);
+        if (r < 0 && r != -ENOMEM)
+                return add_warning(warnings, "%s: NVIDIA function whose 'class' attribute is unreadable (%s), skipped",
+                                   base, nvv_sysfs_strerror(r));
         if (r <= 0 || nvv_sysfs_parse_hex(cls, 24, &c) < 0) {
                 quote_attr(r > 0 ? cls : "", q);
                 return r == -ENOMEM ? r : add_warning(warnings, "%s: NVIDIA function with unreadable class '%s', skipped", base, q);
@@ -346,6 +372,8 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
                 return r;
         if (r > 0)
                 return 0;
+        if (r < 0)
+                return add_warning(warnings, "%s: physfn link: %s, skipped", base, nvv_sysfs_strerror(r));
 
         g = calloc(1, sizeof(*g));
         if (!g)
@@ -360,6 +388,9 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
         if (nvv_sysfs_parse_bdf(base, g->bdf) < 0)
                 return add_warning(warnings, "%s: not a PCI address, skipped", base);
         r = read_opt(sys, devpath, "device", &device);
+        if (r < 0 && r != -ENOMEM)
+                return add_warning(warnings, "%s: NVIDIA function whose 'device' attribute is unreadable (%s), skipped",
+                                   g->bdf, nvv_sysfs_strerror(r));
         if (r <= 0 || nvv_sysfs_parse_hex(device, 16, &d) < 0) {
                 quote_attr(r > 0 ? device : "", q);
                 return r == -ENOMEM ? r : add_warning(warnings, "%s: NVIDIA function with unreadable device id '%s', skipped", g->bdf, q);
@@ -374,13 +405,15 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
 
         r = link_name(sys, devpath, "driver", &g->driver);
         if (r < 0 && r != -ENOMEM) {
-                (void) add_warning(warnings, "%s: driver link unreadable (%s)", g->bdf, strerror(-r));
+                (void) add_warning(warnings, "%s: driver link unreadable (%s)", g->bdf, nvv_sysfs_strerror(r));
                 g->driver = NULL;
         } else if (r == -ENOMEM)
                 return r;
         r = link_name(sys, devpath, "iommu_group", &tmp);
         if (r == -ENOMEM)
                 return r;
+        if (r < 0)
+                (void) add_warning(warnings, "%s: iommu_group link unreadable (%s)", g->bdf, nvv_sysfs_strerror(r));
         if (r > 0) {
                 if (nvv_sysfs_parse_int(tmp, &g->iommu_group) < 0 || g->iommu_group < 0) {
                         quote_attr(tmp, q);
@@ -521,7 +554,7 @@ static int scan_dir(struct nvv_host *h, const struct nvv_sysfs *sys, const struc
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
-                        (void) add_warning(&h->warnings, "bus/pci/devices/%s: %s, skipped", *n, strerror(-r));
+                        (void) add_warning(&h->warnings, "bus/pci/devices/%s: %s, skipped", *n, nvv_sysfs_strerror(r));
                         continue;
                 }
                 r = probe(sys, info, params->catalog, params->fwdb, devpath, &g, &h->warnings);
@@ -590,10 +623,12 @@ static int scan_udev(struct nvv_host *h, const struct nvv_sysfs *sys, const stru
 
 /* Beside a re-rooted sysfs tree (base = the capture directory): proc/, or the captured
  * driver information of shared/fixtures. */
-static int find_capture_info(const char *base, struct nvv_sysfs **ret_proc, char **ret_capture, char **ret_name)
+static int find_capture_info(const char *base, struct nvv_sysfs **ret_proc, char **ret_capture, char **ret_name,
+                             char **ret_error)
 {
         _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *b = NULL;
         _cleanup_free_ char *proc = NULL;
+        char buf[64];
         int r;
 
         if (asprintf(&proc, "%s/proc", base) < 0)
@@ -603,14 +638,18 @@ static int find_capture_info(const char *base, struct nvv_sysfs **ret_proc, char
         *ret_proc = NULL;
         if (nvv_sysfs_new(base, &b) < 0)
                 return 0;
-        r = nvv_sysfs_read_attr(b, "host/proc-driver-nvidia-gpus-information.txt", 65536, ret_capture);
+        r = nvv_sysfs_read_attr(b, "host/proc-driver-nvidia-gpus-information.txt", NVV_HOST_DRIVER_INFO_MAX,
+                                ret_capture);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
+        if (r < 0)
                 *ret_capture = NULL;
+        if (r == -ENOENT)
                 return 0;
-        }
         if (asprintf(ret_name, "%s/host/proc-driver-nvidia-gpus-information.txt", base) < 0)
+                return -ENOMEM;
+        /* There but unusable: said per GPU, naming the file, rather than blamed on procfs. */
+        if (r < 0 && !(*ret_error = strdup(drvinfo_error(r, buf))))
                 return -ENOMEM;
         return 0;
 }
@@ -619,7 +658,8 @@ int nvv_host_scan(const struct nvv_host_scan_params *params, struct nvv_host **r
 {
         _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *sys = NULL, *proc = NULL;
         _cleanup_(nvv_host_freep) struct nvv_host *h = NULL;
-        _cleanup_free_ char *capture_sys = NULL, *base = NULL, *capture = NULL, *capture_name = NULL;
+        _cleanup_free_ char *capture_sys = NULL, *base = NULL, *capture = NULL, *capture_name = NULL,
+                *capture_error = NULL;
         struct drvinfo info = {};
         const char *root;
         bool real_sys;
@@ -653,15 +693,18 @@ int nvv_host_scan(const struct nvv_host_scan_params *params, struct nvv_host **r
                 if (nvv_sysfs_new("/proc", &proc) < 0)
                         proc = NULL;
         } else {
-                r = find_capture_info(base, &proc, &capture, &capture_name);
+                r = find_capture_info(base, &proc, &capture, &capture_name, &capture_error);
                 if (r < 0)
                         return r;
         }
-        info = (struct drvinfo) { .proc = proc, .capture = capture, .capture_name = capture_name };
+        info = (struct drvinfo) {
+                .proc = proc, .capture = capture, .capture_name = capture_name, .capture_error = capture_error,
+        };
 
         h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
+        h->no_driver_info = !proc && !capture && !capture_error;
         if (real_sys && !params->no_udev)
                 r = scan_udev(h, sys, &info, params);
         else

@@ -21,6 +21,9 @@
 #include "nvv-sysfs.h"
 
 #define NVV_HOST_MAX_GPUS 256
+/* Largest NVIDIA driver information read: one GPU's procfs file, or a capture's copy of
+ * every GPU's (a few hundred bytes each). Larger is reported, naming the file and this. */
+#define NVV_HOST_DRIVER_INFO_MAX (64u * 1024u)
 
 enum nvv_host_issue {
         NVV_HOST_ISSUE_MODEL,           /* not in the catalog */
@@ -70,6 +73,8 @@ struct nvv_host {
         size_t n;
         struct nvv_host_gpu **gpus;     /* sorted by address */
         char **warnings;                /* devices or attributes skipped, with why */
+        bool no_driver_info;            /* neither a procfs nor a captured copy was found, so no
+                                         * GPU's firmware release could be known */
 };
 
 struct nvv_host_scan_params {

@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#endif
 
 #include "log.h"
 #include "nvv-sysfs.h"
@@ -17,6 +21,7 @@
 struct nvv_sysfs {
         char *root;
         int root_fd;
+        bool portable; /* resolve component by component even where openat2(2) works */
 };
 
 static void closedirp(DIR **d)
@@ -86,20 +91,268 @@ static bool path_ok(const char *p)
         return strlen(p) < PATH_MAX;
 }
 
-int nvv_sysfs_read_attr(const struct nvv_sysfs *s, const char *path, size_t max, char **ret)
+void nvv_sysfs_set_portable_resolve(struct nvv_sysfs *s, bool portable)
 {
-        _cleanup_close_ int fd = -EBADF;
+        if (s)
+                s->portable = portable;
+}
+
+/* The kernel's own bound on links followed in one lookup (MAXSYMLINKS, include/linux/namei.h). */
+#define MAX_LINKS 40
+/* Directories held open on the way down; sysfs device paths are a few tens deep. */
+#define MAX_DEPTH 256
+
+/* Directories entered so far below the root, for "..". */
+struct walk {
+        int root_fd;
+        size_t depth, cap;
+        int *fds;
+        char **names;
+};
+
+static void walk_done(struct walk *w)
+{
+        for (size_t i = 0; i < w->depth; i++) {
+                safe_close(w->fds[i]);
+                free(w->names[i]);
+        }
+        free(w->fds);
+        free(w->names);
+}
+
+static int walk_top(const struct walk *w)
+{
+        return w->depth ? w->fds[w->depth - 1] : w->root_fd;
+}
+
+static int walk_push(struct walk *w, int fd, const char *name)
+{
+        if (w->depth == w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 16;
+                int *fds = realloc(w->fds, cap * sizeof(int));
+                char **names;
+
+                if (!fds)
+                        return -ENOMEM;
+                w->fds = fds;
+                names = realloc(w->names, cap * sizeof(char *));
+                if (!names)
+                        return -ENOMEM;
+                w->names = names;
+                w->cap = cap;
+        }
+        w->names[w->depth] = strdup(name);
+        if (!w->names[w->depth])
+                return -ENOMEM;
+        w->fds[w->depth++] = fd;
+        return 0;
+}
+
+static char *walk_path(const struct walk *w, const char *last)
+{
+        size_t len = 1;
+        char *p;
+
+        for (size_t i = 0; i < w->depth; i++)
+                len += strlen(w->names[i]) + 1;
+        len += last ? strlen(last) : 0;
+        p = malloc(len);
+        if (!p)
+                return NULL;
+        p[0] = '\0';
+        for (size_t i = 0; i < w->depth; i++) {
+                if (i)
+                        strcat(p, "/");
+                strcat(p, w->names[i]);
+        }
+        if (last && *last) {
+                if (w->depth)
+                        strcat(p, "/");
+                strcat(p, last);
+        }
+        return p;
+}
+
+/* A link's target, by an O_PATH descriptor of the link itself. */
+static int readlink_fd(int fd, char **ret)
+{
+        _cleanup_free_ char *buf = malloc(NVV_SYSFS_LINK_MAX + 1);
+        ssize_t n;
+
+        if (!buf)
+                return -ENOMEM;
+        n = readlinkat(fd, "", buf, NVV_SYSFS_LINK_MAX + 1);
+        if (n < 0)
+                return -errno;
+        if (n == 0 || (size_t) n > NVV_SYSFS_LINK_MAX)
+                return -EFBIG;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/*
+ * Resolve path under the root one component at a time, each opened O_NOFOLLOW relative to
+ * the directory before it, so that nothing is looked up outside the tree: ".." above the
+ * root and absolute links (which name the host's tree, not this one) are -EXDEV. Returns
+ * the directory holding the final component (a new descriptor), that component ("." when
+ * the path ends at a directory), and where it all lies, relative to the root. With
+ * follow_last, a final link is resolved too.
+ */
+static int walk_path_beneath(const struct nvv_sysfs *s, const char *path, bool follow_last,
+                             int *ret_dirfd, char **ret_name, char **ret_path)
+{
+        _cleanup_(walk_done) struct walk w = { .root_fd = s->root_fd };
+        _cleanup_free_ char *rest = strdup(path), *last = NULL;
+        unsigned links = 0;
+        int r;
+
+        if (!rest)
+                return -ENOMEM;
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                _cleanup_free_ char *target = NULL;
+                char *slash = strchr(rest, '/'), *c = rest;
+                bool final;
+                struct stat st;
+
+                if (slash)
+                        *slash = '\0';
+                final = !slash || !slash[1 + strspn(slash + 1, "/")];
+                if (streq(c, "..")) {
+                        if (w.depth == 0)
+                                return -EXDEV;
+                        w.depth--;
+                        safe_close(w.fds[w.depth]);
+                        free(w.names[w.depth]);
+                } else if (*c && !streq(c, ".")) {
+                        if (final && !follow_last) {
+                                last = strdup(c);
+                                if (!last)
+                                        return -ENOMEM;
+                                break;
+                        }
+                        fd = openat(walk_top(&w), c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0)
+                                return -errno;
+                        if (fstat(fd, &st) < 0)
+                                return -errno;
+                        if (S_ISLNK(st.st_mode)) {
+                                char *joined;
+
+                                if (++links > MAX_LINKS)
+                                        return -ELOOP;
+                                r = readlink_fd(fd, &target);
+                                if (r < 0)
+                                        return r;
+                                if (target[0] == '/')
+                                        return -EXDEV;
+                                if (asprintf(&joined, "%s%s%s", target, slash ? "/" : "", slash ? slash + 1 : "") < 0)
+                                        return -ENOMEM;
+                                free(rest);
+                                rest = joined;
+                                continue;
+                        }
+                        if (final) {
+                                last = strdup(c);
+                                if (!last)
+                                        return -ENOMEM;
+                                break;
+                        }
+                        if (!S_ISDIR(st.st_mode))
+                                return -ENOTDIR;
+                        if (w.depth >= MAX_DEPTH)
+                                return -ENAMETOOLONG;
+                        r = walk_push(&w, fd, c);
+                        if (r < 0)
+                                return r;
+                        fd = -EBADF;
+                }
+                if (!slash)
+                        break;
+                memmove(rest, slash + 1, strlen(slash + 1) + 1);
+        }
+        if (ret_path) {
+                *ret_path = walk_path(&w, last);
+                if (!*ret_path)
+                        return -ENOMEM;
+        }
+        if (ret_dirfd) {
+                int fd = fcntl(walk_top(&w), F_DUPFD_CLOEXEC, 3);
+
+                if (fd < 0) {
+                        r = -errno;
+                        if (ret_path) {
+                                free(*ret_path);
+                                *ret_path = NULL;
+                        }
+                        return r;
+                }
+                *ret_dirfd = fd;
+        }
+        if (ret_name)
+                *ret_name = last ? TAKE_PTR(last) : strdup(".");
+        return 0;
+}
+
+#if defined(SYS_openat2) && defined(RESOLVE_BENEATH)
+/* 1 works, 0 refused here (old kernel, a sandbox's filter), -1 not tried yet. */
+static int openat2_state = -1;
+
+static int open_openat2(int dirfd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = (uint64_t) flags,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+
+        for (unsigned tries = 0;; tries++) {
+                long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+                if (fd >= 0)
+                        return (int) fd;
+                /* EAGAIN: a rename raced a ".."; the kernel asks to retry. */
+                if (errno == EAGAIN && tries < 8)
+                        continue;
+                return -errno;
+        }
+}
+#endif
+
+/* Open path under the root without ever leaving it (-EXDEV when it would). */
+static int open_beneath(const struct nvv_sysfs *s, const char *path, int flags, bool follow_last)
+{
+        _cleanup_close_ int dirfd = -EBADF;
+        _cleanup_free_ char *name = NULL;
+        int r, fd;
+
+        flags |= O_CLOEXEC | (follow_last ? 0 : O_NOFOLLOW);
+#if defined(SYS_openat2) && defined(RESOLVE_BENEATH)
+        if (!s->portable && __atomic_load_n(&openat2_state, __ATOMIC_RELAXED) != 0) {
+                fd = open_openat2(s->root_fd, path, flags);
+                if (fd >= 0 || (fd != -ENOSYS && fd != -EPERM)) {
+                        __atomic_store_n(&openat2_state, 1, __ATOMIC_RELAXED);
+                        return fd;
+                }
+                if (__atomic_load_n(&openat2_state, __ATOMIC_RELAXED) < 0)
+                        __atomic_store_n(&openat2_state, 0, __ATOMIC_RELAXED);
+        }
+#endif
+        r = walk_path_beneath(s, path, follow_last, &dirfd, &name, NULL);
+        if (r < 0)
+                return r;
+        /* The final component was checked to be no link (or is opened as one, O_PATH); one
+         * that turned into a link since fails with ELOOP rather than being followed. */
+        fd = openat(dirfd, name, flags | O_NOFOLLOW);
+        return fd < 0 ? -errno : fd;
+}
+
+static int read_fd(int fd, size_t max, char **ret)
+{
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
         struct stat st;
 
-        assert_return(s && ret, -EINVAL);
-        assert_return(path_ok(path), -EINVAL);
-        if (max == 0)
-                max = NVV_SYSFS_ATTR_MAX;
-        fd = openat(s->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
@@ -131,6 +384,34 @@ int nvv_sysfs_read_attr(const struct nvv_sysfs *s, const char *path, size_t max,
         buf[n] = '\0';
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int nvv_sysfs_read_attr(const struct nvv_sysfs *s, const char *path, size_t max, char **ret)
+{
+        _cleanup_close_ int fd = -EBADF;
+
+        assert_return(s && ret, -EINVAL);
+        assert_return(path_ok(path), -EINVAL);
+        fd = open_beneath(s, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, true);
+        if (fd < 0)
+                return fd;
+        return read_fd(fd, max ? max : NVV_SYSFS_ATTR_MAX, ret);
+}
+
+const char *nvv_sysfs_strerror(int r)
+{
+        switch (r) {
+        case -EXDEV:
+                return "a link leading out of the tree, not followed";
+        case -ELOOP:
+                return "too many levels of links";
+        case -EFBIG:
+                return "too long";
+        case -EBADMSG:
+                return "malformed (a NUL byte, or not what the kernel writes there)";
+        default:
+                return strerror(r < 0 ? -r : r);
+        }
 }
 
 int nvv_sysfs_parse_u32(const char *text, uint32_t *ret)
@@ -298,20 +579,26 @@ int nvv_sysfs_normalize(const char *dir, const char *target, char **ret)
 
 int nvv_sysfs_read_link(const struct nvv_sysfs *s, const char *path, char **ret_target)
 {
+        _cleanup_close_ int fd = -EBADF;
         struct stat st;
-        char *buf;
-        ssize_t n;
 
         assert_return(s && ret_target, -EINVAL);
         assert_return(path_ok(path), -EINVAL);
-        if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        fd = open_beneath(s, path, O_PATH, false);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISREG(st.st_mode)) {
                 /* A captured link: the file holds the target. */
                 _cleanup_free_ char *t = NULL;
                 int r;
 
-                r = nvv_sysfs_read_attr(s, path, NVV_SYSFS_LINK_MAX, &t);
+                fd = safe_close(fd);
+                fd = open_beneath(s, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, false);
+                if (fd < 0)
+                        return fd;
+                r = read_fd(fd, NVV_SYSFS_LINK_MAX, &t);
                 if (r < 0)
                         return r;
                 if (!*t || strchr(t, '\n'))
@@ -321,55 +608,62 @@ int nvv_sysfs_read_link(const struct nvv_sysfs *s, const char *path, char **ret_
         }
         if (!S_ISLNK(st.st_mode))
                 return -ENOLINK;
-        buf = malloc(NVV_SYSFS_LINK_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        n = readlinkat(s->root_fd, path, buf, NVV_SYSFS_LINK_MAX + 1);
-        if (n < 0) {
-                int e = -errno;
-
-                free(buf);
-                return e;
-        }
-        if ((size_t) n > NVV_SYSFS_LINK_MAX || n == 0) {
-                free(buf);
-                return -EFBIG;
-        }
-        buf[n] = '\0';
-        *ret_target = buf;
-        return 0;
+        return readlink_fd(fd, ret_target);
 }
 
 int nvv_sysfs_resolve_link(const struct nvv_sysfs *s, const char *path, char **ret_path)
 {
-        _cleanup_free_ char *target = NULL, *dir = NULL;
+        _cleanup_free_ char *target = NULL, *dir = NULL, *where = NULL, *lexical = NULL, *real = NULL;
         char *slash;
         int r;
 
-        assert_return(ret_path, -EINVAL);
+        assert_return(s && ret_path, -EINVAL);
         r = nvv_sysfs_read_link(s, path, &target);
         if (r < 0)
                 return r;
+        /* The target is relative to where the link really lies, its directories' links
+         * resolved (inside the tree). */
         dir = strdup(path);
         if (!dir)
                 return -ENOMEM;
         slash = strrchr(dir, '/');
-        if (slash)
+        if (slash) {
                 *slash = '\0';
-        else
-                dir[0] = '\0';
-        return nvv_sysfs_normalize(dir, target, ret_path);
+                r = walk_path_beneath(s, dir, true, NULL, NULL, &where);
+                if (r < 0)
+                        return r;
+        }
+        r = nvv_sysfs_normalize(where, target, &lexical);
+        if (r < 0)
+                return r;
+        /* Then the target's own links, confined the same way. A target that is not there
+         * (or lies behind a captured link file) keeps its lexical form. */
+        r = walk_path_beneath(s, lexical, true, NULL, NULL, &real);
+        if (r == -ENOENT || r == -ENOTDIR) {
+                *ret_path = TAKE_PTR(lexical);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (!*real)
+                return -EINVAL; /* the root itself */
+        *ret_path = TAKE_PTR(real);
+        return 0;
 }
 
 int nvv_sysfs_read_link_name(const struct nvv_sysfs *s, const char *path, char **ret_name)
 {
-        _cleanup_free_ char *target = NULL;
+        _cleanup_free_ char *target = NULL, *resolved = NULL;
         const char *base;
         size_t n;
         int r;
 
         assert_return(ret_name, -EINVAL);
         r = nvv_sysfs_read_link(s, path, &target);
+        if (r < 0)
+                return r;
+        /* The name only counts for a link that stays inside the tree. */
+        r = nvv_sysfs_resolve_link(s, path, &resolved);
         if (r < 0)
                 return r;
         n = strlen(target);
@@ -385,20 +679,22 @@ int nvv_sysfs_read_link_name(const struct nvv_sysfs *s, const char *path, char *
 
 bool nvv_sysfs_exists(const struct nvv_sysfs *s, const char *path)
 {
-        struct stat st;
+        _cleanup_close_ int fd = -EBADF;
 
         if (!s || !path_ok(path))
                 return false;
-        return fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        fd = open_beneath(s, path, O_PATH, false);
+        return fd >= 0;
 }
 
 bool nvv_sysfs_is_dir(const struct nvv_sysfs *s, const char *path)
 {
-        struct stat st;
+        _cleanup_close_ int fd = -EBADF;
 
         if (!s || !path_ok(path))
                 return false;
-        return fstatat(s->root_fd, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
+        fd = open_beneath(s, path, O_PATH | O_DIRECTORY, true);
+        return fd >= 0;
 }
 
 int nvv_sysfs_list_dir(const struct nvv_sysfs *s, const char *path, char ***ret_names)
@@ -411,9 +707,9 @@ int nvv_sysfs_list_dir(const struct nvv_sysfs *s, const char *path, char ***ret_
 
         assert_return(s && ret_names, -EINVAL);
         assert_return(path_ok(path), -EINVAL);
-        fd = openat(s->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = open_beneath(s, path, O_RDONLY | O_DIRECTORY, true);
         if (fd < 0)
-                return -errno;
+                return fd;
         d = fdopendir(fd);
         if (!d) {
                 r = -errno;

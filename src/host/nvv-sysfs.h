@@ -8,6 +8,11 @@
  * cannot leave the root. Reads are bounded; the attribute parsers below are pure and
  * fuzzed.
  *
+ * Nothing is read from outside the root either: every lookup under it, links included, is
+ * confined to the tree (openat2(2) RESOLVE_BENEATH, or the same rule applied component by
+ * component where that call is missing), and a link that would leave it (an absolute
+ * target, or ".." above the root) fails with -EXDEV instead of being followed.
+ *
  * Captured trees (shared/fixtures) store links as plain files holding the link target;
  * nvv_sysfs_read_link() accepts both, so a capture reads like the real thing.
  */
@@ -29,6 +34,12 @@ int nvv_sysfs_new(const char *root, struct nvv_sysfs **ret);
 struct nvv_sysfs *nvv_sysfs_free(struct nvv_sysfs *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_sysfs *, nvv_sysfs_free);
 const char *nvv_sysfs_get_root(const struct nvv_sysfs *s);
+/* Tests: resolve component by component even where openat2(2) works (the path taken on
+ * kernels before 5.6 and under filters that refuse the call). */
+void nvv_sysfs_set_portable_resolve(struct nvv_sysfs *s, bool portable);
+/* What an error of these functions means, for messages (-EXDEV: "a link leading out of
+ * the tree, not followed"). */
+const char *nvv_sysfs_strerror(int r);
 
 /* A text attribute, trailing newline removed. -ENOENT when absent, -EFBIG when longer than
  * max (0 = NVV_SYSFS_ATTR_MAX), -EBADMSG when it holds a NUL byte. */
@@ -40,10 +51,11 @@ int nvv_sysfs_read_hex(const struct nvv_sysfs *s, const char *path, unsigned bit
 
 /* A link's target as written (relative), or the content of a captured-link file. */
 int nvv_sysfs_read_link(const struct nvv_sysfs *s, const char *path, char **ret_target);
-/* Follow a link to a root-relative, normalised path ("devices/pci0000:00/0000:00:06.0").
- * -EXDEV when the target would leave the root. */
+/* Follow a link to a root-relative, normalised path ("devices/pci0000:00/0000:00:06.0"),
+ * links on the way resolved inside the tree. -EXDEV when the target would leave the root. */
 int nvv_sysfs_resolve_link(const struct nvv_sysfs *s, const char *path, char **ret_path);
-/* The last component of a link's target ("nvidia" for driver -> ../../bus/pci/drivers/nvidia). */
+/* The last component of a link's target ("nvidia" for driver -> ../../bus/pci/drivers/nvidia);
+ * -EXDEV for a link leading out of the tree. */
 int nvv_sysfs_read_link_name(const struct nvv_sysfs *s, const char *path, char **ret_name);
 
 bool nvv_sysfs_exists(const struct nvv_sysfs *s, const char *path);

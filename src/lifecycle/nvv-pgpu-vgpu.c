@@ -51,7 +51,7 @@ static bool alloc_carries_placement(const struct nvv_pgpu *g)
 {
         const struct nvv_binding *b = nvv_fwabi_command(g->fw, NVV_CMD_ALLOC_HOST_VGPU);
 
-        return b && b->plan && nvv_plan_has_field(b->plan, "placement_id");
+        return b && b->plan && nvv_wplan_has_field(b->plan, "placement_id");
 }
 
 /* Best effort, for undoing a create the model did not expect. */

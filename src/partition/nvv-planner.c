@@ -655,11 +655,11 @@ static int unknown_type(const struct nvv_catalog *catalog, const char *what, cha
         }
         if (g) {
                 list = type_list(g);
-                return nvv_fail(reterr_msg, "--request: '%s': no such vGPU type; the %s offers %s", what, g->short_name,
+                return nvv_fail(reterr_msg, "'%s': no such vGPU type; the %s offers %s", what, g->short_name,
                                  list ? list : "?");
         }
         list = model_list(catalog);
-        return nvv_fail(reterr_msg, "--request: '%s': no such vGPU type (and no GPU model '%s' in the catalog: %s)", what,
+        return nvv_fail(reterr_msg, "'%s': no such vGPU type (and no GPU model '%s' in the catalog: %s)", what,
                          model, list ? list : "?");
 }
 
@@ -673,10 +673,10 @@ int nvv_planner_parse_requests(const char *spec, const struct nvv_catalog *catal
 
         assert_return(spec && catalog && ret && ret_n, -EINVAL);
         if (strlen(spec) > NVV_PLAN_MAX_SPEC)
-                return nvv_fail(reterr_msg, "--request: longer than %u characters", NVV_PLAN_MAX_SPEC);
+                return nvv_fail(reterr_msg, "longer than %u characters", NVV_PLAN_MAX_SPEC);
         r = strv_split(spec, ',', &items);
         if (r == -EINVAL)
-                return nvv_fail(reterr_msg, "--request: empty request list or an empty item between commas");
+                return nvv_fail(reterr_msg, "empty request list or an empty item between commas");
         if (r < 0)
                 return r;
         reqs = calloc(NVV_PLAN_MAX_REQUESTS, sizeof(*reqs));
@@ -691,7 +691,7 @@ int nvv_planner_parse_requests(const char *spec, const struct nvv_catalog *catal
 
                 r = strv_split(*it, ':', &parts);
                 if (r < 0) {
-                        r = r == -EINVAL ? nvv_fail(reterr_msg, "--request: '%s': empty field between ':'", *it) : r;
+                        r = r == -EINVAL ? nvv_fail(reterr_msg, "'%s': empty field between ':'", *it) : r;
                         goto fail;
                 }
                 star = strchr(parts[0], '*');
@@ -701,17 +701,17 @@ int nvv_planner_parse_requests(const char *spec, const struct nvv_catalog *catal
                         goto fail;
                 }
                 if (star && parse_count(star + 1, NVV_PLAN_MAX_REQUESTS, &count) < 0) {
-                        r = nvv_fail(reterr_msg, "--request: '%s': the count after '*' must be 1..%u", *it,
+                        r = nvv_fail(reterr_msg, "'%s': the count after '*' must be 1..%u", *it,
                                       NVV_PLAN_MAX_REQUESTS);
                         goto fail;
                 }
                 if (!*what) {
-                        r = nvv_fail(reterr_msg, "--request: '%s': no type or size", *it);
+                        r = nvv_fail(reterr_msg, "'%s': no type or size", *it);
                         goto fail;
                 }
                 if (isdigit((unsigned char) what[0])) {
                         if (parse_size(what, &proto.fb) < 0) {
-                                r = nvv_fail(reterr_msg, "--request: '%s': not a size (like 8G or 512M) nor a type", what);
+                                r = nvv_fail(reterr_msg, "'%s': not a size (like 8G or 512M) nor a type", what);
                                 goto fail;
                         }
                 } else {
@@ -733,12 +733,12 @@ int nvv_planner_parse_requests(const char *spec, const struct nvv_catalog *catal
                                 goto fail;
                         }
                         if (!val || !*val) {
-                                r = nvv_fail(reterr_msg, "--request: '%s': '%s' needs a value (key=value)", *it, key);
+                                r = nvv_fail(reterr_msg, "'%s': '%s' needs a value (key=value)", *it, key);
                                 goto fail;
                         }
                         if (streq(key, "vm") || streq(key, "tenant")) {
                                 if (!name_ok(val)) {
-                                        r = nvv_fail(reterr_msg, "--request: '%s': %s '%s' must be 1-64 characters of "
+                                        r = nvv_fail(reterr_msg, "'%s': %s '%s' must be 1-64 characters of "
                                                       "letters, digits, '_', '.', '-', '@'", *it, key, val);
                                         goto fail;
                                 }
@@ -750,28 +750,28 @@ int nvv_planner_parse_requests(const char *spec, const struct nvv_catalog *catal
                                 uint32_t v;
 
                                 if (!isdigit((unsigned char) val[0]) || safe_atou32(val, &v) < 0 || v > 1023) {
-                                        r = nvv_fail(reterr_msg, "--request: '%s': numa must be a node number 0..1023", *it);
+                                        r = nvv_fail(reterr_msg, "'%s': numa must be a node number 0..1023", *it);
                                         goto fail;
                                 }
                                 proto.numa_node = (int) v;
                         } else if (streq(key, "series")) {
                                 if (strlen(val) != 1 || !strchr("QBAC", toupper((unsigned char) val[0]))) {
-                                        r = nvv_fail(reterr_msg, "--request: '%s': series must be Q, B, A or C", *it);
+                                        r = nvv_fail(reterr_msg, "'%s': series must be Q, B, A or C", *it);
                                         goto fail;
                                 }
                                 if (proto.type) {
-                                        r = nvv_fail(reterr_msg, "--request: '%s': series goes with a size, not a type", *it);
+                                        r = nvv_fail(reterr_msg, "'%s': series goes with a size, not a type", *it);
                                         goto fail;
                                 }
                                 proto.series = (char) toupper((unsigned char) val[0]);
                         } else {
-                                r = nvv_fail(reterr_msg, "--request: '%s': unknown attribute '%s' (vm, tenant, numa, series)",
+                                r = nvv_fail(reterr_msg, "'%s': unknown attribute '%s' (vm, tenant, numa, series)",
                                               *it, key);
                                 goto fail;
                         }
                 }
                 if (n + count > NVV_PLAN_MAX_REQUESTS) {
-                        r = nvv_fail(reterr_msg, "--request: more than %u vGPUs in one plan", NVV_PLAN_MAX_REQUESTS);
+                        r = nvv_fail(reterr_msg, "more than %u vGPUs in one plan", NVV_PLAN_MAX_REQUESTS);
                         goto fail;
                 }
                 for (unsigned c = 0; c < count; c++) {
@@ -808,10 +808,10 @@ int nvv_planner_parse_host(const char *spec, const struct nvv_catalog *catalog,
 
         assert_return(spec && catalog && ret && ret_n, -EINVAL);
         if (strlen(spec) > NVV_PLAN_MAX_SPEC)
-                return nvv_fail(reterr_msg, "--host: longer than %u characters", NVV_PLAN_MAX_SPEC);
+                return nvv_fail(reterr_msg, "longer than %u characters", NVV_PLAN_MAX_SPEC);
         r = strv_split(spec, ',', &items);
         if (r == -EINVAL)
-                return nvv_fail(reterr_msg, "--host: empty GPU list or an empty item between commas");
+                return nvv_fail(reterr_msg, "empty GPU list or an empty item between commas");
         if (r < 0)
                 return r;
         gpus = calloc(NVV_POOL_MAX_GPUS, sizeof(*gpus));
@@ -826,18 +826,18 @@ int nvv_planner_parse_host(const char *spec, const struct nvv_catalog *catalog,
 
                 r = strv_split(*it, ':', &parts);
                 if (r < 0)
-                        return r == -EINVAL ? nvv_fail(reterr_msg, "--host: '%s': empty field between ':'", *it) : r;
+                        return r == -EINVAL ? nvv_fail(reterr_msg, "'%s': empty field between ':'", *it) : r;
                 star = strchr(parts[0], '*');
                 model = star ? strndup(parts[0], (size_t) (star - parts[0])) : strdup(parts[0]);
                 if (!model)
                         return -ENOMEM;
                 if (star && parse_count(star + 1, NVV_POOL_MAX_GPUS, &count) < 0)
-                        return nvv_fail(reterr_msg, "--host: '%s': the count after '*' must be 1..%u", *it, NVV_POOL_MAX_GPUS);
+                        return nvv_fail(reterr_msg, "'%s': the count after '*' must be 1..%u", *it, NVV_POOL_MAX_GPUS);
                 proto.model = nvv_catalog_find_gpu(catalog, model);
                 if (!proto.model) {
                         _cleanup_free_ char *list = model_list(catalog);
 
-                        return nvv_fail(reterr_msg, "--host: '%s': no such GPU model; the catalog has %s", model,
+                        return nvv_fail(reterr_msg, "'%s': no such GPU model; the catalog has %s", model,
                                          list ? list : "?");
                 }
                 for (char **a = parts + 1; *a; a++) {
@@ -849,18 +849,18 @@ int nvv_planner_parse_host(const char *spec, const struct nvv_catalog *catalog,
                                 uint32_t v;
 
                                 if (!isdigit((unsigned char) eq[1]) || safe_atou32(eq + 1, &v) < 0 || v > 1023)
-                                        return nvv_fail(reterr_msg, "--host: '%s': numa must be a node number 0..1023", *it);
+                                        return nvv_fail(reterr_msg, "'%s': numa must be a node number 0..1023", *it);
                                 proto.numa_node = (int) v;
                         } else if (eq && strncmp(*a, "mode=", 5) == 0) {
                                 proto.mode = nvv_partition_mode_from_string(eq + 1);
                                 if (proto.mode < 0)
-                                        return nvv_fail(reterr_msg, "--host: '%s': mode must be equal-size or mixed-size", *it);
+                                        return nvv_fail(reterr_msg, "'%s': mode must be equal-size or mixed-size", *it);
                         } else
-                                return nvv_fail(reterr_msg, "--host: '%s': unknown attribute '%s' (numa=N, ecc, mode=...)",
+                                return nvv_fail(reterr_msg, "'%s': unknown attribute '%s' (numa=N, ecc, mode=...)",
                                                  *it, *a);
                 }
                 if (n + count > NVV_POOL_MAX_GPUS)
-                        return nvv_fail(reterr_msg, "--host: more than %u GPUs", NVV_POOL_MAX_GPUS);
+                        return nvv_fail(reterr_msg, "more than %u GPUs", NVV_POOL_MAX_GPUS);
                 for (unsigned c = 0; c < count; c++)
                         gpus[n++] = proto;
         }

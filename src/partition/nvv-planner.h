@@ -84,7 +84,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_plan_result *, nvv_plan_result_free);
 /*
  * "L40S-8Q*7,8G*2:series=C:vm=db:tenant=acme:numa=1" → expanded requests. Type names are
  * checked against the catalog: an unknown type is an error naming it (and the nearest
- * model's types). Errors: "--request: 'X': what is wrong".
+ * model's types). Errors: "'X': what is wrong" (the caller says where the spec came from).
  */
 int nvv_planner_parse_requests(const char *spec, const struct nvv_catalog *catalog,
                                struct nvv_plan_request **ret, size_t *ret_n, char **reterr_msg);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "nvv-escape.h"
 #include "nvv-host.h"
 #include "nvv-hotplug.h"
 #include "nvv-sysfs.h"
@@ -43,6 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     (len >= 3 && streq(n + len - 3, "/..")) || n[0] == '/')
                         abort();
                 free(n);
+        }
+        /* What host scan shows of a name: valid UTF-8, no control left for a terminal. */
+        for (unsigned f = 0; f <= NVV_ESCAPE_CONTROL; f++) {
+                char *e = nvv_escape(s, f);
+
+                if (!e)
+                        break;
+                if (!nvv_utf8_is_valid(e))
+                        abort();
+                for (const unsigned char *p = (const unsigned char *) e; f && *p; p++)
+                        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+                                abort();
+                free(e);
         }
         {
                 const char *colon = strchr(s, '\n');

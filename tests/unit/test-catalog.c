@@ -12,6 +12,7 @@
 
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
+#include "nvv-marshal.h"
 #include "util.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -132,6 +133,82 @@ static void test_fill_per_release(void **state)
         assert_int_equal(v.max_resolution_x, 5120);
         assert_string_equal(v.short_gpu_name, "L40S");
         assert_string_equal(v.licensed_product_name, "NVIDIA RTX Virtual Workstation");
+}
+
+/* The placements the catalog hands each release equal what that release's wire record
+ * holds (the rule the fill followed when it read the wire struct itself): 550 carries one
+ * list, bound to the mixed-size placements; 570 and later carry both (32, then 48 at 580). */
+static uint32_t wire_elements(const struct nvv_fwabi *fw, const char *field)
+{
+        const struct nvv_wstruct *info = nvv_fwabi_find_struct(fw, "NVA081_CTRL_VGPU_INFO");
+        const struct nvv_wfield *f = info ? nvv_wstruct_find_field(info, field) : NULL;
+
+        return f ? f->count : 0;
+}
+
+static void test_fill_placements_as_wire(void **state)
+{
+        static const struct {
+                const char *release;
+                const char *homog, *heterog; /* wire arrays holding our two lists */
+                uint32_t homog_n, heterog_n;
+        } rel[] = {
+                { "535.113.01", NULL, NULL, 0, 0 },
+                { "550.40.07", NULL, "placementIds", 0, 32 },
+                { "570.144", "homogeneousPlacementIds", "heterogeneousPlacementIds", 32, 32 },
+                { "580.65.06", "homogeneousPlacementIds", "heterogeneousPlacementIds", 48, 48 },
+                { "595.45.04", "homogeneousPlacementIds", "heterogeneousPlacementIds", 48, 48 },
+        };
+        size_t compared = 0;
+
+        for (size_t r = 0; r < ELEMENTSOF(rel); r++) {
+                const struct nvv_fwabi *fw = release(rel[r].release);
+                uint32_t hcap = rel[r].homog ? wire_elements(fw, rel[r].homog) : 0;
+                uint32_t xcap = rel[r].heterog ? wire_elements(fw, rel[r].heterog) : 0;
+
+                assert_int_equal(hcap, rel[r].homog_n);
+                assert_int_equal(xcap, rel[r].heterog_n);
+                for (size_t m = 0; m < nvv_catalog_count(catalog); m++) {
+                        const struct nvv_catalog_gpu *g = nvv_catalog_get(catalog, m);
+
+                        for (size_t i = 0; i < g->n_types; i++) {
+                                const struct nvv_catalog_type *t = &g->types[i];
+                                struct nvv_vgpu_type v;
+                                uint32_t hn, xn;
+
+                                assert_int_equal(nvv_catalog_fill_vgpu_type(t, fw, false, &v), 0);
+                                hn = MIN(MIN(t->n_homogeneous, hcap), v.max_instance);
+                                xn = MIN(t->n_heterogeneous, xcap);
+                                assert_int_equal(v.placement_size, hcap || xcap ? t->placement_size : 0);
+                                assert_int_equal(v.homogeneous_placement_count, hn);
+                                assert_int_equal(v.heterogeneous_placement_count, xn);
+                                assert_memory_equal(v.homogeneous_placement_ids, t->homogeneous, hn * sizeof(uint32_t));
+                                assert_memory_equal(v.heterogeneous_placement_ids, t->heterogeneous, xn * sizeof(uint32_t));
+                                compared += hn + xn;
+                        }
+                }
+        }
+        assert_true(compared > 1000); /* the shipped catalog has placements to compare */
+}
+
+/* The query the fill asks: elements bound per stable field, looking into element bindings. */
+static void test_plan_field_count(void **state)
+{
+        const struct nvv_binding *b550 = nvv_fwabi_command(release("550.40.07"), NVV_CMD_ADD_VGPU_TYPES);
+        const struct nvv_binding *b595 = nvv_fwabi_command(release("595.45.04"), NVV_CMD_ADD_VGPU_TYPES);
+
+        assert_non_null(b550);
+        assert_non_null(b595);
+        assert_int_equal(nvv_wplan_field_count(b550->plan, "types.homogeneous_placement_ids"), 0);
+        assert_int_equal(nvv_wplan_field_count(b550->plan, "types.heterogeneous_placement_ids"), 32);
+        assert_int_equal(nvv_wplan_field_count(b595->plan, "types.homogeneous_placement_ids"), 48);
+        assert_int_equal(nvv_wplan_field_count(b595->plan, "types.heterogeneous_placement_ids"), 48);
+        assert_int_equal(nvv_wplan_field_count(b595->plan, "types.name"), 64); /* bytes of text */
+        assert_true(nvv_wplan_field_count(b595->plan, "types") > 0);
+        assert_int_equal(nvv_wplan_field_count(b595->plan, "types.no_such_field"), 0);
+        assert_int_equal(nvv_wplan_field_count(b595->plan, "discard.x"), 0); /* not a list of records */
+        assert_int_equal(nvv_wplan_field_count(b595->plan, "typesx"), 0);
+        assert_int_equal(nvv_wplan_field_count(NULL, "types"), 0);
 }
 
 static void test_fill_ecc(void **state)
@@ -277,7 +354,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped),        cmocka_unit_test(test_fill_all),
-                cmocka_unit_test(test_fill_per_release), cmocka_unit_test(test_fill_ecc),
+                cmocka_unit_test(test_fill_per_release), cmocka_unit_test(test_fill_placements_as_wire),
+                cmocka_unit_test(test_plan_field_count), cmocka_unit_test(test_fill_ecc),
                 cmocka_unit_test(test_errors),         cmocka_unit_test(test_cross_file),
                 cmocka_unit_test(test_load_dir_atomic),
         };

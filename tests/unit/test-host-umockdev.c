@@ -57,14 +57,16 @@ static char *add_gpu(const char *bdf, const char *device, const char *vfs, const
                 umockdev_testbed_set_attribute(bed, path, "sriov_totalvfs", vfs);
                 umockdev_testbed_set_attribute(bed, path, "sriov_numvfs", "0");
         }
+        /* umockdev puts a device without a parent at /sys/devices/BDF: two levels up is the
+         * root (a link climbing further would leave the tree and is not followed). */
         if (driver) {
-                char *t = g_strdup_printf("../../../bus/pci/drivers/%s", driver);
+                char *t = g_strdup_printf("../../bus/pci/drivers/%s", driver);
 
                 umockdev_testbed_set_attribute_link(bed, path, "driver", t);
                 g_free(t);
         }
         if (group) {
-                char *t = g_strdup_printf("../../../kernel/iommu_groups/%s", group);
+                char *t = g_strdup_printf("../../kernel/iommu_groups/%s", group);
 
                 umockdev_testbed_set_attribute_link(bed, path, "iommu_group", t);
                 g_free(t);

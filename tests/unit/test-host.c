@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nvv-catalog.h"
+#include "nvv-escape.h"
 #include "nvv-fwabi.h"
 #include "nvv-host.h"
 #include "tree.h"
@@ -284,7 +285,7 @@ static void test_garbage(void **state)
                         vendor |= streq(*w, "0000:01:00.0: vendor 'nvidia!' is not a PCI id, skipped");
                         cls |= streq(*w, "0000:04:00.0: NVIDIA function with unreadable class '3D', skipped");
                         numa |= streq(*w, "0000:05:00.0: numa_node 'node0' is not a node number, ignored");
-                        escape |= streq(*w, "bus/pci/devices/0000:06:00.0: Invalid cross-device link, skipped");
+                        escape |= streq(*w, "bus/pci/devices/0000:06:00.0: a link leading out of the tree, not followed, skipped");
                 }
                 assert_true(vendor);
                 assert_true(cls);
@@ -292,6 +293,156 @@ static void test_garbage(void **state)
                 assert_true(escape);
         }
         nvv_host_free(h);
+        tree_free(t);
+}
+
+/* Attribute and link names pointing out of the tree: reported, never followed, nothing of
+ * the host's files in any message. */
+static void test_links_out_of_tree(void **state)
+{
+        struct tree *t = tree_new();
+        struct fake_pci a = { .bdf = "0000:41:00.0", .vendor = "0x10de", .class_ = "0x030200", .numa_node = "0" };
+        struct fake_pci b = {
+                .bdf = "0000:42:00.0", .vendor = "0x10de", .device = "0x26b9", .class_ = "0x030200",
+                .sriov_totalvfs = "32", .sriov_numvfs = "0",
+        };
+        struct fake_pci c = { .bdf = "0000:43:00.0", .device = "0x26b9", .class_ = "0x030200" };
+        _cleanup_free_ char *proc = tree_path(t, "proc");
+        struct nvv_host *h;
+        const struct nvv_host_gpu *g;
+        bool device = false, driver = false, group = false, vendor = false, virtfn = false;
+
+        tree_add_pci(t, &a);
+        tree_link(t, "devices/pci0000:00/0000:41:00.0/device", "/etc/passwd");
+        tree_add_pci(t, &b);
+        tree_link(t, "devices/pci0000:00/0000:42:00.0/driver", "../../../../bus/pci/drivers/nvidia");
+        tree_link(t, "devices/pci0000:00/0000:42:00.0/iommu_group", "/sys/kernel/iommu_groups/7");
+        tree_link(t, "devices/pci0000:00/0000:42:00.0/virtfn0", "/sys/devices/pci0000:00/0000:42:00.4");
+        tree_add_pci(t, &c);
+        tree_link(t, "devices/pci0000:00/0000:43:00.0/vendor", "../../../../etc/passwd");
+        tree_write(t, "proc/driver", NULL);
+        h = scan(t->root, proc);
+        assert_int_equal(h->n, 1);
+        g = h->gpus[0];
+        assert_string_equal(g->bdf, "0000:42:00.0");
+        assert_null(g->driver);
+        assert_int_equal(g->iommu_group, -1);
+        assert_int_equal(strv_length(g->vfs), 0);
+        for (char **w = h->warnings; w && *w; w++) {
+                assert_null(strstr(*w, "root:"));
+                device |= streq(*w, "0000:41:00.0: NVIDIA function whose 'device' attribute is unreadable "
+                                    "(a link leading out of the tree, not followed), skipped");
+                driver |= streq(*w, "0000:42:00.0: driver link unreadable (a link leading out of the tree, not followed)");
+                group |= streq(*w, "0000:42:00.0: iommu_group link unreadable (a link leading out of the tree, not followed)");
+                virtfn |= streq(*w, "0000:42:00.0: virtfn0: a link leading out of the tree, not followed, ignored");
+                vendor |= streq(*w, "0000:43:00.0: 'vendor' attribute: a link leading out of the tree, not followed, skipped");
+        }
+        assert_true(device);
+        assert_true(driver);
+        assert_true(group);
+        assert_true(virtfn);
+        assert_true(vendor);
+        nvv_host_free(h);
+        tree_free(t);
+}
+
+/* What host scan shows of a crafted name: controls and non-UTF-8 bytes as \\xNN. */
+static void test_escape(void **state)
+{
+        static const struct {
+                const char *in, *tty, *json;
+        } cases[] = {
+                { "nvidia", "nvidia", "nvidia" },
+                { "nv\033[2Jidia", "nv\\x1b[2Jidia", "nv\033[2Jidia" },     /* JSON escapes controls itself */
+                { "a\377b", "a\\xffb", "a\\xffb" },
+                { "back\\slash", "back\\\\slash", "back\\\\slash" },  /* the escape character itself */
+                { "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac", "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac", "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac" },
+                { "\xc2\x9b" "2J", "\\xc2\\x9b2J", "\xc2\x9b" "2J" },          /* C1 CSI, valid UTF-8 */
+                { "\xc0\xaf", "\\xc0\\xaf", "\\xc0\\xaf" },              /* overlong "/" */
+                { "\xed\xa0\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80" },   /* a surrogate */
+                { "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80", "\\xf4\\x90\\x80\\x80" }, /* above U+10FFFF */
+                { "\xe2\x82", "\\xe2\\x82", "\\xe2\\x82" },              /* cut short */
+                { "tab\there\x7f", "tab\\x09here\\x7f", "tab\there\x7f" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *tty = nvv_escape(cases[i].in, NVV_ESCAPE_CONTROL);
+                _cleanup_free_ char *json = nvv_escape(cases[i].in, 0);
+
+                assert_string_equal(tty, cases[i].tty);
+                assert_string_equal(json, cases[i].json);
+                assert_true(nvv_utf8_is_valid(tty));
+                assert_true(nvv_utf8_is_valid(json));
+        }
+        assert_false(nvv_utf8_is_valid("a\377"));
+        assert_null(nvv_escape(NULL, 0));
+}
+
+/* Driver information over the limit: the reason names the file and the limit (it used to
+ * be ignored, and the reason then blamed a missing procfs). */
+static void test_driver_information_too_large(void **state)
+{
+        struct tree *t = tree_new();
+        struct tree sub = { .root = tree_path(t, "sysfs") };
+        struct fake_pci f = {
+                .bdf = "0000:41:00.0", .vendor = "0x10de", .device = "0x26b9", .class_ = "0x030200",
+                .driver = "nvidia", .iommu_group = "17", .sriov_totalvfs = "32", .sriov_numvfs = "0",
+        };
+        _cleanup_free_ char *big = malloc(NVV_HOST_DRIVER_INFO_MAX + 2), *want = NULL, *proc = tree_path(t, "proc");
+        struct nvv_host *h;
+        const struct nvv_host_gpu *g;
+
+        assert_non_null(big);
+        memset(big, 'x', NVV_HOST_DRIVER_INFO_MAX + 1);
+        memcpy(big, "GPU Firmware: 580.65.06\n", 24);
+        big[NVV_HOST_DRIVER_INFO_MAX + 1] = '\0';
+
+        /* A capture directory: sysfs/ and host/'s copy of the information, 64 KiB + 1. */
+        tree_add_pci(&sub, &f);
+        tree_write(t, "host/proc-driver-nvidia-gpus-information.txt", big);
+        h = scan(t->root, NULL);
+        assert_int_equal(h->n, 1);
+        g = h->gpus[0];
+        assert_null(g->firmware);
+        assert_true(asprintf(&want, "GSP firmware release unknown: %s/host/proc-driver-nvidia-gpus-information.txt: "
+                                    "larger than 64 KiB, the most read", t->root) > 0);
+        assert_int_equal(g->n_reasons, 1);
+        assert_string_equal(g->reasons[0].message, want);
+        assert_false(h->no_driver_info); /* there was one, so no hint to give one */
+        nvv_host_free(h);
+        free(want);
+
+        /* At the limit, it is read. */
+        {
+                static const char head[] = "== /proc/driver/nvidia/gpus/0000:41:00.0/information\nGPU Firmware: 580.65.06\n";
+                _cleanup_free_ char *cap = malloc(NVV_HOST_DRIVER_INFO_MAX + 1);
+
+                assert_non_null(cap);
+                memset(cap, 'x', NVV_HOST_DRIVER_INFO_MAX);
+                memcpy(cap, head, strlen(head));
+                cap[NVV_HOST_DRIVER_INFO_MAX] = '\0';
+                tree_write(t, "host/proc-driver-nvidia-gpus-information.txt", cap);
+                h = scan(t->root, NULL);
+                assert_string_equal(h->gpus[0]->firmware, "580.65.06");
+                nvv_host_free(h);
+        }
+
+        /* One GPU's procfs file over the limit, then at it. */
+        tree_write(t, "proc/driver/nvidia/gpus/0000:41:00.0/information", big);
+        h = scan(sub.root, proc);
+        g = h->gpus[0];
+        assert_null(g->firmware);
+        assert_true(asprintf(&want, "GSP firmware release unknown: %s/driver/nvidia/gpus/0000:41:00.0/information: "
+                                    "larger than 64 KiB, the most read", proc) > 0);
+        assert_int_equal(g->n_reasons, 1);
+        assert_string_equal(g->reasons[0].message, want);
+        nvv_host_free(h);
+        big[NVV_HOST_DRIVER_INFO_MAX] = '\0';
+        tree_write(t, "proc/driver/nvidia/gpus/0000:41:00.0/information", big);
+        h = scan(sub.root, proc);
+        assert_string_equal(h->gpus[0]->firmware, "580.65.06");
+        nvv_host_free(h);
+        free(sub.root);
         tree_free(t);
 }
 
@@ -342,6 +493,8 @@ int main(void)
                 cmocka_unit_test(test_every_reason),        cmocka_unit_test(test_unknown_model_and_no_driver),
                 cmocka_unit_test(test_too_few_vfs),         cmocka_unit_test(test_turing_needs_no_sriov),
                 cmocka_unit_test(test_garbage),             cmocka_unit_test(test_not_a_tree),
+                cmocka_unit_test(test_links_out_of_tree),   cmocka_unit_test(test_escape),
+                cmocka_unit_test(test_driver_information_too_large),
                 cmocka_unit_test(test_driver_information),
         };
 

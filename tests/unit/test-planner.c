@@ -294,27 +294,27 @@ static void test_specs(void **state)
         nvv_plan_requests_free(r, n);
 
         expect_spec_error(false, "L40S-7Q",
-                          "--request: 'L40S-7Q': no such vGPU type; the L40S offers L40S-1B, L40S-2B, L40S-1Q, L40S-2Q, "
+                          "'L40S-7Q': no such vGPU type; the L40S offers L40S-1B, L40S-2B, L40S-1Q, L40S-2Q, "
                           "L40S-3Q, L40S-4Q, L40S-6Q, L40S-8Q, L40S-12Q, L40S-16Q, L40S-24Q, L40S-48Q, L40S-1A, L40S-2A, "
                           "L40S-3A, L40S-4A, L40S-6A, L40S-8A, L40S-12A, L40S-16A, L40S-24A, L40S-48A, L40S-4C, L40S-6C, "
                           "L40S-8C, L40S-12C, L40S-16C, L40S-24C, L40S-48C");
-        expect_spec_error(false, "B200-8C", "--request: 'B200-8C': no such vGPU type (and no GPU model 'B200' in the "
+        expect_spec_error(false, "B200-8C", "'B200-8C': no such vGPU type (and no GPU model 'B200' in the "
                           "catalog: A10, A16, A40, H100, H200, L4, L40S, RTX6000-Ada, T4)");
-        expect_spec_error(false, "L40S-8Q*0", "--request: 'L40S-8Q*0': the count after '*' must be 1..1024");
-        expect_spec_error(false, "L40S-8Q*2000", "--request: 'L40S-8Q*2000': the count after '*' must be 1..1024");
-        expect_spec_error(false, "L40S-8Q*600,L40S-1Q*600", "--request: more than 1024 vGPUs in one plan");
-        expect_spec_error(false, "L40S-8Q,,L40S-1Q", "--request: empty request list or an empty item between commas");
-        expect_spec_error(false, "8X", "--request: '8X': not a size (like 8G or 512M) nor a type");
-        expect_spec_error(false, "L40S-8Q:series=C", "--request: 'L40S-8Q:series=C': series goes with a size, not a type");
-        expect_spec_error(false, "8G:colour=red", "--request: '8G:colour=red': unknown attribute 'colour' (vm, tenant, numa, series)");
-        expect_spec_error(false, "8G:vm=", "--request: '8G:vm=': 'vm' needs a value (key=value)");
-        expect_spec_error(false, "8G:vm=a b", "--request: '8G:vm=a b': vm 'a b' must be 1-64 characters of letters, digits, '_', '.', '-', '@'");
-        expect_spec_error(false, "8G:numa=-1", "--request: '8G:numa=-1': numa must be a node number 0..1023");
-        expect_spec_error(true, "L41S*2", "--host: 'L41S': no such GPU model; the catalog has A10, A16, A40, H100, H200, L4, L40S, RTX6000-Ada, T4");
-        expect_spec_error(true, "L40S*65", "--host: 'L40S*65': the count after '*' must be 1..64");
-        expect_spec_error(true, "L40S*40,H200*40", "--host: more than 64 GPUs");
-        expect_spec_error(true, "L40S:mode=mixed", "--host: 'L40S:mode=mixed': mode must be equal-size or mixed-size");
-        expect_spec_error(true, "L40S:fast", "--host: 'L40S:fast': unknown attribute 'fast' (numa=N, ecc, mode=...)");
+        expect_spec_error(false, "L40S-8Q*0", "'L40S-8Q*0': the count after '*' must be 1..1024");
+        expect_spec_error(false, "L40S-8Q*2000", "'L40S-8Q*2000': the count after '*' must be 1..1024");
+        expect_spec_error(false, "L40S-8Q*600,L40S-1Q*600", "more than 1024 vGPUs in one plan");
+        expect_spec_error(false, "L40S-8Q,,L40S-1Q", "empty request list or an empty item between commas");
+        expect_spec_error(false, "8X", "'8X': not a size (like 8G or 512M) nor a type");
+        expect_spec_error(false, "L40S-8Q:series=C", "'L40S-8Q:series=C': series goes with a size, not a type");
+        expect_spec_error(false, "8G:colour=red", "'8G:colour=red': unknown attribute 'colour' (vm, tenant, numa, series)");
+        expect_spec_error(false, "8G:vm=", "'8G:vm=': 'vm' needs a value (key=value)");
+        expect_spec_error(false, "8G:vm=a b", "'8G:vm=a b': vm 'a b' must be 1-64 characters of letters, digits, '_', '.', '-', '@'");
+        expect_spec_error(false, "8G:numa=-1", "'8G:numa=-1': numa must be a node number 0..1023");
+        expect_spec_error(true, "L41S*2", "'L41S': no such GPU model; the catalog has A10, A16, A40, H100, H200, L4, L40S, RTX6000-Ada, T4");
+        expect_spec_error(true, "L40S*65", "'L40S*65': the count after '*' must be 1..64");
+        expect_spec_error(true, "L40S*40,H200*40", "more than 64 GPUs");
+        expect_spec_error(true, "L40S:mode=mixed", "'L40S:mode=mixed': mode must be equal-size or mixed-size");
+        expect_spec_error(true, "L40S:fast", "'L40S:fast': unknown attribute 'fast' (numa=N, ecc, mode=...)");
 }
 
 static void test_pool_errors(void **state)

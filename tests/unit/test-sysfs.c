@@ -189,6 +189,89 @@ static void test_links(void **state)
         tree_free(t);
 }
 
+/* A crafted tree: links to the host's files, ".." climbing out, absolute links. Nothing of
+ * them is read or followed, by openat2(2) and by the component-by-component fallback. */
+static void check_confined(bool portable)
+{
+        struct tree *t = tree_new();
+        _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *s = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        char *v = NULL;
+
+        tree_write(t, "a/vendor", "0x10de\n");
+        tree_link(t, "a/passwd", "/etc/passwd");           /* absolute */
+        tree_link(t, "a/up", "../../etc/passwd");          /* climbs out */
+        tree_link(t, "a/here", "..");                      /* the root: fine */
+        tree_link(t, "a/above", "../..");                  /* above the root */
+        tree_link(t, "a/v2", "./vendor");
+        tree_link(t, "etc", "/etc");
+        tree_link(t, "loop1", "loop2");
+        tree_link(t, "loop2", "loop1");
+        tree_write(t, "devices/p/0000:41:00.0/vendor", "0x10de\n");
+        tree_link(t, "devices/p/0000:41:00.0/device", "../../../../../../../../etc/passwd");
+        tree_link(t, "devices/p/0000:41:00.0/driver", "../../../bus/pci/drivers/nvidia");
+        tree_link(t, "devices/p/0000:41:00.0/iommu_group", "/sys/kernel/iommu_groups/3");
+        tree_write(t, "bus/pci/drivers/nvidia", NULL);
+        tree_link(t, "bus/pci/devices/0000:41:00.0", "../../../devices/p/0000:41:00.0");
+        tree_link(t, "bus/pci/devices/0000:42:00.0", "../../../a/above/etc");
+        assert_int_equal(nvv_sysfs_new(t->root, &s), 0);
+        nvv_sysfs_set_portable_resolve(s, portable);
+
+        assert_int_equal(nvv_sysfs_read_attr(s, "a/passwd", 0, &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_read_attr(s, "a/up", 0, &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_read_attr(s, "a/above/etc/passwd", 0, &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_read_attr(s, "etc/passwd", 0, &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_read_attr(s, "bus/pci/devices/0000:41:00.0/device", 0, &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_read_attr(s, "loop1", 0, &v), -ELOOP);
+        assert_false(nvv_sysfs_is_dir(s, "etc"));
+        assert_true(nvv_sysfs_exists(s, "etc"));          /* the link itself is in the tree */
+        assert_false(nvv_sysfs_exists(s, "etc/passwd"));
+        assert_int_equal(nvv_sysfs_list_dir(s, "etc", &l), -EXDEV);
+        assert_int_equal(nvv_sysfs_list_dir(s, "a/above", &l), -EXDEV);
+        assert_int_equal(nvv_sysfs_resolve_link(s, "a/passwd", &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_resolve_link(s, "a/up", &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_resolve_link(s, "bus/pci/devices/0000:42:00.0", &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_read_link_name(s, "devices/p/0000:41:00.0/iommu_group", &v), -EXDEV);
+        assert_int_equal(nvv_sysfs_read_link_name(s, "devices/p/0000:41:00.0/device", &v), -EXDEV);
+        assert_string_equal(nvv_sysfs_strerror(-EXDEV), "a link leading out of the tree, not followed");
+
+        /* What stays inside reads as before, links in the middle of a path included. */
+        assert_int_equal(nvv_sysfs_read_attr(s, "a/here/a/vendor", 0, &v), 0);
+        assert_string_equal(v, "0x10de");
+        free(v);
+        assert_int_equal(nvv_sysfs_read_attr(s, "a/v2", 0, &v), 0);
+        assert_string_equal(v, "0x10de");
+        free(v);
+        assert_int_equal(nvv_sysfs_read_attr(s, "bus/pci/devices/0000:41:00.0/vendor", 0, &v), 0);
+        assert_string_equal(v, "0x10de");
+        free(v);
+        assert_true(nvv_sysfs_is_dir(s, "a/here"));
+        assert_int_equal(nvv_sysfs_read_link(s, "a/passwd", &v), 0); /* the text of the link */
+        assert_string_equal(v, "/etc/passwd");
+        free(v);
+        /* The driver link read through the bus/pci/devices link resolves where it lies. */
+        assert_int_equal(nvv_sysfs_resolve_link(s, "bus/pci/devices/0000:41:00.0/driver", &v), 0);
+        assert_string_equal(v, "bus/pci/drivers/nvidia");
+        free(v);
+        assert_int_equal(nvv_sysfs_read_link_name(s, "bus/pci/devices/0000:41:00.0/driver", &v), 0);
+        assert_string_equal(v, "nvidia");
+        free(v);
+        assert_int_equal(nvv_sysfs_resolve_link(s, "bus/pci/devices/0000:41:00.0", &v), 0);
+        assert_string_equal(v, "devices/p/0000:41:00.0");
+        free(v);
+        tree_free(t);
+}
+
+static void test_confined(void **state)
+{
+        check_confined(false);
+}
+
+static void test_confined_portable(void **state)
+{
+        check_confined(true);
+}
+
 static void test_list_dir(void **state)
 {
         struct tree *t = tree_new();
@@ -229,6 +312,7 @@ int main(void)
                 cmocka_unit_test(test_parse_uevent), cmocka_unit_test(test_normalize),
                 cmocka_unit_test(test_read_attr),   cmocka_unit_test(test_links),
                 cmocka_unit_test(test_list_dir),    cmocka_unit_test(test_bad_root),
+                cmocka_unit_test(test_confined),    cmocka_unit_test(test_confined_portable),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1 @@
+sh @SRCDIR@/tests/golden/data/crafted-sysfs.sh tests/golden/out/crafted-json && nvvgpuctl host scan --no-udev --json --sysfs-root tests/golden/out/crafted-json --proc-root tests/golden/out/crafted-json/proc

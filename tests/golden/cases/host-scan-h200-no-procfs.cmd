@@ -1,0 +1,1 @@
+rm -rf tests/golden/out/h200-sysfs-only && mkdir -p tests/golden/out/h200-sysfs-only && cp -R @SRCDIR@/tests/fixtures/h200-passthrough/sysfs tests/golden/out/h200-sysfs-only/ && nvvgpuctl host scan --sysfs-root tests/golden/out/h200-sysfs-only/sysfs
