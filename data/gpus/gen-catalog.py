@@ -29,6 +29,10 @@ VGPUCONFIG_3P = ("vgpuConfig.xml of the 510.47.03 vGPU driver as tabulated on a 
                  "vgpu_unlock community wiki page ('vGPU Types'), found by public code "
                  "search; third party, repository not attributable")
 PCI_IDS = "pci.ids 2023.04.10 (Debian package pci.ids 0.0~2023.04.11-1, /usr/share/misc/pci.ids)"
+NVIDIA_SSID_TABLE = ("NVIDIA's device/subsystem name table GPU_NAME_BY_DEVID_SSID (an "
+                     "NVIDIA-copyrighted MIT Python module, 2024-2025, found by public code "
+                     "search; repository not attributable): (0x25b6, 0x14a9) A16, "
+                     "(0x25b6, 0x157e) A2, 0x26b9 L40S")
 NVIDIA_RESERVED_FORMULA = ("NVIDIA vGPU C-series documentation: reserved FB = "
                            "profile-size-in-MB/16 + 16 MB + ECC/page-retirement/compression "
                            "adjustments (shared/reference/peers.md 4.6)")
@@ -88,9 +92,9 @@ GPUS = [
                [("C", g, i) for g, i in zip([4, 6, 8, 12, 24], range(610, 615))],
          ids_prov=("source", VGPUCONFIG_3P), display_src=VGPUCONFIG_3P),
     dict(id="a16", model="NVIDIA A16", short="A16", type_prefix="NVIDIA A16", arch="Ampere",
-         pci=["10de:25b6"],
-         pci_prov=("source", PCI_IDS + ": 25b6 GA107GL [A2 / A16]; the id is shared with the A2 "
-                   "(16 GB as well) and no subsystem-id table was available to tell them apart"),
+         pci=["10de:25b6:10de:14a9"],
+         pci_prov=("source", PCI_IDS + ": 25b6 GA107GL [A2 / A16]; the A16 is subsystem 10de:14a9, "
+                   "the A2 10de:157e (" + NVIDIA_SSID_TABLE + ")"),
          memory="GDDR6", fb_gib=16, sriov=True, mixed=False,
          types=[("B", 1, 709), ("B", 2, 710)] +
                [("Q", g, i) for g, i in zip([1, 2, 4, 8, 16], range(711, 716))] +
@@ -98,6 +102,17 @@ GPUS = [
                [("C", g, i) for g, i in zip([4, 8, 16], range(721, 724))],
          ids_prov=("source", VGPUCONFIG_3P), display_src=VGPUCONFIG_3P,
          fb_note="per GPU: the A16 board carries four GPUs with 16 GB each"),
+    dict(id="a2", model="NVIDIA A2", short="A2", type_prefix="NVIDIA A2", arch="Ampere",
+         pci=["10de:25b6:10de:157e"],
+         pci_prov=("source", PCI_IDS + ": 25b6 GA107GL [A2 / A16], told apart by subsystem "
+                   "10de:157e (" + NVIDIA_SSID_TABLE + ")"),
+         memory="GDDR6", fb_gib=16, sriov=True, mixed=False,
+         types=[("B", 1, None), ("B", 2, None)] +
+               [("Q", g, None) for g in [1, 2, 4, 8, 16]] +
+               [("A", g, None) for g in [1, 2, 4, 8, 16]] +
+               [("C", g, None) for g in [4, 8, 16]],
+         ids_prov=None, ladder_note="the A16 ladder (same 16 GB GA107 GPU), " + VGPUCONFIG_3P,
+         private_base=60400),
     dict(id="a40", model="NVIDIA A40", short="A40", type_prefix="NVIDIA A40", arch="Ampere",
          pci=["10de:2235"], pci_prov=("source", PCI_IDS + ": 2235 GA102GL [A40]"),
          memory="GDDR6", fb_gib=48, sriov=True, mixed=False,
@@ -117,8 +132,8 @@ GPUS = [
          private_base=60000),
     dict(id="l40s", model="NVIDIA L40S", short="L40S", type_prefix="NVIDIA L40S", arch="Ada Lovelace",
          pci=["10de:26b9"],
-         pci_prov=("unverified", "0x26b9 as reported by L40S boards in public lspci listings; not in "
-                   "pci.ids 2023.04.10 (which predates the L40S: it lists 26b5 L40 and 26b8 L40G)"),
+         pci_prov=("source", "0x26b9 L40S in " + NVIDIA_SSID_TABLE + "; not in pci.ids 2023.04.10 "
+                   "(which predates the L40S: it lists 26b5 L40 and 26b8 L40G)"),
          memory="GDDR6", fb_gib=48, sriov=True, mixed=True,
          types=[("B", 1, 1145), ("B", 2, 1146)] +
                [("Q", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 16, 24, 48], range(1147, 1157))] +

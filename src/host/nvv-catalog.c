@@ -266,6 +266,13 @@ static int parse_resolution(const char *s, uint32_t *x, uint32_t *y)
         return 0;
 }
 
+static bool pci_id_same(const struct nvv_catalog_pci_id *a, const struct nvv_catalog_pci_id *b)
+{
+        return a->vendor == b->vendor && a->device == b->device && a->has_subsystem == b->has_subsystem &&
+               (!a->has_subsystem ||
+                (a->subsystem_vendor == b->subsystem_vendor && a->subsystem_device == b->subsystem_device));
+}
+
 /* "NVIDIA L40S-8Q": the part after the vendor prefix, and its size and series. */
 static const char *name_short(const char *name)
 {
@@ -522,7 +529,7 @@ static int parse_gpu(struct parse *p, json_object *root)
         if ((g->fb_total - g->fb_reserved) / g->placement_units < g->vmmu_segment)
                 return nvv_json_fail(j, "placement_units: %" PRIu32 " units are smaller than one VMMU segment", g->placement_units);
 
-        /* PCI ids: ["10de:26b9", ...] */
+        /* PCI ids: ["10de:26b9", "10de:25b6:10de:14a9" (with the subsystem), ...] */
         r = gpu_value(j, root, "pci_ids", &o);
         if (r < 0)
                 return r;
@@ -532,19 +539,25 @@ static int parse_gpu(struct parse *p, json_object *root)
                 r = nvv_json_fail(j, "must list at least one id");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 size_t o2 = nvv_json_push_index(j, i);
-                unsigned ven, dev;
+                unsigned ven, dev, sven = 0, sdev = 0;
                 int used = 0;
 
-                r = nvv_json_get_string(j, json_object_array_get_idx(o, i), 9, &s);
-                if (r >= 0 && (sscanf(s, "%4x:%4x%n", &ven, &dev, &used) != 2 || used != 9 || strlen(s) != 9))
-                        r = nvv_json_fail(j, "'%s' is not vvvv:dddd", s);
+                r = nvv_json_get_string(j, json_object_array_get_idx(o, i), 19, &s);
+                if (r >= 0 && !(strlen(s) == 9 ? sscanf(s, "%4x:%4x%n", &ven, &dev, &used) == 2 && used == 9
+                                               : strlen(s) == 19 && strspn(s, "0123456789abcdef:") == 19 &&
+                                                         sscanf(s, "%4x:%4x:%4x:%4x%n", &ven, &dev, &sven, &sdev, &used) == 4 &&
+                                                         used == 19))
+                        r = nvv_json_fail(j, "'%s' is not vvvv:dddd or vvvv:dddd:ssvv:ssdd", s);
                 else if (r >= 0 && ven != 0x10de)
                         r = nvv_json_fail(j, "'%s' is not an NVIDIA id (10de)", s);
                 if (r >= 0) {
-                        g->pci[i].vendor = (uint16_t) ven;
-                        g->pci[i].device = (uint16_t) dev;
+                        g->pci[i] = (struct nvv_catalog_pci_id) {
+                                .vendor = (uint16_t) ven, .device = (uint16_t) dev,
+                                .has_subsystem = strlen(s) == 19,
+                                .subsystem_vendor = (uint16_t) sven, .subsystem_device = (uint16_t) sdev,
+                        };
                         for (size_t k = 0; k < i; k++)
-                                if (g->pci[k].device == dev)
+                                if (pci_id_same(&g->pci[k], &g->pci[i]))
                                         r = nvv_json_fail(j, "'%s' listed twice", s);
                 }
                 nvv_json_pop(j, o2);
@@ -643,9 +656,11 @@ int nvv_catalog_load_buffer(struct nvv_catalog *c, const char *data, size_t size
                                              o->path ? o->path : o->id);
                 for (size_t a = 0; a < g->n_pci; a++)
                         for (size_t b = 0; b < o->n_pci; b++)
-                                if (g->pci[a].device == o->pci[b].device)
-                                        return nvv_json_fail(&p.j, "pci_ids: 10de:%04x is also the %s (%s)",
-                                                             g->pci[a].device, o->model, o->path ? o->path : o->id);
+                                if (pci_id_same(&g->pci[a], &o->pci[b]))
+                                        return nvv_json_fail(&p.j, "pci_ids: 10de:%04x%s is also the %s (%s)",
+                                                             g->pci[a].device,
+                                                             g->pci[a].has_subsystem ? " (same subsystem)" : "",
+                                                             o->model, o->path ? o->path : o->id);
                 for (size_t a = 0; a < g->n_types; a++)
                         for (size_t b = 0; b < o->n_types; b++)
                                 if (strcasecmp(g->types[a].short_name, o->types[b].short_name) == 0)
@@ -734,13 +749,26 @@ const struct nvv_catalog_gpu *nvv_catalog_get(const struct nvv_catalog *c, size_
 }
 
 const struct nvv_catalog_gpu *nvv_catalog_find_pci(const struct nvv_catalog *c, uint16_t vendor,
-                                                   uint16_t device)
+                                                   uint16_t device, uint16_t subsystem_vendor,
+                                                   uint16_t subsystem_device)
 {
+        const struct nvv_catalog_gpu *any = NULL;
+
+        /* An entry naming the subsystem matches only that board and wins over one that does
+         * not (one device id, several boards: the A2 and the A16 are both 25b6). */
         for (size_t i = 0; c && i < c->n; i++)
-                for (size_t k = 0; k < c->gpus[i]->n_pci; k++)
-                        if (c->gpus[i]->pci[k].vendor == vendor && c->gpus[i]->pci[k].device == device)
+                for (size_t k = 0; k < c->gpus[i]->n_pci; k++) {
+                        const struct nvv_catalog_pci_id *id = &c->gpus[i]->pci[k];
+
+                        if (id->vendor != vendor || id->device != device)
+                                continue;
+                        if (!id->has_subsystem)
+                                any = any ?: c->gpus[i];
+                        else if (id->subsystem_vendor == subsystem_vendor &&
+                                 id->subsystem_device == subsystem_device)
                                 return c->gpus[i];
-        return NULL;
+                }
+        return any;
 }
 
 const struct nvv_catalog_gpu *nvv_catalog_find_gpu(const struct nvv_catalog *c, const char *name)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static const struct nvv_fwabi *release(const char *r)
 
 static void test_shipped(void **state)
 {
-        static const char *const models[] = { "T4", "A10", "A16", "A40", "L4", "L40S", "RTX6000-Ada", "H100", "H200" };
+        static const char *const models[] = { "T4", "A10", "A16", "A2", "A40", "L4", "L40S", "RTX6000-Ada", "H100", "H200" };
         const struct nvv_catalog_gpu *g;
         const struct nvv_catalog_type *t;
 
@@ -38,7 +39,7 @@ static void test_shipped(void **state)
                 assert_non_null(nvv_catalog_find_gpu(catalog, models[i]));
 
         /* The H200 of the real capture. */
-        g = nvv_catalog_find_pci(catalog, 0x10de, 0x2335);
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x2335, 0x10de, 0x18bf);
         assert_non_null(g);
         assert_string_equal(g->short_name, "H200");
         assert_int_equal(g->fb_total, 143771 * MIB);
@@ -67,7 +68,28 @@ static void test_shipped(void **state)
         assert_int_equal(nvv_catalog_find_type(catalog, "A40-3Q")->max_instance, 16);
         assert_non_null(nvv_catalog_gpu_find_type(nvv_catalog_find_gpu(catalog, "l40s"), "1147"));
         assert_null(nvv_catalog_find_type(catalog, "L40S-7Q"));
-        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x1234));
+        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x1234, 0, 0));
+}
+
+/* One device id, two boards: the subsystem tells the A16 from the A2, and a 25b6 with a
+ * subsystem no file names is no known model. A model listed without one matches any. */
+static void test_pci_subsystem(void **state)
+{
+        const struct nvv_catalog_gpu *g;
+
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0x10de, 0x14a9);
+        assert_non_null(g);
+        assert_string_equal(g->short_name, "A16");
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0x10de, 0x157e);
+        assert_non_null(g);
+        assert_string_equal(g->short_name, "A2");
+        assert_non_null(nvv_catalog_find_type(catalog, "A2-16Q"));
+        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0x10de, 0x1234));
+        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0, 0));
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x26b9, 0x10de, 0x1851);
+        assert_non_null(g);
+        assert_string_equal(g->short_name, "L40S");
+        assert_ptr_equal(nvv_catalog_find_pci(catalog, 0x10de, 0x26b9, 0, 0), g);
 }
 
 /* Every type of every model, under every release and ECC state, yields a record that fits. */
@@ -223,6 +245,11 @@ static void test_errors(void **state)
         expect_error("\"format\": \"nvvgpu-gpu/1\"", "\"format\": \"nvvgpu-gpu/2\"", "format: 'nvvgpu-gpu/2' is not a format");
         expect_error("\"fb_length_mib\": 44512", "\"fb_length_mib\": 48000",
                      "fb_length_mib: 48000 MiB plus the reservation does not fit 48 placement units");
+        /* PCI ids with a subsystem. */
+        expect_error("\"10de:26b9\"", "\"10de:26b9:10de\"", "pci_ids[0]: '10de:26b9:10de' is not vvvv:dddd or vvvv:dddd:ssvv:ssdd");
+        expect_error("\"10de:26b9\"", "\"10de:26b9:10DE:1851\"", "is not vvvv:dddd or vvvv:dddd:ssvv:ssdd");
+        expect_error("\"10de:26b9\"", "\"10de:26b9:10de:1851\", \"10de:26b9:10de:1851\"", "pci_ids[1]: '10de:26b9:10de:1851' listed twice");
+        assert_int_equal(load_mutated("\"10de:26b9\"", "\"10de:26b9:10de:1851\", \"10de:26b9\"", &msg), 0);
         expect_error("\"id\": \"l40s\"", "\"id\": \"l40s\", \"extra\": 1", "l40s.json: unknown key 'extra'");
         expect_error("\"types\": [", "\"types\": [}", "l40s.json: line");
 }
@@ -275,7 +302,8 @@ static void test_load_dir_atomic(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_shipped),        cmocka_unit_test(test_fill_all),
+                cmocka_unit_test(test_shipped),        cmocka_unit_test(test_pci_subsystem),
+                cmocka_unit_test(test_fill_all),
                 cmocka_unit_test(test_fill_per_release), cmocka_unit_test(test_fill_ecc),
                 cmocka_unit_test(test_errors),         cmocka_unit_test(test_cross_file),
                 cmocka_unit_test(test_load_dir_atomic),
