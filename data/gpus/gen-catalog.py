@@ -29,6 +29,10 @@ VGPUCONFIG_3P = ("vgpuConfig.xml of the 510.47.03 vGPU driver as tabulated on a 
                  "vgpu_unlock community wiki page ('vGPU Types'), found by public code "
                  "search; third party, repository not attributable")
 PCI_IDS = "pci.ids 2023.04.10 (Debian package pci.ids 0.0~2023.04.11-1, /usr/share/misc/pci.ids)"
+C_RESOLUTION_SRC = ("NVIDIA AI Enterprise 8 vGPU types reference, 'Turing Architecture vGPU "
+                    "Types' (docs.nvidia.com/ai-enterprise/release-8/latest/infra-software/vgpu/"
+                    "reference/turing.html): C-series types have one virtual display of at most "
+                    "3840x2400 (T4-16C/8C/4C, RTX6000P-*C); taken for every C type")
 NVIDIA_SSID_TABLE = ("NVIDIA's device/subsystem name table GPU_NAME_BY_DEVID_SSID (an "
                      "NVIDIA-copyrighted MIT Python module, 2024-2025, found by public code "
                      "search; repository not attributable): (0x25b6, 0x14a9) A16, "
@@ -42,7 +46,7 @@ SERIES = {
     "Q": ("Quadro", 4, (7680, 4320), 60, True),
     "B": ("NVS", 4, (5120, 2880), 45, False),
     "A": ("NVS", 1, (1280, 1024), 60, False),
-    "C": ("Compute", 1, (4096, 2160), 60, True),
+    "C": ("Compute", 1, (3840, 2400), 60, True),
 }
 
 
@@ -304,7 +308,7 @@ def build(g):
         for k in ("heads", "max_resolution", "frl"):
             tp[k] = prov("derived", "series convention of the Ampere rows of " + VGPUCONFIG_3P +
                          " (Q: 4 heads, 7680x4320, 1Q 5120x2880, 60 fps; B: 4, 5120x2880, 45; A: 1, "
-                         "1280x1024, 60; C: 1, 4096x2160, 60)")
+                         "1280x1024, 60; C: 1, 3840x2400 (given inline), 60)")
     if g.get("ids_prov"):
         tp["type_id"] = prov(*g["ids_prov"])
     else:
@@ -353,7 +357,10 @@ def build(g):
             "name": "%s-%d%s" % (g["type_prefix"], gib, letter),
             "series": letter, "class": cls, "profile_mib": profile,
             "fb_length_mib": fb_len, "gsp_heap_mib": PLUGIN_HEAP_MIB, "fb_reservation_mib": fb_res,
-            "max_instance": maxi, "heads": heads, "max_resolution": "%dx%d" % res, "frl": frl,
+            "max_instance": maxi, "heads": heads,
+            "max_resolution": ("%dx%d" % res if letter != "C" else
+                               val("%dx%d" % res, "source", C_RESOLUTION_SRC)),
+            "frl": frl,
             "cuda": cuda, "ecc_supported": True, "placement_size": p,
             "homogeneous_placement_ids": homog, "heterogeneous_placement_ids": heterog,
         })

@@ -92,6 +92,25 @@ static void test_pci_subsystem(void **state)
         assert_ptr_equal(nvv_catalog_find_pci(catalog, 0x10de, 0x26b9, 0, 0), g);
 }
 
+/* Current NVIDIA tables give every C-series type one display of at most 3840x2400. */
+static void test_c_series_display(void **state)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < nvv_catalog_count(catalog); i++) {
+                const struct nvv_catalog_gpu *g = nvv_catalog_get(catalog, i);
+
+                for (size_t k = 0; k < g->n_types; k++)
+                        if (g->types[k].series == 'C') {
+                                assert_int_equal(g->types[k].max_res_x, 3840);
+                                assert_int_equal(g->types[k].max_res_y, 2400);
+                                assert_int_equal(g->types[k].num_heads, 1);
+                                n++;
+                        }
+        }
+        assert_true(n > 40);
+}
+
 /* Every type of every model, under every release and ECC state, yields a record that fits. */
 static void test_fill_all(void **state)
 {
@@ -303,6 +322,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped),        cmocka_unit_test(test_pci_subsystem),
+                cmocka_unit_test(test_c_series_display),
                 cmocka_unit_test(test_fill_all),
                 cmocka_unit_test(test_fill_per_release), cmocka_unit_test(test_fill_ecc),
                 cmocka_unit_test(test_errors),         cmocka_unit_test(test_cross_file),
