@@ -38,8 +38,15 @@ NVIDIA_SSID_TABLE = ("NVIDIA's device/subsystem name table GPU_NAME_BY_DEVID_SSI
                      "search; repository not attributable): (0x25b6, 0x14a9) A16, "
                      "(0x25b6, 0x157e) A2, 0x26b9 L40S")
 NVIDIA_RESERVED_FORMULA = ("NVIDIA vGPU C-series documentation: reserved FB = "
-                           "profile-size-in-MB/16 + 16 MB + ECC/page-retirement/compression "
-                           "adjustments (shared/reference/peers.md 4.6)")
+                           "profile-size-in-MB/16 + 16 MB + ECC adjustment + page-retirement "
+                           "allocation (128 MB / max vGPUs per GPU) + compression adjustment "
+                           "(shared/reference/peers.md 4.6); ECC is charged GPU-wide "
+                           "(ecc_fb_divisor)")
+TURING_COMPRESSION_MIB = 28
+TURING_COMPRESSION_SRC = ("28 MB: the compression adjustment of NVIDIA's worked example for a "
+                          "T4-16Q, as restated on a third-party page (sicorps.com, 'NVIDIA "
+                          "Virtual GPU Software Frame Buffer Reservation'); NVIDIA's own per-size "
+                          "value was not available, so every Turing type gets it")
 
 SERIES = {
     # letter: class, heads, resolution, frl, cuda
@@ -70,6 +77,14 @@ def seg_for(fb_total):
     while fb_total / seg > 2048:
         seg *= 2
     return seg
+
+
+def type_reservation(arch, gib, maxi):
+    """Per-vGPU reserved FB in MiB, plugin heap included (NVIDIA_RESERVED_FORMULA)."""
+    profile = gib * GIB
+    page_retirement = -(-128 // maxi)  # 128 MB / max vGPUs per GPU, rounded up
+    compression = TURING_COMPRESSION_MIB if arch == "Turing" else 0
+    return PLUGIN_HEAP_MIB + profile // 16 + 16 + page_retirement + compression
 
 
 def reserved_for(fb_total):
@@ -283,6 +298,10 @@ def build(g):
                              "buffers, 2 MiB migration, 4 KiB error, 128 KiB init log, 256 KiB task log) "
                              "plus the plugin's own heap, rounded up to 16 MiB"),
         "fb_reservation_mib": prov("derived", "gsp_heap_mib + " + NVIDIA_RESERVED_FORMULA +
+                                   "; max vGPUs per GPU is the type's max_instance, the quotient "
+                                   "rounded up" + ("; compression adjustment " + TURING_COMPRESSION_SRC
+                                                   if g["arch"] == "Turing" else
+                                                   "; no compression adjustment (Turing only)") +
                                    "; includes the plugin heap, which lives in it"),
         "placement_size": prov("derived", "profile GiB / unit GiB (units as in placement_units)"),
         "max_instance": prov("derived", "equal-size mode: min(placement_units / placement_size, num_vfs, "
@@ -337,10 +356,10 @@ def build(g):
             assert p * g.get("unit_gib", 1) == gib, (g["id"], gib)
         cls, heads, res, frl, cuda = series_display(letter, gib)
         profile = gib * GIB
-        fb_res = PLUGIN_HEAP_MIB + profile // 16 + 16
+        maxi = min(units // p, num_vfs, MAX_VGPU_NON_MIG)
+        fb_res = type_reservation(g["arch"], gib, maxi)
         fb_len = align_down(p * unit - align_up(fb_res, seg), seg)
         assert fb_len >= seg, (g["id"], letter, gib)
-        maxi = min(units // p, num_vfs, MAX_VGPU_NON_MIG)
         homog = [k * p for k in range(maxi)]
         heterog = [k * p for k in range(min(units // p, WIRE_PLACEMENTS))] if g["mixed"] else []
         t = {}

@@ -111,6 +111,34 @@ static void test_c_series_display(void **state)
         assert_true(n > 40);
 }
 
+/* The per-vGPU reservation: plugin heap (16) + profile/16 + 16 + 128 / max vGPUs per GPU
+ * (rounded up) + 28 MB compression on Turing (doc/firmware-model.md §1). */
+static void test_reserved_fb(void **state)
+{
+        static const struct {
+                const char *type;
+                uint64_t mib;
+        } cases[] = {
+                { "T4-16Q", 16 + 1024 + 16 + 128 + 28 },
+                { "T4-1Q", 16 + 64 + 16 + 8 + 28 },
+                { "L40S-1Q", 16 + 64 + 16 + 4 },
+                { "L40S-16Q", 16 + 1024 + 16 + 43 },  /* 128 / 3 rounded up */
+                { "L40S-48Q", 16 + 3072 + 16 + 128 },
+                { "H200X-141C", 16 + 9024 + 16 + 128 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const struct nvv_catalog_type *t = nvv_catalog_find_type(catalog, cases[i].type);
+
+                assert_non_null(t);
+                if (t->fb_reservation != cases[i].mib * MIB) {
+                        fprintf(stderr, "%s: %" PRIu64 " MiB, expected %" PRIu64 "\n", cases[i].type,
+                                t->fb_reservation / MIB, cases[i].mib);
+                        fail();
+                }
+        }
+}
+
 /* Every type of every model, under every release and ECC state, yields a record that fits. */
 static void test_fill_all(void **state)
 {
@@ -262,7 +290,7 @@ static void test_errors(void **state)
                      "vmmu_segment_mib: 48 is not 32, 64, 128, 256 or 512");
         expect_error("\"10de:26b9\"", "\"1002:26b9\"", "pci_ids[0]: '1002:26b9' is not an NVIDIA id");
         expect_error("\"format\": \"nvvgpu-gpu/1\"", "\"format\": \"nvvgpu-gpu/2\"", "format: 'nvvgpu-gpu/2' is not a format");
-        expect_error("\"fb_length_mib\": 44512", "\"fb_length_mib\": 48000",
+        expect_error("\"fb_length_mib\": 44384", "\"fb_length_mib\": 48000",
                      "fb_length_mib: 48000 MiB plus the reservation does not fit 48 placement units");
         /* PCI ids with a subsystem. */
         expect_error("\"10de:26b9\"", "\"10de:26b9:10de\"", "pci_ids[0]: '10de:26b9:10de' is not vvvv:dddd or vvvv:dddd:ssvv:ssdd");
@@ -322,7 +350,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped),        cmocka_unit_test(test_pci_subsystem),
-                cmocka_unit_test(test_c_series_display),
+                cmocka_unit_test(test_c_series_display), cmocka_unit_test(test_reserved_fb),
                 cmocka_unit_test(test_fill_all),
                 cmocka_unit_test(test_fill_per_release), cmocka_unit_test(test_fill_ecc),
                 cmocka_unit_test(test_errors),         cmocka_unit_test(test_cross_file),
