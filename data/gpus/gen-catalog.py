@@ -29,6 +29,12 @@ VGPUCONFIG_3P = ("vgpuConfig.xml of the 510.47.03 vGPU driver as tabulated on a 
                  "vgpu_unlock community wiki page ('vGPU Types'), found by public code "
                  "search; third party, repository not attributable")
 PCI_IDS = "pci.ids 2023.04.10 (Debian package pci.ids 0.0~2023.04.11-1, /usr/share/misc/pci.ids)"
+MIXED_ISSUE7 = ("NVIDIA's published 'maximum vGPUs per GPU in mixed-size mode' as quoted in "
+                "nvvgpu issue 7 (read from NVIDIA's vGPU 17-19 type tables); those tables were "
+                "not reachable here. Consistent with the L40 figures read from NVIDIA's C-series "
+                "page (L40-16C 2, L40-4C 8: shared/reference/peers.md 4.3)")
+AMPERE_MIXED = ("nvvgpu issue 7 reports that NVIDIA's vGPU 17+ tables give the A10, A16 and A40 "
+                "a mixed-size mode; the tables were not reachable here")
 C_RESOLUTION_SRC = ("NVIDIA AI Enterprise 8 vGPU types reference, 'Turing Architecture vGPU "
                     "Types' (docs.nvidia.com/ai-enterprise/release-8/latest/infra-software/vgpu/"
                     "reference/turing.html): C-series types have one virtual display of at most "
@@ -55,6 +61,17 @@ SERIES = {
     "A": ("NVS", 1, (1280, 1024), 60, False),
     "C": ("Compute", 1, (3840, 2400), 60, True),
 }
+
+# Mixed-size maxima NVIDIA publishes (MIXED_ISSUE7), per GPU and profile GiB, for every series
+# of that size. Other sizes keep the natural-alignment model (heterogeneous_placement_ids).
+MIXED_PUBLISHED = {
+    "l40s": {16: 2, 8: 4, 4: 8},
+    "rtx6000-ada": {16: 2, 8: 4, 4: 8},
+    "l4": {8: 2, 4: 4},
+    "h100": {16: 4, 8: 8, 4: 16},
+}
+# GPUs with the FB of one above and no table here: its numbers, marked derived.
+MIXED_LIKE = {"a10": "l4", "a40": "l40s"}
 
 
 def series_display(letter, gib):
@@ -104,7 +121,7 @@ GPUS = [
          ids_prov=("source", VGPUCONFIG_3P), display_src=VGPUCONFIG_3P),
     dict(id="a10", model="NVIDIA A10", short="A10", type_prefix="NVIDIA A10", arch="Ampere",
          pci=["10de:2236"], pci_prov=("source", PCI_IDS + ": 2236 GA102GL [A10]"),
-         memory="GDDR6", fb_gib=24, sriov=True, mixed=False,
+         memory="GDDR6", fb_gib=24, sriov=True, mixed=True, mixed_prov=("unverified", AMPERE_MIXED),
          types=[("B", 1, 588), ("B", 2, 589)] +
                [("Q", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 24], range(590, 598))] +
                [("A", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 24], range(598, 606))] +
@@ -114,7 +131,7 @@ GPUS = [
          pci=["10de:25b6:10de:14a9"],
          pci_prov=("source", PCI_IDS + ": 25b6 GA107GL [A2 / A16]; the A16 is subsystem 10de:14a9, "
                    "the A2 10de:157e (" + NVIDIA_SSID_TABLE + ")"),
-         memory="GDDR6", fb_gib=16, sriov=True, mixed=False,
+         memory="GDDR6", fb_gib=16, sriov=True, mixed=True, mixed_prov=("unverified", AMPERE_MIXED),
          types=[("B", 1, 709), ("B", 2, 710)] +
                [("Q", g, i) for g, i in zip([1, 2, 4, 8, 16], range(711, 716))] +
                [("A", g, i) for g, i in zip([1, 2, 4, 8, 16], range(716, 721))] +
@@ -134,7 +151,7 @@ GPUS = [
          private_base=60400),
     dict(id="a40", model="NVIDIA A40", short="A40", type_prefix="NVIDIA A40", arch="Ampere",
          pci=["10de:2235"], pci_prov=("source", PCI_IDS + ": 2235 GA102GL [A40]"),
-         memory="GDDR6", fb_gib=48, sriov=True, mixed=False,
+         memory="GDDR6", fb_gib=48, sriov=True, mixed=True, mixed_prov=("unverified", AMPERE_MIXED),
          types=[("B", 1, 555), ("B", 2, 556)] +
                [("Q", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 16, 24, 48], range(557, 567))] +
                [("A", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 16, 24, 48], range(567, 577))] +
@@ -313,12 +330,16 @@ def build(g):
                               "configuration (570+ firmware, ECC off); re-derived per release and ECC"),
         "homogeneous_placement_ids": prov("derived", "equal-size mode: k x placement_size for k < "
                                           "max_instance (the vGPUs tile the FB from offset 0)"),
-        "heterogeneous_placement_ids": prov("derived", "mixed-size mode (model): every multiple of "
-                                            "placement_size that fits (natural alignment, buddy-like), "
-                                            "at most 32 (the wire arrays of 550/570 hold 32); NVIDIA "
-                                            "documents lower mixed-size maxima for some types (L40-16C 3 "
-                                            "vs 2, L40-4C 12 vs 8) that this rule does not reproduce; "
-                                            "empty on GPUs without mixed-size mode"),
+        "heterogeneous_placement_ids": prov("derived", "mixed-size mode (model): k x placement_size "
+                                            "for k < mixed_max_instance (natural alignment from offset "
+                                            "0), so the list holds exactly as many vGPUs as NVIDIA "
+                                            "admits in mixed-size mode; the firmware is given this "
+                                            "list and the maximum follows from it; empty on GPUs "
+                                            "without mixed-size mode"),
+        "mixed_max_instance": prov("derived", "mixed-size mode, where no published figure is given "
+                                   "inline: every multiple of placement_size that fits (natural "
+                                   "alignment), at most 32 (the wire arrays of 550/570 hold 32); "
+                                   "0 on GPUs without mixed-size mode"),
     }
     if "display_src" in g:
         for k in ("heads", "max_resolution", "frl"):
@@ -361,7 +382,22 @@ def build(g):
         fb_len = align_down(p * unit - align_up(fb_res, seg), seg)
         assert fb_len >= seg, (g["id"], letter, gib)
         homog = [k * p for k in range(maxi)]
-        heterog = [k * p for k in range(min(units // p, WIRE_PLACEMENTS))] if g["mixed"] else []
+        mixed_max = 0
+        mixed_val = None
+        if g["mixed"]:
+            mixed_max = min(units // p, WIRE_PLACEMENTS)
+            pub = MIXED_PUBLISHED.get(g["id"], {})
+            like = MIXED_LIKE.get(g["id"])
+            if gib in pub:
+                mixed_max = pub[gib]
+                mixed_val = val(mixed_max, "unverified", MIXED_ISSUE7)
+            elif like and gib in MIXED_PUBLISHED[like]:
+                mixed_max = MIXED_PUBLISHED[like][gib]
+                mixed_val = val(mixed_max, "derived", "taken from the %s (same FB), whose figure is "
+                                "%s; no mixed-size table for this GPU was available"
+                                % (like, MIXED_ISSUE7))
+            assert mixed_max <= maxi, (g["id"], gib)
+        heterog = [k * p for k in range(mixed_max)]
         t = {}
         if tid is None:
             t["type_id"] = private + seq
@@ -376,7 +412,9 @@ def build(g):
             "name": "%s-%d%s" % (g["type_prefix"], gib, letter),
             "series": letter, "class": cls, "profile_mib": profile,
             "fb_length_mib": fb_len, "gsp_heap_mib": PLUGIN_HEAP_MIB, "fb_reservation_mib": fb_res,
-            "max_instance": maxi, "heads": heads,
+            "max_instance": maxi,
+            "mixed_max_instance": mixed_val if mixed_val else mixed_max,
+            "heads": heads,
             "max_resolution": ("%dx%d" % res if letter != "C" else
                                val("%dx%d" % res, "source", C_RESOLUTION_SRC)),
             "frl": frl,

@@ -128,7 +128,7 @@ struct parse {
 
 static const char *const type_keys[] = {
         "type_id", "name", "series", "class", "profile_mib", "fb_length_mib", "gsp_heap_mib",
-        "fb_reservation_mib", "max_instance", "heads", "max_resolution", "frl", "cuda",
+        "fb_reservation_mib", "max_instance", "mixed_max_instance", "heads", "max_resolution", "frl", "cuda",
         "ecc_supported", "placement_size", "homogeneous_placement_ids",
         "heterogeneous_placement_ids", NULL
 };
@@ -305,6 +305,7 @@ static int parse_type(struct parse *p, json_object *t, struct nvv_catalog_type *
             (r = type_mib(p, t, "gsp_heap_mib", &ct->gsp_heap_size)) < 0 ||
             (r = type_mib(p, t, "fb_reservation_mib", &ct->fb_reservation)) < 0 ||
             (r = type_u32(p, t, "max_instance", NVV_MAX_VGPUS, &ct->max_instance)) < 0 ||
+            (r = type_u32(p, t, "mixed_max_instance", NVV_MAX_VGPUS, &ct->mixed_max_instance)) < 0 ||
             (r = type_u32(p, t, "heads", 16, &ct->num_heads)) < 0 ||
             (r = type_string(p, t, "max_resolution", &res)) < 0 ||
             (r = type_u32(p, t, "frl", 1000, &ct->frl)) < 0 ||
@@ -378,6 +379,17 @@ static int parse_type(struct parse *p, json_object *t, struct nvv_catalog_type *
                 return FAIL_AT("heterogeneous_placement_ids", "given, but the GPU has no mixed-size mode (mixed_size is false)");
         if (g->mixed_size && ct->n_heterogeneous == 0)
                 return FAIL_AT("heterogeneous_placement_ids", "empty, but the GPU has mixed-size mode");
+        /* The firmware learns the mixed-size maximum from the list alone (doc/firmware-model.md
+         * §3): the list must hold exactly that many vGPUs side by side. */
+        if (!g->mixed_size && ct->mixed_max_instance != 0)
+                return FAIL_AT("mixed_max_instance", "%" PRIu32 ", but the GPU has no mixed-size mode (must be 0)",
+                               ct->mixed_max_instance);
+        if (g->mixed_size && (ct->mixed_max_instance == 0 || ct->mixed_max_instance > ct->max_instance))
+                return FAIL_AT("mixed_max_instance", "%" PRIu32 " is not 1..max_instance (%" PRIu32 ")",
+                               ct->mixed_max_instance, ct->max_instance);
+        if (g->mixed_size && ct->n_heterogeneous != ct->mixed_max_instance)
+                return FAIL_AT("heterogeneous_placement_ids", "%" PRIu32 " ids, but mixed_max_instance is %" PRIu32,
+                               ct->n_heterogeneous, ct->mixed_max_instance);
         for (int pass = 0; pass < 2; pass++) {
                 const uint32_t *ids = pass ? ct->heterogeneous : ct->homogeneous;
                 uint32_t n = pass ? ct->n_heterogeneous : ct->n_homogeneous;
@@ -387,8 +399,8 @@ static int parse_type(struct parse *p, json_object *t, struct nvv_catalog_type *
                         if (ids[i] + ct->placement_size > g->placement_units)
                                 return FAIL_AT(key, "placement %" PRIu32 " + size %" PRIu32 " runs past %" PRIu32 " units",
                                                ids[i], ct->placement_size, g->placement_units);
-                        if (!pass && i > 0 && ids[i] < ids[i - 1] + ct->placement_size)
-                                return FAIL_AT(key, "placements %" PRIu32 " and %" PRIu32 " overlap: equal-size vGPUs must tile",
+                        if (i > 0 && ids[i] < ids[i - 1] + ct->placement_size)
+                                return FAIL_AT(key, "placements %" PRIu32 " and %" PRIu32 " overlap: the vGPUs must fit side by side",
                                                ids[i - 1], ids[i]);
                 }
         }

@@ -41,6 +41,7 @@ struct nvv_catalog_type {
         uint64_t gsp_heap_size;         /* plugin heap, bytes */
         uint64_t fb_reservation;        /* bytes reserved per vGPU, plugin heap included */
         uint32_t max_instance;          /* equal-size mode */
+        uint32_t mixed_max_instance;    /* mixed-size mode (= n_heterogeneous); 0 without it */
         uint32_t num_heads, max_res_x, max_res_y, frl;
         bool cuda, ecc_supported;
         uint32_t placement_size;        /* units */

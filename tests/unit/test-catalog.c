@@ -139,6 +139,39 @@ static void test_reserved_fb(void **state)
         }
 }
 
+/* NVIDIA's published mixed-size maxima (nvvgpu issue 7), and Ampere's mixed-size mode. */
+static void test_published(void **state)
+{
+        static const struct {
+                const char *type;
+                uint32_t equal, mixed;
+        } cases[] = {
+                { "L40S-16C", 3, 2 }, { "L40S-8C", 6, 4 }, { "L40S-4C", 12, 8 },
+                { "L40S-16Q", 3, 2 }, { "L40S-8B", 0, 0 }, { "L40S-4A", 12, 8 },
+                { "RTX6000-Ada-16Q", 3, 2 }, { "RTX6000-Ada-8Q", 6, 4 }, { "RTX6000-Ada-4Q", 12, 8 },
+                { "L4-8C", 3, 2 }, { "L4-4C", 6, 4 }, { "L4-8Q", 3, 2 }, { "L4-4A", 6, 4 },
+                { "H100-16C", 5, 4 }, { "H100-8C", 10, 8 }, { "H100-4C", 20, 16 },
+                { "A10-4C", 6, 4 }, { "A40-16Q", 3, 2 }, { "T4-4C", 4, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const struct nvv_catalog_type *t = nvv_catalog_find_type(catalog, cases[i].type);
+
+                if (cases[i].equal == 0) {
+                        assert_null(t); /* no 8B on the L40S */
+                        continue;
+                }
+                assert_non_null(t);
+                assert_int_equal(t->max_instance, cases[i].equal);
+                assert_int_equal(t->mixed_max_instance, cases[i].mixed);
+                assert_int_equal(t->n_heterogeneous, cases[i].mixed);
+        }
+        assert_true(nvv_catalog_find_gpu(catalog, "A10")->mixed_size);
+        assert_true(nvv_catalog_find_gpu(catalog, "A16")->mixed_size);
+        assert_true(nvv_catalog_find_gpu(catalog, "A40")->mixed_size);
+        assert_false(nvv_catalog_find_gpu(catalog, "T4")->mixed_size);
+}
+
 /* Every type of every model, under every release and ECC state, yields a record that fits. */
 static void test_fill_all(void **state)
 {
@@ -292,6 +325,15 @@ static void test_errors(void **state)
         expect_error("\"format\": \"nvvgpu-gpu/1\"", "\"format\": \"nvvgpu-gpu/2\"", "format: 'nvvgpu-gpu/2' is not a format");
         expect_error("\"fb_length_mib\": 44384", "\"fb_length_mib\": 48000",
                      "fb_length_mib: 48000 MiB plus the reservation does not fit 48 placement units");
+        /* The mixed-size maximum and the list the firmware is given must agree. */
+        expect_error("\"mixed_max_instance\": {\n    \"value\": 2,", "\"mixed_max_instance\": {\n    \"value\": 3,",
+                     "types[9].heterogeneous_placement_ids: 2 ids, but mixed_max_instance is 3");
+        expect_error("\"mixed_max_instance\": {\n    \"value\": 2,", "\"mixed_max_instance\": {\n    \"value\": 4,",
+                     "types[9].mixed_max_instance: 4 is not 1..max_instance (3)");
+        expect_error("\"heterogeneous_placement_ids\": [0, 16]", "\"heterogeneous_placement_ids\": [0, 8]",
+                     "heterogeneous_placement_ids: placements 0 and 8 overlap");
+        expect_error("\"mixed_max_instance\": 1,", "\"mixed_max_instance\": 0,",
+                     "mixed_max_instance: 0 is not 1..max_instance");
         /* PCI ids with a subsystem. */
         expect_error("\"10de:26b9\"", "\"10de:26b9:10de\"", "pci_ids[0]: '10de:26b9:10de' is not vvvv:dddd or vvvv:dddd:ssvv:ssdd");
         expect_error("\"10de:26b9\"", "\"10de:26b9:10DE:1851\"", "is not vvvv:dddd or vvvv:dddd:ssvv:ssdd");
@@ -351,6 +393,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped),        cmocka_unit_test(test_pci_subsystem),
                 cmocka_unit_test(test_c_series_display), cmocka_unit_test(test_reserved_fb),
+                cmocka_unit_test(test_published),
                 cmocka_unit_test(test_fill_all),
                 cmocka_unit_test(test_fill_per_release), cmocka_unit_test(test_fill_ecc),
                 cmocka_unit_test(test_errors),         cmocka_unit_test(test_cross_file),
