@@ -191,11 +191,13 @@ GPUS = [
          only_q_note="only the Q series is listed: it is the only series with sourced ids"),
     dict(id="h100", model="NVIDIA H100 PCIe", short="H100", type_prefix="NVIDIA H100", arch="Hopper",
          pci=["10de:2331"], pci_prov=("source", PCI_IDS + ": 2331 GH100 [H100 PCIe]"),
-         memory="HBM2e", fb_gib=80, sriov=True, mixed=True, unit_gib=2,
-         types=[("C", g, None) for g in [4, 8, 10, 16, 20, 40, 80]],
+         memory="HBM2e", fb_gib=80, sriov=True, mixed=True,
+         types=[("C", g, None) for g in [4, 8, 10, 16, 20, 40, 80]] + [("C", 5, None)],
          ids_prov=None,
          ladder_note="the A100D-80GB time-sliced ladder 4/8/10/16/20/40/80C of " + VGPUCONFIG_3P +
-                     "; Hopper has no display engine, so only the C series",
+                     ", and H100-5C (nvvgpu issue 7, from NVIDIA's vGPU tables, not reachable "
+                     "here; listed last so the older ids stay); Hopper has no display engine, so "
+                     "only the C series",
          private_base=60200),
     dict(id="h200", model="NVIDIA H200", short="H200", type_prefix="NVIDIA H200X", arch="Hopper",
          pci=["10de:2335"],
@@ -207,13 +209,15 @@ GPUS = [
          reserved_mib=616,
          reserved_prov=("source", "shared/fixtures/h200-passthrough/host/nvidia-smi-q.txt: FB Memory Usage "
                         "Reserved 616 MiB (pass-through mode)"),
-         sriov=True, mixed=True, units=32,
+         sriov=True, mixed=True, units=160,
          types=[("C", 4, None), ("C", 8, None), ("C", 17, None), ("C", 35, None), ("C", 70, None),
-                ("C", 141, None)],
-         unit_multiples={4: 1, 8: 2, 17: 4, 35: 8, 70: 16, 141: 32},
+                ("C", 141, None), ("C", 28, None), ("C", 14, None), ("C", 7, None)],
+         unit_multiples={4: 5, 8: 10, 17: 20, 35: 40, 70: 80, 141: 160, 28: 32, 14: 16, 7: 8},
          ids_prov=None,
          ladder_note="halvings of the whole GPU (1/32 .. 1/1 of the FB, named by the GiB they round "
-                     "to); the 'H200X' prefix follows the one MIG type name seen in a field report "
+                     "to), and 28C/14C/7C (nvvgpu issue 7, from NVIDIA's vGPU tables, not reachable "
+                     "here), taken as 1/5, 1/10, 1/20 of the FB and listed last so the older ids "
+                     "stay; the 'H200X' prefix follows the one MIG type name seen in a field report "
                      "('NVIDIA H200X-1-18C', shared/reference/peers.md 2.4); C series only (Hopper)",
          private_base=60300),
 ]
@@ -233,8 +237,9 @@ def build(g):
     reserved = g.get("reserved_mib", reserved_for(fb_total))
     if "units" in g:
         units = g["units"]
-        units_rule = ("32 units, each 1/32 of the usable FB (model): the H200's time-sliced sizes are "
-                      "the halvings of the whole GPU")
+        units_rule = ("160 units, each 1/160 of the usable FB (model): the H200's time-sliced sizes "
+                      "are the halvings of the whole GPU (1/32 = 5 units) and its fifths, tenths "
+                      "and twentieths (28C, 14C, 7C)")
     else:
         unit_gib = g.get("unit_gib", 1)
         units = g["fb_gib"] // unit_gib
