@@ -29,17 +29,49 @@ VGPUCONFIG_3P = ("vgpuConfig.xml of the 510.47.03 vGPU driver as tabulated on a 
                  "vgpu_unlock community wiki page ('vGPU Types'), found by public code "
                  "search; third party, repository not attributable")
 PCI_IDS = "pci.ids 2023.04.10 (Debian package pci.ids 0.0~2023.04.11-1, /usr/share/misc/pci.ids)"
+MIXED_ISSUE7 = ("NVIDIA's published 'maximum vGPUs per GPU in mixed-size mode' as quoted in "
+                "nvvgpu issue 7 (read from NVIDIA's vGPU 17-19 type tables); those tables were "
+                "not reachable here. Consistent with the L40 figures read from NVIDIA's C-series "
+                "page (L40-16C 2, L40-4C 8: shared/reference/peers.md 4.3)")
+AMPERE_MIXED = ("nvvgpu issue 7 reports that NVIDIA's vGPU 17+ tables give the A10, A16 and A40 "
+                "a mixed-size mode; the tables were not reachable here")
+C_RESOLUTION_SRC = ("NVIDIA AI Enterprise 8 vGPU types reference, 'Turing Architecture vGPU "
+                    "Types' (docs.nvidia.com/ai-enterprise/release-8/latest/infra-software/vgpu/"
+                    "reference/turing.html): C-series types have one virtual display of at most "
+                    "3840x2400 (T4-16C/8C/4C, RTX6000P-*C); taken for every C type")
+NVIDIA_SSID_TABLE = ("NVIDIA's device/subsystem name table GPU_NAME_BY_DEVID_SSID (an "
+                     "NVIDIA-copyrighted MIT Python module, 2024-2025, found by public code "
+                     "search; repository not attributable): (0x25b6, 0x14a9) A16, "
+                     "(0x25b6, 0x157e) A2, 0x26b9 L40S")
 NVIDIA_RESERVED_FORMULA = ("NVIDIA vGPU C-series documentation: reserved FB = "
-                           "profile-size-in-MB/16 + 16 MB + ECC/page-retirement/compression "
-                           "adjustments (shared/reference/peers.md 4.6)")
+                           "profile-size-in-MB/16 + 16 MB + ECC adjustment + page-retirement "
+                           "allocation (128 MB / max vGPUs per GPU) + compression adjustment "
+                           "(shared/reference/peers.md 4.6); ECC is charged GPU-wide "
+                           "(ecc_fb_divisor)")
+TURING_COMPRESSION_MIB = 28
+TURING_COMPRESSION_SRC = ("28 MB: the compression adjustment of NVIDIA's worked example for a "
+                          "T4-16Q, as restated on a third-party page (sicorps.com, 'NVIDIA "
+                          "Virtual GPU Software Frame Buffer Reservation'); NVIDIA's own per-size "
+                          "value was not available, so every Turing type gets it")
 
 SERIES = {
     # letter: class, heads, resolution, frl, cuda
     "Q": ("Quadro", 4, (7680, 4320), 60, True),
     "B": ("NVS", 4, (5120, 2880), 45, False),
     "A": ("NVS", 1, (1280, 1024), 60, False),
-    "C": ("Compute", 1, (4096, 2160), 60, True),
+    "C": ("Compute", 1, (3840, 2400), 60, True),
 }
+
+# Mixed-size maxima NVIDIA publishes (MIXED_ISSUE7), per GPU and profile GiB, for every series
+# of that size. Other sizes keep the natural-alignment model (heterogeneous_placement_ids).
+MIXED_PUBLISHED = {
+    "l40s": {16: 2, 8: 4, 4: 8},
+    "rtx6000-ada": {16: 2, 8: 4, 4: 8},
+    "l4": {8: 2, 4: 4},
+    "h100": {16: 4, 8: 8, 4: 16},
+}
+# GPUs with the FB of one above and no table here: its numbers, marked derived.
+MIXED_LIKE = {"a10": "l4", "a40": "l40s"}
 
 
 def series_display(letter, gib):
@@ -64,6 +96,14 @@ def seg_for(fb_total):
     return seg
 
 
+def type_reservation(arch, gib, maxi):
+    """Per-vGPU reserved FB in MiB, plugin heap included (NVIDIA_RESERVED_FORMULA)."""
+    profile = gib * GIB
+    page_retirement = -(-128 // maxi)  # 128 MB / max vGPUs per GPU, rounded up
+    compression = TURING_COMPRESSION_MIB if arch == "Turing" else 0
+    return PLUGIN_HEAP_MIB + profile // 16 + 16 + page_retirement + compression
+
+
 def reserved_for(fb_total):
     return align_up(int(fb_total * 0.0045 + 0.999), 64)
 
@@ -81,26 +121,37 @@ GPUS = [
          ids_prov=("source", VGPUCONFIG_3P), display_src=VGPUCONFIG_3P),
     dict(id="a10", model="NVIDIA A10", short="A10", type_prefix="NVIDIA A10", arch="Ampere",
          pci=["10de:2236"], pci_prov=("source", PCI_IDS + ": 2236 GA102GL [A10]"),
-         memory="GDDR6", fb_gib=24, sriov=True, mixed=False,
+         memory="GDDR6", fb_gib=24, sriov=True, mixed=True, mixed_prov=("unverified", AMPERE_MIXED),
          types=[("B", 1, 588), ("B", 2, 589)] +
                [("Q", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 24], range(590, 598))] +
                [("A", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 24], range(598, 606))] +
                [("C", g, i) for g, i in zip([4, 6, 8, 12, 24], range(610, 615))],
          ids_prov=("source", VGPUCONFIG_3P), display_src=VGPUCONFIG_3P),
     dict(id="a16", model="NVIDIA A16", short="A16", type_prefix="NVIDIA A16", arch="Ampere",
-         pci=["10de:25b6"],
-         pci_prov=("source", PCI_IDS + ": 25b6 GA107GL [A2 / A16]; the id is shared with the A2 "
-                   "(16 GB as well) and no subsystem-id table was available to tell them apart"),
-         memory="GDDR6", fb_gib=16, sriov=True, mixed=False,
+         pci=["10de:25b6:10de:14a9"],
+         pci_prov=("source", PCI_IDS + ": 25b6 GA107GL [A2 / A16]; the A16 is subsystem 10de:14a9, "
+                   "the A2 10de:157e (" + NVIDIA_SSID_TABLE + ")"),
+         memory="GDDR6", fb_gib=16, sriov=True, mixed=True, mixed_prov=("unverified", AMPERE_MIXED),
          types=[("B", 1, 709), ("B", 2, 710)] +
                [("Q", g, i) for g, i in zip([1, 2, 4, 8, 16], range(711, 716))] +
                [("A", g, i) for g, i in zip([1, 2, 4, 8, 16], range(716, 721))] +
                [("C", g, i) for g, i in zip([4, 8, 16], range(721, 724))],
          ids_prov=("source", VGPUCONFIG_3P), display_src=VGPUCONFIG_3P,
          fb_note="per GPU: the A16 board carries four GPUs with 16 GB each"),
+    dict(id="a2", model="NVIDIA A2", short="A2", type_prefix="NVIDIA A2", arch="Ampere",
+         pci=["10de:25b6:10de:157e"],
+         pci_prov=("source", PCI_IDS + ": 25b6 GA107GL [A2 / A16], told apart by subsystem "
+                   "10de:157e (" + NVIDIA_SSID_TABLE + ")"),
+         memory="GDDR6", fb_gib=16, sriov=True, mixed=False,
+         types=[("B", 1, None), ("B", 2, None)] +
+               [("Q", g, None) for g in [1, 2, 4, 8, 16]] +
+               [("A", g, None) for g in [1, 2, 4, 8, 16]] +
+               [("C", g, None) for g in [4, 8, 16]],
+         ids_prov=None, ladder_note="the A16 ladder (same 16 GB GA107 GPU), " + VGPUCONFIG_3P,
+         private_base=60400),
     dict(id="a40", model="NVIDIA A40", short="A40", type_prefix="NVIDIA A40", arch="Ampere",
          pci=["10de:2235"], pci_prov=("source", PCI_IDS + ": 2235 GA102GL [A40]"),
-         memory="GDDR6", fb_gib=48, sriov=True, mixed=False,
+         memory="GDDR6", fb_gib=48, sriov=True, mixed=True, mixed_prov=("unverified", AMPERE_MIXED),
          types=[("B", 1, 555), ("B", 2, 556)] +
                [("Q", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 16, 24, 48], range(557, 567))] +
                [("A", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 16, 24, 48], range(567, 577))] +
@@ -117,8 +168,8 @@ GPUS = [
          private_base=60000),
     dict(id="l40s", model="NVIDIA L40S", short="L40S", type_prefix="NVIDIA L40S", arch="Ada Lovelace",
          pci=["10de:26b9"],
-         pci_prov=("unverified", "0x26b9 as reported by L40S boards in public lspci listings; not in "
-                   "pci.ids 2023.04.10 (which predates the L40S: it lists 26b5 L40 and 26b8 L40G)"),
+         pci_prov=("source", "0x26b9 L40S in " + NVIDIA_SSID_TABLE + "; not in pci.ids 2023.04.10 "
+                   "(which predates the L40S: it lists 26b5 L40 and 26b8 L40G)"),
          memory="GDDR6", fb_gib=48, sriov=True, mixed=True,
          types=[("B", 1, 1145), ("B", 2, 1146)] +
                [("Q", g, i) for g, i in zip([1, 2, 3, 4, 6, 8, 12, 16, 24, 48], range(1147, 1157))] +
@@ -140,11 +191,13 @@ GPUS = [
          only_q_note="only the Q series is listed: it is the only series with sourced ids"),
     dict(id="h100", model="NVIDIA H100 PCIe", short="H100", type_prefix="NVIDIA H100", arch="Hopper",
          pci=["10de:2331"], pci_prov=("source", PCI_IDS + ": 2331 GH100 [H100 PCIe]"),
-         memory="HBM2e", fb_gib=80, sriov=True, mixed=True, unit_gib=2,
-         types=[("C", g, None) for g in [4, 8, 10, 16, 20, 40, 80]],
+         memory="HBM2e", fb_gib=80, sriov=True, mixed=True,
+         types=[("C", g, None) for g in [4, 8, 10, 16, 20, 40, 80]] + [("C", 5, None)],
          ids_prov=None,
          ladder_note="the A100D-80GB time-sliced ladder 4/8/10/16/20/40/80C of " + VGPUCONFIG_3P +
-                     "; Hopper has no display engine, so only the C series",
+                     ", and H100-5C (nvvgpu issue 7, from NVIDIA's vGPU tables, not reachable "
+                     "here; listed last so the older ids stay); Hopper has no display engine, so "
+                     "only the C series",
          private_base=60200),
     dict(id="h200", model="NVIDIA H200", short="H200", type_prefix="NVIDIA H200X", arch="Hopper",
          pci=["10de:2335"],
@@ -156,13 +209,15 @@ GPUS = [
          reserved_mib=616,
          reserved_prov=("source", "shared/fixtures/h200-passthrough/host/nvidia-smi-q.txt: FB Memory Usage "
                         "Reserved 616 MiB (pass-through mode)"),
-         sriov=True, mixed=True, units=32,
+         sriov=True, mixed=True, units=160,
          types=[("C", 4, None), ("C", 8, None), ("C", 17, None), ("C", 35, None), ("C", 70, None),
-                ("C", 141, None)],
-         unit_multiples={4: 1, 8: 2, 17: 4, 35: 8, 70: 16, 141: 32},
+                ("C", 141, None), ("C", 28, None), ("C", 14, None), ("C", 7, None)],
+         unit_multiples={4: 5, 8: 10, 17: 20, 35: 40, 70: 80, 141: 160, 28: 32, 14: 16, 7: 8},
          ids_prov=None,
          ladder_note="halvings of the whole GPU (1/32 .. 1/1 of the FB, named by the GiB they round "
-                     "to); the 'H200X' prefix follows the one MIG type name seen in a field report "
+                     "to), and 28C/14C/7C (nvvgpu issue 7, from NVIDIA's vGPU tables, not reachable "
+                     "here), taken as 1/5, 1/10, 1/20 of the FB and listed last so the older ids "
+                     "stay; the 'H200X' prefix follows the one MIG type name seen in a field report "
                      "('NVIDIA H200X-1-18C', shared/reference/peers.md 2.4); C series only (Hopper)",
          private_base=60300),
 ]
@@ -182,8 +237,9 @@ def build(g):
     reserved = g.get("reserved_mib", reserved_for(fb_total))
     if "units" in g:
         units = g["units"]
-        units_rule = ("32 units, each 1/32 of the usable FB (model): the H200's time-sliced sizes are "
-                      "the halvings of the whole GPU")
+        units_rule = ("160 units, each 1/160 of the usable FB (model): the H200's time-sliced sizes "
+                      "are the halvings of the whole GPU (1/32 = 5 units) and its fifths, tenths "
+                      "and twentieths (28C, 14C, 7C)")
     else:
         unit_gib = g.get("unit_gib", 1)
         units = g["fb_gib"] // unit_gib
@@ -264,6 +320,10 @@ def build(g):
                              "buffers, 2 MiB migration, 4 KiB error, 128 KiB init log, 256 KiB task log) "
                              "plus the plugin's own heap, rounded up to 16 MiB"),
         "fb_reservation_mib": prov("derived", "gsp_heap_mib + " + NVIDIA_RESERVED_FORMULA +
+                                   "; max vGPUs per GPU is the type's max_instance, the quotient "
+                                   "rounded up" + ("; compression adjustment " + TURING_COMPRESSION_SRC
+                                                   if g["arch"] == "Turing" else
+                                                   "; no compression adjustment (Turing only)") +
                                    "; includes the plugin heap, which lives in it"),
         "placement_size": prov("derived", "profile GiB / unit GiB (units as in placement_units)"),
         "max_instance": prov("derived", "equal-size mode: min(placement_units / placement_size, num_vfs, "
@@ -275,12 +335,16 @@ def build(g):
                               "configuration (570+ firmware, ECC off); re-derived per release and ECC"),
         "homogeneous_placement_ids": prov("derived", "equal-size mode: k x placement_size for k < "
                                           "max_instance (the vGPUs tile the FB from offset 0)"),
-        "heterogeneous_placement_ids": prov("derived", "mixed-size mode (model): every multiple of "
-                                            "placement_size that fits (natural alignment, buddy-like), "
-                                            "at most 32 (the wire arrays of 550/570 hold 32); NVIDIA "
-                                            "documents lower mixed-size maxima for some types (L40-16C 3 "
-                                            "vs 2, L40-4C 12 vs 8) that this rule does not reproduce; "
-                                            "empty on GPUs without mixed-size mode"),
+        "heterogeneous_placement_ids": prov("derived", "mixed-size mode (model): k x placement_size "
+                                            "for k < mixed_max_instance (natural alignment from offset "
+                                            "0), so the list holds exactly as many vGPUs as NVIDIA "
+                                            "admits in mixed-size mode; the firmware is given this "
+                                            "list and the maximum follows from it; empty on GPUs "
+                                            "without mixed-size mode"),
+        "mixed_max_instance": prov("derived", "mixed-size mode, where no published figure is given "
+                                   "inline: every multiple of placement_size that fits (natural "
+                                   "alignment), at most 32 (the wire arrays of 550/570 hold 32); "
+                                   "0 on GPUs without mixed-size mode"),
     }
     if "display_src" in g:
         for k in ("heads", "max_resolution", "frl"):
@@ -289,7 +353,7 @@ def build(g):
         for k in ("heads", "max_resolution", "frl"):
             tp[k] = prov("derived", "series convention of the Ampere rows of " + VGPUCONFIG_3P +
                          " (Q: 4 heads, 7680x4320, 1Q 5120x2880, 60 fps; B: 4, 5120x2880, 45; A: 1, "
-                         "1280x1024, 60; C: 1, 4096x2160, 60)")
+                         "1280x1024, 60; C: 1, 3840x2400 (given inline), 60)")
     if g.get("ids_prov"):
         tp["type_id"] = prov(*g["ids_prov"])
     else:
@@ -318,12 +382,27 @@ def build(g):
             assert p * g.get("unit_gib", 1) == gib, (g["id"], gib)
         cls, heads, res, frl, cuda = series_display(letter, gib)
         profile = gib * GIB
-        fb_res = PLUGIN_HEAP_MIB + profile // 16 + 16
+        maxi = min(units // p, num_vfs, MAX_VGPU_NON_MIG)
+        fb_res = type_reservation(g["arch"], gib, maxi)
         fb_len = align_down(p * unit - align_up(fb_res, seg), seg)
         assert fb_len >= seg, (g["id"], letter, gib)
-        maxi = min(units // p, num_vfs, MAX_VGPU_NON_MIG)
         homog = [k * p for k in range(maxi)]
-        heterog = [k * p for k in range(min(units // p, WIRE_PLACEMENTS))] if g["mixed"] else []
+        mixed_max = 0
+        mixed_val = None
+        if g["mixed"]:
+            mixed_max = min(units // p, WIRE_PLACEMENTS)
+            pub = MIXED_PUBLISHED.get(g["id"], {})
+            like = MIXED_LIKE.get(g["id"])
+            if gib in pub:
+                mixed_max = pub[gib]
+                mixed_val = val(mixed_max, "unverified", MIXED_ISSUE7)
+            elif like and gib in MIXED_PUBLISHED[like]:
+                mixed_max = MIXED_PUBLISHED[like][gib]
+                mixed_val = val(mixed_max, "derived", "taken from the %s (same FB), whose figure is "
+                                "%s; no mixed-size table for this GPU was available"
+                                % (like, MIXED_ISSUE7))
+            assert mixed_max <= maxi, (g["id"], gib)
+        heterog = [k * p for k in range(mixed_max)]
         t = {}
         if tid is None:
             t["type_id"] = private + seq
@@ -338,7 +417,12 @@ def build(g):
             "name": "%s-%d%s" % (g["type_prefix"], gib, letter),
             "series": letter, "class": cls, "profile_mib": profile,
             "fb_length_mib": fb_len, "gsp_heap_mib": PLUGIN_HEAP_MIB, "fb_reservation_mib": fb_res,
-            "max_instance": maxi, "heads": heads, "max_resolution": "%dx%d" % res, "frl": frl,
+            "max_instance": maxi,
+            "mixed_max_instance": mixed_val if mixed_val else mixed_max,
+            "heads": heads,
+            "max_resolution": ("%dx%d" % res if letter != "C" else
+                               val("%dx%d" % res, "source", C_RESOLUTION_SRC)),
+            "frl": frl,
             "cuda": cuda, "ecc_supported": True, "placement_size": p,
             "homogeneous_placement_ids": homog, "heterogeneous_placement_ids": heterog,
         })

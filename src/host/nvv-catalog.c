@@ -129,7 +129,7 @@ struct parse {
 
 static const char *const type_keys[] = {
         "type_id", "name", "series", "class", "profile_mib", "fb_length_mib", "gsp_heap_mib",
-        "fb_reservation_mib", "max_instance", "heads", "max_resolution", "frl", "cuda",
+        "fb_reservation_mib", "max_instance", "mixed_max_instance", "heads", "max_resolution", "frl", "cuda",
         "ecc_supported", "placement_size", "homogeneous_placement_ids",
         "heterogeneous_placement_ids", NULL
 };
@@ -267,6 +267,13 @@ static int parse_resolution(const char *s, uint32_t *x, uint32_t *y)
         return 0;
 }
 
+static bool pci_id_same(const struct nvv_catalog_pci_id *a, const struct nvv_catalog_pci_id *b)
+{
+        return a->vendor == b->vendor && a->device == b->device && a->has_subsystem == b->has_subsystem &&
+               (!a->has_subsystem ||
+                (a->subsystem_vendor == b->subsystem_vendor && a->subsystem_device == b->subsystem_device));
+}
+
 /* "NVIDIA L40S-8Q": the part after the vendor prefix, and its size and series. */
 static const char *name_short(const char *name)
 {
@@ -299,6 +306,7 @@ static int parse_type(struct parse *p, json_object *t, struct nvv_catalog_type *
             (r = type_mib(p, t, "gsp_heap_mib", &ct->gsp_heap_size)) < 0 ||
             (r = type_mib(p, t, "fb_reservation_mib", &ct->fb_reservation)) < 0 ||
             (r = type_u32(p, t, "max_instance", NVV_MAX_VGPUS, &ct->max_instance)) < 0 ||
+            (r = type_u32(p, t, "mixed_max_instance", NVV_MAX_VGPUS, &ct->mixed_max_instance)) < 0 ||
             (r = type_u32(p, t, "heads", 16, &ct->num_heads)) < 0 ||
             (r = type_string(p, t, "max_resolution", &res)) < 0 ||
             (r = type_u32(p, t, "frl", 1000, &ct->frl)) < 0 ||
@@ -372,6 +380,17 @@ static int parse_type(struct parse *p, json_object *t, struct nvv_catalog_type *
                 return FAIL_AT("heterogeneous_placement_ids", "given, but the GPU has no mixed-size mode (mixed_size is false)");
         if (g->mixed_size && ct->n_heterogeneous == 0)
                 return FAIL_AT("heterogeneous_placement_ids", "empty, but the GPU has mixed-size mode");
+        /* The firmware learns the mixed-size maximum from the list alone (doc/firmware-model.md
+         * §3): the list must hold exactly that many vGPUs side by side. */
+        if (!g->mixed_size && ct->mixed_max_instance != 0)
+                return FAIL_AT("mixed_max_instance", "%" PRIu32 ", but the GPU has no mixed-size mode (must be 0)",
+                               ct->mixed_max_instance);
+        if (g->mixed_size && (ct->mixed_max_instance == 0 || ct->mixed_max_instance > ct->max_instance))
+                return FAIL_AT("mixed_max_instance", "%" PRIu32 " is not 1..max_instance (%" PRIu32 ")",
+                               ct->mixed_max_instance, ct->max_instance);
+        if (g->mixed_size && ct->n_heterogeneous != ct->mixed_max_instance)
+                return FAIL_AT("heterogeneous_placement_ids", "%" PRIu32 " ids, but mixed_max_instance is %" PRIu32,
+                               ct->n_heterogeneous, ct->mixed_max_instance);
         for (int pass = 0; pass < 2; pass++) {
                 const uint32_t *ids = pass ? ct->heterogeneous : ct->homogeneous;
                 uint32_t n = pass ? ct->n_heterogeneous : ct->n_homogeneous;
@@ -381,8 +400,8 @@ static int parse_type(struct parse *p, json_object *t, struct nvv_catalog_type *
                         if (ids[i] + ct->placement_size > g->placement_units)
                                 return FAIL_AT(key, "placement %" PRIu32 " + size %" PRIu32 " runs past %" PRIu32 " units",
                                                ids[i], ct->placement_size, g->placement_units);
-                        if (!pass && i > 0 && ids[i] < ids[i - 1] + ct->placement_size)
-                                return FAIL_AT(key, "placements %" PRIu32 " and %" PRIu32 " overlap: equal-size vGPUs must tile",
+                        if (i > 0 && ids[i] < ids[i - 1] + ct->placement_size)
+                                return FAIL_AT(key, "placements %" PRIu32 " and %" PRIu32 " overlap: the vGPUs must fit side by side",
                                                ids[i - 1], ids[i]);
                 }
         }
@@ -523,7 +542,7 @@ static int parse_gpu(struct parse *p, json_object *root)
         if ((g->fb_total - g->fb_reserved) / g->placement_units < g->vmmu_segment)
                 return nvv_json_fail(j, "placement_units: %" PRIu32 " units are smaller than one VMMU segment", g->placement_units);
 
-        /* PCI ids: ["10de:26b9", ...] */
+        /* PCI ids: ["10de:26b9", "10de:25b6:10de:14a9" (with the subsystem), ...] */
         r = gpu_value(j, root, "pci_ids", &o);
         if (r < 0)
                 return r;
@@ -533,19 +552,25 @@ static int parse_gpu(struct parse *p, json_object *root)
                 r = nvv_json_fail(j, "must list at least one id");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 size_t o2 = nvv_json_push_index(j, i);
-                unsigned ven, dev;
+                unsigned ven, dev, sven = 0, sdev = 0;
                 int used = 0;
 
-                r = nvv_json_get_string(j, json_object_array_get_idx(o, i), 9, &s);
-                if (r >= 0 && (sscanf(s, "%4x:%4x%n", &ven, &dev, &used) != 2 || used != 9 || strlen(s) != 9))
-                        r = nvv_json_fail(j, "'%s' is not vvvv:dddd", s);
+                r = nvv_json_get_string(j, json_object_array_get_idx(o, i), 19, &s);
+                if (r >= 0 && !(strlen(s) == 9 ? sscanf(s, "%4x:%4x%n", &ven, &dev, &used) == 2 && used == 9
+                                               : strlen(s) == 19 && strspn(s, "0123456789abcdef:") == 19 &&
+                                                         sscanf(s, "%4x:%4x:%4x:%4x%n", &ven, &dev, &sven, &sdev, &used) == 4 &&
+                                                         used == 19))
+                        r = nvv_json_fail(j, "'%s' is not vvvv:dddd or vvvv:dddd:ssvv:ssdd", s);
                 else if (r >= 0 && ven != 0x10de)
                         r = nvv_json_fail(j, "'%s' is not an NVIDIA id (10de)", s);
                 if (r >= 0) {
-                        g->pci[i].vendor = (uint16_t) ven;
-                        g->pci[i].device = (uint16_t) dev;
+                        g->pci[i] = (struct nvv_catalog_pci_id) {
+                                .vendor = (uint16_t) ven, .device = (uint16_t) dev,
+                                .has_subsystem = strlen(s) == 19,
+                                .subsystem_vendor = (uint16_t) sven, .subsystem_device = (uint16_t) sdev,
+                        };
                         for (size_t k = 0; k < i; k++)
-                                if (g->pci[k].device == dev)
+                                if (pci_id_same(&g->pci[k], &g->pci[i]))
                                         r = nvv_json_fail(j, "'%s' listed twice", s);
                 }
                 nvv_json_pop(j, o2);
@@ -644,9 +669,11 @@ int nvv_catalog_load_buffer(struct nvv_catalog *c, const char *data, size_t size
                                              o->path ? o->path : o->id);
                 for (size_t a = 0; a < g->n_pci; a++)
                         for (size_t b = 0; b < o->n_pci; b++)
-                                if (g->pci[a].device == o->pci[b].device)
-                                        return nvv_json_fail(&p.j, "pci_ids: 10de:%04x is also the %s (%s)",
-                                                             g->pci[a].device, o->model, o->path ? o->path : o->id);
+                                if (pci_id_same(&g->pci[a], &o->pci[b]))
+                                        return nvv_json_fail(&p.j, "pci_ids: 10de:%04x%s is also the %s (%s)",
+                                                             g->pci[a].device,
+                                                             g->pci[a].has_subsystem ? " (same subsystem)" : "",
+                                                             o->model, o->path ? o->path : o->id);
                 for (size_t a = 0; a < g->n_types; a++)
                         for (size_t b = 0; b < o->n_types; b++)
                                 if (strcasecmp(g->types[a].short_name, o->types[b].short_name) == 0)
@@ -735,13 +762,26 @@ const struct nvv_catalog_gpu *nvv_catalog_get(const struct nvv_catalog *c, size_
 }
 
 const struct nvv_catalog_gpu *nvv_catalog_find_pci(const struct nvv_catalog *c, uint16_t vendor,
-                                                   uint16_t device)
+                                                   uint16_t device, uint16_t subsystem_vendor,
+                                                   uint16_t subsystem_device)
 {
+        const struct nvv_catalog_gpu *any = NULL;
+
+        /* An entry naming the subsystem matches only that board and wins over one that does
+         * not (one device id, several boards: the A2 and the A16 are both 25b6). */
         for (size_t i = 0; c && i < c->n; i++)
-                for (size_t k = 0; k < c->gpus[i]->n_pci; k++)
-                        if (c->gpus[i]->pci[k].vendor == vendor && c->gpus[i]->pci[k].device == device)
+                for (size_t k = 0; k < c->gpus[i]->n_pci; k++) {
+                        const struct nvv_catalog_pci_id *id = &c->gpus[i]->pci[k];
+
+                        if (id->vendor != vendor || id->device != device)
+                                continue;
+                        if (!id->has_subsystem)
+                                any = any ?: c->gpus[i];
+                        else if (id->subsystem_vendor == subsystem_vendor &&
+                                 id->subsystem_device == subsystem_device)
                                 return c->gpus[i];
-        return NULL;
+                }
+        return any;
 }
 
 const struct nvv_catalog_gpu *nvv_catalog_find_gpu(const struct nvv_catalog *c, const char *name)

@@ -41,6 +41,7 @@ struct nvv_catalog_type {
         uint64_t gsp_heap_size;         /* plugin heap, bytes */
         uint64_t fb_reservation;        /* bytes reserved per vGPU, plugin heap included */
         uint32_t max_instance;          /* equal-size mode */
+        uint32_t mixed_max_instance;    /* mixed-size mode (= n_heterogeneous); 0 without it */
         uint32_t num_heads, max_res_x, max_res_y, frl;
         bool cuda, ecc_supported;
         uint32_t placement_size;        /* units */
@@ -51,6 +52,8 @@ struct nvv_catalog_type {
 
 struct nvv_catalog_pci_id {
         uint16_t vendor, device;
+        bool has_subsystem;             /* only this board: subsystem_vendor:subsystem_device */
+        uint16_t subsystem_vendor, subsystem_device;
 };
 
 struct nvv_catalog_gpu {
@@ -107,8 +110,10 @@ const char *nvv_catalog_default_dir(void);
 
 size_t nvv_catalog_count(const struct nvv_catalog *c);
 const struct nvv_catalog_gpu *nvv_catalog_get(const struct nvv_catalog *c, size_t i);
+/* The model of a PCI function: an entry naming its subsystem first, else one naming none. */
 const struct nvv_catalog_gpu *nvv_catalog_find_pci(const struct nvv_catalog *c, uint16_t vendor,
-                                                   uint16_t device);
+                                                   uint16_t device, uint16_t subsystem_vendor,
+                                                   uint16_t subsystem_device);
 /* By short name ("L40S") or id ("l40s"), case-insensitive. */
 const struct nvv_catalog_gpu *nvv_catalog_find_gpu(const struct nvv_catalog *c, const char *name);
 /* By full name, short name ("L40S-8Q", case-insensitive) or decimal type id. */

@@ -436,7 +436,7 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
         if (r < 0)
                 return r;
 
-        g->model = nvv_catalog_find_pci(catalog, g->vendor, g->device);
+        g->model = nvv_catalog_find_pci(catalog, g->vendor, g->device, g->subsystem_vendor, g->subsystem_device);
         if (g->model) {
                 g->fb_total = g->model->fb_total;
                 g->fb_source = NVV_FB_CATALOG;
@@ -444,8 +444,13 @@ static int probe(const struct nvv_sysfs *sys, const struct drvinfo *info, const 
 
         /* Every reason, in the order a person fixes them. */
         if (!g->model) {
+                char sub[32] = "";
+
+                /* The catalog may tell boards of one device id apart by subsystem: say which. */
+                if (g->subsystem_vendor != 0 || g->subsystem_device != 0)
+                        snprintf(sub, sizeof(sub), " (subsystem %04x:%04x)", g->subsystem_vendor, g->subsystem_device);
                 r = add_reason(g, NVV_HOST_ISSUE_MODEL,
-                               "10de:%04x is not in the GPU catalog: nvvgpu does not know its vGPU types", g->device);
+                               "10de:%04x%s is not in the GPU catalog: nvvgpu does not know its vGPU types", g->device, sub);
                 if (r < 0)
                         return r;
         } else if (g->model->sriov && !g->sriov_capable) {

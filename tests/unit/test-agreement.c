@@ -219,6 +219,20 @@ static void so_init(struct sim_oracle *so, const char *gpus, bool hetero_timesli
 
 /* ---- the test ---- */
 
+/* The type table the manager uploads for this GPU (ECC off, as the simulator runs). */
+static struct nvv_vgpu_type *upload_table(const struct nvv_catalog_gpu *m, const struct nvv_fwabi *fw, size_t *ret_n)
+{
+        struct nvv_vgpu_type *types = calloc(m->n_types, sizeof(*types));
+        size_t n = 0;
+
+        assert_non_null(types);
+        for (size_t i = 0; i < m->n_types; i++)
+                if (nvv_catalog_fill_vgpu_type(&m->types[i], fw, false, &types[n]) == 0)
+                        n++;
+        *ret_n = n;
+        return types;
+}
+
 #include "datatest.h"
 
 /* Releases with create_device (570 onwards); 535/550 create through the allocation. */
@@ -232,9 +246,10 @@ static const struct {
         { "H100", "570.144", NVV_PARTITION_HETEROGENEOUS },
         { "RTX6000-Ada", "595.45.04", NVV_PARTITION_HETEROGENEOUS },
         { "A16", "580.65.06", NVV_PARTITION_HOMOGENEOUS },
-        /* A10 has no mixed-size support: both must refuse the mode (NV_ERR_NOT_SUPPORTED)
-         * and then agree in equal-size mode. */
         { "A10", "595.45.04", NVV_PARTITION_HETEROGENEOUS },
+        /* T4 has no mixed-size support: both must refuse the mode (NV_ERR_NOT_SUPPORTED)
+         * and then agree in equal-size mode. */
+        { "T4", "595.45.04", NVV_PARTITION_HETEROGENEOUS },
 };
 
 #define SEQUENCES_PER_CONFIG 40
@@ -297,11 +312,7 @@ static void test_agreement(void **state)
                 assert_non_null(nvv_fwabi_command(fw, NVV_CMD_CREATE_DEVICE));
                 /* The simulator runs its GPUs with ECC off; so does this side. */
                 assert_int_equal(nvv_partition_geometry_from_catalog(m, fw, false, &geo), 0);
-                types = calloc(m->n_types, sizeof(*types));
-                assert_non_null(types);
-                for (size_t i = 0; i < m->n_types; i++)
-                        if (nvv_catalog_fill_vgpu_type(&m->types[i], fw, false, &types[n]) == 0)
-                                n++;
+                types = upload_table(m, fw, &n);
                 assert_true(n > 0);
                 assert_int_equal(nvv_oracle_partition_new(&geo, &part), 0);
                 snprintf(gpus, sizeof(gpus), "%s@%s", m->short_name, configs[c].release);
@@ -357,6 +368,75 @@ static void test_agreement(void **state)
         assert_true(creatable_checks > 10000);
 }
 
+/* NVIDIA's published mixed-size maxima (nvvgpu issue 7): on an empty GPU in mixed-size mode
+ * the partitioner has exactly that many available, and the simulated firmware, given only the
+ * type table the manager uploads, creates exactly that many and refuses the next. */
+static void test_published_mixed(void **state)
+{
+        static const struct {
+                const char *model, *type;
+                unsigned mixed;
+        } cases[] = {
+                { "L40S", "L40S-16C", 2 }, { "L40S", "L40S-8C", 4 }, { "L40S", "L40S-4C", 8 },
+                { "L40S", "L40S-16Q", 2 }, { "L40S", "L40S-8A", 4 }, { "L40S", "L40S-4Q", 8 },
+                { "L4", "L4-8C", 2 }, { "L4", "L4-4C", 4 }, { "L4", "L4-8Q", 2 }, { "L4", "L4-4B", 0 },
+                { "H100", "H100-16C", 4 }, { "H100", "H100-8C", 8 }, { "H100", "H100-4C", 16 },
+                { "RTX6000-Ada", "RTX6000-Ada-16Q", 2 }, { "RTX6000-Ada", "RTX6000-Ada-8Q", 4 },
+                { "RTX6000-Ada", "RTX6000-Ada-4Q", 8 },
+        };
+        const struct nvv_fwabi *fw = nvv_fwdb_find(fwdb, "595.45.04");
+
+        assert_non_null(fw);
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                const struct nvv_catalog_gpu *m = nvv_catalog_find_gpu(catalog, cases[c].model);
+                const struct nvv_catalog_type *ct = nvv_catalog_find_type(catalog, cases[c].type);
+                _cleanup_(nvv_partition_freep) struct nvv_partition *p = NULL;
+                _cleanup_free_ struct nvv_vgpu_type *types = NULL;
+                struct nvv_partition_geometry geo;
+                struct nvv_oracle_verdict v = {};
+                struct sim_oracle so;
+                char gpus[96];
+                unsigned made = 0;
+                size_t n = 0;
+
+                assert_non_null(m);
+                if (cases[c].mixed == 0) { /* the L4 has no 4B: B types stop at 2 GB */
+                        assert_null(ct);
+                        continue;
+                }
+                assert_non_null(ct);
+                assert_true(ct->mixed_max_instance < ct->max_instance);
+                assert_int_equal(nvv_partition_geometry_from_catalog(m, fw, false, &geo), 0);
+                assert_true(geo.heterogeneous_timesliced);
+                types = upload_table(m, fw, &n);
+                assert_int_equal(nvv_partition_new(&geo, &p), 0);
+                assert_int_equal(nvv_partition_add_types(p, types, n, true, NULL), 0);
+                assert_int_equal(nvv_partition_set_mode(p, NVV_PARTITION_HETEROGENEOUS, NULL), 0);
+                if (nvv_partition_available(p, ct->type_id) != cases[c].mixed)
+                        fail_msg("%s: the partitioner has %u available in mixed-size mode, NVIDIA publishes %u",
+                                 cases[c].type, nvv_partition_available(p, ct->type_id), cases[c].mixed);
+
+                snprintf(gpus, sizeof(gpus), "%s@595.45.04", m->short_name);
+                so_init(&so, gpus, geo.heterogeneous_timesliced);
+                assert_int_equal(so_reset(&so, types, n, NVV_PARTITION_HETEROGENEOUS, &v), 0);
+                assert_int_equal(v.status, NVV_FW_OK);
+                for (;;) {
+                        char name[16];
+
+                        snprintf(name, sizeof(name), "pub-%u", made);
+                        assert_int_equal(so_create(&so, ct->type_id, name, &v), 0);
+                        if (v.status != NVV_FW_OK)
+                                break;
+                        made++;
+                        assert_true(made <= 32);
+                }
+                if (made != cases[c].mixed)
+                        fail_msg("%s: nvvgpu-sim created %u in mixed-size mode, NVIDIA publishes %u",
+                                 cases[c].type, made, cases[c].mixed);
+                so_free(&so);
+        }
+}
+
 /* The comparison is not blind: a firmware that disagrees is caught, with the op named. */
 static void test_disagreement_caught(void **state)
 {
@@ -364,16 +444,14 @@ static void test_disagreement_caught(void **state)
         const struct nvv_fwabi *fw = nvv_fwdb_find(fwdb, "595.45.04");
         _cleanup_(nvv_oracle_partition_freep) struct nvv_partition_oracle *part = NULL;
         _cleanup_(nvv_oracle_script_freep) struct nvv_oracle_script *s = NULL;
-        _cleanup_free_ struct nvv_vgpu_type *types = calloc(m->n_types, sizeof(*types));
+        _cleanup_free_ struct nvv_vgpu_type *types = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_partition_geometry geo;
         struct sim_oracle so;
         size_t n = 0;
 
         assert_int_equal(nvv_partition_geometry_from_catalog(m, fw, false, &geo), 0);
-        for (size_t i = 0; i < m->n_types; i++)
-                if (nvv_catalog_fill_vgpu_type(&m->types[i], fw, false, &types[n]) == 0)
-                        n++;
+        types = upload_table(m, fw, &n);
         /* The partitioner believes the GPU has one VF fewer than the simulator does. */
         geo.num_vfs = 3;
         assert_int_equal(nvv_oracle_partition_new(&geo, &part), 0);
@@ -402,6 +480,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_agreement),
+                cmocka_unit_test(test_published_mixed),
                 cmocka_unit_test(test_disagreement_caught),
         };
 

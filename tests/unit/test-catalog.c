@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static const struct nvv_fwabi *release(const char *r)
 
 static void test_shipped(void **state)
 {
-        static const char *const models[] = { "T4", "A10", "A16", "A40", "L4", "L40S", "RTX6000-Ada", "H100", "H200" };
+        static const char *const models[] = { "T4", "A10", "A16", "A2", "A40", "L4", "L40S", "RTX6000-Ada", "H100", "H200" };
         const struct nvv_catalog_gpu *g;
         const struct nvv_catalog_type *t;
 
@@ -39,7 +40,7 @@ static void test_shipped(void **state)
                 assert_non_null(nvv_catalog_find_gpu(catalog, models[i]));
 
         /* The H200 of the real capture. */
-        g = nvv_catalog_find_pci(catalog, 0x10de, 0x2335);
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x2335, 0x10de, 0x18bf);
         assert_non_null(g);
         assert_string_equal(g->short_name, "H200");
         assert_int_equal(g->fb_total, 143771 * MIB);
@@ -68,7 +69,111 @@ static void test_shipped(void **state)
         assert_int_equal(nvv_catalog_find_type(catalog, "A40-3Q")->max_instance, 16);
         assert_non_null(nvv_catalog_gpu_find_type(nvv_catalog_find_gpu(catalog, "l40s"), "1147"));
         assert_null(nvv_catalog_find_type(catalog, "L40S-7Q"));
-        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x1234));
+        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x1234, 0, 0));
+}
+
+/* One device id, two boards: the subsystem tells the A16 from the A2, and a 25b6 with a
+ * subsystem no file names is no known model. A model listed without one matches any. */
+static void test_pci_subsystem(void **state)
+{
+        const struct nvv_catalog_gpu *g;
+
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0x10de, 0x14a9);
+        assert_non_null(g);
+        assert_string_equal(g->short_name, "A16");
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0x10de, 0x157e);
+        assert_non_null(g);
+        assert_string_equal(g->short_name, "A2");
+        assert_non_null(nvv_catalog_find_type(catalog, "A2-16Q"));
+        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0x10de, 0x1234));
+        assert_null(nvv_catalog_find_pci(catalog, 0x10de, 0x25b6, 0, 0));
+        g = nvv_catalog_find_pci(catalog, 0x10de, 0x26b9, 0x10de, 0x1851);
+        assert_non_null(g);
+        assert_string_equal(g->short_name, "L40S");
+        assert_ptr_equal(nvv_catalog_find_pci(catalog, 0x10de, 0x26b9, 0, 0), g);
+}
+
+/* Current NVIDIA tables give every C-series type one display of at most 3840x2400. */
+static void test_c_series_display(void **state)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < nvv_catalog_count(catalog); i++) {
+                const struct nvv_catalog_gpu *g = nvv_catalog_get(catalog, i);
+
+                for (size_t k = 0; k < g->n_types; k++)
+                        if (g->types[k].series == 'C') {
+                                assert_int_equal(g->types[k].max_res_x, 3840);
+                                assert_int_equal(g->types[k].max_res_y, 2400);
+                                assert_int_equal(g->types[k].num_heads, 1);
+                                n++;
+                        }
+        }
+        assert_true(n > 40);
+}
+
+/* The per-vGPU reservation: plugin heap (16) + profile/16 + 16 + 128 / max vGPUs per GPU
+ * (rounded up) + 28 MB compression on Turing (doc/firmware-model.md §1). */
+static void test_reserved_fb(void **state)
+{
+        static const struct {
+                const char *type;
+                uint64_t mib;
+        } cases[] = {
+                { "T4-16Q", 16 + 1024 + 16 + 128 + 28 },
+                { "T4-1Q", 16 + 64 + 16 + 8 + 28 },
+                { "L40S-1Q", 16 + 64 + 16 + 4 },
+                { "L40S-16Q", 16 + 1024 + 16 + 43 },  /* 128 / 3 rounded up */
+                { "L40S-48Q", 16 + 3072 + 16 + 128 },
+                { "H200X-141C", 16 + 9024 + 16 + 128 },
+                { "H100-5C", 16 + 320 + 16 + 8 },
+                { "H200X-28C", 16 + 1792 + 16 + 26 },   /* 128 / 5 rounded up */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const struct nvv_catalog_type *t = nvv_catalog_find_type(catalog, cases[i].type);
+
+                assert_non_null(t);
+                if (t->fb_reservation != cases[i].mib * MIB) {
+                        fprintf(stderr, "%s: %" PRIu64 " MiB, expected %" PRIu64 "\n", cases[i].type,
+                                t->fb_reservation / MIB, cases[i].mib);
+                        fail();
+                }
+        }
+}
+
+/* NVIDIA's published mixed-size maxima (nvvgpu issue 7), and Ampere's mixed-size mode. */
+static void test_published(void **state)
+{
+        static const struct {
+                const char *type;
+                uint32_t equal, mixed;
+        } cases[] = {
+                { "L40S-16C", 3, 2 }, { "L40S-8C", 6, 4 }, { "L40S-4C", 12, 8 },
+                { "L40S-16Q", 3, 2 }, { "L40S-8B", 0, 0 }, { "L40S-4A", 12, 8 },
+                { "RTX6000-Ada-16Q", 3, 2 }, { "RTX6000-Ada-8Q", 6, 4 }, { "RTX6000-Ada-4Q", 12, 8 },
+                { "L4-8C", 3, 2 }, { "L4-4C", 6, 4 }, { "L4-8Q", 3, 2 }, { "L4-4A", 6, 4 },
+                { "H100-16C", 5, 4 }, { "H100-8C", 10, 8 }, { "H100-4C", 20, 16 }, { "H100-5C", 16, 16 },
+                { "H200X-28C", 5, 5 }, { "H200X-14C", 10, 10 }, { "H200X-7C", 20, 20 }, { "H200X-4C", 32, 32 },
+                { "A10-4C", 6, 4 }, { "A40-16Q", 3, 2 }, { "T4-4C", 4, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const struct nvv_catalog_type *t = nvv_catalog_find_type(catalog, cases[i].type);
+
+                if (cases[i].equal == 0) {
+                        assert_null(t); /* no 8B on the L40S */
+                        continue;
+                }
+                assert_non_null(t);
+                assert_int_equal(t->max_instance, cases[i].equal);
+                assert_int_equal(t->mixed_max_instance, cases[i].mixed);
+                assert_int_equal(t->n_heterogeneous, cases[i].mixed);
+        }
+        assert_true(nvv_catalog_find_gpu(catalog, "A10")->mixed_size);
+        assert_true(nvv_catalog_find_gpu(catalog, "A16")->mixed_size);
+        assert_true(nvv_catalog_find_gpu(catalog, "A40")->mixed_size);
+        assert_false(nvv_catalog_find_gpu(catalog, "T4")->mixed_size);
 }
 
 /* Every type of every model, under every release and ECC state, yields a record that fits. */
@@ -299,8 +404,22 @@ static void test_errors(void **state)
                      "vmmu_segment_mib: 48 is not 32, 64, 128, 256 or 512");
         expect_error("\"10de:26b9\"", "\"1002:26b9\"", "pci_ids[0]: '1002:26b9' is not an NVIDIA id");
         expect_error("\"format\": \"nvvgpu-gpu/1\"", "\"format\": \"nvvgpu-gpu/2\"", "format: 'nvvgpu-gpu/2' is not a format");
-        expect_error("\"fb_length_mib\": 44512", "\"fb_length_mib\": 48000",
+        expect_error("\"fb_length_mib\": 44384", "\"fb_length_mib\": 48000",
                      "fb_length_mib: 48000 MiB plus the reservation does not fit 48 placement units");
+        /* The mixed-size maximum and the list the firmware is given must agree. */
+        expect_error("\"mixed_max_instance\": {\n    \"value\": 2,", "\"mixed_max_instance\": {\n    \"value\": 3,",
+                     "types[9].heterogeneous_placement_ids: 2 ids, but mixed_max_instance is 3");
+        expect_error("\"mixed_max_instance\": {\n    \"value\": 2,", "\"mixed_max_instance\": {\n    \"value\": 4,",
+                     "types[9].mixed_max_instance: 4 is not 1..max_instance (3)");
+        expect_error("\"heterogeneous_placement_ids\": [0, 16]", "\"heterogeneous_placement_ids\": [0, 8]",
+                     "heterogeneous_placement_ids: placements 0 and 8 overlap");
+        expect_error("\"mixed_max_instance\": 1,", "\"mixed_max_instance\": 0,",
+                     "mixed_max_instance: 0 is not 1..max_instance");
+        /* PCI ids with a subsystem. */
+        expect_error("\"10de:26b9\"", "\"10de:26b9:10de\"", "pci_ids[0]: '10de:26b9:10de' is not vvvv:dddd or vvvv:dddd:ssvv:ssdd");
+        expect_error("\"10de:26b9\"", "\"10de:26b9:10DE:1851\"", "is not vvvv:dddd or vvvv:dddd:ssvv:ssdd");
+        expect_error("\"10de:26b9\"", "\"10de:26b9:10de:1851\", \"10de:26b9:10de:1851\"", "pci_ids[1]: '10de:26b9:10de:1851' listed twice");
+        assert_int_equal(load_mutated("\"10de:26b9\"", "\"10de:26b9:10de:1851\", \"10de:26b9\"", &msg), 0);
         expect_error("\"id\": \"l40s\"", "\"id\": \"l40s\", \"extra\": 1", "l40s.json: unknown key 'extra'");
         expect_error("\"types\": [", "\"types\": [}", "l40s.json: line");
 }
@@ -353,7 +472,9 @@ static void test_load_dir_atomic(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_shipped),        cmocka_unit_test(test_fill_all),
+                cmocka_unit_test(test_shipped),        cmocka_unit_test(test_pci_subsystem),
+                cmocka_unit_test(test_c_series_display), cmocka_unit_test(test_reserved_fb),
+                cmocka_unit_test(test_published),      cmocka_unit_test(test_fill_all),
                 cmocka_unit_test(test_fill_per_release), cmocka_unit_test(test_fill_placements_as_wire),
                 cmocka_unit_test(test_plan_field_count), cmocka_unit_test(test_fill_ecc),
                 cmocka_unit_test(test_errors),         cmocka_unit_test(test_cross_file),

@@ -214,6 +214,40 @@ static void test_unknown_model_and_no_driver(void **state)
         tree_free(t);
 }
 
+/* One device id, two boards: the subsystem the PCI function reports picks the model. */
+static void test_subsystem_model(void **state)
+{
+        static const struct {
+                const char *subsys, *model;
+        } cases[] = { { "0x14a9", "A16" }, { "0x157e", "A2" }, { "0x1234", NULL } };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct tree *t = tree_new();
+                struct fake_pci f = {
+                        .bdf = "0000:84:00.0", .vendor = "0x10de", .device = "0x25b6", .class_ = "0x030200",
+                        .driver = "nvidia", .iommu_group = "9", .sriov_totalvfs = "16", .sriov_numvfs = "0",
+                };
+                _cleanup_(nvv_host_freep) struct nvv_host *h = NULL;
+                const struct nvv_host_gpu *g;
+
+                tree_write(t, "devices/pci0000:00/0000:84:00.0/subsystem_vendor", "0x10de\n");
+                tree_write(t, "devices/pci0000:00/0000:84:00.0/subsystem_device", cases[i].subsys);
+                h = scan_one(t, &f, "580.65.06");
+                assert_int_equal(h->n, 1);
+                g = h->gpus[0];
+                assert_int_equal(g->subsystem_vendor, 0x10de);
+                if (cases[i].model) {
+                        assert_non_null(g->model);
+                        assert_string_equal(g->model->short_name, cases[i].model);
+                } else {
+                        assert_null(g->model);
+                        assert_string_equal(g->reasons[0].message, "10de:25b6 (subsystem 10de:1234) is not in the GPU "
+                                                                   "catalog: nvvgpu does not know its vGPU types");
+                }
+                tree_free(t);
+        }
+}
+
 static void test_too_few_vfs(void **state)
 {
         struct tree *t = tree_new();
@@ -491,7 +525,7 @@ int main(void)
                 cmocka_unit_test(test_h200_fixture),        cmocka_unit_test(test_h200_fixture_sysfs_only),
                 cmocka_unit_test(test_h200_no_proc),        cmocka_unit_test(test_sriov_host),
                 cmocka_unit_test(test_every_reason),        cmocka_unit_test(test_unknown_model_and_no_driver),
-                cmocka_unit_test(test_too_few_vfs),         cmocka_unit_test(test_turing_needs_no_sriov),
+                cmocka_unit_test(test_subsystem_model), cmocka_unit_test(test_too_few_vfs),         cmocka_unit_test(test_turing_needs_no_sriov),
                 cmocka_unit_test(test_garbage),             cmocka_unit_test(test_not_a_tree),
                 cmocka_unit_test(test_links_out_of_tree),   cmocka_unit_test(test_escape),
                 cmocka_unit_test(test_driver_information_too_large),

@@ -264,6 +264,8 @@ static const struct config configs[] = {
         { "RTX6000-Ada", "595.45.04", true, NVV_PARTITION_HETEROGENEOUS },
         { "H100", "570.144", false, NVV_PARTITION_HETEROGENEOUS },
         { "A16", "580.65.06", false, NVV_PARTITION_HOMOGENEOUS },
+        { "A40", "580.65.06", true, NVV_PARTITION_HETEROGENEOUS },
+        { "L4", "595.45.04", false, NVV_PARTITION_HETEROGENEOUS },
 };
 
 #define SEQUENCES_PER_CONFIG 500
