@@ -49,7 +49,7 @@ static const struct nvv_catalog_gpu *find_model(const struct nvv_catalog *c, con
         if (!c)
                 return NULL;
         if (info->vendor && info->device)
-                m = nvv_catalog_find_pci(c, info->vendor, info->device);
+                m = nvv_catalog_find_pci(c, info->vendor, info->device, 0, 0);
         for (size_t i = 0; !m && i < nvv_catalog_count(c); i++) {
                 const struct nvv_catalog_gpu *x = nvv_catalog_get(c, i);
 
