@@ -61,7 +61,7 @@ struct vgpu_rec *pgpu_find(struct nvv_pgpu *g, const char *name);
 void pgpu_remove(struct nvv_pgpu *g, struct vgpu_rec *v);
 int pgpu_fw_name(const char *name, uint8_t out[16]);
 
-#define PGPU_LOCK(var, m) _cleanup_(pgpu_unlockp) pthread_mutex_t *var = pgpu_lock(m)
+#define PGPU_LOCK(var, m) _cleanup_(pgpu_unlockp) _unused_ pthread_mutex_t *var = pgpu_lock(m)
 static inline pthread_mutex_t *pgpu_lock(pthread_mutex_t *m)
 {
         pthread_mutex_lock(m);
