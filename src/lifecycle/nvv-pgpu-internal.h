@@ -43,6 +43,7 @@ struct nvv_pgpu {
         size_t n;
         struct vgpu_rec vgpus[NVV_MAX_VGPUS];
         uint32_t next_handle;
+        bool unsettled;                 /* op_lock: the last command went unanswered */
 
         nvv_pgpu_event_fn event_fn;
         void *event_userdata;

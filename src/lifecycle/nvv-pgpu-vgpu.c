@@ -264,19 +264,6 @@ static uint32_t alloc_parent(const struct nvv_pgpu *g)
 
 /* After a command went unanswered, wait until the firmware answers again: it runs commands
  * in order, so once a harmless one is answered the unanswered one is done (or never will be). */
-static void settle(struct nvv_pgpu *g)
-{
-        _cleanup_free_ union nvv_cmd_any *io = calloc(1, sizeof(*io));
-
-        for (unsigned tries = 0; io && tries < 8; tries++) {
-                _cleanup_free_ char *msg = NULL;
-
-                if (pgpu_call(g, "settle (get_features)", NVV_CMD_GET_FEATURES, io, 0, NULL, NULL, NULL, &msg) >= 0)
-                        return;
-                log_debug("%s", msg);
-        }
-}
-
 /*
  * The tear-down half of the VM sequence, from wherever start got to. Every step runs; the
  * first error is kept. uncertain: the last step went unanswered, so the firmware may or may
@@ -307,8 +294,6 @@ static int tear_down(struct nvv_pgpu *g, uint32_t gfid, uint32_t handle, bool pl
                 }                                                               \
         } while (0)
 
-        if (uncertain)
-                settle(g);
         if (plugin) {
                 STEP(pgpu_call(g, "shutdown_plugin", NVV_CMD_SHUTDOWN_PLUGIN, &gf, gfid, &target, &st, NULL, &err));
                 STEP(pgpu_call(g, "cleanup_plugin", NVV_CMD_CLEANUP_PLUGIN, &gf, gfid, &target, &st, NULL, &err));

@@ -244,6 +244,33 @@ bool pgpu_has(const struct nvv_pgpu *g, int cmd)
         return nvv_fwabi_command(g->fw, cmd) != NULL;
 }
 
+/*
+ * After a command went unanswered, the firmware may still be working on it and answer late;
+ * an answer nobody reads can fill the status queue and stall the firmware. So before the next
+ * command, wait until the firmware answers a harmless one: the late answers are read (and
+ * dropped by sequence number) on the way.
+ */
+static void pgpu_settle(struct nvv_pgpu *g)
+{
+        _cleanup_free_ union nvv_cmd_any *io = calloc(1, sizeof(*io));
+
+        if (!io || !pgpu_has(g, NVV_CMD_GET_FEATURES))
+                return;
+        for (unsigned tries = 0; tries < 8; tries++) {
+                char err[512] = "";
+                uint32_t raw = 0;
+                int r;
+
+                memset(io, 0, sizeof(*io));
+                r = nvv_channel_call(g->ch, NVV_CMD_GET_FEATURES, io, 0, NULL, &raw, err, sizeof(err));
+                if (r >= 0 || raw != 0) { /* any verdict means the firmware is listening again */
+                        g->unsettled = false;
+                        return;
+                }
+                log_debug("GPU %s: waiting for the firmware: %s", g->name, err);
+        }
+}
+
 int pgpu_call(struct nvv_pgpu *g, const char *step, int cmd, void *io, uint32_t gfid, const struct nvv_handles *target,
               enum nvv_fw_status *ret_status, uint32_t *ret_raw, char **reterr_msg)
 {
@@ -252,7 +279,11 @@ int pgpu_call(struct nvv_pgpu *g, const char *step, int cmd, void *io, uint32_t 
         char err[512] = "";
         int r;
 
+        if (g->unsettled)
+                pgpu_settle(g);
         r = nvv_channel_call(g->ch, cmd, io, gfid, target, &raw, err, sizeof(err));
+        /* No verdict: a timeout, a bad reply or a reset; the next command settles first. */
+        g->unsettled = r < 0 && raw == 0 && r != -EOPNOTSUPP && r != -EINVAL && r != -ENOMEM;
         if (ret_raw)
                 *ret_raw = r < 0 ? raw : 0;
         if (ret_status)

@@ -405,8 +405,24 @@ static int write_reply(struct nvv_simgpu *g, const uint8_t *reply, size_t len, c
         const struct nvv_queue_desc *q = &g->fw->queue;
         int r;
 
-        if (!f || (f->kind != NVV_FAULT_CHECKSUM && f->kind != NVV_FAULT_GARBAGE))
-                return nvv_ring_send_rpc(&g->stat_g, g->fw, reply, len, &g->gsp_tx_seq, g->gsp_work, -1);
+        if (!f || (f->kind != NVV_FAULT_CHECKSUM && f->kind != NVV_FAULT_GARBAGE)) {
+                uint32_t records = nvv_msgq_records(g->fw, len);
+
+                /* One interrupt per record, as the GSP raises them: a long answer whose RPC
+                 * gave up is then drained by the handler instead of filling the queue. */
+                for (uint32_t i = 0; i < records; i++) {
+                        r = nvv_msgq_frame_record(g->fw, reply, len, i, g->gsp_tx_seq, g->gsp_work, g->msg_cap);
+                        if (r < 0)
+                                return r;
+                        if (i > 0)
+                                raise_irq(g);
+                        r = nvv_ring_write(&g->stat_g, g->gsp_work, (uint32_t) r, -1);
+                        if (r < 0)
+                                return r;
+                        g->gsp_tx_seq++;
+                }
+                return 0;
+        }
         /* A damaged first message: either its checksum, or the RPC inside it. */
         r = nvv_msgq_frame_record(g->fw, reply, len, 0, g->gsp_tx_seq, g->gsp_work, g->msg_cap);
         if (r < 0)
@@ -533,7 +549,7 @@ static void run_actions(struct nvv_simgpu *g)
                         s->rpcs_handled = g->rpcs_handled;
                         s->events_sent = g->events_sent;
                         s->bad_messages = g->bad_messages;
-                } else if (a->fault.kind == NVV_FAULT_RESET) {
+                } else if (a->fault.kind == NVV_FAULT_RESET && nvv_fault_is_immediate(&a->fault)) {
                         gsp_reset(g);
                 } else if (a->fault.kind == NVV_FAULT_CRASH) {
                         a->result = nvv_gsp_crash_plugin(g->engine, a->fault.arg);
@@ -637,7 +653,9 @@ static int kernel_read(struct nvv_simgpu *g, int timeout_ms, const uint8_t **ret
                         return n;
                 r = nvv_msgq_unframe(g->fw, g->k_work, (size_t) n * q->element_size, UINT32_MAX, &rpc, &rlen, err, errlen);
                 if (r < 0) {
-                        nvv_ring_consume(&g->stat_k, 1);
+                        /* The whole damaged message goes: its elements would only read as
+                         * more bad messages. */
+                        nvv_ring_consume(&g->stat_k, (uint32_t) n);
                         nvv_reasm_reset(g->k_reasm);
                         return -EBADMSG;
                 }
@@ -696,7 +714,8 @@ static void *irq_main(void *userdata)
                                 log_debug("GPU %u: an answer arrived with no RPC waiting; dropped", g->cfg.index);
                         else if (r < 0 && r != -ETIMEDOUT)
                                 log_debug("GPU %u: status queue: %s", g->cfg.index, err);
-                        if (r < 0)
+                        /* A bad message is consumed; keep draining what follows it. */
+                        if (r < 0 && r != -EBADMSG)
                                 break;
                 }
                 pthread_mutex_lock(&g->lock);
@@ -834,10 +853,6 @@ int nvv_simgpu_add_listener(struct nvv_simgpu *g, nvv_simgpu_event_fn fn, void *
                 g->listeners[g->n_listeners].fn = fn;
                 g->listeners[g->n_listeners].userdata = userdata;
                 g->n_listeners++;
-                if (!g->irq_started) {
-                        r = -pthread_create(&g->irq_thread, NULL, irq_main, g);
-                        g->irq_started = r == 0;
-                }
         }
         pthread_mutex_unlock(&g->lock);
         return r;
@@ -1014,6 +1029,13 @@ int nvv_simgpu_new(const struct nvv_simgpu_config *cfg, const struct nvv_fwabi *
         if (r < 0)
                 return r;
         g->gsp_started = true;
+        /* The core driver's interrupt handler is there from the start, as in the kernel: an
+         * answer that comes after its RPC gave up (a timeout, a bad first element) is read and
+         * dropped, so a status queue nobody polls never wedges the firmware. */
+        r = -pthread_create(&g->irq_thread, NULL, irq_main, g);
+        if (r < 0)
+                return r;
+        g->irq_started = true;
         *ret = TAKE_PTR(g);
         return 0;
 }

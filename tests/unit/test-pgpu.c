@@ -353,11 +353,17 @@ struct fault_kind {
         const char *expect;     /* in the error */
 };
 
-/* The refusal kind only: with timeouts, bad replies and resets injected at bring-up a run
- * hung (under investigation, see the issue's note), so those kinds are not claimed here. */
+/* Every way a command can fail: a refusal, no answer (dropped, or later than the manager
+ * waits), an answer that cannot be read, and the GSP rebooting under the command. */
 static const struct fault_kind kinds[] = {
         { "status", "NV_ERR_INVALID_ARGUMENT", "NV_ERR_INVALID_ARGUMENT" },
         { "status", "NV_ERR_INSUFFICIENT_RESOURCES", "NV_ERR_INSUFFICIENT_RESOURCES" },
+        { "drop", NULL, "timed out" },
+        { "delay", "400", "timed out" },
+        { "checksum", NULL, "checksum" },
+        { "truncate", NULL, "short of" },
+        { "garbage", NULL, "bad RPC signature" },
+        { "reset", NULL, "the GSP reset while the RPC was pending" },
 };
 
 static void arm(struct env *e, const struct fault_kind *k, const char *cmd)
