@@ -8,10 +8,11 @@
  * and a mode on a fresh GPU and answer create_device / delete_device: the partitioner
  * (nvv_oracle_partition_new) or the simulated GSP of nvvgpu-sim.
  *
- * The nvvgpu-sim oracle lives in tests/unit/test-agreement.c: reset = a fresh in-process
- * simulated GPU + SET_VGPU_MGR_CONFIG + ADD_VGPU_TYPES + SET_HETEROGENEOUS_MODE over the
- * command channel, create = CREATE_DEVICE, remove = DELETE_DEVICE, statuses named through the
- * release description; it replays the scripts of nvv_oracle_script_random through both.
+ * The nvvgpu-sim oracle lives in tests/unit/test-agreement.c: the managed GPU (nvv-pgpu) on
+ * a fresh in-process simulated GPU, given the type table and mode; reset = its bring-up by the
+ * release's init list, create and remove = nvv_pgpu_create_vgpu / nvv_pgpu_delete_vgpu, each
+ * verdict the firmware's status for the command the manager sent; it replays the scripts of
+ * nvv_oracle_script_random through both.
  */
 
 #include <stdbool.h>

@@ -59,27 +59,29 @@ static int check_verdict(struct nvv_pgpu *g, const char *step, int r, enum nvv_f
         }
 }
 
+/* *fw: the firmware's status for the step's last command (NVV_FW_OK: accepted, or no status). */
 static int run_step(struct nvv_pgpu *g, size_t index, int cmd, struct nvv_partition *part,
-                    struct nvv_pgpu_init_info *info, struct undo *undo, char **msg)
+                    struct nvv_pgpu_init_info *info, struct undo *undo, enum nvv_fw_status *fw, char **msg)
 {
         _cleanup_free_ union nvv_cmd_any *io = calloc(1, sizeof(*io));
-        enum nvv_fw_status fw = NVV_FW_OK, model = NVV_FW_OK;
+        enum nvv_fw_status model = NVV_FW_OK;
         char step[96];
         int r;
 
+        *fw = NVV_FW_OK;
         if (!io)
                 return -ENOMEM;
         snprintf(step, sizeof(step), "bring-up step %zu (%s)", index + 1, nvv_cmd_to_string(cmd));
         switch (cmd) {
         case NVV_CMD_GET_FEATURES:
-                r = pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
+                r = pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
                 if (r >= 0)
                         snprintf(info->firmware_version, sizeof(info->firmware_version), "%s",
                                  io->get_features.firmware_version);
                 return r;
         case NVV_CMD_SET_VGPU_MGR_CONFIG:
                 io->set_vgpu_mgr_config.heterogeneous_timesliced = g->heterogeneous_timesliced;
-                r = pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
+                r = pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
                 if (r >= 0)
                         (void) nvv_partition_set_heterogeneous_allowed(part, g->heterogeneous_timesliced);
                 return r;
@@ -88,23 +90,23 @@ static int run_step(struct nvv_pgpu *g, size_t index, int cmd, struct nvv_partit
                 io->add_vgpu_types.count = (uint32_t) g->n_types;
                 memcpy(io->add_vgpu_types.types, g->types, g->n_types * sizeof(g->types[0]));
                 (void) nvv_partition_add_types(part, g->types, g->n_types, true, &model);
-                r = pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
-                undo->types = r >= 0 || fw == NVV_FW_OK; /* a timeout may have left a table */
-                r = check_verdict(g, step, r, fw, model, msg);
+                r = pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
+                undo->types = r >= 0 || *fw == NVV_FW_OK; /* a timeout may have left a table */
+                r = check_verdict(g, step, r, *fw, model, msg);
                 if (r >= 0)
                         info->n_types = g->n_types;
                 return r;
         case NVV_CMD_SET_HETEROGENEOUS_MODE:
                 io->set_heterogeneous_mode.enabled = g->mode == NVV_PARTITION_HETEROGENEOUS;
                 (void) nvv_partition_set_mode(part, g->mode, &model);
-                r = pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
-                undo->mixed = io->set_heterogeneous_mode.enabled && (r >= 0 || fw == NVV_FW_OK);
-                r = check_verdict(g, step, r, fw, model, msg);
+                r = pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
+                undo->mixed = io->set_heterogeneous_mode.enabled && (r >= 0 || *fw == NVV_FW_OK);
+                r = check_verdict(g, step, r, *fw, model, msg);
                 if (r >= 0)
                         info->mode = g->mode;
                 return r;
         case NVV_CMD_SCHED_GET_CAPS:
-                r = pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
+                r = pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
                 if (r < 0)
                         return r;
                 info->caps = io->sched_get_caps;
@@ -120,7 +122,7 @@ static int run_step(struct nvv_pgpu *g, size_t index, int cmd, struct nvv_partit
                 }
                 return 0;
         case NVV_CMD_SCHED_GET_STATE:
-                r = pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
+                r = pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
                 if (r >= 0)
                         info->sched = io->sched_state;
                 return r;
@@ -140,14 +142,14 @@ static int run_step(struct nvv_pgpu *g, size_t index, int cmd, struct nvv_partit
                         if (!cur)
                                 return -ENOMEM;
                         if (pgpu_has(g, NVV_CMD_SCHED_GET_STATE)) {
-                                r = pgpu_call(g, step, NVV_CMD_SCHED_GET_STATE, cur, 0, NULL, &fw, NULL, msg);
+                                r = pgpu_call(g, step, NVV_CMD_SCHED_GET_STATE, cur, 0, NULL, fw, NULL, msg);
                                 if (r < 0)
                                         return r;
                                 io->sched_state.timeslice_ns = cur->sched_state.timeslice_ns;
                         } else if (info->have_caps)
                                 io->sched_state.timeslice_ns = info->caps.min_timeslice_ns;
                 }
-                r = pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
+                r = pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
                 if (r >= 0)
                         info->sched = io->sched_state;
                 return r;
@@ -155,7 +157,7 @@ static int run_step(struct nvv_pgpu *g, size_t index, int cmd, struct nvv_partit
         case NVV_CMD_SET_POWER_STATE:
                 /* The state the description names "on" (0 when it names none). */
                 io->set_power_state.state = 0;
-                return pgpu_call(g, step, cmd, io, 0, NULL, &fw, NULL, msg);
+                return pgpu_call(g, step, cmd, io, 0, NULL, fw, NULL, msg);
         default:
                 return nvv_fail_errno(-EOPNOTSUPP, msg, "%s on GPU %s: not a step the manager can run", step, g->name);
         }
@@ -236,10 +238,15 @@ int nvv_pgpu_bring_up(struct nvv_pgpu *g, char **reterr_msg)
                 return r;
         info.mode = NVV_PARTITION_HOMOGENEOUS;
         for (size_t i = 0; i < g->fw->n_init; i++) {
-                r = run_step(g, i, g->fw->init[i], part, &info, &undo, &msg);
+                enum nvv_fw_status fw;
+
+                r = run_step(g, i, g->fw->init[i], part, &info, &undo, &fw, &msg);
                 if (r < 0) {
                         struct nvv_partition *fresh = NULL;
 
+                        info.failed = true;
+                        info.failed_step = g->fw->init[i];
+                        info.failed_status = fw;
                         roll_back(g, &undo);
                         pgpu_set_error(g, NVV_PGPU_FAILED, msg);
                         {

@@ -120,6 +120,14 @@ struct nvv_pgpu_init_info {
         struct nvv_cmd_sched_state sched;
         enum nvv_partition_mode mode;
         size_t n_types;
+        /* A bring-up that failed at a step: that step (enum nvv_cmd_id) and the firmware's
+         * status for its last command, in the model's terms: the refusal's, or NVV_FW_OK when
+         * the firmware accepted it (the model or the policy refused) or gave no status (a
+         * timeout). Unset after a bring-up that succeeded; a bring-up refused before any
+         * command is sent changes nothing here. */
+        bool failed;
+        int failed_step;
+        enum nvv_fw_status failed_status;
 };
 int nvv_pgpu_get_init_info(const struct nvv_pgpu *g, struct nvv_pgpu_init_info *ret);
 
