@@ -56,3 +56,10 @@ static inline void bench_sink(const void *p)
 {
         __asm__ volatile("" : : "g"(p) : "memory");
 }
+
+/* The pct-th percentile of n timings (sorts them). */
+static inline double bench_percentile(double *t, int n, int pct)
+{
+        qsort(t, (size_t) n, sizeof(double), bench_cmp_double);
+        return t[(n - 1) * pct / 100];
+}
