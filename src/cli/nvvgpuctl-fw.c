@@ -21,28 +21,9 @@ static bool arg_json;
 static bool arg_all;
 static bool arg_hex;
 
-/* Release files from --fwabi-dir come first and win over installed ones. */
 static int load_db(struct nvv_fwdb **ret)
 {
-        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
-        _cleanup_free_ char *msg = NULL;
-        int r;
-
-        r = nvv_fwdb_new(&db);
-        if (r < 0)
-                return cli_error(r, "out of memory");
-        for (char **d = arg_fwabi_dirs; d && *d; d++) {
-                r = nvv_fwdb_load_dir(db, *d, &msg);
-                if (r < 0)
-                        return cli_error(r, "%s", msg ? msg : strerror(-r));
-        }
-        r = nvv_fwdb_load_default(db, &msg);
-        if (r < 0 && !(r == -ENOENT && arg_fwabi_dirs))
-                return cli_error(r, "%s", msg ? msg : strerror(-r));
-        if (nvv_fwdb_count(db) == 0)
-                return cli_error(-ENOENT, "no firmware release descriptions found in %s", nvv_fwdb_default_dir());
-        *ret = TAKE_PTR(db);
-        return 0;
+        return cli_load_fwdb(arg_fwabi_dirs, ret);
 }
 
 static const struct nvv_fwabi *find_release(const struct nvv_fwdb *db, const char *release)

@@ -37,7 +37,9 @@ int cli_load_catalog(const char *dir, struct nvv_catalog **ret)
         return 0;
 }
 
-int cli_load_fwdb(struct nvv_fwdb **ret)
+/* The one loader of release descriptions: files from each --fwabi-dir come first and win
+ * over installed ones; with a --fwabi-dir, no installed descriptions is not an error. */
+int cli_load_fwdb(char *const *dirs, struct nvv_fwdb **ret)
 {
         _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
         _cleanup_free_ char *msg = NULL;
@@ -46,22 +48,32 @@ int cli_load_fwdb(struct nvv_fwdb **ret)
         r = nvv_fwdb_new(&db);
         if (r < 0)
                 return cli_error(r, "out of memory");
+        for (char *const *d = dirs; d && *d; d++) {
+                r = nvv_fwdb_load_dir(db, *d, &msg);
+                if (r < 0)
+                        return cli_error(r, "firmware release descriptions: %s", msg ? msg : strerror(-r));
+        }
         r = nvv_fwdb_load_default(db, &msg);
-        if (r < 0)
+        if (r < 0 && !(r == -ENOENT && dirs && *dirs))
                 return cli_error(r, "firmware release descriptions: %s", msg ? msg : strerror(-r));
+        if (nvv_fwdb_count(db) == 0)
+                return cli_error(-ENOENT, "no firmware release descriptions found in %s", nvv_fwdb_default_dir());
         *ret = TAKE_PTR(db);
         return 0;
 }
 
 static void help(void)
 {
-        printf("Usage: nvvgpuctl host scan [--sysfs-root DIR] [--proc-root DIR] [--catalog DIR] [--json]\n\n"
+        printf("Usage: nvvgpuctl host scan [--sysfs-root DIR] [--proc-root DIR] [--catalog DIR]\n"
+               "                          [--fwabi-dir DIR]... [--json]\n\n"
                "Find the NVIDIA GPUs of this machine and say, for each, whether it can host vGPUs\n"
                "and, if not, every reason. Runs without nvvgpud.\n\n"
                "  --sysfs-root DIR  read DIR instead of /sys (a captured tree; a directory holding\n"
                "                    sysfs/ and proc/ works too)\n"
                "  --proc-root DIR   read the NVIDIA driver's information from DIR instead of /proc\n"
                "  --catalog DIR     GPU catalog directory (default: $NVVGPU_GPUS_DIR or the installed one)\n"
+               "  --fwabi-dir DIR   also read release descriptions from DIR; they win over installed\n"
+               "                    ones (repeatable)\n"
                "  --no-udev         walk bus/pci/devices instead of asking libudev\n"
                "  -j, --json        machine-readable output\n");
 }
@@ -191,6 +203,7 @@ static int verb_scan(int argc, char **argv)
                 { "sysfs-root", required_argument, NULL, 's' },
                 { "proc-root", required_argument, NULL, 'p' },
                 { "catalog", required_argument, NULL, 'c' },
+                { "fwabi-dir", required_argument, NULL, 'd' },
                 { "no-udev", no_argument, NULL, 'U' },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
@@ -200,6 +213,7 @@ static int verb_scan(int argc, char **argv)
         _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
         _cleanup_(nvv_host_freep) struct nvv_host *host = NULL;
         _cleanup_free_ char *msg = NULL;
+        _cleanup_strv_free_ char **arg_fwabi_dirs = NULL;
         _cleanup_strv_free_ char **shown = NULL;
         char ***keep = &shown;
         struct nvv_host_scan_params params = {};
@@ -217,6 +231,10 @@ static int verb_scan(int argc, char **argv)
                         break;
                 case 'c':
                         arg_catalog_dir = optarg;
+                        break;
+                case 'd':
+                        if (strv_extend(&arg_fwabi_dirs, optarg) < 0)
+                                return cli_error(-ENOMEM, "out of memory");
                         break;
                 case 'U':
                         arg_no_udev = true;
@@ -236,7 +254,7 @@ static int verb_scan(int argc, char **argv)
         r = cli_load_catalog(arg_catalog_dir, &catalog);
         if (r < 0)
                 return r;
-        r = cli_load_fwdb(&db);
+        r = cli_load_fwdb(arg_fwabi_dirs, &db);
         if (r < 0)
                 return r;
         params.sysfs_root = arg_sysfs_root;

@@ -29,7 +29,8 @@ static bool arg_json;
 
 static void help(void)
 {
-        printf("Usage: nvvgpuctl plan --host SPEC --request SPEC [--policy FILE] [--release R] [--json]\n\n"
+        printf("Usage: nvvgpuctl plan --host SPEC --request SPEC [--policy FILE] [--release R]\n"
+               "                    [--fwabi-dir DIR]... [--catalog DIR] [--json]\n\n"
                "Say where each requested vGPU would go, or why it would not fit, without creating\n"
                "anything. Exit status 0 when everything fits, 1 when something does not.\n\n"
                "  --host SPEC      the GPUs: MODEL[*COUNT][:numa=N][:ecc][:mode=equal-size|mixed-size],...\n"
@@ -38,6 +39,8 @@ static void help(void)
                "                   e.g. 'L40S-8Q*7,L40S-2Q*3' or '16G*2:series=C:vm=db'\n"
                "  --policy FILE    placement policy (nvvgpu-policy(5)); default: pack, NUMA prefer, equal-size\n"
                "  --release R      firmware release whose sizing applies (default: the newest known)\n"
+               "  --fwabi-dir DIR  also read release descriptions from DIR; they win over installed ones\n"
+               "                   (repeatable)\n"
                "  --catalog DIR    GPU catalog directory\n"
                "  --max-steps N    search budget (default %llu)\n"
                "  -j, --json       machine-readable output\n",
@@ -58,6 +61,7 @@ int nvvgpuctl_plan(int argc, char **argv)
                 { "policy", required_argument, NULL, 'p' },
                 { "release", required_argument, NULL, 'R' },
                 { "catalog", required_argument, NULL, 'c' },
+                { "fwabi-dir", required_argument, NULL, 'd' },
                 { "max-steps", required_argument, NULL, 'S' },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
@@ -71,6 +75,7 @@ int nvvgpuctl_plan(int argc, char **argv)
         _cleanup_free_ struct nvv_plan_host_gpu *hgpus = NULL;
         _cleanup_free_ struct nvv_policy_gpu_setup *setup = NULL;
         _cleanup_free_ struct nvv_plan_tenant_quota *tq = NULL;
+        _cleanup_strv_free_ char **arg_fwabi_dirs = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_plan_request *reqs = NULL;
         struct nvv_plan_options popts = {};
@@ -97,6 +102,10 @@ int nvvgpuctl_plan(int argc, char **argv)
                 case 'c':
                         arg_catalog_dir = optarg;
                         break;
+                case 'd':
+                        if (strv_extend(&arg_fwabi_dirs, optarg) < 0)
+                                return cli_error(-ENOMEM, "out of memory");
+                        break;
                 case 'S':
                         if (safe_atou64(optarg, &arg_max_steps) < 0 || arg_max_steps == 0)
                                 cli_usage_error("plan: --max-steps needs a positive number");
@@ -118,7 +127,7 @@ int nvvgpuctl_plan(int argc, char **argv)
         r = cli_load_catalog(arg_catalog_dir, &catalog);
         if (r < 0)
                 return r;
-        r = cli_load_fwdb(&db);
+        r = cli_load_fwdb(arg_fwabi_dirs, &db);
         if (r < 0)
                 return r;
         if (arg_release) {

@@ -18,4 +18,4 @@ struct nvv_catalog;
 struct nvv_fwdb;
 /* The GPU catalog from dir (NULL: the default) and the installed release descriptions. */
 int cli_load_catalog(const char *dir, struct nvv_catalog **ret);
-int cli_load_fwdb(struct nvv_fwdb **ret);
+int cli_load_fwdb(char *const *fwabi_dirs, struct nvv_fwdb **ret);

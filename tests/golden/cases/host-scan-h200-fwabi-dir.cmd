@@ -1,0 +1,1 @@
+d=$(mktemp -d) && sed 's/"release": "580.65.06"/"release": "580.159.04"/' @SRCDIR@/data/fwabi/580.65.06.json >"$d/580.159.04.json" && out=$(nvvgpuctl host scan --sysfs-root @SRCDIR@/tests/fixtures/h200-passthrough --fwabi-dir "$d"); rc=$?; printf '%s\n' "$out" | head -3; rm -rf "$d"; exit $rc

@@ -1,0 +1,1 @@
+nvvgpuctl plan --host L40S --request 'L40S-8Q*2' --release 999.1.0 --fwabi-dir @SRCDIR@/tests/golden/input/fwabi-new
