@@ -537,7 +537,53 @@ static void test_disagreement(void **state)
         assert_non_null(strstr(msg, "the model predicted success"));
         assert_int_equal(nvv_pgpu_count(e.g), 0);
         env_stop(&e);
+}
 
+/* The other way round: the firmware takes what the model refuses. The vGPU it made is
+ * deleted again, and the error names both verdicts. */
+static void test_disagreement_accepted(void **state)
+{
+        _cleanup_free_ char *msg = NULL;
+        const struct nvv_catalog_gpu *m;
+        struct nvv_cmd_delete_device dd = {};
+        struct nvv_pgpu_outcome oc;
+        struct nvv_pgpu_vgpu v;
+        uint32_t type = 0, fw_status = 0;
+        char err[256];
+        struct env e;
+
+        env_start(&e, "L40S@595.45.04", NULL, false, NULL);
+        bring_up(&e);
+        m = nvv_pgpu_get_model(e.g);
+        for (size_t i = 0; i < m->n_types && !type; i++)
+                if (m->types[i].max_instance == 1)
+                        type = m->types[i].type_id;
+        assert_int_not_equal(type, 0);
+        if (nvv_pgpu_create_vgpu(e.g, type, NVV_PLACEMENT_NONE, uuids[0], &v, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        /* Deleted behind the manager's back: the model still holds it, the firmware does not. */
+        env_status(&e);
+        assert_int_equal(e.st->n_vgpus, 1);
+        memcpy(dd.vgpu_name, e.st->vgpus[0].name, 16);
+        dd.vgpu_id = v.vgpu_id;
+        if (nvv_channel_call(nvv_pgpu_get_channel(e.g), NVV_CMD_DELETE_DEVICE, &dd, 0, NULL, &fw_status, err,
+                             sizeof(err)) < 0)
+                fail_msg("%s", err);
+        assert_int_equal(nvv_pgpu_available(e.g, type), 0);
+        assert_true(nvv_pgpu_create_vgpu(e.g, type, NVV_PLACEMENT_NONE, uuids[1], NULL, &oc, &msg) == -EPROTO);
+        assert_true(oc.sent);
+        assert_true(oc.disagreement);
+        assert_int_equal(oc.status, NVV_FW_OK);
+        assert_int_not_equal(oc.predicted, NVV_CHECK_OK);
+        if (!strstr(msg, "the firmware accepted it") || !strstr(msg, "the model predicted a refusal") ||
+            !strstr(msg, "undone"))
+                fail_msg("the error says '%s'", msg);
+        /* Undone in the firmware; the model is as it was. */
+        env_status(&e);
+        assert_int_equal(e.st->n_vgpus, 0);
+        assert_int_equal(nvv_pgpu_count(e.g), 1);
+        assert_int_equal(nvv_pgpu_find_vgpu(e.g, uuids[1], &v), -ENOENT);
+        env_stop(&e);
 }
 
 /* ---- adopt ---- */
@@ -698,6 +744,7 @@ int main(void)
                 cmocka_unit_test(test_mixed_policy),       cmocka_unit_test(test_new_release_init),
                 cmocka_unit_test(test_faults_bring_up),    cmocka_unit_test(test_faults_vm_start),
                 cmocka_unit_test(test_gsp_reset),          cmocka_unit_test(test_disagreement),
+                cmocka_unit_test(test_disagreement_accepted),
                 cmocka_unit_test(test_adopt),              cmocka_unit_test(test_concurrent_creates),
         };
 
