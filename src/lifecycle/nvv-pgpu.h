@@ -208,3 +208,31 @@ typedef void (*nvv_pgpu_event_fn)(void *userdata, struct nvv_pgpu *g, int event,
 int nvv_pgpu_subscribe(struct nvv_pgpu *g, nvv_pgpu_event_fn fn, void *userdata, char **reterr_msg);
 int nvv_pgpu_get_fd(const struct nvv_pgpu *g);
 int nvv_pgpu_process(struct nvv_pgpu *g);
+
+/*
+ * Why a type cannot be created on this GPU now, for people ("no peer tells its users this").
+ * NVV_WHY_NONE: it can (available > 0). The message is a sentence naming the cause and the
+ * numbers behind it, e.g. "its cap is reached: 2 of 2 L40S-24Q exist".
+ */
+enum nvv_pgpu_why {
+        NVV_WHY_NONE,
+        NVV_WHY_UNKNOWN_TYPE,   /* not in this GPU's type table */
+        NVV_WHY_CAP,            /* max_instance of the type reached */
+        NVV_WHY_MODE,           /* equal-size mode and another type holds the GPU */
+        NVV_WHY_FRAGMENTED,     /* enough free framebuffer in total, but no placement free */
+        NVV_WHY_FB,             /* not enough free framebuffer */
+        NVV_WHY_NO_VF,          /* every VF (or the release's vGPU limit) is in use */
+        NVV_WHY_CHANNELS,       /* no channel block free */
+        NVV_WHY_GPU_STATE,      /* the GPU is not ready (failed bring-up, lost, not brought up) */
+        _NVV_WHY_MAX,
+        _NVV_WHY_INVALID = -EINVAL,
+};
+const char *nvv_pgpu_why_to_string(enum nvv_pgpu_why w);        /* "cap-reached" */
+enum nvv_pgpu_why nvv_pgpu_why_not(const struct nvv_pgpu *g, uint32_t type_id, char **ret_message);
+
+/* Framebuffer picture for maps: what the model holds (state_lock). */
+struct nvv_pgpu_fb {
+        uint64_t total, reserved_start;         /* vGPU-usable range: [0, reserved_start) */
+        uint64_t used, free, largest_free;      /* bytes inside the usable range */
+};
+int nvv_pgpu_get_fb(const struct nvv_pgpu *g, struct nvv_pgpu_fb *ret);

@@ -586,6 +586,57 @@ static void test_disagreement_accepted(void **state)
         env_stop(&e);
 }
 
+/* ---- why a type is not creatable ---- */
+
+static void test_why_not(void **state)
+{
+        _cleanup_free_ char *msg = NULL, *why = NULL;
+        const struct nvv_catalog_gpu *m;
+        const struct nvv_catalog_type *cap2 = NULL, *other = NULL;
+        struct nvv_pgpu_fb fb0, fb;
+        char want[128];
+        struct env e;
+
+        env_start(&e, "L40S@595.45.04", NULL, false, NULL);
+        m = nvv_pgpu_get_model(e.g);
+        assert_int_equal(nvv_pgpu_why_not(e.g, m->types[0].type_id, &why), NVV_WHY_GPU_STATE);
+        assert_string_equal(why, "GPU 0000:41:00.0 is new");
+        why = (free(why), NULL);
+        bring_up(&e);
+        for (size_t i = 0; i < m->n_types; i++) {
+                if (!cap2 && m->types[i].max_instance == 2)
+                        cap2 = &m->types[i];
+                else if (!other && m->types[i].max_instance > 2)
+                        other = &m->types[i];
+        }
+        assert_non_null(cap2);
+        assert_non_null(other);
+        assert_int_equal(nvv_pgpu_why_not(e.g, cap2->type_id, &why), NVV_WHY_NONE);
+        assert_null(why);
+        assert_int_equal(nvv_pgpu_get_fb(e.g, &fb0), 0);
+        assert_int_equal(fb0.used, 0);
+        assert_int_equal(fb0.free, fb0.largest_free);
+        for (size_t i = 0; i < 2; i++)
+                if (nvv_pgpu_create_vgpu(e.g, cap2->type_id, NVV_PLACEMENT_NONE, uuids[i], NULL, NULL, &msg) < 0)
+                        fail_msg("%s", msg);
+        assert_int_equal(nvv_pgpu_why_not(e.g, cap2->type_id, &why), NVV_WHY_CAP);
+        snprintf(want, sizeof(want), "its cap is reached: 2 of 2 %s exist", cap2->short_name);
+        assert_string_equal(why, want);
+        why = (free(why), NULL);
+        /* Equal-size mode: the GPU holds cap2's type, so no other type fits. */
+        assert_int_equal(nvv_pgpu_why_not(e.g, other->type_id, &why), NVV_WHY_MODE);
+        snprintf(want, sizeof(want), "GPU 0000:41:00.0 is in equal-size mode and holds %s vGPUs", cap2->short_name);
+        assert_non_null(strstr(why, want));
+        why = (free(why), NULL);
+        assert_string_equal(nvv_pgpu_why_to_string(NVV_WHY_MODE), "equal-size-mode");
+        /* The framebuffer picture follows the model. */
+        assert_int_equal(nvv_pgpu_get_fb(e.g, &fb), 0);
+        assert_true(fb.used > 0);
+        assert_int_equal(fb.used + fb.free, fb0.free);
+        assert_true(fb.largest_free <= fb.free);
+        env_stop(&e);
+}
+
 /* ---- adopt ---- */
 
 static void to_known(const struct nvv_gsp_vgpu_info *f, uint32_t handle, struct nvv_pgpu_known *k)
@@ -745,6 +796,7 @@ int main(void)
                 cmocka_unit_test(test_faults_bring_up),    cmocka_unit_test(test_faults_vm_start),
                 cmocka_unit_test(test_gsp_reset),          cmocka_unit_test(test_disagreement),
                 cmocka_unit_test(test_disagreement_accepted),
+                cmocka_unit_test(test_why_not),
                 cmocka_unit_test(test_adopt),              cmocka_unit_test(test_concurrent_creates),
         };
 
