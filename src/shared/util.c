@@ -306,7 +306,9 @@ static const struct {
         { "EOPNOTSUPP", EOPNOTSUPP }, { "EBADFD", EBADFD }, { "EBADMSG", EBADMSG },
         { "ENOTRECOVERABLE", ENOTRECOVERABLE }, { "EPROTO", EPROTO }, { "E2BIG", E2BIG },
         { "EEXIST", EEXIST },   { "ECONNRESET", ECONNRESET }, { "ENOTCONN", ENOTCONN },
-        { "EACCES", EACCES },   { "EFBIG", EFBIG },
+        { "EACCES", EACCES },   { "EFBIG", EFBIG },     { "EMSGSIZE", EMSGSIZE },
+        { "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "ECANCELED", ECANCELED }, { "ECONNREFUSED", ECONNREFUSED },
+        { "EADDRINUSE", EADDRINUSE }, { "ESRCH", ESRCH },
 };
 
 int errno_from_name(const char *name)

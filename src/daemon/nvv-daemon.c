@@ -1,0 +1,895 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nvvgpud's core: the managed GPUs and the answers to IPC requests. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "nvv-catalog.h"
+#include "nvv-daemon.h"
+#include "nvv-fwdb.h"
+#include "nvv-json.h"
+#include "nvv-pgpu.h"
+#include "nvv-policy.h"
+#include "util.h"
+
+#define MIB (UINT64_C(1) << 20)
+
+struct daemon_gpu {
+        struct nvv_pgpu *g;             /* NULL when its channel did not open */
+        struct nvv_channel_info info;
+        char *source;
+        char *error;                    /* why it did not open */
+};
+
+/* What the daemon knows beyond the firmware: which VM a vGPU was made for. */
+struct vgpu_note {
+        char uuid[37];
+        char vm[NVV_IPC_NAME_MAX + 1];
+};
+
+struct nvv_daemon {
+        struct nvv_daemon_options opt;
+        char **fwabi_dirs;
+        char *backend_s, *catalog_dir, *policy_file;
+        struct nvv_fwdb *db;
+        struct nvv_catalog *catalog;
+        struct nvv_backend *backend;            /* parsed from opt.backend (owned) */
+
+        pthread_mutex_t lock;                   /* guards policy, notes, counters */
+        struct nvv_policy *policy;
+        /* Policies replaced by a reload stay alive: managed GPUs brought up under them still
+         * point at them. */
+        struct nvv_policy **old_policies;
+        size_t n_old_policies;
+        struct vgpu_note *notes;
+        size_t n_notes;
+        uint64_t creates, destroys, refusals;
+        time_t started;
+
+        struct daemon_gpu *gpus;                /* fixed after start */
+        size_t n_gpus;
+};
+
+/* ---- set-up ---- */
+
+int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, char **reterr_msg)
+{
+        _cleanup_(nvv_daemon_freep) struct nvv_daemon *d = NULL;
+        struct nvv_policy_context ctx = {};
+        int r;
+
+        assert_return(o && ret, -EINVAL);
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        pthread_mutex_init(&d->lock, NULL);
+        d->opt = *o;
+        d->started = time(NULL);
+        for (char *const *p = o->fwabi_dirs; p && *p; p++)
+                if (strv_extend(&d->fwabi_dirs, *p) < 0)
+                        return -ENOMEM;
+        if ((o->backend && !(d->backend_s = strdup(o->backend))) ||
+            (o->catalog_dir && !(d->catalog_dir = strdup(o->catalog_dir))) ||
+            (o->policy_file && !(d->policy_file = strdup(o->policy_file))))
+                return -ENOMEM;
+        d->opt.fwabi_dirs = d->fwabi_dirs;
+
+        r = nvv_fwdb_new(&d->db);
+        if (r < 0)
+                return r;
+        for (char **p = d->fwabi_dirs; p && *p; p++) {
+                r = nvv_fwdb_load_dir(d->db, *p, reterr_msg);
+                if (r < 0)
+                        return r;
+        }
+        r = nvv_fwdb_load_default(d->db, reterr_msg);
+        if (r < 0 && !(r == -ENOENT && d->fwabi_dirs))
+                return r;
+        if (r < 0 && reterr_msg) {
+                free(*reterr_msg);
+                *reterr_msg = NULL;
+        }
+        if (nvv_fwdb_count(d->db) == 0)
+                return nvv_fail_errno(-ENOENT, reterr_msg, "no firmware release descriptions found");
+
+        r = nvv_catalog_new(&d->catalog);
+        if (r < 0)
+                return r;
+        r = d->catalog_dir ? nvv_catalog_load_dir(d->catalog, d->catalog_dir, reterr_msg)
+                           : nvv_catalog_load_default(d->catalog, reterr_msg);
+        if (r < 0)
+                return r;
+
+        ctx.catalog = d->catalog;
+        r = d->policy_file ? nvv_policy_load_file(d->policy_file, &ctx, &d->policy, reterr_msg)
+                           : nvv_policy_new_default(&d->policy);
+        if (r < 0)
+                return r;
+
+        if (!o->inproc) {
+                if (!o->backend)
+                        return nvv_fail_errno(-EINVAL, reterr_msg, "no backend given");
+                r = nvv_backend_parse(o->backend, &d->backend, reterr_msg);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
+{
+        if (!d)
+                return NULL;
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                nvv_pgpu_free(d->gpus[i].g);
+                free(d->gpus[i].source);
+                free(d->gpus[i].error);
+        }
+        free(d->gpus);
+        for (size_t i = 0; i < d->n_old_policies; i++)
+                nvv_policy_free(d->old_policies[i]);
+        free(d->old_policies);
+        nvv_policy_free(d->policy);
+        free(d->notes);
+        nvv_backend_free(d->backend);
+        nvv_catalog_free(d->catalog);
+        nvv_fwdb_free(d->db);
+        strv_free(d->fwabi_dirs);
+        free(d->backend_s);
+        free(d->catalog_dir);
+        free(d->policy_file);
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+        return NULL;
+}
+
+static void log_line(char ***log, const char *fmt, ...) _printf_(2, 3);
+static void log_line(char ***log, const char *fmt, ...)
+{
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+        log_debug("%s", s);
+        if (log)
+                (void) strv_extend(log, s);
+}
+
+static int cmp_gpu(const void *a, const void *b)
+{
+        return strcmp(((const struct daemon_gpu *) a)->info.bdf, ((const struct daemon_gpu *) b)->info.bdf);
+}
+
+int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
+{
+        struct nvv_backend_gpu *bg = NULL;
+        size_t n = 0, ready = 0;
+        int r;
+
+        assert_return(d && !d->gpus, -EINVAL);
+        r = nvv_backend_open_all(d->opt.inproc ? d->opt.inproc : d->backend, d->db, &bg, &n, reterr_msg);
+        if (r < 0)
+                return r;
+        d->gpus = calloc(n, sizeof(*d->gpus));
+        if (!d->gpus) {
+                nvv_backend_gpus_free(bg, n);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct daemon_gpu *x = &d->gpus[d->n_gpus++];
+                struct nvv_pgpu_options po = { .catalog = d->catalog, .policy = d->policy };
+                _cleanup_free_ char *msg = NULL;
+
+                x->info = bg[i].info;
+                x->source = TAKE_PTR(bg[i].source);
+                if (!bg[i].channel) {
+                        x->error = TAKE_PTR(bg[i].error_msg);
+                        log_line(ret_log, "GPU %s (%s): not managed: %s", x->info.bdf[0] ? x->info.bdf : "?",
+                                 x->source ? x->source : "?", x->error ? x->error : "cannot open its channel");
+                        continue;
+                }
+                r = nvv_pgpu_new(TAKE_PTR(bg[i].channel), &po, &x->g, &msg);
+                if (r < 0) {
+                        x->error = TAKE_PTR(msg);
+                        log_line(ret_log, "GPU %s: not managed: %s", x->info.bdf, x->error ? x->error : strerror(-r));
+                        continue;
+                }
+                r = nvv_pgpu_bring_up(x->g, &msg);
+                if (r < 0) {
+                        log_line(ret_log, "GPU %s: bring-up failed: %s", x->info.bdf, msg ? msg : strerror(-r));
+                        continue;
+                }
+                ready++;
+                log_line(ret_log, "GPU %s (%s, firmware %s): ready", x->info.bdf, nvv_pgpu_get_model(x->g)->short_name,
+                         nvv_pgpu_get_fwabi(x->g)->release);
+        }
+        nvv_backend_gpus_free(bg, n);
+        qsort(d->gpus, d->n_gpus, sizeof(d->gpus[0]), cmp_gpu);
+        if (d->n_gpus == 0)
+                return nvv_fail_errno(-ENODEV, reterr_msg, "no GPU behind the backend");
+        (void) ready;
+        return 0;
+}
+
+int nvv_daemon_reload_policy(struct nvv_daemon *d, char **reterr_msg)
+{
+        struct nvv_policy_context ctx = { .catalog = d->catalog };
+        struct nvv_policy *p = NULL, **old;
+        int r;
+
+        r = d->policy_file ? nvv_policy_load_file(d->policy_file, &ctx, &p, reterr_msg) : nvv_policy_new_default(&p);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&d->lock);
+        old = realloc(d->old_policies, (d->n_old_policies + 1) * sizeof(*old));
+        if (!old) {
+                pthread_mutex_unlock(&d->lock);
+                nvv_policy_free(p);
+                return -ENOMEM;
+        }
+        d->old_policies = old;
+        d->old_policies[d->n_old_policies++] = d->policy;
+        d->policy = p;
+        pthread_mutex_unlock(&d->lock);
+        return 0;
+}
+
+size_t nvv_daemon_gpu_count(const struct nvv_daemon *d)
+{
+        return d ? d->n_gpus : 0;
+}
+
+/* ---- lookups ---- */
+
+static struct daemon_gpu *find_gpu(struct nvv_daemon *d, const char *bdf)
+{
+        for (size_t i = 0; i < d->n_gpus; i++)
+                if (streq(d->gpus[i].info.bdf, bdf))
+                        return &d->gpus[i];
+        return NULL;
+}
+
+static const struct nvv_catalog_type *find_type(const struct nvv_pgpu *g, const char *name)
+{
+        const struct nvv_catalog_gpu *m = nvv_pgpu_get_model(g);
+
+        for (size_t i = 0; m && i < m->n_types; i++)
+                if ((strcasecmp(m->types[i].short_name, name) == 0))
+                        return &m->types[i];
+        return NULL;
+}
+
+static const char *type_name_of(const struct nvv_pgpu *g, uint32_t type_id)
+{
+        const struct nvv_catalog_gpu *m = nvv_pgpu_get_model(g);
+
+        for (size_t i = 0; m && i < m->n_types; i++)
+                if (m->types[i].type_id == type_id)
+                        return m->types[i].short_name;
+        return "?";
+}
+
+static void note_get(struct nvv_daemon *d, const char *uuid, char vm[static NVV_IPC_NAME_MAX + 1])
+{
+        vm[0] = '\0';
+        pthread_mutex_lock(&d->lock);
+        for (size_t i = 0; i < d->n_notes; i++)
+                if (streq(d->notes[i].uuid, uuid))
+                        snprintf(vm, NVV_IPC_NAME_MAX + 1, "%s", d->notes[i].vm);
+        pthread_mutex_unlock(&d->lock);
+}
+
+static int note_set(struct nvv_daemon *d, const char *uuid, const char *vm)
+{
+        struct vgpu_note *n;
+        int r = 0;
+
+        pthread_mutex_lock(&d->lock);
+        for (size_t i = 0; i < d->n_notes; i++)
+                if (streq(d->notes[i].uuid, uuid)) {
+                        d->notes[i] = d->notes[--d->n_notes];
+                        break;
+                }
+        if (vm && vm[0]) {
+                n = realloc(d->notes, (d->n_notes + 1) * sizeof(*n));
+                if (!n)
+                        r = -ENOMEM;
+                else {
+                        d->notes = n;
+                        snprintf(n[d->n_notes].uuid, sizeof(n->uuid), "%s", uuid);
+                        snprintf(n[d->n_notes].vm, sizeof(n->vm), "%s", vm);
+                        d->n_notes++;
+                }
+        }
+        pthread_mutex_unlock(&d->lock);
+        return r;
+}
+
+/* ---- JSON shapes (doc/ipc.md) ---- */
+
+static json_object *jstr(const char *s)
+{
+        return json_object_new_string(s ? s : "");
+}
+
+static json_object *vgpu_json(struct nvv_daemon *d, const struct daemon_gpu *x, const struct nvv_pgpu_vgpu *v)
+{
+        json_object *o = json_object_new_object();
+        char vm[NVV_IPC_NAME_MAX + 1];
+
+        if (!o)
+                return NULL;
+        note_get(d, v->name, vm);
+        json_object_object_add(o, "uuid", jstr(v->name));
+        json_object_object_add(o, "type", jstr(v->type ? v->type->short_name : type_name_of(x->g, v->type_id)));
+        json_object_object_add(o, "type_id", json_object_new_int64(v->type_id));
+        json_object_object_add(o, "gpu", jstr(x->info.bdf));
+        if (v->place.placement_id != NVV_PLACEMENT_NONE)
+                json_object_object_add(o, "placement", json_object_new_int64(v->place.placement_id));
+        else
+                json_object_object_add(o, "placement", NULL);
+        json_object_object_add(o, "state", jstr(nvv_vgpu_state_to_string(v->state)));
+        json_object_object_add(o, "vgpu_id", json_object_new_int64(v->vgpu_id));
+        json_object_object_add(o, "fb_offset_mib", json_object_new_int64((int64_t) (v->place.fb_offset / MIB)));
+        json_object_object_add(o, "fb_mib", json_object_new_int64((int64_t) (v->place.fb_length / MIB)));
+        json_object_object_add(o, "alloc_offset_mib", json_object_new_int64((int64_t) (v->place.alloc_offset / MIB)));
+        json_object_object_add(o, "alloc_mib", json_object_new_int64((int64_t) (v->place.alloc_length / MIB)));
+        json_object_object_add(o, "channels", json_object_new_int64(v->place.chid_count));
+        if (vm[0])
+                json_object_object_add(o, "vm", jstr(vm));
+        if (v->gfid)
+                json_object_object_add(o, "gfid", json_object_new_int64(v->gfid));
+        if (v->adopted)
+                json_object_object_add(o, "adopted", json_object_new_boolean(true));
+        return o;
+}
+
+static json_object *gpu_json(const struct daemon_gpu *x)
+{
+        json_object *o = json_object_new_object();
+        _cleanup_free_ char *err = NULL;
+        struct nvv_pgpu_fb fb = {};
+        const struct nvv_catalog_gpu *m;
+        struct nvv_pgpu_init_info info = {};
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "gpu", jstr(x->info.bdf));
+        if (!x->g) {
+                json_object_object_add(o, "model", jstr(x->info.model));
+                json_object_object_add(o, "release", jstr(x->info.release));
+                json_object_object_add(o, "state", jstr("unmanaged"));
+                json_object_object_add(o, "error", jstr(x->error ? x->error : "cannot open its channel"));
+                return o;
+        }
+        m = nvv_pgpu_get_model(x->g);
+        (void) nvv_pgpu_get_fb(x->g, &fb);
+        (void) nvv_pgpu_get_init_info(x->g, &info);
+        json_object_object_add(o, "model", jstr(m->short_name));
+        json_object_object_add(o, "name", jstr(m->model));
+        json_object_object_add(o, "release", jstr(nvv_pgpu_get_fwabi(x->g)->release));
+        json_object_object_add(o, "state", jstr(nvv_pgpu_state_to_string(nvv_pgpu_get_state(x->g))));
+        err = nvv_pgpu_get_error(x->g);
+        if (err)
+                json_object_object_add(o, "error", jstr(err));
+        json_object_object_add(o, "mode", jstr(info.mode == NVV_PARTITION_HETEROGENEOUS ? "mixed-size" : "equal-size"));
+        json_object_object_add(o, "types", json_object_new_int64((int64_t) info.n_types));
+        json_object_object_add(o, "vgpus", json_object_new_int64((int64_t) nvv_pgpu_count(x->g)));
+        json_object_object_add(o, "fb_total_mib", json_object_new_int64((int64_t) (fb.total / MIB)));
+        json_object_object_add(o, "fb_usable_mib", json_object_new_int64((int64_t) (fb.reserved_start / MIB)));
+        json_object_object_add(o, "fb_used_mib", json_object_new_int64((int64_t) (fb.used / MIB)));
+        json_object_object_add(o, "fb_free_mib", json_object_new_int64((int64_t) (fb.free / MIB)));
+        json_object_object_add(o, "fb_largest_free_mib", json_object_new_int64((int64_t) (fb.largest_free / MIB)));
+        return o;
+}
+
+static json_object *type_json(const struct daemon_gpu *x, const struct nvv_catalog_type *t)
+{
+        json_object *o = json_object_new_object();
+        _cleanup_free_ char *why = NULL;
+        enum nvv_pgpu_why w;
+
+        if (!o)
+                return NULL;
+        w = nvv_pgpu_why_not(x->g, t->type_id, &why);
+        json_object_object_add(o, "gpu", jstr(x->info.bdf));
+        json_object_object_add(o, "name", jstr(t->short_name));
+        json_object_object_add(o, "id", json_object_new_int64(t->type_id));
+        json_object_object_add(o, "series", json_object_new_string_len(&t->series, 1));
+        json_object_object_add(o, "fb_mib", json_object_new_int64((int64_t) (t->profile_size / MIB)));
+        json_object_object_add(o, "max_instances", json_object_new_int64(t->max_instance));
+        json_object_object_add(o, "available_instances", json_object_new_int64(nvv_pgpu_available(x->g, t->type_id)));
+        json_object_object_add(o, "creatable", json_object_new_boolean(w == NVV_WHY_NONE));
+        if (w != NVV_WHY_NONE) {
+                json_object *wo = json_object_new_object();
+
+                json_object_object_add(wo, "code", jstr(nvv_pgpu_why_to_string(w)));
+                json_object_object_add(wo, "message", jstr(why));
+                json_object_object_add(o, "why", wo);
+        }
+        return o;
+}
+
+/* The framebuffer as ranges, lowest first: vGPUs, the free gaps between, the reserved top. */
+static int cmp_vgpu_alloc(const void *a, const void *b)
+{
+        const struct nvv_pgpu_vgpu *x = a, *y = b;
+
+        return x->place.alloc_offset < y->place.alloc_offset ? -1 : x->place.alloc_offset > y->place.alloc_offset;
+}
+
+static json_object *map_json(struct nvv_daemon *d, const struct daemon_gpu *x)
+{
+        _cleanup_free_ struct nvv_pgpu_vgpu *v = NULL;
+        json_object *a = json_object_new_array();
+        struct nvv_pgpu_fb fb = {};
+        size_t n, k = 0;
+        uint64_t cur = 0;
+
+        if (!a || !x->g)
+                return a;
+        n = nvv_pgpu_count(x->g);
+        v = calloc(n ? n : 1, sizeof(*v));
+        if (!v)
+                return a;
+        for (size_t i = 0; i < n; i++)
+                if (nvv_pgpu_get_vgpu(x->g, i, &v[k]) == 0)
+                        k++;
+        qsort(v, k, sizeof(*v), cmp_vgpu_alloc);
+        (void) nvv_pgpu_get_fb(x->g, &fb);
+#define RANGE(kind_, start_, end_, vg_)                                                                  \
+        do {                                                                                            \
+                json_object *r_ = json_object_new_object();                                            \
+                json_object_object_add(r_, "kind", jstr(kind_));                                       \
+                json_object_object_add(r_, "start_mib", json_object_new_int64((int64_t) ((start_) / MIB))); \
+                json_object_object_add(r_, "end_mib", json_object_new_int64((int64_t) ((end_) / MIB)));     \
+                if (vg_) {                                                                             \
+                        json_object_object_add(r_, "uuid", jstr((vg_)->name));                         \
+                        json_object_object_add(r_, "type", jstr(type_name_of(x->g, (vg_)->type_id)));  \
+                }                                                                                      \
+                json_object_array_add(a, r_);                                                          \
+        } while (0)
+        for (size_t i = 0; i < k; i++) {
+                if (v[i].place.alloc_offset > cur)
+                        RANGE("free", cur, v[i].place.alloc_offset, (const struct nvv_pgpu_vgpu *) NULL);
+                RANGE("vgpu", v[i].place.alloc_offset, v[i].place.alloc_offset + v[i].place.alloc_length, &v[i]);
+                cur = v[i].place.alloc_offset + v[i].place.alloc_length;
+        }
+        if (fb.reserved_start > cur)
+                RANGE("free", cur, fb.reserved_start, (const struct nvv_pgpu_vgpu *) NULL);
+        if (fb.total > fb.reserved_start)
+                RANGE("reserved", fb.reserved_start, fb.total, (const struct nvv_pgpu_vgpu *) NULL);
+#undef RANGE
+        (void) d;
+        return a;
+}
+
+/* ---- requests ---- */
+
+static json_object *fail(int r, const char *fmt, ...) _printf_(2, 3);
+static json_object *fail(int r, const char *fmt, ...)
+{
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return nvv_ipc_reply_error(r, k < 0 ? NULL : s);
+}
+
+static json_object *do_gpus(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; a && i < d->n_gpus; i++)
+                if (!req->gpu[0] || streq(req->gpu, d->gpus[i].info.bdf))
+                        json_object_array_add(a, gpu_json(&d->gpus[i]));
+        if (req->gpu[0] && json_object_array_length(a) == 0) {
+                json_object_put(a);
+                return fail(-ENOENT, "no GPU %s here", req->gpu);
+        }
+        return nvv_ipc_reply_ok(a);
+}
+
+static json_object *do_types(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        json_object *a = json_object_new_array();
+        bool gpu_seen = false, type_seen = false;
+
+        for (size_t i = 0; a && i < d->n_gpus; i++) {
+                const struct daemon_gpu *x = &d->gpus[i];
+                const struct nvv_catalog_gpu *m;
+
+                if (req->gpu[0] && !streq(req->gpu, x->info.bdf))
+                        continue;
+                gpu_seen = true;
+                if (!x->g)
+                        continue;
+                m = nvv_pgpu_get_model(x->g);
+                for (size_t t = 0; t < m->n_types; t++) {
+                        if (req->type[0] && !(strcasecmp(req->type, m->types[t].short_name) == 0))
+                                continue;
+                        type_seen = true;
+                        if (req->creatable && nvv_pgpu_available(x->g, m->types[t].type_id) == 0)
+                                continue;
+                        json_object_array_add(a, type_json(x, &m->types[t]));
+                }
+        }
+        if (req->gpu[0] && !gpu_seen) {
+                json_object_put(a);
+                return fail(-ENOENT, "no GPU %s here", req->gpu);
+        }
+        if (req->type[0] && !type_seen) {
+                json_object_put(a);
+                return fail(-ENOENT, "no GPU here offers the type %s", req->type);
+        }
+        return nvv_ipc_reply_ok(a);
+}
+
+static bool vm_matches(struct nvv_daemon *d, const char *uuid, const char *vm)
+{
+        char have[NVV_IPC_NAME_MAX + 1];
+
+        note_get(d, uuid, have);
+        return streq(have, vm);
+}
+
+static json_object *do_list(struct nvv_daemon *d, const struct nvv_ipc_request *req, bool one)
+{
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; a && i < d->n_gpus; i++) {
+                const struct daemon_gpu *x = &d->gpus[i];
+                size_t n;
+
+                if (!x->g || (req->gpu[0] && !req->uuid[0] && !streq(req->gpu, x->info.bdf)))
+                        continue;
+                n = nvv_pgpu_count(x->g);
+                for (size_t k = 0; k < n; k++) {
+                        struct nvv_pgpu_vgpu v;
+
+                        if (nvv_pgpu_get_vgpu(x->g, k, &v) < 0)
+                                continue;
+                        if ((req->uuid[0] && !streq(req->uuid, v.name)) || (req->vm[0] && !vm_matches(d, v.name, req->vm)))
+                                continue;
+                        json_object_array_add(a, vgpu_json(d, x, &v));
+                }
+        }
+        if (one) {
+                json_object *r;
+
+                if (req->gpu[0] && !req->uuid[0] && !req->vm[0]) {
+                        struct daemon_gpu *x = find_gpu(d, req->gpu);
+                        json_object *o;
+
+                        if (!x) {
+                                json_object_put(a);
+                                return fail(-ENOENT, "no GPU %s here", req->gpu);
+                        }
+                        o = gpu_json(x);
+                        json_object_object_add(o, "vgpu_list", a);
+                        json_object_object_add(o, "map", map_json(d, x));
+                        return nvv_ipc_reply_ok(o);
+                }
+                if (json_object_array_length(a) == 0) {
+                        json_object_put(a);
+                        if (req->uuid[0])
+                                return fail(-ENOENT, "no vGPU %s", req->uuid);
+                        return fail(-ENOENT, "no vGPU is bound to VM '%s'", req->vm);
+                }
+                if (req->uuid[0]) {
+                        r = json_object_get(json_object_array_get_idx(a, 0));
+                        json_object_put(a);
+                        return nvv_ipc_reply_ok(r);
+                }
+        }
+        return nvv_ipc_reply_ok(a);
+}
+
+static void random_uuid(char out[static 37])
+{
+        uint8_t b[16];
+
+        if (getrandom(b, sizeof(b), 0) != (ssize_t) sizeof(b))
+                for (size_t i = 0; i < sizeof(b); i++)
+                        b[i] = (uint8_t) rand();
+        b[6] = (b[6] & 0x0f) | 0x40; /* RFC 4122 version 4 */
+        b[8] = (b[8] & 0x3f) | 0x80;
+        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static bool uuid_in_use(struct nvv_daemon *d, const char *uuid)
+{
+        struct nvv_pgpu_vgpu v;
+
+        for (size_t i = 0; i < d->n_gpus; i++)
+                if (d->gpus[i].g && nvv_pgpu_find_vgpu(d->gpus[i].g, uuid, &v) == 0)
+                        return true;
+        return false;
+}
+
+/* What a client is told when a type does not fit: no room, or a GPU that is not usable. */
+static int why_errno(enum nvv_pgpu_why w)
+{
+        switch (w) {
+        case NVV_WHY_GPU_STATE:
+                return -ENODEV;
+        case NVV_WHY_UNKNOWN_TYPE:
+                return -ENOENT;
+        default:
+                return -ENOSPC;
+        }
+}
+
+static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        _cleanup_free_ char *msg = NULL, *reasons = NULL;
+        char uuid[37];
+        struct nvv_pgpu_vgpu v;
+        bool any_type = false;
+        enum nvv_pgpu_why w;
+        int r = -ENOSPC;
+
+        if (req->gpu[0] && !find_gpu(d, req->gpu))
+                return fail(-ENOENT, "no GPU %s here", req->gpu);
+        if (req->uuid[0]) {
+                if (uuid_in_use(d, req->uuid))
+                        return fail(-EEXIST, "vGPU %s exists already", req->uuid);
+                snprintf(uuid, sizeof(uuid), "%s", req->uuid);
+        } else
+                random_uuid(uuid);
+        /* The GPU asked for, or the first (by address) where the type fits now. */
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                struct daemon_gpu *x = &d->gpus[i];
+                const struct nvv_catalog_type *t;
+                _cleanup_free_ char *why = NULL;
+
+                if ((req->gpu[0] && !streq(req->gpu, x->info.bdf)) || !x->g)
+                        continue;
+                t = find_type(x->g, req->type);
+                if (!t)
+                        continue;
+                any_type = true;
+                w = nvv_pgpu_why_not(x->g, t->type_id, &why);
+                if (req->gpu[0] && w != NVV_WHY_NONE) {
+                        /* Refused before the firmware is asked: the model knows why. */
+                        pthread_mutex_lock(&d->lock);
+                        d->refusals++;
+                        pthread_mutex_unlock(&d->lock);
+                        return fail(why_errno(w), "cannot create %s on GPU %s: %s", t->short_name, x->info.bdf,
+                                    why ? why : "it does not fit");
+                }
+                if (w != NVV_WHY_NONE) {
+                        char *s = NULL;
+
+                        if (asprintf(&s, "%s%s%s: %s", reasons ? reasons : "", reasons ? "; " : "", x->info.bdf, why) >= 0) {
+                                free(reasons);
+                                reasons = s;
+                        }
+                        continue;
+                }
+                free(msg);
+                msg = NULL;
+                r = nvv_pgpu_create_vgpu(x->g, t->type_id, NVV_PLACEMENT_NONE, uuid, &v, NULL, &msg);
+                if (r < 0) {
+                        if (req->gpu[0] || r != -ENOSPC)
+                                break;
+                        continue;
+                }
+                if (req->vm[0] && note_set(d, uuid, req->vm) < 0) {
+                        (void) nvv_pgpu_delete_vgpu(x->g, uuid, NULL, NULL);
+                        return fail(-ENOMEM, "out of memory");
+                }
+                pthread_mutex_lock(&d->lock);
+                d->creates++;
+                pthread_mutex_unlock(&d->lock);
+                return nvv_ipc_reply_ok(vgpu_json(d, x, &v));
+        }
+        pthread_mutex_lock(&d->lock);
+        d->refusals++;
+        pthread_mutex_unlock(&d->lock);
+        if (!any_type)
+                return req->gpu[0] ? fail(-ENOENT, "GPU %s does not offer the type %s", req->gpu, req->type)
+                                   : fail(-ENOENT, "no GPU here offers the type %s", req->type);
+        if (msg)
+                return fail(r, "%s", msg);
+        return fail(-ENOSPC, "no GPU has room for %s: %s", req->type, reasons ? reasons : "none is ready");
+}
+
+static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                struct daemon_gpu *x = &d->gpus[i];
+                _cleanup_free_ char *msg = NULL;
+                struct nvv_pgpu_vgpu v;
+                int r;
+
+                if (!x->g || nvv_pgpu_find_vgpu(x->g, req->uuid, &v) < 0)
+                        continue;
+                r = nvv_pgpu_delete_vgpu(x->g, req->uuid, NULL, &msg);
+                if (r == -EBUSY)
+                        return fail(r, "vGPU %s is in use by its VM (%s); stop the VM first", req->uuid,
+                                    nvv_vgpu_state_to_string(v.state));
+                if (r < 0)
+                        return fail(r, "%s", msg ? msg : strerror(-r));
+                (void) note_set(d, req->uuid, NULL);
+                pthread_mutex_lock(&d->lock);
+                d->destroys++;
+                pthread_mutex_unlock(&d->lock);
+                return nvv_ipc_reply_ok(NULL);
+        }
+        return fail(-ENOENT, "no vGPU %s", req->uuid);
+}
+
+/* Prometheus text exposition format, for node_exporter's textfile collector. */
+static char *prometheus_text(struct nvv_daemon *d)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        uint64_t creates, destroys, refusals;
+
+        if (!f)
+                return NULL;
+        pthread_mutex_lock(&d->lock);
+        creates = d->creates;
+        destroys = d->destroys;
+        refusals = d->refusals;
+        pthread_mutex_unlock(&d->lock);
+        fputs("# HELP nvvgpu_gpu_info A physical GPU nvvgpud knows, with its state (1 per GPU).\n"
+              "# TYPE nvvgpu_gpu_info gauge\n", f);
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                const struct daemon_gpu *x = &d->gpus[i];
+
+                fprintf(f, "nvvgpu_gpu_info{gpu=\"%s\",model=\"%s\",release=\"%s\",state=\"%s\"} 1\n", x->info.bdf,
+                        x->g ? nvv_pgpu_get_model(x->g)->short_name : x->info.model,
+                        x->g ? nvv_pgpu_get_fwabi(x->g)->release : x->info.release,
+                        x->g ? nvv_pgpu_state_to_string(nvv_pgpu_get_state(x->g)) : "unmanaged");
+        }
+        fputs("# HELP nvvgpu_fb_bytes Framebuffer of a GPU by use (used, free, largest_free range, reserved).\n"
+              "# TYPE nvvgpu_fb_bytes gauge\n", f);
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                struct nvv_pgpu_fb fb;
+
+                if (!d->gpus[i].g || nvv_pgpu_get_fb(d->gpus[i].g, &fb) < 0)
+                        continue;
+                fprintf(f, "nvvgpu_fb_bytes{gpu=\"%s\",use=\"used\"} %" PRIu64 "\n", d->gpus[i].info.bdf, fb.used);
+                fprintf(f, "nvvgpu_fb_bytes{gpu=\"%s\",use=\"free\"} %" PRIu64 "\n", d->gpus[i].info.bdf, fb.free);
+                fprintf(f, "nvvgpu_fb_bytes{gpu=\"%s\",use=\"largest_free\"} %" PRIu64 "\n", d->gpus[i].info.bdf,
+                        fb.largest_free);
+                fprintf(f, "nvvgpu_fb_bytes{gpu=\"%s\",use=\"reserved\"} %" PRIu64 "\n", d->gpus[i].info.bdf,
+                        fb.total - fb.reserved_start);
+        }
+        fputs("# HELP nvvgpu_vgpus vGPUs by GPU, type and state.\n# TYPE nvvgpu_vgpus gauge\n", f);
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                const struct daemon_gpu *x = &d->gpus[i];
+                const struct nvv_catalog_gpu *m;
+
+                if (!x->g)
+                        continue;
+                m = nvv_pgpu_get_model(x->g);
+                for (size_t t = 0; t < m->n_types; t++)
+                        for (int s = 0; s < _NVV_VGPU_STATE_MAX; s++) {
+                                size_t n = nvv_pgpu_count(x->g), c = 0;
+
+                                for (size_t k = 0; k < n; k++) {
+                                        struct nvv_pgpu_vgpu v;
+
+                                        if (nvv_pgpu_get_vgpu(x->g, k, &v) == 0 && v.type_id == m->types[t].type_id &&
+                                            (int) v.state == s)
+                                                c++;
+                                }
+                                if (c)
+                                        fprintf(f, "nvvgpu_vgpus{gpu=\"%s\",type=\"%s\",state=\"%s\"} %zu\n", x->info.bdf,
+                                                m->types[t].short_name, nvv_vgpu_state_to_string(s), c);
+                        }
+        }
+        fprintf(f,
+                "# HELP nvvgpu_requests_total Create and destroy requests served, and creates refused.\n"
+                "# TYPE nvvgpu_requests_total counter\n"
+                "nvvgpu_requests_total{request=\"create\"} %" PRIu64 "\n"
+                "nvvgpu_requests_total{request=\"destroy\"} %" PRIu64 "\n"
+                "nvvgpu_requests_total{request=\"create_refused\"} %" PRIu64 "\n",
+                creates, destroys, refusals);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(buf);
+}
+
+static json_object *do_status(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        json_object *o = json_object_new_object();
+        size_t ready = 0, vgpus = 0;
+
+        if (!o)
+                return fail(-ENOMEM, "out of memory");
+        if (req->prometheus) {
+                _cleanup_free_ char *text = prometheus_text(d);
+
+                if (!text) {
+                        json_object_put(o);
+                        return fail(-ENOMEM, "out of memory");
+                }
+                json_object_object_add(o, "prometheus", jstr(text));
+                return nvv_ipc_reply_ok(o);
+        }
+        for (size_t i = 0; i < d->n_gpus; i++)
+                if (d->gpus[i].g) {
+                        ready += nvv_pgpu_get_state(d->gpus[i].g) == NVV_PGPU_READY;
+                        vgpus += nvv_pgpu_count(d->gpus[i].g);
+                }
+        json_object_object_add(o, "version", jstr(PACKAGE_VERSION));
+        json_object_object_add(o, "protocol", json_object_new_int(NVV_IPC_VERSION));
+        json_object_object_add(o, "backend", jstr(d->backend_s ? d->backend_s : "in-process"));
+        json_object_object_add(o, "policy", jstr(d->policy_file ? d->policy_file : "(default)"));
+        json_object_object_add(o, "gpus", json_object_new_int64((int64_t) d->n_gpus));
+        json_object_object_add(o, "gpus_ready", json_object_new_int64((int64_t) ready));
+        json_object_object_add(o, "vgpus", json_object_new_int64((int64_t) vgpus));
+        json_object_object_add(o, "uptime_s", json_object_new_int64((int64_t) (time(NULL) - d->started)));
+        return nvv_ipc_reply_ok(o);
+}
+
+json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_request *req, bool may_mutate)
+{
+        _cleanup_free_ char *msg = NULL;
+
+        if (nvv_ipc_method_mutates(req->method) && !may_mutate)
+                return fail(-EPERM, "%s changes the host: only root may ask for it", nvv_ipc_method_to_string(req->method));
+        switch (req->method) {
+        case NVV_IPC_STATUS:
+                return do_status(d, req);
+        case NVV_IPC_GPUS:
+                return do_gpus(d, req);
+        case NVV_IPC_TYPES:
+                return do_types(d, req);
+        case NVV_IPC_LIST:
+                return do_list(d, req, false);
+        case NVV_IPC_SHOW:
+                return do_list(d, req, true);
+        case NVV_IPC_CREATE:
+                return do_create(d, req);
+        case NVV_IPC_DESTROY:
+                return do_destroy(d, req);
+        case NVV_IPC_POLICY_RELOAD:
+                if (nvv_daemon_reload_policy(d, &msg) < 0)
+                        return fail(-EINVAL, "policy not reloaded: %s", msg ? msg : "cannot read it");
+                return nvv_ipc_reply_ok(NULL);
+        default:
+                return fail(-EOPNOTSUPP, "unknown method");
+        }
+}
+
+int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t size, bool may_mutate, char **ret_reply)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_ipc_request req;
+        const char *s;
+        int r;
+
+        r = nvv_ipc_parse_request(data, size, &req, &msg);
+        reply = r < 0 ? nvv_ipc_reply_error(r, msg) : nvv_daemon_handle(d, &req, may_mutate);
+        if (!reply)
+                return -ENOMEM;
+        s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
+        if (!s || !(*ret_reply = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}

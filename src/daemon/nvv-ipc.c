@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nvvgpud's IPC messages: strict request parsing and reply building (no I/O). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nvv-ipc.h"
+#include "nvv-json.h"
+#include "util.h"
+
+static const char *const method_names[_NVV_IPC_METHOD_MAX] = {
+        [NVV_IPC_STATUS] = "status",   [NVV_IPC_GPUS] = "gpus",       [NVV_IPC_TYPES] = "types",
+        [NVV_IPC_LIST] = "list",       [NVV_IPC_SHOW] = "show",       [NVV_IPC_CREATE] = "create",
+        [NVV_IPC_DESTROY] = "destroy", [NVV_IPC_POLICY_RELOAD] = "policy-reload",
+};
+
+/* Which parameters each method takes; anything else is refused. */
+static const char *const method_params[_NVV_IPC_METHOD_MAX][6] = {
+        [NVV_IPC_STATUS] = { "prometheus" },
+        [NVV_IPC_GPUS] = { "gpu" },
+        [NVV_IPC_TYPES] = { "gpu", "creatable", "type" },
+        [NVV_IPC_LIST] = { "gpu", "vm" },
+        [NVV_IPC_SHOW] = { "uuid", "vm", "gpu" },
+        [NVV_IPC_CREATE] = { "type", "gpu", "uuid", "vm" },
+        [NVV_IPC_DESTROY] = { "uuid" },
+        [NVV_IPC_POLICY_RELOAD] = {},
+};
+
+const char *nvv_ipc_method_to_string(enum nvv_ipc_method m)
+{
+        return m >= 0 && m < _NVV_IPC_METHOD_MAX ? method_names[m] : NULL;
+}
+
+enum nvv_ipc_method nvv_ipc_method_from_string(const char *s)
+{
+        for (int i = 0; s && i < _NVV_IPC_METHOD_MAX; i++)
+                if (streq(s, method_names[i]))
+                        return i;
+        return _NVV_IPC_METHOD_INVALID;
+}
+
+bool nvv_ipc_method_mutates(enum nvv_ipc_method m)
+{
+        return m == NVV_IPC_CREATE || m == NVV_IPC_DESTROY || m == NVV_IPC_POLICY_RELOAD;
+}
+
+/* Text that came from a client is quoted in messages only when it is short and printable. */
+static const char *shown(const char *s, char buf[static 48])
+{
+        size_t n = strlen(s);
+
+        for (size_t i = 0; i < n; i++)
+                if (!isprint((unsigned char) s[i]))
+                        return "(unprintable)";
+        if (n <= 40)
+                return s;
+        snprintf(buf, 48, "%.37s...", s);
+        return buf;
+}
+
+int nvv_ipc_check_uuid(const char *s, char out[static 37], char **reterr_msg)
+{
+        char b[48];
+
+        if (!s || strlen(s) != 36)
+                goto bad;
+        for (size_t i = 0; i < 36; i++) {
+                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+                if (dash ? s[i] != '-' : !isxdigit((unsigned char) s[i]))
+                        goto bad;
+                out[i] = (char) tolower((unsigned char) s[i]);
+        }
+        out[36] = '\0';
+        return 0;
+bad:
+        return nvv_fail_errno(-EINVAL, reterr_msg, "'%s' is not a UUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                              s ? shown(s, b) : "");
+}
+
+int nvv_ipc_check_bdf(const char *s, char out[static 13], char **reterr_msg)
+{
+        const char *p = s;
+        char b[48], full[13];
+        size_t n = s ? strlen(s) : 0;
+
+        /* DDDD:BB:DD.F, or BB:DD.F in domain 0; hex digits; device ≤ 0x1f, function ≤ 7. */
+        if (n == 7) {
+                snprintf(full, sizeof(full), "0000:%s", s);
+                p = full;
+        } else if (n != 12)
+                goto bad;
+        for (size_t i = 0; i < 12; i++) {
+                bool sep = i == 4 || i == 7 || i == 10;
+
+                if (sep ? p[i] != (i == 10 ? '.' : ':') : !isxdigit((unsigned char) p[i]))
+                        goto bad;
+        }
+        if (strtoul(p + 8, NULL, 16) > 0x1f || p[11] > '7')
+                goto bad;
+        for (size_t i = 0; i < 12; i++)
+                out[i] = (char) tolower((unsigned char) p[i]);
+        out[12] = '\0';
+        return 0;
+bad:
+        return nvv_fail_errno(-EINVAL, reterr_msg, "'%s' is not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:41:00.0)",
+                              s ? shown(s, b) : "");
+}
+
+int nvv_ipc_check_type_name(const char *s, char **reterr_msg)
+{
+        char b[48];
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n >= NVV_IPC_TYPE_MAX)
+                goto bad;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && s[i] != '-' && s[i] != '_')
+                        goto bad;
+        return 0;
+bad:
+        return nvv_fail_errno(-EINVAL, reterr_msg, "'%s' is not a vGPU type name (letters, digits, '-', e.g. L40S-8Q)",
+                              s ? shown(s, b) : "");
+}
+
+int nvv_ipc_check_vm_name(const char *s, char **reterr_msg)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > NVV_IPC_NAME_MAX)
+                return nvv_fail_errno(-EINVAL, reterr_msg, "a VM name has 1 to %d characters", NVV_IPC_NAME_MAX);
+        /* libvirt domain names: printable, no '/' (they become file names there). */
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f || s[i] == '/')
+                        return nvv_fail_errno(-EINVAL, reterr_msg,
+                                              "a VM name has no control characters and no '/'");
+        return 0;
+}
+
+static int get_string_param(struct nvv_json *j, json_object *params, const char *key, size_t max, const char **ret)
+{
+        json_object *v = NULL;
+        size_t old;
+        int r;
+
+        *ret = NULL;
+        r = nvv_json_member(j, params, key, false, &v);
+        if (r < 0 || !v)
+                return r;
+        old = nvv_json_push(j, key);
+        r = nvv_json_get_string(j, v, max, ret);
+        nvv_json_pop(j, old);
+        return r;
+}
+
+int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request *ret, char **reterr_msg)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct nvv_json j = { .file = "request", .err = &err };
+        static const char *const top[] = { "version", "method", "params", NULL };
+        json_object *v = NULL, *params = NULL;
+        const char *method, *s;
+        const char *allowed[8] = {};
+        struct nvv_ipc_request req = {};
+        uint32_t version;
+        size_t n;
+        int r;
+
+        assert_return(data && ret, -EINVAL);
+        if (size > NVV_IPC_MAX_REQUEST)
+                return nvv_fail_errno(-EMSGSIZE, reterr_msg, "request of %zu bytes, at most %u", size, NVV_IPC_MAX_REQUEST);
+        r = nvv_json_parse(&j, data, size, NVV_IPC_MAX_REQUEST, &doc);
+        if (r >= 0 && !json_object_is_type(doc, json_type_object))
+                r = nvv_json_fail(&j, "a request is a JSON object");
+        if (r >= 0)
+                r = nvv_json_check_keys(&j, doc, top);
+        if (r >= 0)
+                r = nvv_json_member(&j, doc, "version", true, &v);
+        if (r >= 0) {
+                size_t old = nvv_json_push(&j, "version");
+
+                r = nvv_json_get_u32(&j, v, UINT32_MAX, &version);
+                nvv_json_pop(&j, old);
+        }
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "%s", err ? err : "bad request");
+        if (version != NVV_IPC_VERSION)
+                return nvv_fail_errno(-EPROTONOSUPPORT, reterr_msg,
+                                      "request version %u; this nvvgpud speaks version %d", version, NVV_IPC_VERSION);
+        r = nvv_json_member(&j, doc, "method", true, &v);
+        if (r >= 0) {
+                size_t old = nvv_json_push(&j, "method");
+
+                r = nvv_json_get_string(&j, v, 64, &method);
+                nvv_json_pop(&j, old);
+        }
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "%s", err ? err : "bad request");
+        req.method = nvv_ipc_method_from_string(method);
+        if (req.method < 0) {
+                char b[48];
+
+                return nvv_fail_errno(-EOPNOTSUPP, reterr_msg, "unknown method '%s'", shown(method, b));
+        }
+        r = nvv_json_member_object(&j, doc, "params", false, &params);
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "%s", err);
+        if (params) {
+                size_t old = nvv_json_push(&j, "params");
+
+                for (n = 0; n < ELEMENTSOF(method_params[0]) && method_params[req.method][n]; n++)
+                        allowed[n] = method_params[req.method][n];
+                r = nvv_json_check_keys(&j, params, allowed);
+                if (r >= 0 && (r = get_string_param(&j, params, "gpu", 64, &s)) >= 0 && s)
+                        r = nvv_ipc_check_bdf(s, req.gpu, &err);
+                if (r >= 0 && (r = get_string_param(&j, params, "uuid", 64, &s)) >= 0 && s)
+                        r = nvv_ipc_check_uuid(s, req.uuid, &err);
+                if (r >= 0 && (r = get_string_param(&j, params, "type", 64, &s)) >= 0 && s) {
+                        r = nvv_ipc_check_type_name(s, &err);
+                        if (r >= 0)
+                                snprintf(req.type, sizeof(req.type), "%s", s);
+                }
+                if (r >= 0 && (r = get_string_param(&j, params, "vm", 4 * NVV_IPC_NAME_MAX, &s)) >= 0 && s) {
+                        r = nvv_ipc_check_vm_name(s, &err);
+                        if (r >= 0)
+                                snprintf(req.vm, sizeof(req.vm), "%s", s);
+                }
+                if (r >= 0 && (r = nvv_json_member(&j, params, "creatable", false, &v)) >= 0 && v) {
+                        size_t o2 = nvv_json_push(&j, "creatable");
+
+                        r = nvv_json_get_bool(&j, v, &req.creatable);
+                        nvv_json_pop(&j, o2);
+                }
+                if (r >= 0 && (r = nvv_json_member(&j, params, "prometheus", false, &v)) >= 0 && v) {
+                        size_t o2 = nvv_json_push(&j, "prometheus");
+
+                        r = nvv_json_get_bool(&j, v, &req.prometheus);
+                        nvv_json_pop(&j, o2);
+                }
+                nvv_json_pop(&j, old);
+                if (r < 0)
+                        return nvv_fail_errno(r, reterr_msg, "%s", err ? err : "bad parameters");
+        }
+        /* What each method cannot do without. */
+        if (req.method == NVV_IPC_CREATE && !req.type[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "create: params.type is required");
+        if (req.method == NVV_IPC_DESTROY && !req.uuid[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "destroy: params.uuid is required");
+        if (req.method == NVV_IPC_SHOW && !req.uuid[0] && !req.vm[0] && !req.gpu[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "show: one of params.uuid, params.vm, params.gpu is required");
+        *ret = req;
+        return 0;
+}
+
+int nvv_ipc_format_request(const struct nvv_ipc_request *req, char **ret)
+{
+        _cleanup_json_ json_object *o = json_object_new_object(), *p = json_object_new_object();
+        const char *m = nvv_ipc_method_to_string(req->method);
+        char *s;
+
+        if (!m)
+                return -EINVAL;
+        if (!o || !p)
+                return -ENOMEM;
+        if (req->gpu[0])
+                json_object_object_add(p, "gpu", json_object_new_string(req->gpu));
+        if (req->type[0])
+                json_object_object_add(p, "type", json_object_new_string(req->type));
+        if (req->uuid[0])
+                json_object_object_add(p, "uuid", json_object_new_string(req->uuid));
+        if (req->vm[0])
+                json_object_object_add(p, "vm", json_object_new_string(req->vm));
+        if (req->creatable)
+                json_object_object_add(p, "creatable", json_object_new_boolean(true));
+        if (req->prometheus)
+                json_object_object_add(p, "prometheus", json_object_new_boolean(true));
+        json_object_object_add(o, "version", json_object_new_int(NVV_IPC_VERSION));
+        json_object_object_add(o, "method", json_object_new_string(m));
+        json_object_object_add(o, "params", TAKE_PTR(p));
+        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+json_object *nvv_ipc_reply_ok(json_object *result)
+{
+        json_object *o = json_object_new_object();
+
+        if (!o) {
+                json_object_put(result);
+                return NULL;
+        }
+        json_object_object_add(o, "version", json_object_new_int(NVV_IPC_VERSION));
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "result", result ? result : json_object_new_object());
+        return o;
+}
+
+json_object *nvv_ipc_reply_error(int error, const char *message)
+{
+        json_object *o = json_object_new_object(), *e = json_object_new_object();
+        const char *name = errno_to_name(error < 0 ? -error : error);
+
+        if (!o || !e) {
+                json_object_put(o);
+                json_object_put(e);
+                return NULL;
+        }
+        json_object_object_add(e, "errno", json_object_new_int(error < 0 ? -error : error));
+        json_object_object_add(e, "code", json_object_new_string(name ? name : "EIO"));
+        json_object_object_add(e, "message", json_object_new_string(message ? message : strerror(error < 0 ? -error : error)));
+        json_object_object_add(o, "version", json_object_new_int(NVV_IPC_VERSION));
+        json_object_object_add(o, "ok", json_object_new_boolean(false));
+        json_object_object_add(o, "error", e);
+        return o;
+}
+
+int nvv_ipc_parse_reply(const void *data, size_t size, json_object **ret_doc, json_object **ret_result,
+                        char **reterr_msg)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct nvv_json j = { .file = "nvvgpud's reply", .err = &err };
+        json_object *ok = NULL, *v = NULL, *e = NULL;
+        int r;
+
+        r = nvv_json_parse(&j, data, size, NVV_IPC_MAX_REPLY, &doc);
+        if (r >= 0 && !json_object_is_type(doc, json_type_object))
+                r = nvv_json_fail(&j, "not a JSON object");
+        if (r >= 0)
+                r = nvv_json_member(&j, doc, "ok", true, &ok);
+        if (r >= 0 && !json_object_is_type(ok, json_type_boolean))
+                r = nvv_json_fail(&j, "\"ok\" is not a boolean");
+        if (r < 0)
+                return nvv_fail_errno(-EBADMSG, reterr_msg, "%s", err ? err : "bad reply");
+        if (!json_object_get_boolean(ok)) {
+                json_object *m = NULL;
+                int64_t no = EIO;
+
+                if (json_object_object_get_ex(doc, "error", &e) && json_object_is_type(e, json_type_object)) {
+                        if (json_object_object_get_ex(e, "errno", &v) && json_object_is_type(v, json_type_int))
+                                no = json_object_get_int64(v);
+                        (void) json_object_object_get_ex(e, "message", &m);
+                }
+                if (no <= 0 || no > 4095)
+                        no = EIO;
+                return nvv_fail_errno((int) -no, reterr_msg, "%s",
+                                      m && json_object_is_type(m, json_type_string) ? json_object_get_string(m)
+                                                                                    : "nvvgpud refused the request");
+        }
+        if (!json_object_object_get_ex(doc, "result", &v))
+                return nvv_fail_errno(-EBADMSG, reterr_msg, "nvvgpud's reply has no result");
+        *ret_result = v;
+        *ret_doc = TAKE_PTR(doc);
+        return 0;
+}

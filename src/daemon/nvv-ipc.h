@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * nvvgpud's IPC messages (doc/ipc.md): one JSON object per message, both ways.
+ *   request  {"version": 1, "method": "list", "params": {...}}
+ *   reply    {"version": 1, "ok": true, "result": ...}
+ *            {"version": 1, "ok": false, "error": {"errno": 2, "code": "ENOENT", "message": "..."}}
+ * This file parses and checks requests strictly (unknown methods, unknown or mistyped
+ * parameters, malformed UUIDs, PCI addresses, type and VM names are refused with a message
+ * naming the field) and builds replies; it does no I/O.
+ */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+#define NVV_IPC_VERSION 1
+#define NVV_IPC_MAX_REQUEST (64u * 1024u)        /* bytes of one request */
+#define NVV_IPC_MAX_REPLY (16u * 1024u * 1024u)  /* bytes of one reply */
+#define NVV_IPC_NAME_MAX 64                      /* VM names */
+#define NVV_IPC_TYPE_MAX 32                      /* "L40S-8Q" */
+
+enum nvv_ipc_method {
+        NVV_IPC_STATUS,
+        NVV_IPC_GPUS,
+        NVV_IPC_TYPES,
+        NVV_IPC_LIST,
+        NVV_IPC_SHOW,
+        NVV_IPC_CREATE,
+        NVV_IPC_DESTROY,
+        NVV_IPC_POLICY_RELOAD,
+        _NVV_IPC_METHOD_MAX,
+        _NVV_IPC_METHOD_INVALID = -EINVAL,
+};
+const char *nvv_ipc_method_to_string(enum nvv_ipc_method m);    /* "list" */
+enum nvv_ipc_method nvv_ipc_method_from_string(const char *s);
+/* Whether the method changes anything (root only; readers may call the others). */
+bool nvv_ipc_method_mutates(enum nvv_ipc_method m);
+
+struct nvv_ipc_request {
+        enum nvv_ipc_method method;
+        char gpu[13];                           /* "0000:41:00.0", "" when not given */
+        char type[NVV_IPC_TYPE_MAX];            /* "" when not given */
+        char uuid[37];                          /* canonical lowercase, "" when not given */
+        char vm[NVV_IPC_NAME_MAX + 1];          /* "" when not given */
+        bool creatable;                         /* types: only those that can be made now */
+        bool prometheus;                        /* status: metrics */
+};
+
+/* Parse one request. -EINVAL (or -EPROTONOSUPPORT for a newer version) with a message
+ * naming what is wrong. */
+int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request *ret, char **reterr_msg);
+/* Build a request (the client side); the caller frees the string. */
+int nvv_ipc_format_request(const struct nvv_ipc_request *req, char **ret);
+
+/* Replies. Both take ownership of `result`. */
+json_object *nvv_ipc_reply_ok(json_object *result);
+json_object *nvv_ipc_reply_error(int error, const char *message);
+/* Read a reply (the client side): *ret_result borrowed from *ret_doc; on an error reply, the
+ * negative errno and the daemon's message. */
+int nvv_ipc_parse_reply(const void *data, size_t size, json_object **ret_doc, json_object **ret_result,
+                        char **reterr_msg);
+
+/* Field checks shared with the CLI: 0, or -EINVAL with a message naming the value. */
+int nvv_ipc_check_uuid(const char *s, char out[static 37], char **reterr_msg);  /* canonicalises */
+int nvv_ipc_check_bdf(const char *s, char out[static 13], char **reterr_msg);   /* "41:00.0" gets domain 0000 */
+int nvv_ipc_check_type_name(const char *s, char **reterr_msg);
+int nvv_ipc_check_vm_name(const char *s, char **reterr_msg);

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nvvgpud's core against nvvgpu-sim over its socket: every request as bytes in and bytes
+ * out (what a client sends and sees), the firmware's state checked behind it, bad requests
+ * refused with messages naming the field, and concurrent creates that never over-commit.
+ */
+#include <pthread.h>
+
+#include "nvv-daemon.h"
+#include "nvv-json.h"
+#include "nvv-simgpu.h"
+#include "simtest.h"
+
+struct denv {
+        struct simtest t;
+        struct nvv_daemon *d;
+};
+
+static void denv_start(struct denv *e, const char *gpus)
+{
+        _cleanup_free_ char *msg = NULL;
+        char backend[160];
+        char **log = NULL;
+
+        if (simtest_start(&e->t, gpus, NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        snprintf(backend, sizeof(backend), "sim:%s", e->t.socket);
+        struct nvv_daemon_options o = { .backend = backend, .catalog_dir = simtest_catalog_dir() };
+        if (nvv_daemon_new(&o, &e->d, &msg) < 0)
+                fail_msg("nvv_daemon_new: %s", msg);
+        if (nvv_daemon_start(e->d, &log, &msg) < 0)
+                fail_msg("nvv_daemon_start: %s", msg);
+        strv_free(log);
+}
+
+static void denv_stop(struct denv *e)
+{
+        e->d = nvv_daemon_free(e->d);
+        simtest_stop(&e->t);
+}
+
+/* Send one request as text; the reply parsed. ok: what the reply must say. */
+static json_object *call(struct denv *e, const char *req, bool root, bool ok)
+{
+        _cleanup_free_ char *reply = NULL;
+        json_object *doc = NULL, *v = NULL;
+
+        assert_int_equal(nvv_daemon_handle_message(e->d, req, strlen(req), root, &reply), 0);
+        doc = json_tokener_parse(reply);
+        assert_non_null(doc);
+        assert_true(json_object_object_get_ex(doc, "ok", &v));
+        if (json_object_get_boolean(v) != ok)
+                fail_msg("%s -> %s", req, reply);
+        return doc;
+}
+
+static json_object *result(json_object *doc)
+{
+        json_object *r = NULL;
+
+        assert_true(json_object_object_get_ex(doc, "result", &r));
+        return r;
+}
+
+static const char *str(json_object *o, const char *key)
+{
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
+        return json_object_get_string(v);
+}
+
+static int64_t num(json_object *o, const char *key)
+{
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
+        return json_object_get_int64(v);
+}
+
+/* The error a refused request carries. */
+static void assert_error(struct denv *e, const char *req, bool root, const char *code, const char *text)
+{
+        _cleanup_json_ json_object *doc = call(e, req, root, false);
+        json_object *err = NULL;
+
+        assert_true(json_object_object_get_ex(doc, "error", &err));
+        if (!streq(str(err, "code"), code) || !strstr(str(err, "message"), text))
+                fail_msg("%s: got %s %s; want %s '%s'", req, str(err, "code"), str(err, "message"), code, text);
+}
+
+static size_t sim_vgpus(struct denv *e, size_t gpu)
+{
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+
+        assert_non_null(st);
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(e->t.sim, gpu), st), 0);
+        return st->n_vgpus;
+}
+
+static void test_gpus_and_types(void **state)
+{
+        _cleanup_json_ json_object *g = NULL, *t = NULL;
+        struct denv e;
+        json_object *a;
+
+        denv_start(&e, "L40S@595.45.04*2,H200@580.65.06");
+        g = call(&e, "{\"version\":1,\"method\":\"gpus\"}", false, true);
+        a = result(g);
+        assert_int_equal(json_object_array_length(a), 3);
+        for (size_t i = 0; i < 3; i++)
+                assert_string_equal(str(json_object_array_get_idx(a, i), "state"), "ready");
+        assert_string_equal(str(json_object_array_get_idx(a, 2), "model"), "H200");
+        assert_string_equal(str(json_object_array_get_idx(a, 2), "release"), "580.65.06");
+
+        t = call(&e, "{\"version\":1,\"method\":\"types\",\"params\":{\"gpu\":\"0000:41:00.0\"}}", false, true);
+        a = result(t);
+        assert_true(json_object_array_length(a) > 10);
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *x = json_object_array_get_idx(a, i);
+
+                assert_string_equal(str(x, "gpu"), "0000:41:00.0");
+                assert_true(num(x, "available_instances") == num(x, "max_instances"));
+                assert_non_null(strstr(str(x, "name"), "L40S-"));
+                assert_true(num(x, "id") > 0);
+        }
+        denv_stop(&e);
+}
+
+static void test_create_show_destroy(void **state)
+{
+        const char *uuid = "5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc01";
+        char req[512];
+        struct denv e;
+
+        denv_start(&e, "L40S@595.45.04");
+        {
+                _cleanup_json_ json_object *c =
+                        call(&e,
+                             "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-24Q\",\"uuid\":"
+                             "\"5D9B4F6E-1C2A-4E3B-9F00-AA11BB22CC01\",\"vm\":\"db-1\"}}",
+                             true, true);
+                json_object *v = result(c);
+
+                assert_string_equal(str(v, "uuid"), uuid); /* canonical lowercase */
+                assert_string_equal(str(v, "type"), "L40S-24Q");
+                assert_string_equal(str(v, "state"), "created");
+                assert_string_equal(str(v, "vm"), "db-1");
+                assert_string_equal(str(v, "gpu"), "0000:41:00.0");
+        }
+        assert_int_equal(sim_vgpus(&e, 0), 1);
+        /* Another of the same; the third is refused, saying why. */
+        json_object_put(call(&e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-24Q\"}}", true, true));
+        assert_error(&e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-24Q\"}}", true, "ENOSPC",
+                     "its cap is reached: 2 of 2 L40S-24Q exist");
+        assert_error(&e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\",\"gpu\":\"41:00.0\"}}",
+                     true, "ENOSPC", "equal-size mode and holds L40S-24Q vGPUs");
+        {
+                _cleanup_json_ json_object *t = call(
+                        &e, "{\"version\":1,\"method\":\"types\",\"params\":{\"type\":\"L40S-24Q\"}}", false, true);
+                json_object *x = json_object_array_get_idx(result(t), 0), *why = NULL;
+
+                assert_int_equal(num(x, "available_instances"), 0);
+                assert_false(json_object_get_boolean(json_object_object_get(x, "creatable")));
+                assert_true(json_object_object_get_ex(x, "why", &why));
+                assert_string_equal(str(why, "code"), "cap-reached");
+        }
+        {
+                _cleanup_json_ json_object *l = call(&e, "{\"version\":1,\"method\":\"list\"}", false, true);
+
+                assert_int_equal(json_object_array_length(result(l)), 2);
+        }
+        {
+                _cleanup_json_ json_object *s =
+                        call(&e, "{\"version\":1,\"method\":\"show\",\"params\":{\"vm\":\"db-1\"}}", false, true);
+
+                assert_int_equal(json_object_array_length(result(s)), 1);
+                assert_string_equal(str(json_object_array_get_idx(result(s), 0), "uuid"), uuid);
+        }
+        {
+                /* The map covers the framebuffer, range after range, with no gap or overlap. */
+                _cleanup_json_ json_object *s = call(
+                        &e, "{\"version\":1,\"method\":\"show\",\"params\":{\"gpu\":\"0000:41:00.0\"}}", false, true);
+                json_object *map = json_object_object_get(result(s), "map");
+                int64_t at = 0;
+                size_t vgpus = 0;
+
+                for (size_t i = 0; i < json_object_array_length(map); i++) {
+                        json_object *r = json_object_array_get_idx(map, i);
+
+                        assert_int_equal(num(r, "start_mib"), at);
+                        assert_true(num(r, "end_mib") > at);
+                        at = num(r, "end_mib");
+                        vgpus += streq(str(r, "kind"), "vgpu");
+                }
+                assert_int_equal(at, num(result(s), "fb_total_mib"));
+                assert_int_equal(vgpus, 2);
+        }
+        snprintf(req, sizeof(req), "{\"version\":1,\"method\":\"destroy\",\"params\":{\"uuid\":\"%s\"}}", uuid);
+        json_object_put(call(&e, req, true, true));
+        assert_int_equal(sim_vgpus(&e, 0), 1);
+        assert_error(&e, req, true, "ENOENT", "no vGPU 5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc01");
+        {
+                _cleanup_json_ json_object *p =
+                        call(&e, "{\"version\":1,\"method\":\"status\",\"params\":{\"prometheus\":true}}", false, true);
+                const char *text = str(result(p), "prometheus");
+
+                assert_non_null(strstr(text, "nvvgpu_gpu_info{gpu=\"0000:41:00.0\",model=\"L40S\",release=\"595.45.04\","
+                                             "state=\"ready\"} 1\n"));
+                assert_non_null(strstr(text, "nvvgpu_vgpus{gpu=\"0000:41:00.0\",type=\"L40S-24Q\",state=\"created\"} 1\n"));
+                assert_non_null(strstr(text, "nvvgpu_requests_total{request=\"create\"} 2\n"));
+                assert_non_null(strstr(text, "nvvgpu_requests_total{request=\"create_refused\"} 2\n"));
+        }
+        denv_stop(&e);
+}
+
+static void test_bad_requests(void **state)
+{
+        static const struct {
+                const char *req, *code, *text;
+        } cases[] = {
+                { "", "EINVAL", "request" },
+                { "{\"version\":1,\"method\":\"list\"", "EINVAL", "request" },
+                { "[1]", "EINVAL", "a request is a JSON object" },
+                { "{\"version\":2,\"method\":\"list\"}", "EPROTONOSUPPORT", "this nvvgpud speaks version 1" },
+                { "{\"method\":\"list\"}", "EINVAL", "version" },
+                { "{\"version\":1,\"method\":\"format-disk\"}", "EOPNOTSUPP", "unknown method 'format-disk'" },
+                { "{\"version\":1,\"method\":\"list\",\"extra\":1}", "EINVAL", "extra" },
+                { "{\"version\":1,\"method\":\"list\",\"method\":\"gpus\"}", "EINVAL", "request" },
+                { "{\"version\":1,\"method\":\"destroy\",\"params\":{\"uuid\":\"../../etc\"}}", "EINVAL",
+                  "'../../etc' is not a UUID" },
+                { "{\"version\":1,\"method\":\"destroy\"}", "EINVAL", "destroy: params.uuid is required" },
+                { "{\"version\":1,\"method\":\"types\",\"params\":{\"gpu\":\"0000:41:00.9\"}}", "EINVAL",
+                  "is not a PCI address" },
+                { "{\"version\":1,\"method\":\"types\",\"params\":{\"gpu\":\"0000:99:00.0\"}}", "ENOENT",
+                  "no GPU 0000:99:00.0 here" },
+                { "{\"version\":1,\"method\":\"types\",\"params\":{\"creatable\":\"yes\"}}", "EINVAL", "creatable" },
+                { "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S 8Q;rm\"}}", "EINVAL",
+                  "is not a vGPU type name" },
+                { "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"H100-80C\"}}", "ENOENT",
+                  "no GPU here offers the type H100-80C" },
+                { "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\",\"vm\":\"a/b\"}}", "EINVAL",
+                  "no '/'" },
+                { "{\"version\":1,\"method\":\"list\",\"params\":{\"uuid\":\"x\"}}", "EINVAL", "uuid" },
+        };
+        _cleanup_free_ char *big = NULL;
+        struct denv e;
+
+        denv_start(&e, "L40S@595.45.04");
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_error(&e, cases[i].req, true, cases[i].code, cases[i].text);
+        /* Readers may not change anything. */
+        assert_error(&e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\"}}", false, "EPERM",
+                     "create changes the host: only root may ask for it");
+        assert_int_equal(sim_vgpus(&e, 0), 0);
+        /* An oversized request. */
+        big = malloc(NVV_IPC_MAX_REQUEST + 2);
+        assert_non_null(big);
+        memset(big, ' ', NVV_IPC_MAX_REQUEST + 1);
+        big[NVV_IPC_MAX_REQUEST + 1] = '\0';
+        assert_error(&e, big, true, "EMSGSIZE", "at most 65536");
+        denv_stop(&e);
+}
+
+struct racer {
+        struct denv *e;
+        int ok;
+};
+
+static void *race(void *p)
+{
+        struct racer *r = p;
+
+        for (int i = 0; i < 3; i++) {
+                _cleanup_free_ char *reply = NULL;
+                const char *req = "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\"}}";
+
+                if (nvv_daemon_handle_message(r->e->d, req, strlen(req), true, &reply) == 0 && strstr(reply, "\"ok\":true"))
+                        r->ok++;
+        }
+        return NULL;
+}
+
+/* Eight clients create at once: exactly as many vGPUs as fit are made, in the firmware too. */
+static void test_concurrent_creates(void **state)
+{
+        struct racer r[8];
+        pthread_t th[8];
+        struct denv e;
+        int total = 0;
+
+        denv_start(&e, "L40S@595.45.04");
+        for (size_t i = 0; i < 8; i++) {
+                r[i] = (struct racer) { .e = &e };
+                assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+        }
+        for (size_t i = 0; i < 8; i++) {
+                pthread_join(th[i], NULL);
+                total += r[i].ok;
+        }
+        /* L40S-8Q: 6 per L40S (NVIDIA's table: 48 GB / 8 GB). */
+        assert_int_equal(total, 6);
+        assert_int_equal(sim_vgpus(&e, 0), 6);
+        denv_stop(&e);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_gpus_and_types),
+                cmocka_unit_test(test_create_show_destroy),
+                cmocka_unit_test(test_bad_requests),
+                cmocka_unit_test(test_concurrent_creates),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
