@@ -17,6 +17,15 @@ static const struct {
         { "fw", nvvgpuctl_fw, "firmware releases, struct layouts and a dissector for captured traffic" },
         { "host", nvvgpuctl_host, "the GPUs of this machine and whether each can host vGPUs" },
         { "plan", nvvgpuctl_plan, "where VM requests would go (what-if, creates nothing)" },
+        /* These ask nvvgpud. */
+        { "gpus", nvvgpuctl_daemon, "the GPUs nvvgpud manages, their state and free framebuffer" },
+        { "types", nvvgpuctl_daemon, "vGPU types per GPU, how many can be made, and why not" },
+        { "create", nvvgpuctl_daemon, "make a vGPU" },
+        { "destroy", nvvgpuctl_daemon, "remove a vGPU" },
+        { "list", nvvgpuctl_daemon, "the vGPUs" },
+        { "show", nvvgpuctl_daemon, "one vGPU, a VM's vGPUs, or a GPU's framebuffer map" },
+        { "status", nvvgpuctl_daemon, "nvvgpud's state (--prometheus: metrics)" },
+        { "policy", nvvgpuctl_daemon, "check a policy file, or make nvvgpud reload its own" },
 };
 
 void cli_print_json(json_object *o)
@@ -55,7 +64,7 @@ static void help(void)
 {
         printf("Usage: nvvgpuctl OBJECT COMMAND [ARGS]\n\nObjects:\n");
         for (size_t i = 0; i < ELEMENTSOF(objects); i++)
-                printf("  %-6s %s\n", objects[i].object, objects[i].summary);
+                printf("  %-8s %s\n", objects[i].object, objects[i].summary);
         printf("\nRun 'nvvgpuctl OBJECT help' for its commands. See nvvgpuctl(1).\n");
 }
 

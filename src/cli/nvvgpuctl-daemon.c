@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The commands that ask nvvgpud: gpus, types, create, destroy, list, show, status, policy.
+ * Tables for people, the daemon's JSON (doc/ipc.md) with --json.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nvv-escape.h"
+#include "nvv-ipc.h"
+#include "nvv-ipcsock.h"
+#include "nvv-json.h"
+#include "nvv-policy.h"
+#include "nvv-catalog.h"
+#include "nvvgpuctl.h"
+#include "util.h"
+
+#define CALL_TIMEOUT_MS (120 * 1000) /* a create may wait on slow firmware commands */
+#define MAP_WIDTH 64
+
+struct opts {
+        const char *socket;
+        bool json, creatable, prometheus;
+        const char *gpu, *type, *uuid, *vm;
+};
+
+static const char *socket_path(const struct opts *o)
+{
+        const char *e = getenv("NVVGPU_SOCKET");
+
+        return o->socket ? o->socket : e && *e ? e : NVV_IPCSOCK_DEFAULT_PATH;
+}
+
+/* One request to nvvgpud: the reply's result (borrowed from *ret_doc). */
+static int call(const struct opts *o, const struct nvv_ipc_request *req, json_object **ret_doc, json_object **ret_result)
+{
+        _cleanup_free_ char *text = NULL, *reply = NULL, *msg = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = nvv_ipc_format_request(req, &text);
+        if (r < 0)
+                return cli_error(r, "out of memory");
+        r = nvv_ipcsock_connect(socket_path(o), &fd, &msg);
+        if (r < 0)
+                return cli_error(r, "%s", msg);
+        r = nvv_ipcsock_call(fd, text, CALL_TIMEOUT_MS, &reply, &msg);
+        if (r < 0)
+                return cli_error(r, "%s", msg);
+        r = nvv_ipc_parse_reply(reply, strlen(reply), ret_doc, ret_result, &msg);
+        if (r < 0)
+                return cli_error(r, "%s", msg);
+        return 0;
+}
+
+static const char *jget(json_object *o, const char *key)
+{
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int64_t jnum(json_object *o, const char *key)
+{
+        json_object *v = NULL;
+
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* Text from the daemon is shown escaped: names in it may come from a client. */
+static const char *esc(const char *s, char **keep)
+{
+        free(*keep);
+        *keep = nvv_escape(s ? s : "-", 0);
+        return *keep ? *keep : "?";
+}
+
+static void parse(int argc, char **argv, const char *usage, bool (*allowed)(int c), struct opts *o, int min_args,
+                  int max_args, char ***ret_args)
+{
+        static const struct option opts[] = {
+                { "socket", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'j' },
+                { "gpu", required_argument, NULL, 'g' },    { "type", required_argument, NULL, 't' },
+                { "uuid", required_argument, NULL, 'u' },   { "vm", required_argument, NULL, 'm' },
+                { "creatable", no_argument, NULL, 'C' },    { "prometheus", no_argument, NULL, 'P' },
+                { "help", no_argument, NULL, 'h' },         {},
+        };
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "jh", opts, NULL)) >= 0) {
+                if (c == 'h') {
+                        printf("Usage: %s\n", usage);
+                        exit(0);
+                }
+                if (c == '?' || (c != 'S' && c != 'j' && !allowed(c)))
+                        cli_usage_error("usage: %s", usage);
+                switch (c) {
+                case 'S':
+                        o->socket = optarg;
+                        break;
+                case 'j':
+                        o->json = true;
+                        break;
+                case 'g':
+                        o->gpu = optarg;
+                        break;
+                case 't':
+                        o->type = optarg;
+                        break;
+                case 'u':
+                        o->uuid = optarg;
+                        break;
+                case 'm':
+                        o->vm = optarg;
+                        break;
+                case 'C':
+                        o->creatable = true;
+                        break;
+                case 'P':
+                        o->prometheus = true;
+                        break;
+                }
+        }
+        if (argc - optind < min_args || argc - optind > max_args)
+                cli_usage_error("usage: %s", usage);
+        *ret_args = argv + optind;
+}
+
+/* Check what the user typed before it goes anywhere: the same rules the daemon applies. */
+static void fill(const struct opts *o, struct nvv_ipc_request *req)
+{
+        _cleanup_free_ char *msg = NULL;
+
+        if (o->gpu && nvv_ipc_check_bdf(o->gpu, req->gpu, &msg) < 0)
+                cli_usage_error("--gpu: %s", msg);
+        if (o->uuid && nvv_ipc_check_uuid(o->uuid, req->uuid, &msg) < 0)
+                cli_usage_error("%s", msg);
+        if (o->type) {
+                if (nvv_ipc_check_type_name(o->type, &msg) < 0)
+                        cli_usage_error("--type: %s", msg);
+                snprintf(req->type, sizeof(req->type), "%s", o->type);
+        }
+        if (o->vm) {
+                if (nvv_ipc_check_vm_name(o->vm, &msg) < 0)
+                        cli_usage_error("--vm: %s", msg);
+                snprintf(req->vm, sizeof(req->vm), "%s", o->vm);
+        }
+        req->creatable = o->creatable;
+        req->prometheus = o->prometheus;
+}
+
+static bool no_opts(int c)
+{
+        return false;
+}
+
+static bool gpu_opt(int c)
+{
+        return c == 'g';
+}
+
+/* ---- gpus ---- */
+
+static int cmd_gpus(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        _cleanup_free_ char *k1 = NULL, *k2 = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_GPUS };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl gpus [--gpu BDF] [--json] [--socket PATH]", gpu_opt, &o, 0, 0, &args);
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.json) {
+                cli_print_json(res);
+                return 0;
+        }
+        printf("%-13s %-12s %-10s %-10s %-10s %5s %10s %10s\n", "GPU", "MODEL", "FIRMWARE", "STATE", "MODE", "VGPUS",
+               "FB FREE", "LARGEST");
+        for (size_t i = 0; i < json_object_array_length(res); i++) {
+                json_object *g = json_object_array_get_idx(res, i);
+                char free_s[24], largest[24];
+
+                snprintf(free_s, sizeof(free_s), "%" PRId64 " MiB", jnum(g, "fb_free_mib"));
+                snprintf(largest, sizeof(largest), "%" PRId64 " MiB", jnum(g, "fb_largest_free_mib"));
+                printf("%-13s %-12s %-10s %-10s %-10s %5" PRId64 " %10s %10s\n", jget(g, "gpu"), esc(jget(g, "model"), &k1),
+                       esc(jget(g, "release"), &k2), jget(g, "state"), jget(g, "mode") ? jget(g, "mode") : "-",
+                       jnum(g, "vgpus"), free_s, largest);
+                if (jget(g, "error"))
+                        printf("  %s\n", esc(jget(g, "error"), &k1));
+        }
+        return 0;
+}
+
+/* ---- types ---- */
+
+static bool types_opt(int c)
+{
+        return c == 'g' || c == 'C' || c == 't';
+}
+
+static int cmd_types(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        _cleanup_free_ char *k1 = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_TYPES };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl types [--gpu BDF] [--type NAME] [--creatable] [--json] [--socket PATH]", types_opt,
+              &o, 0, 0, &args);
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.json) {
+                cli_print_json(res);
+                return 0;
+        }
+        printf("%-13s %-16s %6s %9s %9s  %s\n", "GPU", "TYPE", "ID", "FB", "AVAILABLE", "WHY NOT");
+        for (size_t i = 0; i < json_object_array_length(res); i++) {
+                json_object *t = json_object_array_get_idx(res, i), *why = NULL;
+                char fb[24], avail[24];
+
+                snprintf(fb, sizeof(fb), "%" PRId64 " MiB", jnum(t, "fb_mib"));
+                snprintf(avail, sizeof(avail), "%" PRId64 "/%" PRId64, jnum(t, "available_instances"),
+                         jnum(t, "max_instances"));
+                (void) json_object_object_get_ex(t, "why", &why);
+                printf("%-13s %-16s %6" PRId64 " %9s %9s  %s\n", jget(t, "gpu"), esc(jget(t, "name"), &k1), jnum(t, "id"),
+                       fb, avail, why ? jget(why, "message") : "");
+        }
+        return 0;
+}
+
+/* ---- vGPUs ---- */
+
+static void print_vgpu_row(json_object *v)
+{
+        _cleanup_free_ char *k1 = NULL, *k2 = NULL;
+        const char *p = jget(v, "placement");
+
+        printf("%-36s  %-14s %-13s %9s  %-9s %s\n", jget(v, "uuid"), esc(jget(v, "type"), &k1), jget(v, "gpu"),
+               p ? p : "-", jget(v, "state"), jget(v, "vm") ? esc(jget(v, "vm"), &k2) : "-");
+}
+
+static void print_vgpu_header(void)
+{
+        printf("%-36s  %-14s %-13s %9s  %-9s %s\n", "UUID", "TYPE", "GPU", "PLACEMENT", "STATE", "VM");
+}
+
+static bool create_opt(int c)
+{
+        return c == 'g' || c == 't' || c == 'u' || c == 'm';
+}
+
+static int cmd_create(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_CREATE };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl create --type NAME [--gpu BDF] [--uuid UUID] [--vm NAME] [--json] [--socket PATH]",
+              create_opt, &o, 0, 0, &args);
+        if (!o.type)
+                cli_usage_error("create: --type is required (see 'nvvgpuctl types')");
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.json)
+                cli_print_json(res);
+        else
+                printf("%s\n", jget(res, "uuid"));
+        return 0;
+}
+
+static int cmd_destroy(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_DESTROY };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl destroy UUID [--socket PATH]", no_opts, &o, 1, 1, &args);
+        o.uuid = args[0];
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        return r < 0 ? r : 0;
+}
+
+static bool list_opt(int c)
+{
+        return c == 'g' || c == 'm';
+}
+
+static int cmd_list(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_LIST };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl list [--gpu BDF] [--vm NAME] [--json] [--socket PATH]", list_opt, &o, 0, 0, &args);
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.json) {
+                cli_print_json(res);
+                return 0;
+        }
+        print_vgpu_header();
+        for (size_t i = 0; i < json_object_array_length(res); i++)
+                print_vgpu_row(json_object_array_get_idx(res, i));
+        return 0;
+}
+
+static void print_vgpu(json_object *v)
+{
+        static const char *const keys[] = { "uuid", "type", "gpu", "placement", "state", "vm", "vgpu_id", "gfid" };
+        _cleanup_free_ char *k1 = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const char *s = jget(v, keys[i]);
+
+                if (s)
+                        printf("%-12s %s\n", keys[i], esc(s, &k1));
+        }
+        printf("%-12s %" PRId64 " MiB at %" PRId64 " MiB (holds %" PRId64 " MiB at %" PRId64 " MiB with its heap)\n",
+               "framebuffer", jnum(v, "fb_mib"), jnum(v, "fb_offset_mib"), jnum(v, "alloc_mib"), jnum(v, "alloc_offset_mib"));
+        printf("%-12s %" PRId64 "\n", "channels", jnum(v, "channels"));
+}
+
+/*
+ * The framebuffer as one bar: each vGPU a letter (A, B, ...), '.' free, '#' reserved; each
+ * range at least one cell so a small vGPU is never hidden. A legend follows.
+ */
+static void print_map(json_object *g)
+{
+        json_object *map = json_object_object_get(g, "map");
+        _cleanup_free_ char *k1 = NULL, *k2 = NULL;
+        size_t n = map ? json_object_array_length(map) : 0;
+        int64_t total = jnum(g, "fb_total_mib");
+        char bar[MAP_WIDTH * 2 + 1];
+        size_t at = 0, letter = 0;
+
+        printf("GPU %s: %s, firmware %s, %s mode, %" PRId64 " vGPUs\n", jget(g, "gpu"), esc(jget(g, "name"), &k1),
+               esc(jget(g, "release"), &k2), jget(g, "mode"), jnum(g, "vgpus"));
+        printf("framebuffer %" PRId64 " MiB: %" PRId64 " used, %" PRId64 " free (largest free range %" PRId64
+               " MiB), %" PRId64 " reserved\n",
+               total, jnum(g, "fb_used_mib"), jnum(g, "fb_free_mib"), jnum(g, "fb_largest_free_mib"),
+               total - jnum(g, "fb_usable_mib"));
+        if (total <= 0)
+                return;
+        for (size_t i = 0; i < n && at < sizeof(bar) - 1; i++) {
+                json_object *r = json_object_array_get_idx(map, i);
+                const char *kind = jget(r, "kind");
+                int64_t end = jnum(r, "end_mib");
+                size_t upto = (size_t) ((end * MAP_WIDTH + total / 2) / total);
+                char ch = streq(kind, "vgpu") ? (char) ('A' + letter++ % 26) : streq(kind, "free") ? '.' : '#';
+
+                if (upto <= at)
+                        upto = at + 1;
+                while (at < upto && at < sizeof(bar) - 1)
+                        bar[at++] = ch;
+        }
+        bar[at] = '\0';
+        printf("|%s|\n", bar);
+        printf("0 MiB%*s%" PRId64 " MiB\n", (int) (at > 12 ? at - 12 : 1), "", total);
+        letter = 0;
+        for (size_t i = 0; i < n; i++) {
+                json_object *r = json_object_array_get_idx(map, i);
+                const char *kind = jget(r, "kind");
+                char key = streq(kind, "vgpu") ? (char) ('A' + letter++ % 26) : streq(kind, "free") ? '.' : '#';
+
+                printf("  %c  %8" PRId64 " - %8" PRId64 " MiB  ", key, jnum(r, "start_mib"), jnum(r, "end_mib"));
+                if (streq(kind, "vgpu"))
+                        printf("%-14s %s\n", esc(jget(r, "type"), &k1), jget(r, "uuid"));
+                else
+                        printf("%s\n", kind);
+        }
+}
+
+static bool show_opt(int c)
+{
+        return c == 'g' || c == 'm';
+}
+
+static int cmd_show(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_SHOW };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl show UUID | --vm NAME | --gpu BDF [--json] [--socket PATH]", show_opt, &o, 0, 1, &args);
+        if (args[0])
+                o.uuid = args[0];
+        if (!!o.uuid + !!o.vm + !!o.gpu != 1)
+                cli_usage_error("show: give one of UUID, --vm NAME or --gpu BDF");
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.json) {
+                cli_print_json(res);
+                return 0;
+        }
+        if (o.gpu)
+                print_map(res);
+        else if (o.vm)
+                for (size_t i = 0; i < json_object_array_length(res); i++) {
+                        if (i)
+                                putchar('\n');
+                        print_vgpu(json_object_array_get_idx(res, i));
+                }
+        else
+                print_vgpu(res);
+        return 0;
+}
+
+/* ---- status, policy ---- */
+
+static bool status_opt(int c)
+{
+        return c == 'P';
+}
+
+static int cmd_status(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_STATUS };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl status [--prometheus] [--json] [--socket PATH]", status_opt, &o, 0, 0, &args);
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.prometheus && !o.json) {
+                fputs(jget(res, "prometheus") ? jget(res, "prometheus") : "", stdout);
+                return 0;
+        }
+        if (o.json) {
+                cli_print_json(res);
+                return 0;
+        }
+        printf("nvvgpud %s (protocol %" PRId64 "), up %" PRId64 " s\n", jget(res, "version"), jnum(res, "protocol"),
+               jnum(res, "uptime_s"));
+        printf("backend      %s\n", jget(res, "backend"));
+        printf("policy       %s\n", jget(res, "policy"));
+        printf("GPUs         %" PRId64 " (%" PRId64 " ready)\n", jnum(res, "gpus"), jnum(res, "gpus_ready"));
+        printf("vGPUs        %" PRId64 "\n", jnum(res, "vgpus"));
+        return 0;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+        if (argc >= 2 && streq(argv[1], "reload")) {
+                _cleanup_json_ json_object *doc = NULL;
+                struct nvv_ipc_request req = { .method = NVV_IPC_POLICY_RELOAD };
+                struct opts o = {};
+                json_object *res;
+                char **args;
+
+                parse(argc - 1, argv + 1, "nvvgpuctl policy reload [--socket PATH]", no_opts, &o, 0, 0, &args);
+                return call(&o, &req, &doc, &res);
+        }
+        if (argc >= 2 && streq(argv[1], "check")) {
+                _cleanup_(nvv_catalog_freep) struct nvv_catalog *catalog = NULL;
+                _cleanup_(nvv_policy_freep) struct nvv_policy *p = NULL;
+                _cleanup_free_ char *msg = NULL;
+                struct nvv_policy_context ctx = {};
+                int r;
+
+                if (argc != 3)
+                        cli_usage_error("usage: nvvgpuctl policy check FILE");
+                r = cli_load_catalog(NULL, &catalog);
+                if (r < 0)
+                        return r;
+                ctx.catalog = catalog;
+                r = nvv_policy_load_file(argv[2], &ctx, &p, &msg);
+                if (r < 0)
+                        return cli_error(r, "%s", msg ? msg : strerror(-r));
+                printf("%s: valid\n", argv[2]);
+                return 0;
+        }
+        cli_usage_error("usage: nvvgpuctl policy check FILE | policy reload [--socket PATH]");
+}
+
+int nvvgpuctl_daemon(int argc, char **argv)
+{
+        static const struct {
+                const char *name;
+                int (*run)(int argc, char **argv);
+        } cmds[] = {
+                { "gpus", cmd_gpus },       { "types", cmd_types }, { "create", cmd_create },
+                { "destroy", cmd_destroy }, { "list", cmd_list },   { "show", cmd_show },
+                { "status", cmd_status },   { "policy", cmd_policy },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
+                if (streq(cmds[i].name, argv[0]))
+                        return cmds[i].run(argc, argv);
+        return cli_error(-EINVAL, "unknown command '%s'", argv[0]);
+}
