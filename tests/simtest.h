@@ -30,6 +30,31 @@ static inline const char *simtest_catalog_dir(void)
         return buf;
 }
 
+/* Start `gpus` (a --gpus spec) with the socket settings of `sock` (may be NULL: defaults). */
+static inline int simtest_start_ex(struct simtest *t, const char *gpus, const struct nvv_sim_options *sock, char **msg)
+{
+        struct nvv_sim_options o = {
+                .gpus = gpus,
+                .catalog_dir = simtest_catalog_dir(),
+        };
+
+        if (sock) {
+                o.socket_mode = sock->socket_mode;
+                o.set_socket_gid = sock->set_socket_gid;
+                o.socket_gid = sock->socket_gid;
+                o.hello_timeout_ms = sock->hello_timeout_ms;
+                o.send_timeout_ms = sock->send_timeout_ms;
+        }
+        memset(t, 0, sizeof(*t));
+        snprintf(t->dir, sizeof(t->dir), "/tmp/nvv-simtest-XXXXXX");
+        if (!mkdtemp(t->dir))
+                return -errno;
+        snprintf(t->socket, sizeof(t->socket), "%s/sim.sock", t->dir);
+        o.socket_path = t->socket;
+        t->db = test_load_db();
+        return nvv_sim_start(&o, &t->sim, msg);
+}
+
 /* Start `gpus` (a --gpus spec); extra_fwabi (may be NULL) is searched by the simulator only. */
 static inline int simtest_start(struct simtest *t, const char *gpus, const char *extra_fwabi, const char *faults,
                                 char **msg)

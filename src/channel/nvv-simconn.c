@@ -16,6 +16,7 @@
 #include "nvv-evqueue.h"
 #include "nvv-simconn.h"
 #include "nvv-simproto.h"
+#include "nvv-sock.h"
 #include "util.h"
 
 #define MAX_INFO_JSON (1u << 20)
@@ -76,22 +77,11 @@ const struct nvv_channel_info *nvv_simconn_get_info(const struct nvv_simconn *c,
 
 static int sim_connect(const char *path, char **reterr)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
+        int fd, r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return nvv_fail(reterr, "socket path '%s' is too long", path);
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int e = errno;
-
-                close(fd);
-                nvv_fail(reterr, "cannot reach the simulator at '%s': %s", path, strerror(e));
-                return -e;
-        }
+        r = nvv_sock_connect(path, &fd, NULL);
+        if (r < 0)
+                return nvv_fail_errno(r, reterr, "cannot reach the simulator at '%s': %s", path, nvv_sock_connect_strerror(r));
         return fd;
 }
 
@@ -171,13 +161,27 @@ out:
 
 /* ---- the reader thread: every message from the simulator passes here ---- */
 
-static void deliver(struct nvv_simconn *c, const struct nvv_simproto_rx *rx)
+/* The text of an ERROR message, and its errno as a negative return. */
+static int error_of(const struct nvv_sock_rx *rx, char *buf, size_t len)
 {
-        const struct nvv_simproto_header *h = &rx->first;
+        uint32_t e;
+
+        if (rx->have < 4) {
+                nvv_errf(buf, len, "malformed error from the simulator");
+                return -EBADMSG;
+        }
+        e = (uint32_t) rx->data[0] | (uint32_t) rx->data[1] << 8 | (uint32_t) rx->data[2] << 16 | (uint32_t) rx->data[3] << 24;
+        nvv_errf(buf, len, "%.*s", (int) MIN(rx->have - 4, (size_t) 200), (const char *) rx->data + 4);
+        return e > 0 && e < 4096 ? -(int) e : -EIO;
+}
+
+static void deliver(struct nvv_simconn *c, const struct nvv_sock_rx *rx)
+{
+        const struct nvv_sock_header *h = &rx->first;
         struct waiter *w;
 
         if (h->type == NVV_SIMPROTO_EVENT) {
-                struct gpu_slot *s = h->gpu < c->n ? &c->slots[h->gpu] : NULL;
+                struct gpu_slot *s = h->target < c->n ? &c->slots[h->target] : NULL;
                 uint64_t one = 1;
 
                 if (s && s->subscribed && nvv_evqueue_push(&s->events, rx->data, rx->have))
@@ -190,25 +194,14 @@ static void deliver(struct nvv_simconn *c, const struct nvv_simproto_rx *rx)
         /* An answer nobody waits for (an RPC that timed out, say) is dropped. */
         if (!w)
                 return;
-        if (h->type == NVV_SIMPROTO_ERROR) {
-                uint32_t e;
-
-                if (rx->have < 4) {
-                        nvv_errf(w->err, sizeof(w->err), "malformed error from the simulator");
-                        w->result = -EBADMSG;
-                } else {
-                        e = (uint32_t) rx->data[0] | (uint32_t) rx->data[1] << 8 | (uint32_t) rx->data[2] << 16 |
-                            (uint32_t) rx->data[3] << 24;
-                        nvv_errf(w->err, sizeof(w->err), "%.*s", (int) MIN(rx->have - 4, (size_t) 200),
-                                 (const char *) rx->data + 4);
-                        w->result = e > 0 && e < 4096 ? -(int) e : -EIO;
-                }
-        } else if (h->type != w->want) {
+        if (h->type == NVV_SIMPROTO_ERROR)
+                w->result = error_of(rx, w->err, sizeof(w->err));
+        else if (h->type != w->want) {
                 nvv_errf(w->err, sizeof(w->err), "expected %s, the simulator sent %s", nvv_simproto_type_to_string(w->want),
                          nvv_simproto_type_to_string(h->type));
                 w->result = -EPROTO;
-        } else if (h->gpu != w->gpu && w->gpu != NVV_SIMPROTO_ALL_GPUS) {
-                nvv_errf(w->err, sizeof(w->err), "the answer for GPU %u came back for GPU %u", w->gpu, h->gpu);
+        } else if (h->target != w->gpu && w->gpu != NVV_SIMPROTO_ALL_GPUS) {
+                nvv_errf(w->err, sizeof(w->err), "the answer for GPU %u came back for GPU %u", w->gpu, h->target);
                 w->result = -EPROTO;
         } else if (rx->have > w->cap) {
                 nvv_errf(w->err, sizeof(w->err), "answer of %zu bytes is larger than the %zu expected", rx->have, w->cap);
@@ -226,7 +219,7 @@ static void deliver(struct nvv_simconn *c, const struct nvv_simproto_rx *rx)
 static void *reader_main(void *userdata)
 {
         struct nvv_simconn *c = userdata;
-        struct nvv_simproto_rx rx;
+        struct nvv_sock_rx rx;
 
         nvv_simproto_rx_init(&rx, NVV_SIMPROTO_MAX_PAYLOAD);
         for (;;) {
@@ -287,12 +280,16 @@ static int request(struct nvv_simconn *c, uint16_t type, uint16_t want, uint32_t
         pthread_mutex_unlock(&c->lock);
 
         pthread_mutex_lock(&c->write_lock);
-        r = nvv_simproto_send(c->fd, type, gpu, w.tag, timeout_ms > 0 ? (uint32_t) timeout_ms : 0, req, len, false);
+        /* A simulator that does not read is waited on no longer than the answer would be. */
+        r = nvv_simproto_send(c->fd, type, gpu, w.tag, timeout_ms > 0 ? (uint32_t) timeout_ms : 0, req, len,
+                              timeout_ms >= 0 ? timeout_ms : -1);
+        if (r == -ETIMEDOUT) /* half a message may be on the wire: the connection is done */
+                (void) shutdown(c->fd, SHUT_RDWR);
         pthread_mutex_unlock(&c->write_lock);
 
         pthread_mutex_lock(&c->lock);
         if (r < 0)
-                nvv_errf(err, errlen, "cannot send to the simulator: %s", strerror(-r));
+                nvv_errf(err, errlen, "cannot send to the simulator at '%s': %s", c->path, strerror(-r));
         while (r >= 0 && !w.done) {
                 if (c->dead < 0) {
                         nvv_errf(err, errlen, "%s", c->dead_err);
@@ -363,21 +360,25 @@ struct nvv_simconn *nvv_simconn_unref(struct nvv_simconn *c)
 /* The HELLO goes before the reader thread starts: nothing else is on the socket yet. */
 static int say_hello(struct nvv_simconn *c, char **reterr_msg)
 {
-        struct nvv_simproto_rx rx;
+        struct nvv_sock_rx rx;
         char err[256] = "";
-        int r;
+        int r, rs;
 
         nvv_simproto_rx_init(&rx, MAX_INFO_JSON);
-        r = nvv_simproto_send(c->fd, NVV_SIMPROTO_HELLO, NVV_SIMPROTO_ALL_GPUS, 1, 0, NULL, 0, false);
-        if (r < 0)
-                snprintf(err, sizeof(err), "%s", strerror(-r));
-        else
-                do
-                        r = nvv_simproto_recv(c->fd, &rx, HELLO_TIMEOUT_MS, err, sizeof(err));
-                while (r >= 0 && rx.first.type == NVV_SIMPROTO_EVENT);
-        if (r < 0)
-                nvv_fail(reterr_msg, "the simulator at '%s' did not answer hello: %s", c->path, err);
-        else if (rx.first.type != NVV_SIMPROTO_INFO)
+        rs = nvv_simproto_send(c->fd, NVV_SIMPROTO_HELLO, NVV_SIMPROTO_ALL_GPUS, 1, 0, NULL, 0, HELLO_TIMEOUT_MS);
+        /* Even when the send failed, read: a simulator that refuses the client (too many
+         * clients, not allowed) has said why before closing. */
+        do
+                r = nvv_simproto_recv(c->fd, &rx, rs < 0 ? 1000 : HELLO_TIMEOUT_MS, err, sizeof(err));
+        while (r >= 0 && rx.first.type == NVV_SIMPROTO_EVENT);
+        if (r < 0 && rs < 0)
+                r = nvv_fail_errno(rs, reterr_msg, "cannot send hello to the simulator at '%s': %s", c->path, strerror(-rs));
+        else if (r < 0)
+                nvv_fail(reterr_msg, "the simulator at '%s' did not answer hello: %s", c->path, err[0] ? err : strerror(-r));
+        else if (rx.first.type == NVV_SIMPROTO_ERROR) {
+                r = error_of(&rx, err, sizeof(err));
+                nvv_fail(reterr_msg, "the simulator at '%s' refused the connection: %s", c->path, err);
+        } else if (rx.first.type != NVV_SIMPROTO_INFO)
                 r = nvv_fail(reterr_msg, "the simulator at '%s' answered hello with %s", c->path,
                              nvv_simproto_type_to_string(rx.first.type));
         else

@@ -16,14 +16,15 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "nvv-sock.h"
 
 #define NVV_SIMPROTO_MAGIC 0x4d53564eu /* "NVSM" */
 #define NVV_SIMPROTO_VERSION 1
-#define NVV_SIMPROTO_HEADER 32
-#define NVV_SIMPROTO_CHUNK (60u * 1024u)
+#define NVV_SIMPROTO_HEADER NVV_SOCK_HEADER
+#define NVV_SIMPROTO_CHUNK NVV_SOCK_CHUNK
 #define NVV_SIMPROTO_MAX_PAYLOAD (4u * 1024u * 1024u)
 #define NVV_SIMPROTO_ALL_GPUS UINT32_MAX
-#define NVV_SIMPROTO_FLAG_MORE 1u
+#define NVV_SIMPROTO_FLAG_MORE NVV_SOCK_FLAG_MORE
 
 enum nvv_simproto_type {
         NVV_SIMPROTO_HELLO = 1,        /* → INFO: the GPUs and the releases they run */
@@ -40,42 +41,25 @@ enum nvv_simproto_type {
         _NVV_SIMPROTO_MAX,
 };
 
-struct nvv_simproto_header {
-        uint32_t magic;
-        uint16_t version;
-        uint16_t type;
-        uint32_t gpu;
-        uint32_t tag;
-        uint32_t flags;
-        uint32_t len;         /* payload bytes in this packet */
-        uint32_t total;       /* payload bytes of the whole message */
-        uint32_t timeout_ms;  /* RPC: how long the caller waits */
-};
+/* The framing is nvv-sock's (header, chunks, reassembly); this is the simulator's protocol
+ * in it. The header's `target` is the GPU index. */
+extern const struct nvv_sock_proto nvv_simproto;
 
 const char *nvv_simproto_type_to_string(int type);
 
 /* Parse and check one packet's header against the bytes received. */
-int nvv_simproto_parse_header(const void *pkt, size_t n, struct nvv_simproto_header *ret, char *err, size_t errlen);
-void nvv_simproto_put_header(void *pkt, const struct nvv_simproto_header *h);
+int nvv_simproto_parse_header(const void *pkt, size_t n, struct nvv_sock_header *ret, char *err, size_t errlen);
+void nvv_simproto_put_header(void *pkt, const struct nvv_sock_header *h);
 
-/* Reassembly of one message from its packets. */
-struct nvv_simproto_rx {
-        struct nvv_simproto_header first;
-        uint8_t *data;
-        size_t have, cap, max;
-        bool busy;
-};
+/* Reassembly of one message from its packets (nvv_sock_rx_feed). */
+void nvv_simproto_rx_init(struct nvv_sock_rx *rx, size_t max_payload);
+void nvv_simproto_rx_done(struct nvv_sock_rx *rx);
+int nvv_simproto_rx_feed(struct nvv_sock_rx *rx, const void *pkt, size_t n, char *err, size_t errlen);
 
-void nvv_simproto_rx_init(struct nvv_simproto_rx *rx, size_t max_payload);
-void nvv_simproto_rx_done(struct nvv_simproto_rx *rx);
-/* Feed one packet. 1: a message is complete (rx->first, rx->data, rx->have); 0: more packets
- * follow; <0: protocol error (the rx resets). */
-int nvv_simproto_rx_feed(struct nvv_simproto_rx *rx, const void *pkt, size_t n, char *err, size_t errlen);
-
-/* Send a message over fd, split into packets (MSG_NOSIGNAL; `dontwait` drops rather than
- * blocks on a full socket). */
+/* Send a message over fd, split into packets, within send_timeout_ms (<0: forever; 0: only
+ * if the socket has room now). -ETIMEDOUT: the peer does not read; drop it. */
 int nvv_simproto_send(int fd, uint16_t type, uint32_t gpu, uint32_t tag, uint32_t timeout_ms, const void *payload,
-                      size_t len, bool dontwait);
-/* Receive one whole message (blocking, or up to timeout_ms; <0 = forever). The payload stays
- * in rx until the next call. */
-int nvv_simproto_recv(int fd, struct nvv_simproto_rx *rx, int timeout_ms, char *err, size_t errlen);
+                      size_t len, int send_timeout_ms);
+/* Receive one whole message (up to timeout_ms; <0 = forever); nvv_sock_recv_msg. The payload
+ * stays in rx until the next call. */
+int nvv_simproto_recv(int fd, struct nvv_sock_rx *rx, int timeout_ms, char *err, size_t errlen);

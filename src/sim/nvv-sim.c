@@ -15,7 +15,9 @@
 #include "nvv-catalog.h"
 #include "nvv-fault.h"
 #include "nvv-sim.h"
+#include "nvv-evqueue.h"
 #include "nvv-simproto.h"
+#include "nvv-sock.h"
 #include "util.h"
 
 #define MAX_GPUS 64
@@ -24,6 +26,13 @@
 #define MAX_HOST_FILE (256u * 1024u)
 
 #define MAX_QUEUED_RPCS 64      /* per GPU per connection; more is refused with EBUSY */
+/* A client must send its first request (HELLO, or a one-shot FAULT/STATUS) this soon after
+ * connecting, or it is told so and dropped: idle connections would hold slots of the
+ * MAX_CONNECTIONS for nothing. */
+#define DEFAULT_HELLO_TIMEOUT_MS 5000
+/* A client that leaves an answer or an event unread this long is dropped: the server's
+ * threads never wait on a client for longer. */
+#define DEFAULT_SEND_TIMEOUT_MS 5000
 
 /* An RPC waiting for its GPU's worker. */
 struct job {
@@ -56,7 +65,16 @@ struct connection {
         struct worker workers[MAX_GPUS];
         bool subscribed[MAX_GPUS];
         bool done;
-        uint64_t events_dropped;
+        bool broken;                 /* a send failed or timed out: the socket is shut down */
+        struct ucred peer;
+        /* Events wait here for the connection's event thread: the GPU's listener only queues
+         * (under ev_lock, never held across a send), so a client that does not read cannot
+         * hold up the GPU. Full, an event is dropped and counted (events.dropped). */
+        pthread_mutex_t ev_lock;
+        pthread_cond_t ev_cv;
+        struct nvv_evqueue events;
+        pthread_t ev_thread;
+        bool ev_started, ev_stop;
 };
 
 struct nvv_sim {
@@ -65,7 +83,12 @@ struct nvv_sim {
         size_t n_gpus;
         struct nvv_simgpu *gpus[MAX_GPUS];
         char *socket_path;
+        dev_t socket_dev;            /* the socket we bound, so stop removes only ours */
+        ino_t socket_ino;
         int listen_fd;
+        int hello_timeout_ms, send_timeout_ms;
+        bool allow_gid;
+        gid_t socket_gid;
         pthread_t accept_thread;
         bool accepting;
         bool stop;                   /* atomic: read by every connection thread */
@@ -280,13 +303,22 @@ static void on_event(void *userdata, struct nvv_simgpu *g, const uint8_t *rpc, s
 {
         struct connection *c = userdata;
         uint32_t idx = nvv_simgpu_get_config(g)->index;
+        _cleanup_free_ uint8_t *b = NULL;
 
-        if (idx >= MAX_GPUS || !c->subscribed[idx])
+        /* Called under the GPU's lock: queue, never send. */
+        if (idx >= MAX_GPUS || !__atomic_load_n(&c->subscribed[idx], __ATOMIC_RELAXED))
                 return;
-        pthread_mutex_lock(&c->write_lock);
-        if (nvv_simproto_send(c->fd, NVV_SIMPROTO_EVENT, idx, 0, 0, rpc, len, true) < 0)
-                c->events_dropped++;
-        pthread_mutex_unlock(&c->write_lock);
+        b = malloc(4 + len);
+        pthread_mutex_lock(&c->ev_lock);
+        if (!b)
+                c->events.dropped++;
+        else {
+                memcpy(b, &idx, 4);
+                memcpy(b + 4, rpc, len);
+                if (nvv_evqueue_push(&c->events, b, 4 + len))
+                        pthread_cond_signal(&c->ev_cv);
+        }
+        pthread_mutex_unlock(&c->ev_lock);
 }
 
 static int send_locked(struct connection *c, uint16_t type, uint32_t gpu, uint32_t tag, const void *p, size_t len)
@@ -294,9 +326,99 @@ static int send_locked(struct connection *c, uint16_t type, uint32_t gpu, uint32
         int r;
 
         pthread_mutex_lock(&c->write_lock);
-        r = nvv_simproto_send(c->fd, type, gpu, tag, 0, p, len, false);
+        if (c->broken)
+                r = -EPIPE;
+        else {
+                r = nvv_simproto_send(c->fd, type, gpu, tag, 0, p, len, c->sim->send_timeout_ms);
+                if (r == -ETIMEDOUT || r == -EPIPE || r == -ECONNRESET || r == -EIO) {
+                        /* Half a message may be on the wire: the connection is no use any more.
+                         * Shutting it down wakes its reader, which cleans up. */
+                        if (r == -ETIMEDOUT)
+                                log_debug("sim: client pid %d left a message unread for %d ms; dropping it",
+                                          (int) c->peer.pid, c->sim->send_timeout_ms);
+                        __atomic_store_n(&c->broken, true, __ATOMIC_RELEASE);
+                        (void) shutdown(c->fd, SHUT_RDWR);
+                }
+        }
         pthread_mutex_unlock(&c->write_lock);
         return r;
+}
+
+static void *event_main(void *userdata)
+{
+        struct connection *c = userdata;
+
+        pthread_mutex_lock(&c->ev_lock);
+        for (;;) {
+                uint8_t *ev;
+                size_t len;
+                uint32_t idx;
+
+                while (c->events.n == 0 && !c->ev_stop)
+                        pthread_cond_wait(&c->ev_cv, &c->ev_lock);
+                if (c->ev_stop)
+                        break;
+                if (!nvv_evqueue_pop(&c->events, &ev, &len))
+                        continue;
+                pthread_mutex_unlock(&c->ev_lock);
+                memcpy(&idx, ev, 4);
+                (void) send_locked(c, NVV_SIMPROTO_EVENT, idx, 0, ev + 4, len - 4);
+                free(ev);
+                pthread_mutex_lock(&c->ev_lock);
+        }
+        pthread_mutex_unlock(&c->ev_lock);
+        return NULL;
+}
+
+static int start_events(struct connection *c)
+{
+        int r = 0;
+
+        pthread_mutex_lock(&c->ev_lock);
+        if (!c->ev_started) {
+                r = -pthread_create(&c->ev_thread, NULL, event_main, c);
+                c->ev_started = r == 0;
+        }
+        pthread_mutex_unlock(&c->ev_lock);
+        return r;
+}
+
+static void stop_events(struct connection *c)
+{
+        pthread_mutex_lock(&c->ev_lock);
+        c->ev_stop = true;
+        pthread_cond_signal(&c->ev_cv);
+        pthread_mutex_unlock(&c->ev_lock);
+        if (c->ev_started)
+                pthread_join(c->ev_thread, NULL);
+        c->ev_started = false;
+        nvv_evqueue_clear(&c->events);
+}
+
+/* An ERROR message's payload: errno (u32), then the text. */
+static size_t error_payload(uint8_t *b, size_t cap, int error, const char *msg)
+{
+        size_t ml = MIN(strlen(msg), cap - 4);
+
+        b[0] = (uint8_t) error;
+        b[1] = (uint8_t) (error >> 8);
+        b[2] = (uint8_t) (error >> 16);
+        b[3] = (uint8_t) (error >> 24);
+        memcpy(b + 4, msg, ml);
+        return 4 + ml;
+}
+
+_printf_(3, 4) static void refuse(int fd, int error, const char *fmt, ...)
+{
+        char msg[256];
+        uint8_t b[4 + sizeof(msg)];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        log_debug("sim: refusing a client: %s", msg);
+        nvv_sock_refuse(fd, &nvv_simproto, NVV_SIMPROTO_ERROR, b, error_payload(b, sizeof(b), error, msg));
 }
 
 static int send_error(struct connection *c, uint32_t gpu, uint32_t tag, int error, const char *msg)
@@ -411,7 +533,9 @@ static void *worker_main(void *userdata)
 
                 while (!w->head && !c->closing)
                         pthread_cond_wait(&w->cv, &c->jobs_lock);
-                if (c->closing)
+                /* A client that shut down its side after its requests still gets their
+                 * answers; a stopping simulator or a dead socket answers nobody. */
+                if (!w->head || (c->closing && (__atomic_load_n(&c->sim->stop, __ATOMIC_ACQUIRE) || __atomic_load_n(&c->broken, __ATOMIC_ACQUIRE))))
                         break;
                 j = w->head;
                 w->head = j->next;
@@ -428,9 +552,9 @@ static void *worker_main(void *userdata)
 }
 
 /* Hand an RPC to its GPU's worker (started on the GPU's first RPC). */
-static int queue_rpc(struct connection *c, const struct nvv_simproto_rx *rx, int timeout_ms)
+static int queue_rpc(struct connection *c, const struct nvv_sock_rx *rx, int timeout_ms)
 {
-        struct worker *w = &c->workers[rx->first.gpu];
+        struct worker *w = &c->workers[rx->first.target];
         struct job *j;
         int r = 0;
 
@@ -444,7 +568,7 @@ static int queue_rpc(struct connection *c, const struct nvv_simproto_rx *rx, int
                 r = -EBUSY;
         else if (!w->started) {
                 w->c = c;
-                w->gpu = rx->first.gpu;
+                w->gpu = rx->first.target;
                 pthread_cond_init(&w->cv, NULL);
                 if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
                         pthread_cond_destroy(&w->cv);
@@ -492,10 +616,10 @@ static void stop_workers(struct connection *c)
         }
 }
 
-static void serve_message(struct connection *c, const struct nvv_simproto_rx *rx)
+static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
 {
         struct nvv_sim *s = c->sim;
-        const struct nvv_simproto_header *h = &rx->first;
+        const struct nvv_sock_header *h = &rx->first;
         int r;
 
         switch (h->type) {
@@ -511,66 +635,68 @@ static void serve_message(struct connection *c, const struct nvv_simproto_rx *rx
         case NVV_SIMPROTO_RPC: {
                 int timeout = h->timeout_ms ? (int) MIN(h->timeout_ms, 600000u) : DEFAULT_KERNEL_TIMEOUT_MS;
 
-                if (h->gpu >= s->n_gpus) {
-                        (void) send_error(c, h->gpu, h->tag, ENODEV, "no such GPU");
+                if (h->target >= s->n_gpus) {
+                        (void) send_error(c, h->target, h->tag, ENODEV, "no such GPU");
                         break;
                 }
                 __atomic_add_fetch(&s->counters.rpcs, 1, __ATOMIC_RELAXED);
                 r = queue_rpc(c, rx, timeout);
                 if (r == -EBUSY)
-                        (void) send_error(c, h->gpu, h->tag, EBUSY, "too many RPCs queued for this GPU");
+                        (void) send_error(c, h->target, h->tag, EBUSY, "too many RPCs queued for this GPU");
                 else if (r < 0)
-                        (void) send_error(c, h->gpu, h->tag, -r, strerror(-r));
+                        (void) send_error(c, h->target, h->tag, -r, strerror(-r));
                 break;
         }
         case NVV_SIMPROTO_SUBSCRIBE:
                 for (size_t i = 0; i < s->n_gpus; i++) {
-                        if (h->gpu != NVV_SIMPROTO_ALL_GPUS && h->gpu != i)
+                        if (h->target != NVV_SIMPROTO_ALL_GPUS && h->target != i)
                                 continue;
                         if (!c->subscribed[i]) {
-                                r = nvv_simgpu_add_listener(s->gpus[i], on_event, c);
+                                r = start_events(c);
+                                if (r >= 0)
+                                        r = nvv_simgpu_add_listener(s->gpus[i], on_event, c);
                                 if (r < 0) {
                                         (void) send_error(c, (uint32_t) i, h->tag, -r, "cannot subscribe");
                                         return;
                                 }
-                                c->subscribed[i] = true;
+                                __atomic_store_n(&c->subscribed[i], true, __ATOMIC_RELAXED);
                         }
                 }
-                if (h->gpu != NVV_SIMPROTO_ALL_GPUS && h->gpu >= s->n_gpus)
-                        (void) send_error(c, h->gpu, h->tag, ENODEV, "no such GPU");
+                if (h->target != NVV_SIMPROTO_ALL_GPUS && h->target >= s->n_gpus)
+                        (void) send_error(c, h->target, h->tag, ENODEV, "no such GPU");
                 else
-                        (void) send_locked(c, NVV_SIMPROTO_ACK, h->gpu, h->tag, NULL, 0);
+                        (void) send_locked(c, NVV_SIMPROTO_ACK, h->target, h->tag, NULL, 0);
                 break;
         case NVV_SIMPROTO_FAULT: {
                 _cleanup_free_ char *msg = NULL;
 
                 r = nvv_sim_inject(s, (const char *) rx->data, &msg);
                 if (r < 0)
-                        (void) send_error(c, h->gpu, h->tag, -r, msg ? msg : strerror(-r));
+                        (void) send_error(c, h->target, h->tag, -r, msg ? msg : strerror(-r));
                 else
-                        (void) send_locked(c, NVV_SIMPROTO_ACK, h->gpu, h->tag, NULL, 0);
+                        (void) send_locked(c, NVV_SIMPROTO_ACK, h->target, h->tag, NULL, 0);
                 break;
         }
         case NVV_SIMPROTO_STATUS: {
                 json_object *o;
                 const char *t;
 
-                if (h->gpu >= s->n_gpus) {
-                        (void) send_error(c, h->gpu, h->tag, ENODEV, "no such GPU");
+                if (h->target >= s->n_gpus) {
+                        (void) send_error(c, h->target, h->tag, ENODEV, "no such GPU");
                         break;
                 }
-                o = status_json(s->gpus[h->gpu]);
+                o = status_json(s->gpus[h->target]);
                 if (!o) {
-                        (void) send_error(c, h->gpu, h->tag, EIO, "cannot read the firmware's state");
+                        (void) send_error(c, h->target, h->tag, EIO, "cannot read the firmware's state");
                         break;
                 }
                 t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-                (void) send_locked(c, NVV_SIMPROTO_STATUS_INFO, h->gpu, h->tag, t, strlen(t));
+                (void) send_locked(c, NVV_SIMPROTO_STATUS_INFO, h->target, h->tag, t, strlen(t));
                 json_object_put(o);
                 break;
         }
         default:
-                (void) send_error(c, h->gpu, h->tag, EOPNOTSUPP, "unexpected packet type");
+                (void) send_error(c, h->target, h->tag, EOPNOTSUPP, "unexpected packet type");
                 break;
         }
 }
@@ -578,31 +704,57 @@ static void serve_message(struct connection *c, const struct nvv_simproto_rx *rx
 static void *connection_main(void *userdata)
 {
         struct connection *c = userdata;
-        struct nvv_simproto_rx rx;
+        struct nvv_sim *s = c->sim;
+        struct nvv_sock_rx rx;
+        bool first = true;
 
         nvv_simproto_rx_init(&rx, NVV_SIMPROTO_MAX_PAYLOAD);
-        while (!__atomic_load_n(&c->sim->stop, __ATOMIC_ACQUIRE)) {
-                char err[256];
-                int r = nvv_simproto_recv(c->fd, &rx, -1, err, sizeof(err));
+        while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+                char err[256] = "";
+                int r = nvv_simproto_recv(c->fd, &rx, first ? s->hello_timeout_ms : -1, err, sizeof(err));
 
-                if (r == -ECONNRESET || r == -EBADF || r == -EINVAL || r == -ENOTCONN)
+                if (r == -ETIMEDOUT && first) {
+                        char msg[128];
+
+                        snprintf(msg, sizeof(msg), "no request within %d ms of connecting; closing", s->hello_timeout_ms);
+                        log_debug("sim: client pid %d: %s", (int) c->peer.pid, msg);
+                        (void) send_error(c, NVV_SIMPROTO_ALL_GPUS, 0, ETIMEDOUT, msg);
                         break;
-                if (r < 0) {
+                }
+                if (r == -EBADMSG || r == -EPROTO || r == -E2BIG || r == -ENOMEM) {
                         log_debug("sim: client sent a bad packet: %s", err);
-                        (void) send_error(c, NVV_SIMPROTO_ALL_GPUS, 0, -r, err);
+                        if (send_error(c, NVV_SIMPROTO_ALL_GPUS, 0, -r, err) < 0)
+                                break;
                         continue;
                 }
+                if (r < 0) /* the end of the connection, or a socket error */
+                        break;
+                first = false;
                 serve_message(c, &rx);
         }
         nvv_simproto_rx_done(&rx);
+        /* Answers to what was asked before the end still go out (a client may shut down its
+         * writing side and wait); then no more events, and the client sees the end. */
         stop_workers(c);
-        for (size_t i = 0; i < c->sim->n_gpus; i++)
+        for (size_t i = 0; i < s->n_gpus; i++)
                 if (c->subscribed[i])
-                        nvv_simgpu_remove_listener(c->sim->gpus[i], on_event, c);
-        pthread_mutex_lock(&c->sim->lock);
+                        nvv_simgpu_remove_listener(s->gpus[i], on_event, c);
+        stop_events(c);
+        (void) shutdown(c->fd, SHUT_RDWR);
+        pthread_mutex_lock(&s->lock);
         c->done = true;
-        pthread_mutex_unlock(&c->sim->lock);
+        pthread_mutex_unlock(&s->lock);
         return NULL;
+}
+
+static void connection_free(struct connection *c)
+{
+        safe_close(c->fd);
+        pthread_mutex_destroy(&c->jobs_lock);
+        pthread_mutex_destroy(&c->write_lock);
+        pthread_mutex_destroy(&c->ev_lock);
+        pthread_cond_destroy(&c->ev_cv);
+        free(c);
 }
 
 static void reap_connections(struct nvv_sim *s, bool all)
@@ -620,13 +772,20 @@ static void reap_connections(struct nvv_sim *s, bool all)
                 if (all)
                         shutdown(c->fd, SHUT_RDWR);
                 pthread_join(c->thread, NULL);
-                safe_close(c->fd);
-                pthread_mutex_destroy(&c->jobs_lock);
-                pthread_mutex_destroy(&c->write_lock);
-                free(c);
+                connection_free(c);
                 pthread_mutex_lock(&s->lock);
         }
         pthread_mutex_unlock(&s->lock);
+}
+
+/* Who may use the simulator: its own user, root, and members of the socket's group when one
+ * was given. The socket's mode keeps others out already; this holds when the mode is looser
+ * or the socket is reached through a descriptor passed on. */
+static bool peer_allowed(const struct nvv_sim *s, const struct ucred *cred)
+{
+        if (cred->uid == geteuid() || cred->uid == 0)
+                return true;
+        return s->allow_gid && nvv_sock_access_of(cred, s->socket_gid) != NVV_SOCK_DENY;
 }
 
 static void *accept_main(void *userdata)
@@ -635,32 +794,53 @@ static void *accept_main(void *userdata)
 
         while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
                 struct connection *c;
-                int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                struct ucred cred = {};
+                int fd, r;
 
-                if (fd < 0) {
-                        if (errno == EINTR || errno == ECONNABORTED)
-                                continue;
-                        break;
+                r = nvv_sock_accept(s->listen_fd, &fd);
+                if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM) {
+                        /* Out of descriptors: wait for connections to end rather than spin. */
+                        reap_connections(s, false);
+                        usleep(100 * 1000);
+                        continue;
                 }
+                if (r < 0)
+                        break;
                 reap_connections(s, false);
+                r = nvv_sock_peer(fd, &cred);
+                if (r < 0) {
+                        refuse(fd, -r, "cannot tell who is connecting: %s", strerror(-r));
+                        continue;
+                }
+                if (!peer_allowed(s, &cred)) {
+                        refuse(fd, EACCES, "permission denied: uid %u may not use this simulator (it serves uid %u and root%s)",
+                               (unsigned) cred.uid, (unsigned) geteuid(), s->allow_gid ? " and its socket's group" : "");
+                        continue;
+                }
                 c = calloc(1, sizeof(*c));
+                if (!c) {
+                        refuse(fd, ENOMEM, "out of memory");
+                        continue;
+                }
                 pthread_mutex_lock(&s->lock);
-                if (!c || s->n_conns >= MAX_CONNECTIONS) {
+                if (s->n_conns >= MAX_CONNECTIONS) {
                         pthread_mutex_unlock(&s->lock);
                         free(c);
-                        close(fd);
+                        refuse(fd, EUSERS, "too many clients (%d); try again later", MAX_CONNECTIONS);
                         continue;
                 }
                 c->sim = s;
                 c->fd = fd;
+                c->peer = cred;
                 pthread_mutex_init(&c->write_lock, NULL);
                 pthread_mutex_init(&c->jobs_lock, NULL);
+                pthread_mutex_init(&c->ev_lock, NULL);
+                pthread_cond_init(&c->ev_cv, NULL);
                 if (pthread_create(&c->thread, NULL, connection_main, c) != 0) {
                         pthread_mutex_unlock(&s->lock);
-                        pthread_mutex_destroy(&c->jobs_lock);
-                        pthread_mutex_destroy(&c->write_lock);
-                        free(c);
-                        close(fd);
+                        c->fd = -EBADF;
+                        connection_free(c);
+                        refuse(fd, EAGAIN, "cannot start a thread for this client; try again later");
                         continue;
                 }
                 s->conns[s->n_conns++] = c;
@@ -670,28 +850,24 @@ static void *accept_main(void *userdata)
         return NULL;
 }
 
-static int listen_on(struct nvv_sim *s, const char *path, char **reterr)
+static int listen_on(struct nvv_sim *s, const struct nvv_sim_options *o, char **reterr)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct nvv_sock_listen_options lo = {
+                .mode = o->socket_mode ? o->socket_mode : 0600,
+                .gid = o->set_socket_gid ? o->socket_gid : (gid_t) -1,
+                .backlog = 16,
+        };
         struct stat st;
+        int r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return nvv_fail(reterr, "socket path '%s' is too long", path);
-        strcpy(sa.sun_path, path);
-        s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (s->listen_fd < 0)
-                return -errno;
-        /* A socket left by an earlier run is replaced; anything else is refused. */
-        if (lstat(path, &st) == 0) {
-                if (!S_ISSOCK(st.st_mode))
-                        return nvv_fail(reterr, "'%s' exists and is not a socket", path);
-                (void) unlink(path);
+        r = nvv_sock_listen(o->socket_path, &lo, &s->listen_fd, reterr);
+        if (r < 0)
+                return r;
+        if (lstat(o->socket_path, &st) == 0) {
+                s->socket_dev = st.st_dev;
+                s->socket_ino = st.st_ino;
         }
-        if (bind(s->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return nvv_fail(reterr, "cannot bind '%s': %s", path, strerror(errno));
-        if (listen(s->listen_fd, 16) < 0)
-                return nvv_fail(reterr, "cannot listen on '%s': %s", path, strerror(errno));
-        s->socket_path = strdup(path);
+        s->socket_path = strdup(o->socket_path);
         if (!s->socket_path)
                 return -ENOMEM;
         if (pthread_create(&s->accept_thread, NULL, accept_main, s) != 0)
@@ -758,8 +934,13 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
         }
         reap_connections(s, true);
         safe_close(s->listen_fd);
-        if (s->socket_path)
-                (void) unlink(s->socket_path);
+        /* Only the socket we bound: if another server has taken the path since, it is its. */
+        if (s->socket_path) {
+                struct stat st;
+
+                if (lstat(s->socket_path, &st) == 0 && st.st_dev == s->socket_dev && st.st_ino == s->socket_ino)
+                        (void) unlink(s->socket_path);
+        }
         free(s->socket_path);
         for (size_t i = 0; i < s->n_gpus; i++)
                 nvv_simgpu_free(s->gpus[i]);
@@ -780,6 +961,10 @@ int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **
         if (!s)
                 return -ENOMEM;
         s->listen_fd = -EBADF;
+        s->hello_timeout_ms = o->hello_timeout_ms > 0 ? o->hello_timeout_ms : DEFAULT_HELLO_TIMEOUT_MS;
+        s->send_timeout_ms = o->send_timeout_ms > 0 ? o->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
+        s->allow_gid = o->set_socket_gid;
+        s->socket_gid = o->socket_gid;
         pthread_mutex_init(&s->lock, NULL);
         if ((r = nvv_fwdb_new(&s->db)) < 0 || (r = nvv_catalog_new(&s->catalog)) < 0)
                 return r;
@@ -809,7 +994,7 @@ int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **
                         return r;
         }
         if (o->socket_path) {
-                r = listen_on(s, o->socket_path, reterr_msg);
+                r = listen_on(s, o, reterr_msg);
                 if (r < 0)
                         return r;
         }

@@ -7,8 +7,10 @@
  * demo start one in-process; the nvvgpu-sim program is a thin main() around it.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macro.h"
 #include "nvv-fwabi.h"
@@ -28,6 +30,11 @@ struct nvv_sim_options {
         char **fwabi_dirs;            /* searched before the installed descriptions */
         const char *faults;           /* armed at start (nvv-fault.h) */
         const char *catalog_dir;      /* GPU catalog; NULL = installed */
+        mode_t socket_mode;           /* 0: 0600 (the simulator's user and root only) */
+        bool set_socket_gid;          /* give the socket to socket_gid, whose members may connect too */
+        gid_t socket_gid;
+        int hello_timeout_ms;         /* a client's first request must come this soon; 0: 5000 */
+        int send_timeout_ms;          /* a client that does not read for this long is dropped; 0: 5000 */
 };
 
 int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **reterr_msg);

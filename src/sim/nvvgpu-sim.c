@@ -2,6 +2,7 @@
 /* nvvgpu-sim: the GPU core driver and GSP firmware, simulated, served on a socket. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "nvv-sim.h"
 #include "nvv-simproto.h"
+#include "nvv-sock.h"
 #include "util.h"
 
 #define DEFAULT_SOCKET "/run/nvvgpu/sim.sock"
@@ -22,7 +24,8 @@
 static void help(void)
 {
         printf("Usage: nvvgpu-sim [--gpus SPEC | --host-file FILE] [--socket PATH] [--fwabi-dir DIR]...\n"
-               "                  [--catalog-dir DIR] [--faults SPEC] [--verbose]\n"
+               "                  [--catalog-dir DIR] [--faults SPEC] [--socket-mode MODE]\n"
+               "                  [--socket-group GROUP] [--verbose]\n"
                "       nvvgpu-sim inject [--socket PATH] SPEC\n"
                "       nvvgpu-sim status [--socket PATH] [GPU]\n\n"
                "Simulates GPUs (SPEC: MODEL[@RELEASE][*COUNT],..., e.g. 'L40S@570.144*2,H200@580.159.04')\n"
@@ -31,30 +34,29 @@ static void help(void)
 
 static int client(const char *socket_path, uint16_t type, uint32_t gpu, const char *payload)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct nvv_simproto_rx rx;
-        char err[256];
-        int fd, r;
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_sock_rx rx;
+        char err[256] = "";
+        int fd, r, rs;
 
-        if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-                fprintf(stderr, "nvvgpu-sim: socket path too long\n");
-                return 1;
-        }
-        strcpy(sa.sun_path, socket_path);
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                fprintf(stderr, "nvvgpu-sim: cannot reach a simulator at '%s': %s\n", socket_path, strerror(errno));
+        r = nvv_sock_connect(socket_path, &fd, &msg);
+        if (r < 0) {
+                fprintf(stderr, "nvvgpu-sim: cannot reach a simulator at '%s': %s\n", socket_path,
+                        nvv_sock_connect_strerror(r));
                 return 1;
         }
         nvv_simproto_rx_init(&rx, NVV_SIMPROTO_MAX_PAYLOAD);
-        r = nvv_simproto_send(fd, type, gpu, 1, 0, payload, payload ? strlen(payload) : 0, false);
-        if (r >= 0)
-                do
-                        r = nvv_simproto_recv(fd, &rx, 10000, err, sizeof(err));
-                while (r >= 0 && rx.first.type == NVV_SIMPROTO_EVENT);
+        rs = nvv_simproto_send(fd, type, gpu, 1, 0, payload, payload ? strlen(payload) : 0, 10000);
+        /* Read even after a failed send: a simulator that refused us said why first. */
+        do
+                r = nvv_simproto_recv(fd, &rx, rs < 0 ? 1000 : 10000, err, sizeof(err));
+        while (r >= 0 && rx.first.type == NVV_SIMPROTO_EVENT);
         close(fd);
         if (r < 0) {
-                fprintf(stderr, "nvvgpu-sim: %s\n", err);
+                if (rs < 0)
+                        fprintf(stderr, "nvvgpu-sim: cannot send to the simulator at '%s': %s\n", socket_path, strerror(-rs));
+                else
+                        fprintf(stderr, "nvvgpu-sim: %s\n", err[0] ? err : strerror(-r));
                 nvv_simproto_rx_done(&rx);
                 return 1;
         }
@@ -83,6 +85,8 @@ int main(int argc, char **argv)
                 { "fwabi-dir", required_argument, NULL, 'd' },
                 { "catalog-dir", required_argument, NULL, 'c' },
                 { "faults", required_argument, NULL, 'f' },
+                { "socket-mode", required_argument, NULL, 'm' },
+                { "socket-group", required_argument, NULL, 'G' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -127,7 +131,7 @@ int main(int argc, char **argv)
                         return client(socket_path, NVV_SIMPROTO_STATUS, gpu, NULL);
                 }
         }
-        while ((c = getopt_long(argc, argv, "g:H:s:d:c:f:vh", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "g:H:s:d:c:f:m:G:vh", opts, NULL)) >= 0)
                 switch (c) {
                 case 'g':
                         o.gpus = optarg;
@@ -148,6 +152,34 @@ int main(int argc, char **argv)
                 case 'f':
                         o.faults = optarg;
                         break;
+                case 'm': {
+                        char *end = NULL;
+                        unsigned long m;
+
+                        errno = 0;
+                        m = strtoul(optarg, &end, 8);
+                        if (errno || !end || *end || end == optarg || m == 0 || m > 0777) {
+                                fprintf(stderr, "nvvgpu-sim: --socket-mode: '%s' is not an octal mode 1..0777\n", optarg);
+                                return 2;
+                        }
+                        o.socket_mode = (mode_t) m;
+                        break;
+                }
+                case 'G': {
+                        struct group *gr = getgrnam(optarg);
+                        uint32_t gid;
+
+                        if (gr)
+                                o.socket_gid = gr->gr_gid;
+                        else if (safe_atou32(optarg, &gid) == 0 && gid != UINT32_MAX)
+                                o.socket_gid = (gid_t) gid;
+                        else {
+                                fprintf(stderr, "nvvgpu-sim: --socket-group: no group '%s'\n", optarg);
+                                return 2;
+                        }
+                        o.set_socket_gid = true;
+                        break;
+                }
                 case 'v':
                         nvv_log_set_max_level(7);
                         break;

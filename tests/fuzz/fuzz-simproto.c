@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        struct nvv_simproto_rx rx;
+        struct nvv_sock_rx rx;
         char err[256];
 
         nvv_simproto_rx_init(&rx, 1u << 20);

@@ -4,7 +4,10 @@
  * over a real shared-memory queue, a release file neither side has seen before, every fault
  * the simulator can inject, and the type upload streaming through the 256 KiB queue.
  */
+#include <grp.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "nvv-backend.h"
 #include "nvv-cmd.h"
@@ -12,6 +15,8 @@
 #include "nvv-fwabi.h"
 #include "nvv-marshal.h"
 #include "nvv-simconn.h"
+#include "nvv-simproto.h"
+#include "nvv-sock.h"
 #include "simtest.h"
 
 #define MAX_SEEN 64
@@ -871,6 +876,232 @@ static void test_unknown_gpu_and_socket(void **state)
         free(msg);
 }
 
+/* ---- the simulator's socket server against clients that misbehave ---- */
+
+static int raw_connect(const struct simtest *t)
+{
+        char *msg = NULL;
+        int fd;
+
+        if (nvv_sock_connect(t->socket, &fd, &msg) < 0)
+                fail_msg("%s", msg);
+        return fd;
+}
+
+/* The text of an ERROR message. */
+static const char *error_text(const struct nvv_sock_rx *rx)
+{
+        assert_int_equal(rx->first.type, NVV_SIMPROTO_ERROR);
+        assert_true(rx->have >= 4);
+        return (const char *) rx->data + 4;
+}
+
+/* A client that subscribes, asks for much and reads nothing must not hold up the GPU for
+ * the others: events are queued per connection, and no send happens under the GPU's lock. */
+static void test_stalled_subscriber(void **state)
+{
+        struct nvv_sim_options so = { .send_timeout_ms = 30000 }; /* longer than the test: no drop saves it */
+        struct simtest t;
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+        char *msg = NULL;
+        uint64_t start;
+        int a;
+
+        if (simtest_start_ex(&t, "L40S@570.144", &so, &msg) < 0)
+                fail_msg("%s", msg);
+        a = raw_connect(&t);
+        assert_int_equal(nvv_simproto_send(a, NVV_SIMPROTO_HELLO, NVV_SIMPROTO_ALL_GPUS, 1, 0, NULL, 0, 1000), 0);
+        assert_int_equal(nvv_simproto_send(a, NVV_SIMPROTO_SUBSCRIBE, NVV_SIMPROTO_ALL_GPUS, 2, 0, NULL, 0, 1000), 0);
+        /* Fill A's socket with answers it never reads: its server thread ends up in a send. */
+        for (uint32_t i = 0; i < 4000; i++)
+                if (nvv_simproto_send(a, NVV_SIMPROTO_STATUS, 0, 10 + i, 0, NULL, 0, 0) < 0)
+                        break;
+        if (nvv_channel_open_sim(t.socket, 0, t.db, &ch, &msg) < 0)
+                fail_msg("%s", msg);
+        nvv_channel_set_timeout(ch, 3000);
+        start = now_ns();
+        for (int i = 0; i < 20; i++) {
+                struct nvv_cmd_get_features f = {};
+                char err[512] = "";
+
+                int r;
+
+                if (nvv_sim_inject(t.sim, "reset", &msg) < 0)
+                        fail_msg("%s", msg);
+                /* The reset may still be under way: an RPC it catches is lost, the next one not. */
+                r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err));
+                if (r == -ECONNRESET)
+                        r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, sizeof(err));
+                if (r < 0)
+                        fail_msg("round %d: B's RPC failed while A does not read: %s", i, err);
+        }
+        /* 20 resets and RPCs take well under a second; a GPU frozen by A would take 3 s each. */
+        if (now_ns() - start > 10ull * 1000000000u)
+                fail_msg("B's RPCs took %llu ms", (unsigned long long) ((now_ns() - start) / 1000000));
+        ch = nvv_channel_close(ch);
+        close(a);
+        simtest_stop(&t);
+}
+
+/* The socket is 0600 unless asked otherwise, and a peer that is neither the simulator's user
+ * nor root is refused with a message even when the mode lets it connect. */
+static void test_socket_permissions(void **state)
+{
+        struct nvv_sim_options so = { .socket_mode = 0666 };
+        struct simtest t;
+        struct stat st;
+        char *msg = NULL;
+        int status;
+        pid_t pid;
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(lstat(t.socket, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        simtest_stop(&t);
+
+        if (geteuid() != 0) {
+                printf("SKIP: the peer check needs root to connect as another uid (running as uid %u)\n",
+                       (unsigned) geteuid());
+                return;
+        }
+        if (simtest_start_ex(&t, "L40S@570.144", &so, &msg) < 0)
+                fail_msg("%s", msg);
+        assert_int_equal(lstat(t.socket, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0666);
+        assert_int_equal(chmod(t.dir, 0755), 0);
+        /* The child drops to nobody first and connects after: SO_PEERCRED is taken at connect. */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct nvv_sock_rx rx;
+                char err[256] = "";
+                int fd, r;
+
+                if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                        _exit(3);
+                if (nvv_sock_connect(t.socket, &fd, &msg) < 0) {
+                        fprintf(stderr, "child: %s\n", msg);
+                        _exit(4);
+                }
+                nvv_simproto_rx_init(&rx, 65536);
+                (void) nvv_simproto_send(fd, NVV_SIMPROTO_HELLO, NVV_SIMPROTO_ALL_GPUS, 1, 0, NULL, 0, 1000);
+                r = nvv_simproto_recv(fd, &rx, 3000, err, sizeof(err));
+                if (r != 1 || rx.first.type != NVV_SIMPROTO_ERROR ||
+                    !strstr((const char *) rx.data + 4, "permission denied: uid 65534 may not use this simulator")) {
+                        fprintf(stderr, "child: got %d type %u: %s\n", r, rx.first.type,
+                                r == 1 ? (const char *) rx.data + 4 : err);
+                        _exit(5);
+                }
+                /* Then the end, not a hang. */
+                r = nvv_simproto_recv(fd, &rx, 3000, err, sizeof(err));
+                _exit(r == -ECONNRESET ? 0 : 6);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        /* Its own user still gets in. */
+        {
+                _cleanup_free_ struct nvv_channel_info *infos = NULL;
+                size_t n = 0;
+
+                if (nvv_channel_list_sim(t.socket, &infos, &n, &msg) < 0)
+                        fail_msg("%s", msg);
+                assert_int_equal(n, 1);
+        }
+        simtest_stop(&t);
+}
+
+/* 64 idle clients: the 65th is told the limit; the idle ones are told and dropped after the
+ * hello timeout, and then a client gets in again. */
+static void test_client_limit(void **state)
+{
+        struct nvv_sim_options so = { .hello_timeout_ms = 1500 };
+        _cleanup_free_ struct nvv_channel_info *infos = NULL;
+        struct simtest t;
+        struct nvv_sock_rx rx;
+        int fds[64];
+        char *msg = NULL, err[256];
+        size_t n = 0;
+
+        if (simtest_start_ex(&t, "L40S@570.144", &so, &msg) < 0)
+                fail_msg("%s", msg);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                fds[i] = raw_connect(&t);
+        assert_int_equal(nvv_channel_list_sim(t.socket, &infos, &n, &msg), -EUSERS);
+        assert_strstr(msg, "refused the connection: too many clients (64); try again later");
+        free(msg);
+        msg = NULL;
+        nvv_simproto_rx_init(&rx, 65536);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                assert_int_equal(nvv_simproto_recv(fds[i], &rx, 5000, err, sizeof(err)), 1);
+                assert_strstr(error_text(&rx), "no request within 1500 ms of connecting; closing");
+                assert_int_equal(nvv_simproto_recv(fds[i], &rx, 3000, err, sizeof(err)), -ECONNRESET);
+                close(fds[i]);
+        }
+        nvv_simproto_rx_done(&rx);
+        usleep(100 * 1000); /* the server's threads leave after the client sees the end */
+        if (nvv_channel_list_sim(t.socket, &infos, &n, &msg) < 0)
+                fail_msg("after the idle clients left: %s", msg);
+        assert_int_equal(n, 1);
+        simtest_stop(&t);
+}
+
+/* A second simulator on a live socket fails and leaves the first serving. */
+static void test_second_simulator(void **state)
+{
+        struct nvv_sim_options o = { .gpus = "L40S@570.144", .catalog_dir = simtest_catalog_dir() };
+        _cleanup_free_ struct nvv_channel_info *infos = NULL;
+        struct nvv_sim *second = NULL;
+        struct simtest t;
+        char *msg = NULL, want[256];
+        size_t n = 0;
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        o.socket_path = t.socket;
+        assert_int_equal(nvv_sim_start(&o, &second, &msg), -EADDRINUSE);
+        snprintf(want, sizeof(want), "another server is listening on %s", t.socket);
+        assert_strstr(msg, want);
+        free(msg);
+        msg = NULL;
+        assert_null(second);
+        if (nvv_channel_list_sim(t.socket, &infos, &n, &msg) < 0)
+                fail_msg("the first simulator no longer answers: %s", msg);
+        assert_int_equal(n, 1);
+        simtest_stop(&t);
+}
+
+/* A zero-length packet is no end of connection; a client that shuts down its writing side
+ * after a request gets the answer and then the end, not a hang. */
+static void test_empty_packet_and_half_close(void **state)
+{
+        struct simtest t;
+        struct nvv_sock_rx rx;
+        char *msg = NULL, err[256];
+        int fd;
+
+        if (simtest_start(&t, "L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        fd = raw_connect(&t);
+        assert_int_equal(send(fd, "", 0, MSG_NOSIGNAL), 0);
+        assert_int_equal(nvv_simproto_send(fd, NVV_SIMPROTO_HELLO, NVV_SIMPROTO_ALL_GPUS, 1, 0, NULL, 0, 1000), 0);
+        nvv_simproto_rx_init(&rx, NVV_SIMPROTO_MAX_PAYLOAD);
+        assert_int_equal(nvv_simproto_recv(fd, &rx, 3000, err, sizeof(err)), 1);
+        assert_int_equal(rx.first.type, NVV_SIMPROTO_INFO);
+        assert_strstr((const char *) rx.data, "\"gpus\"");
+        assert_int_equal(nvv_simproto_send(fd, NVV_SIMPROTO_STATUS, 0, 2, 0, NULL, 0, 1000), 0);
+        assert_int_equal(send(fd, "", 0, MSG_NOSIGNAL), 0);
+        assert_int_equal(shutdown(fd, SHUT_WR), 0);
+        assert_int_equal(nvv_simproto_recv(fd, &rx, 3000, err, sizeof(err)), 1);
+        assert_int_equal(rx.first.type, NVV_SIMPROTO_STATUS_INFO);
+        assert_int_equal(rx.first.tag, 2);
+        assert_int_equal(nvv_simproto_recv(fd, &rx, 3000, err, sizeof(err)), -ECONNRESET);
+        nvv_simproto_rx_done(&rx);
+        close(fd);
+        simtest_stop(&t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -892,6 +1123,11 @@ int main(void)
                 cmocka_unit_test(test_backend_parse),
                 cmocka_unit_test(test_backend_open_all),
                 cmocka_unit_test(test_unknown_gpu_and_socket),
+                cmocka_unit_test(test_stalled_subscriber),
+                cmocka_unit_test(test_socket_permissions),
+                cmocka_unit_test(test_client_limit),
+                cmocka_unit_test(test_second_simulator),
+                cmocka_unit_test(test_empty_packet_and_half_close),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,8 +8,8 @@
 
 static void make_packet(uint8_t *p, uint16_t type, uint32_t flags, uint32_t len, uint32_t total)
 {
-        struct nvv_simproto_header h = { .magic = NVV_SIMPROTO_MAGIC, .version = NVV_SIMPROTO_VERSION, .type = type,
-                                         .gpu = 2, .tag = 9, .flags = flags, .len = len, .total = total };
+        struct nvv_sock_header h = { .magic = NVV_SIMPROTO_MAGIC, .version = NVV_SIMPROTO_VERSION, .type = type,
+                                         .target = 2, .tag = 9, .flags = flags, .len = len, .total = total };
 
         nvv_simproto_put_header(p, &h);
 }
@@ -17,13 +17,13 @@ static void make_packet(uint8_t *p, uint16_t type, uint32_t flags, uint32_t len,
 static void test_header_roundtrip(void **state)
 {
         uint8_t p[64];
-        struct nvv_simproto_header h;
+        struct nvv_sock_header h;
         char err[256];
 
         make_packet(p, NVV_SIMPROTO_RPC, 0, 0, 0);
         assert_int_equal(nvv_simproto_parse_header(p, 32, &h, err, sizeof(err)), 0);
         assert_int_equal(h.type, NVV_SIMPROTO_RPC);
-        assert_int_equal(h.gpu, 2);
+        assert_int_equal(h.target, 2);
         assert_int_equal(h.tag, 9);
         assert_int_equal(get32(p), 0x4d53564e);
         assert_int_equal(nvv_simproto_parse_header(p, 20, &h, err, sizeof(err)), -EBADMSG);
@@ -45,7 +45,7 @@ static void test_header_roundtrip(void **state)
 static void test_reassembly_rules(void **state)
 {
         uint8_t p[64];
-        struct nvv_simproto_rx rx;
+        struct nvv_sock_rx rx;
         char err[256];
 
         nvv_simproto_rx_init(&rx, 1000);
@@ -84,7 +84,7 @@ static void test_socketpair_large(void **state)
         int sv[2];
         size_t len = 300000;
         uint8_t *payload = malloc(len);
-        struct nvv_simproto_rx rx;
+        struct nvv_sock_rx rx;
         char err[256];
         pid_t pid;
 
@@ -95,7 +95,7 @@ static void test_socketpair_large(void **state)
         assert_true(pid >= 0);
         if (pid == 0) {
                 close(sv[0]);
-                _exit(nvv_simproto_send(sv[1], NVV_SIMPROTO_REPLY, 0, 77, 0, payload, len, false) < 0);
+                _exit(nvv_simproto_send(sv[1], NVV_SIMPROTO_REPLY, 0, 77, 0, payload, len, -1) < 0);
         }
         close(sv[1]);
         nvv_simproto_rx_init(&rx, NVV_SIMPROTO_MAX_PAYLOAD);
