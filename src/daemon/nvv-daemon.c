@@ -18,6 +18,7 @@
 #include "nvv-json.h"
 #include "nvv-pgpu.h"
 #include "nvv-policy.h"
+#include "nvv-state.h"
 #include "util.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -38,7 +39,7 @@ struct vgpu_note {
 struct nvv_daemon {
         struct nvv_daemon_options opt;
         char **fwabi_dirs;
-        char *backend_s, *catalog_dir, *policy_file;
+        char *backend_s, *catalog_dir, *policy_file, *state_dir;
         struct nvv_fwdb *db;
         struct nvv_catalog *catalog;
         struct nvv_backend *backend;            /* parsed from opt.backend (owned) */
@@ -52,6 +53,8 @@ struct nvv_daemon {
         struct vgpu_note *notes;
         size_t n_notes;
         uint64_t creates, destroys, refusals;
+        /* What was acknowledged to clients; saved before each acknowledgement (lock). */
+        struct nvv_state *state;
         time_t started;
 
         struct daemon_gpu *gpus;                /* fixed after start */
@@ -78,8 +81,10 @@ int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, 
                         return -ENOMEM;
         if ((o->backend && !(d->backend_s = strdup(o->backend))) ||
             (o->catalog_dir && !(d->catalog_dir = strdup(o->catalog_dir))) ||
-            (o->policy_file && !(d->policy_file = strdup(o->policy_file))))
+            (o->policy_file && !(d->policy_file = strdup(o->policy_file))) ||
+            (o->state_dir && !(d->state_dir = strdup(o->state_dir))))
                 return -ENOMEM;
+        d->opt.state_dir = d->state_dir;
         d->opt.fwabi_dirs = d->fwabi_dirs;
 
         r = nvv_fwdb_new(&d->db);
@@ -147,6 +152,8 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         free(d->backend_s);
         free(d->catalog_dir);
         free(d->policy_file);
+        free(d->state_dir);
+        nvv_state_free(d->state);
         pthread_mutex_destroy(&d->lock);
         free(d);
         return NULL;
@@ -174,6 +181,135 @@ static int cmp_gpu(const void *a, const void *b)
         return strcmp(((const struct daemon_gpu *) a)->info.bdf, ((const struct daemon_gpu *) b)->info.bdf);
 }
 
+static struct daemon_gpu *find_gpu(struct nvv_daemon *d, const char *bdf);
+
+/* ---- the state store ---- */
+
+static int state_save_locked(struct nvv_daemon *d, char **reterr_msg)
+{
+        if (!d->state_dir)
+                return 0;
+        return nvv_state_save(d->state, d->state_dir, reterr_msg);
+}
+
+static int state_load(struct nvv_daemon *d, char ***log, char **reterr_msg)
+{
+        struct nvv_state_load_info info = {};
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (!d->state_dir)
+                return nvv_state_new(&d->state);
+        r = nvv_state_dir_prepare(d->state_dir, reterr_msg);
+        if (r < 0)
+                return r;
+        r = nvv_state_load(d->state_dir, &d->state, &info, &msg);
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "state store: %s", msg ? msg : strerror(-r));
+        if (info.rebuilt)
+                log_line(log, "state store: %s; rebuilding from the firmware", msg ? msg : "unreadable, kept aside");
+        else if (!info.missing)
+                log_line(log, "state store: %zu vGPUs, %zu definitions", d->state->n_vgpus, d->state->n_definitions);
+        for (size_t i = 0; i < d->state->n_vgpus; i++)
+                if (d->state->vgpus[i].vm_name[0]) {
+                        struct vgpu_note *n = realloc(d->notes, (d->n_notes + 1) * sizeof(*n));
+
+                        if (!n)
+                                return -ENOMEM;
+                        d->notes = n;
+                        snprintf(n[d->n_notes].uuid, sizeof(n->uuid), "%s", d->state->vgpus[i].uuid);
+                        snprintf(n[d->n_notes].vm, sizeof(n->vm), "%.*s", NVV_IPC_NAME_MAX, d->state->vgpus[i].vm_name);
+                        d->n_notes++;
+                }
+        return 0;
+}
+
+/* The state's record of a vGPU the managed GPU holds, keeping what only the state knows. */
+static int state_put(struct nvv_daemon *d, const struct daemon_gpu *x, const struct nvv_pgpu_vgpu *v, const char *vm,
+                     char **reterr_msg)
+{
+        const struct nvv_state_vgpu *old = nvv_state_find_vgpu(d->state, v->name);
+        struct nvv_state_vgpu rec;
+        int r;
+
+        r = nvv_state_vgpu_from_pgpu(x->info.bdf, v, NULL, &rec, reterr_msg);
+        if (r < 0)
+                return r;
+        if (old) {
+                rec.host_handle = old->host_handle;
+                if (!vm)
+                        snprintf(rec.vm_name, sizeof(rec.vm_name), "%s", old->vm_name);
+                memcpy(rec.vm_uuid, old->vm_uuid, sizeof(rec.vm_uuid));
+        }
+        if (vm)
+                snprintf(rec.vm_name, sizeof(rec.vm_name), "%s", vm);
+        return old ? nvv_state_update_vgpu(d->state, &rec, reterr_msg) : nvv_state_add_vgpu(d->state, &rec, reterr_msg);
+}
+
+/*
+ * Bring one GPU into agreement with the state: vGPUs the state records for it are adopted
+ * (the firmware keeps them across a manager restart); when that fails the GPU is brought up
+ * afresh and each recorded vGPU made again with its UUID and type. Every vGPU that can be
+ * neither is logged with its record, never dropped silently.
+ */
+static int reconcile_gpu(struct nvv_daemon *d, struct daemon_gpu *x, char ***log)
+{
+        _cleanup_free_ struct nvv_pgpu_known *known = NULL;
+        _cleanup_strv_free_ char **unplaced = NULL;
+        _cleanup_free_ char *msg = NULL;
+        size_t n = 0;
+        int r;
+
+        known = calloc(d->state->n_vgpus ? d->state->n_vgpus : 1, sizeof(*known));
+        if (!known)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->state->n_vgpus; i++)
+                if (streq(d->state->vgpus[i].gpu, x->info.bdf) && nvv_state_vgpu_to_known(&d->state->vgpus[i], &known[n]) == 0)
+                        n++;
+        if (n > 0) {
+                r = nvv_pgpu_adopt(x->g, known, n, &unplaced, &msg);
+                for (char **u = unplaced; u && *u; u++)
+                        log_line(log, "GPU %s: %s", x->info.bdf, *u);
+                if (r >= 0) {
+                        log_line(log, "GPU %s: adopted %zu vGPUs", x->info.bdf, nvv_pgpu_count(x->g));
+                        goto sync;
+                }
+                log_line(log, "GPU %s: cannot adopt the %zu vGPUs the state records (%s); bringing it up afresh",
+                         x->info.bdf, n, msg ? msg : strerror(-r));
+                msg = (free(msg), NULL);
+        }
+        r = nvv_pgpu_bring_up(x->g, &msg);
+        if (r < 0) {
+                log_line(log, "GPU %s: bring-up failed: %s", x->info.bdf, msg ? msg : strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *m = NULL;
+
+                r = nvv_pgpu_create_vgpu(x->g, known[i].place.type_id, known[i].place.placement_id, known[i].place.name,
+                                         NULL, NULL, &m);
+                if (r < 0)
+                        r = nvv_pgpu_create_vgpu(x->g, known[i].place.type_id, NVV_PLACEMENT_NONE, known[i].place.name,
+                                                 NULL, NULL, &m);
+                if (r >= 0)
+                        log_line(log, "GPU %s: vGPU %s made again", x->info.bdf, known[i].place.name);
+                else {
+                        log_line(log, "GPU %s: vGPU %s (type %u) is lost: %s; its record is removed from the state",
+                                 x->info.bdf, known[i].place.name, known[i].place.type_id, m ? m : strerror(-r));
+                        (void) nvv_state_remove_vgpu(d->state, known[i].place.name);
+                }
+        }
+sync:
+        for (size_t i = 0; i < nvv_pgpu_count(x->g); i++) {
+                struct nvv_pgpu_vgpu v;
+                _cleanup_free_ char *m = NULL;
+
+                if (nvv_pgpu_get_vgpu(x->g, i, &v) == 0 && state_put(d, x, &v, NULL, &m) < 0)
+                        log_line(log, "GPU %s: vGPU %s not recorded: %s", x->info.bdf, v.name, m ? m : "?");
+        }
+        return 0;
+}
+
 int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
 {
         struct nvv_backend_gpu *bg = NULL;
@@ -181,6 +317,9 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         int r;
 
         assert_return(d && !d->gpus, -EINVAL);
+        r = state_load(d, ret_log, reterr_msg);
+        if (r < 0)
+                return r;
         r = nvv_backend_open_all(d->opt.inproc ? d->opt.inproc : d->backend, d->db, &bg, &n, reterr_msg);
         if (r < 0)
                 return r;
@@ -208,11 +347,8 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
                         log_line(ret_log, "GPU %s: not managed: %s", x->info.bdf, x->error ? x->error : strerror(-r));
                         continue;
                 }
-                r = nvv_pgpu_bring_up(x->g, &msg);
-                if (r < 0) {
-                        log_line(ret_log, "GPU %s: bring-up failed: %s", x->info.bdf, msg ? msg : strerror(-r));
+                if (reconcile_gpu(d, x, ret_log) < 0)
                         continue;
-                }
                 ready++;
                 log_line(ret_log, "GPU %s (%s, firmware %s): ready", x->info.bdf, nvv_pgpu_get_model(x->g)->short_name,
                          nvv_pgpu_get_fwabi(x->g)->release);
@@ -221,6 +357,13 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         qsort(d->gpus, d->n_gpus, sizeof(d->gpus[0]), cmp_gpu);
         if (d->n_gpus == 0)
                 return nvv_fail_errno(-ENODEV, reterr_msg, "no GPU behind the backend");
+        for (size_t i = 0; i < d->state->n_vgpus; i++)
+                if (!find_gpu(d, d->state->vgpus[i].gpu) || !find_gpu(d, d->state->vgpus[i].gpu)->g)
+                        log_line(ret_log, "vGPU %s: its GPU %s is not here; its record stays until the GPU is back",
+                                 d->state->vgpus[i].uuid, d->state->vgpus[i].gpu);
+        r = state_save_locked(d, reterr_msg);
+        if (r < 0)
+                return r;
         (void) ready;
         return 0;
 }
@@ -697,7 +840,20 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
                         (void) nvv_pgpu_delete_vgpu(x->g, uuid, NULL, NULL);
                         return fail(-ENOMEM, "out of memory");
                 }
+                /* Recorded on disk before the client hears of it; if it cannot be, it is undone. */
                 pthread_mutex_lock(&d->lock);
+                free(msg);
+                msg = NULL;
+                r = state_put(d, x, &v, req->vm[0] ? req->vm : NULL, &msg);
+                if (r >= 0)
+                        r = state_save_locked(d, &msg);
+                if (r < 0) {
+                        (void) nvv_state_remove_vgpu(d->state, uuid);
+                        pthread_mutex_unlock(&d->lock);
+                        (void) nvv_pgpu_delete_vgpu(x->g, uuid, NULL, NULL);
+                        (void) note_set(d, uuid, NULL);
+                        return fail(r, "vGPU %s was not kept: the state store failed: %s", uuid, msg ? msg : strerror(-r));
+                }
                 d->creates++;
                 pthread_mutex_unlock(&d->lock);
                 return nvv_ipc_reply_ok(vgpu_json(d, x, &v));
@@ -731,8 +887,13 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
                         return fail(r, "%s", msg ? msg : strerror(-r));
                 (void) note_set(d, req->uuid, NULL);
                 pthread_mutex_lock(&d->lock);
+                (void) nvv_state_remove_vgpu(d->state, req->uuid);
+                r = state_save_locked(d, &msg);
                 d->destroys++;
                 pthread_mutex_unlock(&d->lock);
+                if (r < 0)
+                        return fail(r, "vGPU %s is destroyed, but the state store failed: %s", req->uuid,
+                                    msg ? msg : strerror(-r));
                 return nvv_ipc_reply_ok(NULL);
         }
         return fail(-ENOENT, "no vGPU %s", req->uuid);

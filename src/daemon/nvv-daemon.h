@@ -23,6 +23,7 @@ struct nvv_daemon_options {
         char *const *fwabi_dirs;                /* extra release descriptions, win over installed */
         const char *catalog_dir;                /* NULL: $NVVGPU_GPUS_DIR or the installed catalog */
         const char *policy_file;                /* NULL: the default policy */
+        const char *state_dir;                  /* NULL: no state store (tests, what-if) */
 };
 
 struct nvv_daemon;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "nvv-daemon.h"
 #include "nvv-ipcsock.h"
+#include "nvv-json.h"
 #include "util.h"
 
 #define LOG_ERR 3
@@ -35,6 +36,7 @@ static const char *arg_socket = NVV_IPCSOCK_DEFAULT_PATH;
 static const char *arg_policy;
 static const char *arg_catalog;
 static const char *arg_read_group = "nvvgpu";
+static const char *arg_state_dir = "/var/lib/nvvgpu";
 static char **arg_fwabi_dirs;
 static unsigned arg_max_clients = DEFAULT_MAX_CLIENTS;
 
@@ -60,6 +62,7 @@ static void help(void)
                "per policy, and serves nvvgpuctl over a UNIX socket (nvvgpud(8)).\n\n"
                "  --backend B          sim:SOCKET, fwctl or fwctl:DEV (default fwctl)\n"
                "  --socket PATH        where to serve (default %s)\n"
+               "  --state-dir DIR      the state store (default /var/lib/nvvgpu)\n"
                "  --policy FILE        placement policy (nvvgpu-policy(5)); default: the built-in one\n"
                "  --fwabi-dir DIR      also read release descriptions from DIR (repeatable)\n"
                "  --catalog DIR        GPU catalog directory\n"
@@ -77,7 +80,7 @@ static int parse_args(int argc, char **argv)
                 { "policy", required_argument, NULL, 'p' },    { "fwabi-dir", required_argument, NULL, 'd' },
                 { "catalog", required_argument, NULL, 'c' },   { "read-group", required_argument, NULL, 'g' },
                 { "max-clients", required_argument, NULL, 'm' }, { "verbose", no_argument, NULL, 'v' },
-                { "version", no_argument, NULL, 'V' },         { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },         { "state-dir", required_argument, NULL, 'D' },         { "help", no_argument, NULL, 'h' },
                 {},
         };
         uint64_t n;
@@ -100,6 +103,9 @@ static int parse_args(int argc, char **argv)
                         break;
                 case 'c':
                         arg_catalog = optarg;
+                        break;
+                case 'D':
+                        arg_state_dir = optarg;
                         break;
                 case 'g':
                         arg_read_group = optarg;
@@ -298,6 +304,7 @@ int main(int argc, char **argv)
                 .fwabi_dirs = arg_fwabi_dirs,
                 .catalog_dir = arg_catalog,
                 .policy_file = arg_policy,
+                .state_dir = arg_state_dir,
         };
         r = nvv_daemon_new(&o, &d, &msg);
         if (r < 0) {

@@ -16,21 +16,32 @@ struct denv {
         struct nvv_daemon *d;
 };
 
-static void denv_start(struct denv *e, const char *gpus)
+/* A daemon (again) on the running simulator; state_dir may be NULL. */
+static void daemon_start(struct denv *e, const char *state_dir, char ***ret_log)
 {
         _cleanup_free_ char *msg = NULL;
         char backend[160];
         char **log = NULL;
 
-        if (simtest_start(&e->t, gpus, NULL, NULL, &msg) < 0)
-                fail_msg("simulator: %s", msg);
         snprintf(backend, sizeof(backend), "sim:%s", e->t.socket);
-        struct nvv_daemon_options o = { .backend = backend, .catalog_dir = simtest_catalog_dir() };
+        struct nvv_daemon_options o = { .backend = backend, .catalog_dir = simtest_catalog_dir(), .state_dir = state_dir };
         if (nvv_daemon_new(&o, &e->d, &msg) < 0)
                 fail_msg("nvv_daemon_new: %s", msg);
         if (nvv_daemon_start(e->d, &log, &msg) < 0)
                 fail_msg("nvv_daemon_start: %s", msg);
-        strv_free(log);
+        if (ret_log)
+                *ret_log = log;
+        else
+                strv_free(log);
+}
+
+static void denv_start(struct denv *e, const char *gpus)
+{
+        _cleanup_free_ char *msg = NULL;
+
+        if (simtest_start(&e->t, gpus, NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(e, NULL, NULL);
 }
 
 static void denv_stop(struct denv *e)
@@ -306,6 +317,79 @@ static void test_concurrent_creates(void **state)
         denv_stop(&e);
 }
 
+static bool log_has(char **log, const char *text)
+{
+        for (char **l = log; l && *l; l++)
+                if (strstr(*l, text))
+                        return true;
+        return false;
+}
+
+/* A restarted daemon takes over what the one before it made, VM names included; a damaged
+ * state file is kept aside and reported. */
+static void test_restart_adopts(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX", path[96], aside[160];
+        _cleanup_free_ char *msg = NULL;
+        char **log = NULL;
+        struct denv e;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04,L40S@570.144", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e,
+                             "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-12Q\",\"vm\":\"web\","
+                             "\"uuid\":\"5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc07\"}}",
+                             true, true));
+        json_object_put(call(&e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-12Q\",\"gpu\":\"0000:42:00.0\"}}",
+                             true, true));
+        assert_int_equal(sim_vgpus(&e, 0) + sim_vgpus(&e, 1), 2);
+        /* The daemon goes (its memory with it); the firmware keeps its vGPUs. */
+        e.d = nvv_daemon_free(e.d);
+        daemon_start(&e, dir, &log);
+        if (!log_has(log, "GPU 0000:41:00.0: adopted 1 vGPUs") || !log_has(log, "GPU 0000:42:00.0: adopted 1 vGPUs"))
+                fail_msg("the log says: %s", log && log[0] ? log[0] : "nothing");
+        log = strv_free(log);
+        {
+                _cleanup_json_ json_object *l = call(&e, "{\"version\":1,\"method\":\"list\"}", false, true);
+                _cleanup_json_ json_object *s =
+                        call(&e, "{\"version\":1,\"method\":\"show\",\"params\":{\"vm\":\"web\"}}", false, true);
+
+                assert_int_equal(json_object_array_length(result(l)), 2);
+                assert_string_equal(str(json_object_array_get_idx(result(s), 0), "uuid"),
+                                    "5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc07");
+        }
+        /* The adopted vGPU holds its place: the next one goes beside it, and the firmware agrees. */
+        {
+                _cleanup_json_ json_object *c = call(
+                        &e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-12Q\",\"gpu\":\"0000:41:00.0\"}}",
+                        true, true);
+
+                assert_int_not_equal(num(result(c), "placement"), 0);
+                assert_int_equal(sim_vgpus(&e, 0), 2);
+        }
+        e.d = nvv_daemon_free(e.d);
+
+        /* A damaged state file: kept aside, reported; nothing guessed from it. */
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        {
+                FILE *f = fopen(path, "w");
+
+                assert_non_null(f);
+                fputs("{\"format\": \"nvvgpu-state\", \"version\": 1, \"vgp", f);
+                fclose(f);
+        }
+        daemon_start(&e, dir, &log);
+        if (!log_has(log, "kept aside") && !log_has(log, "corrupt"))
+                fail_msg("the log says: %s", log && log[0] ? log[0] : "nothing");
+        log = strv_free(log);
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        snprintf(aside, sizeof(aside), "rm -rf '%s'", dir);
+        assert_int_equal(system(aside), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -313,6 +397,7 @@ int main(void)
                 cmocka_unit_test(test_create_show_destroy),
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_concurrent_creates),
+                cmocka_unit_test(test_restart_adopts),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
