@@ -1,0 +1,1 @@
+sh @SRCDIR@/tests/golden/data/with-daemon.sh 'L40S@595.45.04' 'nvvgpuctl create --type L40S-24Q --uuid 5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc01 --vm db-1 --json; nvvgpuctl list --json; nvvgpuctl types --type L40S-24Q --json; nvvgpuctl show --gpu 0000:41:00.0 --json; nvvgpuctl gpus --json'
