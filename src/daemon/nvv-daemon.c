@@ -246,6 +246,34 @@ static int state_put(struct nvv_daemon *d, const struct daemon_gpu *x, const str
         return old ? nvv_state_update_vgpu(d->state, &rec, reterr_msg) : nvv_state_add_vgpu(d->state, &rec, reterr_msg);
 }
 
+/* Creates and destroys a killed daemon left half done: the create is undone (no client was
+ * told of it), the destroy finished. */
+static void settle_intents(struct nvv_daemon *d, struct daemon_gpu *x, char ***log)
+{
+        for (size_t i = 0; i < d->state->n_vgpus;) {
+                struct nvv_state_vgpu *v = &d->state->vgpus[i];
+                _cleanup_free_ char *m = NULL;
+                char uuid[NVV_STATE_UUID_MAX];
+                bool creating = v->state == NVV_STATE_VGPU_CREATING, found = false;
+
+                if (!streq(v->gpu, x->info.bdf) || (!creating && v->state != NVV_STATE_VGPU_DESTROYING)) {
+                        i++;
+                        continue;
+                }
+                snprintf(uuid, sizeof(uuid), "%s", v->uuid);
+                if (nvv_pgpu_discard_vgpu(x->g, uuid, &found, &m) < 0) {
+                        log_line(log, "GPU %s: vGPU %s: the interrupted %s cannot be settled: %s; its record stays",
+                                 x->info.bdf, uuid, creating ? "create" : "destroy", m ? m : "?");
+                        i++;
+                        continue;
+                }
+                log_line(log, "GPU %s: vGPU %s: the interrupted %s is settled (%s)", x->info.bdf, uuid,
+                         creating ? "create" : "destroy",
+                         found ? "the firmware held it; deleted" : "the firmware did not hold it");
+                (void) nvv_state_remove_vgpu(d->state, uuid); /* the array shifts: i stays */
+        }
+}
+
 /*
  * Bring one GPU into agreement with the state: vGPUs the state records for it are adopted
  * (the firmware keeps them across a manager restart); when that fails the GPU is brought up
@@ -264,7 +292,9 @@ static int reconcile_gpu(struct nvv_daemon *d, struct daemon_gpu *x, char ***log
         if (!known)
                 return -ENOMEM;
         for (size_t i = 0; i < d->state->n_vgpus; i++)
-                if (streq(d->state->vgpus[i].gpu, x->info.bdf) && nvv_state_vgpu_to_known(&d->state->vgpus[i], &known[n]) == 0)
+                if (streq(d->state->vgpus[i].gpu, x->info.bdf) && (d->state->vgpus[i].state == NVV_STATE_VGPU_CREATED ||
+                                                                  d->state->vgpus[i].state == NVV_STATE_VGPU_RUNNING) &&
+                    nvv_state_vgpu_to_known(&d->state->vgpus[i], &known[n]) == 0)
                         n++;
         if (n > 0) {
                 r = nvv_pgpu_adopt(x->g, known, n, &unplaced, &msg);
@@ -300,6 +330,7 @@ static int reconcile_gpu(struct nvv_daemon *d, struct daemon_gpu *x, char ***log
                 }
         }
 sync:
+        settle_intents(d, x, log);
         for (size_t i = 0; i < nvv_pgpu_count(x->g); i++) {
                 struct nvv_pgpu_vgpu v;
                 _cleanup_free_ char *m = NULL;
@@ -781,6 +812,36 @@ static int why_errno(enum nvv_pgpu_why w)
         }
 }
 
+/* Record what is about to be asked of the firmware, on disk, before it is asked. */
+static int intent(struct nvv_daemon *d, const struct daemon_gpu *x, const char *uuid, const struct nvv_catalog_type *t,
+                  enum nvv_state_vgpu_state what, char **reterr_msg)
+{
+        const struct nvv_state_vgpu *old;
+        struct nvv_state_vgpu rec = { .state = what, .placement_id = NVV_PLACEMENT_NONE };
+        int r;
+
+        if (!d->state_dir)
+                return 0;
+        pthread_mutex_lock(&d->lock);
+        old = nvv_state_find_vgpu(d->state, uuid);
+        if (old) {
+                rec = *old;
+                rec.state = what;
+                rec.gfid = rec.host_handle = 0;
+                r = nvv_state_update_vgpu(d->state, &rec, reterr_msg);
+        } else {
+                snprintf(rec.uuid, sizeof(rec.uuid), "%s", uuid);
+                snprintf(rec.gpu, sizeof(rec.gpu), "%.12s", x->info.bdf);
+                snprintf(rec.type_name, sizeof(rec.type_name), "%s", t->short_name);
+                rec.type_id = t->type_id;
+                r = nvv_state_add_vgpu(d->state, &rec, reterr_msg);
+        }
+        if (r >= 0)
+                r = state_save_locked(d, reterr_msg);
+        pthread_mutex_unlock(&d->lock);
+        return r;
+}
+
 static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
         _cleanup_free_ char *msg = NULL, *reasons = NULL;
@@ -830,8 +891,17 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
                 }
                 free(msg);
                 msg = NULL;
+                r = intent(d, x, uuid, t, NVV_STATE_VGPU_CREATING, &msg);
+                if (r < 0)
+                        return fail(r, "vGPU not made: the state store failed: %s", msg ? msg : strerror(-r));
                 r = nvv_pgpu_create_vgpu(x->g, t->type_id, NVV_PLACEMENT_NONE, uuid, &v, NULL, &msg);
                 if (r < 0) {
+                        _cleanup_free_ char *m2 = NULL;
+
+                        pthread_mutex_lock(&d->lock);
+                        (void) nvv_state_remove_vgpu(d->state, uuid);
+                        (void) state_save_locked(d, &m2);
+                        pthread_mutex_unlock(&d->lock);
                         if (req->gpu[0] || r != -ENOSPC)
                                 break;
                         continue;
@@ -879,7 +949,23 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
 
                 if (!x->g || nvv_pgpu_find_vgpu(x->g, req->uuid, &v) < 0)
                         continue;
+                if (v.state == NVV_VGPU_RUNNING)
+                        return fail(-EBUSY, "vGPU %s is in use by its VM (%s); stop the VM first", req->uuid,
+                                    nvv_vgpu_state_to_string(v.state));
+                r = v.type ? intent(d, x, req->uuid, v.type, NVV_STATE_VGPU_DESTROYING, &msg) : 0;
+                if (r < 0)
+                        return fail(r, "vGPU %s not destroyed: the state store failed: %s", req->uuid,
+                                    msg ? msg : strerror(-r));
                 r = nvv_pgpu_delete_vgpu(x->g, req->uuid, NULL, &msg);
+                if (r < 0 && v.type) {
+                        /* Not destroyed: it stays as it was. */
+                        _cleanup_free_ char *m2 = NULL;
+
+                        pthread_mutex_lock(&d->lock);
+                        (void) state_put(d, x, &v, NULL, &m2);
+                        (void) state_save_locked(d, &m2);
+                        pthread_mutex_unlock(&d->lock);
+                }
                 if (r == -EBUSY)
                         return fail(r, "vGPU %s is in use by its VM (%s); stop the VM first", req->uuid,
                                     nvv_vgpu_state_to_string(v.state));

@@ -26,6 +26,8 @@
 static const char *const vgpu_state_table[_NVV_STATE_VGPU_STATE_MAX] = {
         [NVV_STATE_VGPU_CREATED] = "created",
         [NVV_STATE_VGPU_RUNNING] = "running",
+        [NVV_STATE_VGPU_CREATING] = "creating",
+        [NVV_STATE_VGPU_DESTROYING] = "destroying",
 };
 DEFINE_STRING_TABLE_LOOKUP(nvv_state_vgpu_state, enum nvv_state_vgpu_state, vgpu_state_table,
                            _NVV_STATE_VGPU_STATE_MAX, _NVV_STATE_VGPU_STATE_INVALID)
@@ -117,13 +119,13 @@ static int vgpu_check(const struct nvv_state_vgpu *v, char **reterr_msg)
                                 NVV_STATE_VM_NAME_MAX - 1);
         if (!TERMINATED(v->vm_uuid) || (v->vm_uuid[0] && !nvv_state_uuid_valid(v->vm_uuid)))
                 return nvv_fail(reterr_msg, "vGPU %s: vm uuid is not a lowercase canonical UUID", id);
-        if (v->state == NVV_STATE_VGPU_CREATED && (v->gfid || v->host_handle))
-                return nvv_fail(reterr_msg, "vGPU %s: created (not running) but has gfid %u, host handle %u", id,
-                                v->gfid, v->host_handle);
+        if (v->state != NVV_STATE_VGPU_RUNNING && (v->gfid || v->host_handle))
+                return nvv_fail(reterr_msg, "vGPU %s: %s (not running) but has gfid %u, host handle %u", id,
+                                nvv_state_vgpu_state_to_string(v->state) ?: "?", v->gfid, v->host_handle);
         if (v->state == NVV_STATE_VGPU_RUNNING && v->gfid == 0)
                 return nvv_fail(reterr_msg, "vGPU %s: running without a gfid", id);
-        if (v->state != NVV_STATE_VGPU_CREATED && v->state != NVV_STATE_VGPU_RUNNING)
-                return nvv_fail(reterr_msg, "vGPU %s: state is neither created nor running", id);
+        if (v->state < 0 || v->state >= _NVV_STATE_VGPU_STATE_MAX)
+                return nvv_fail(reterr_msg, "vGPU %s: state is not created, running, creating or destroying", id);
         return 0;
 }
 
@@ -583,14 +585,13 @@ static int vgpu_from_json(struct nvv_json *j, json_object *o, struct nvv_state_v
         if (r >= 0) {
                 v->state = nvv_state_vgpu_state_from_string(st);
                 if (v->state < 0)
-                        r = nvv_json_fail(j, "'%s' is neither \"created\" nor \"running\"", st);
+                        r = nvv_json_fail(j, "'%s' is not \"created\", \"running\", \"creating\" or \"destroying\"", st);
         }
         nvv_json_pop(j, old);
         if (r < 0)
                 return r;
-        if (v->state == NVV_STATE_VGPU_CREATED && (v->gfid || v->host_handle))
-                return nvv_json_fail(j, "created (not running) but gfid %u, host_handle %u", v->gfid,
-                                     v->host_handle);
+        if (v->state != NVV_STATE_VGPU_RUNNING && (v->gfid || v->host_handle))
+                return nvv_json_fail(j, "not running but gfid %u, host_handle %u", v->gfid, v->host_handle);
         if (v->state == NVV_STATE_VGPU_RUNNING && v->gfid == 0)
                 return nvv_json_fail(j, "running but gfid 0");
         return 0;

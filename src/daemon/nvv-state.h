@@ -41,6 +41,11 @@ struct nvv_pgpu_vgpu;
 enum nvv_state_vgpu_state {
         NVV_STATE_VGPU_CREATED,         /* the firmware holds it; no VM runs on it (gfid 0) */
         NVV_STATE_VGPU_RUNNING,         /* started: gfid and host_handle are its VF's */
+        /* Write-ahead intents, saved before the firmware command: a daemon killed between
+         * the command and the next save finds them at start and settles them (the create is
+         * undone, the destroy finished), so the state and the firmware never drift apart. */
+        NVV_STATE_VGPU_CREATING,        /* CREATE_DEVICE about to be sent; vgpu_id is the predicted one */
+        NVV_STATE_VGPU_DESTROYING,      /* DELETE_DEVICE about to be sent */
         _NVV_STATE_VGPU_STATE_MAX,
         _NVV_STATE_VGPU_STATE_INVALID = -EINVAL,
 };

@@ -46,6 +46,7 @@ struct server {
         pthread_mutex_t lock;
         pthread_cond_t cv;
         unsigned clients;
+        int *fds;                       /* the clients' sockets, to wake them at stop */
         bool stopping;
 };
 
@@ -219,8 +220,11 @@ static void *client_main(void *userdata)
                 }
         }
         nvv_sock_rx_done(&rx);
-        close(c->fd);
         pthread_mutex_lock(&s->lock);
+        for (unsigned i = 0; i < arg_max_clients; i++)
+                if (s->fds[i] == c->fd)
+                        s->fds[i] = -1;
+        close(c->fd);
         s->clients--;
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->lock);
@@ -250,8 +254,14 @@ static void serve_one(struct server *s, int fd)
                 if (s->clients >= arg_max_clients) {
                         snprintf(msg, sizeof(msg), "too many clients (%u); try again later", arg_max_clients);
                         refusal = error_text(-EBUSY, msg);
-                } else
+                } else {
                         s->clients++;
+                        for (unsigned i = 0; i < arg_max_clients; i++)
+                                if (s->fds[i] < 0) {
+                                        s->fds[i] = fd;
+                                        break;
+                                }
+                }
                 pthread_mutex_unlock(&s->lock);
         }
         if (refusal) {
@@ -270,8 +280,11 @@ static void serve_one(struct server *s, int fd)
                 pthread_attr_destroy(&attr);
                 free(c);
         }
-        close(fd);
         pthread_mutex_lock(&s->lock);
+        for (unsigned i = 0; i < arg_max_clients; i++)
+                if (s->fds[i] == fd)
+                        s->fds[i] = -1;
+        close(fd);
         s->clients--;
         pthread_mutex_unlock(&s->lock);
 }
@@ -328,6 +341,13 @@ int main(int argc, char **argv)
                 lo.gid = s.read_gid;
         pthread_mutex_init(&s.lock, NULL);
         pthread_cond_init(&s.cv, NULL);
+        s.fds = malloc(arg_max_clients * sizeof(*s.fds));
+        if (!s.fds) {
+                nvv_log(LOG_ERR, "nvvgpud: out of memory");
+                return 1;
+        }
+        for (unsigned i = 0; i < arg_max_clients; i++)
+                s.fds[i] = -1;
 
         /* Signals arrive through a descriptor, so the accept loop sees them in order. */
         sigemptyset(&mask);
@@ -388,8 +408,12 @@ int main(int argc, char **argv)
         notify("STOPPING=1");
         close(lfd);
         (void) unlink(arg_socket);
-        /* Let requests in flight finish (a firmware command is bounded by its timeout). */
+        /* Let requests in flight finish (a firmware command is bounded by its timeout); idle
+         * clients are woken by shutting their sockets down. */
         pthread_mutex_lock(&s.lock);
+        for (unsigned i = 0; i < arg_max_clients; i++)
+                if (s.fds[i] >= 0)
+                        (void) shutdown(s.fds[i], SHUT_RDWR);
         while (s.clients > 0) {
                 struct timespec until;
 
@@ -405,6 +429,8 @@ int main(int argc, char **argv)
                 (void) TAKE_PTR(d);
         }
         close(sfd);
+        if (s.clients == 0)
+                free(s.fds);
         strv_free(arg_fwabi_dirs);
         nvv_log(LOG_INFO, "stopped");
         return 0;

@@ -200,6 +200,54 @@ int nvv_pgpu_create_vgpu(struct nvv_pgpu *g, uint32_t type_id, uint32_t placemen
         return 0;
 }
 
+int nvv_pgpu_discard_vgpu(struct nvv_pgpu *g, const char *name, bool *ret_found, char **reterr_msg)
+{
+        struct nvv_cmd_delete_device dd = {};
+        bool used[NVV_MAX_VGPUS + 1] = {};
+        uint8_t fw_name[16];
+
+        assert_return(g, -EINVAL);
+        if (ret_found)
+                *ret_found = false;
+        if (pgpu_fw_name(name, fw_name) < 0)
+                return nvv_fail_errno(-EINVAL, reterr_msg, "'%s' is not a vGPU name", name ? name : "");
+        PGPU_LOCK(op, &g->op_lock);
+        {
+                PGPU_LOCK(l, &g->state_lock);
+
+                if (pgpu_find(g, name))
+                        return nvv_fail_errno(-EBUSY, reterr_msg, "GPU %s: vGPU %s is one the model holds; delete it instead",
+                                              g->name, name);
+                for (size_t i = 0; i < g->n; i++)
+                        if (g->vgpus[i].pub.vgpu_id <= NVV_MAX_VGPUS)
+                                used[g->vgpus[i].pub.vgpu_id] = true;
+        }
+        /* 535/550 make vGPUs only when their VM starts: an interrupted create left nothing. */
+        if (!pgpu_has(g, NVV_CMD_DELETE_DEVICE) || !pgpu_has(g, NVV_CMD_CREATE_DEVICE))
+                return 0;
+        memcpy(dd.vgpu_name, fw_name, 16);
+        /* The firmware deletes by name and id; the id the lost create got is not known, so
+         * every id no known vGPU holds is tried. */
+        for (uint32_t id = 1; id <= NVV_MAX_VGPUS; id++) {
+                _cleanup_free_ char *msg = NULL;
+                enum nvv_fw_status st = NVV_FW_OK;
+                int r;
+
+                if (used[id])
+                        continue;
+                dd.vgpu_id = id;
+                r = pgpu_call(g, "discard (delete_device)", NVV_CMD_DELETE_DEVICE, &dd, 0, NULL, &st, NULL, &msg);
+                if (r >= 0) {
+                        if (ret_found)
+                                *ret_found = true;
+                        return 0;
+                }
+                if (st != NVV_FW_OBJECT_NOT_FOUND)
+                        return nvv_fail_errno(r, reterr_msg, "%s", msg ? msg : "delete_device failed");
+        }
+        return 0;
+}
+
 int nvv_pgpu_delete_vgpu(struct nvv_pgpu *g, const char *name, struct nvv_pgpu_outcome *outcome, char **reterr_msg)
 {
         struct nvv_pgpu_outcome oc = { .predicted = NVV_CHECK_OK };

@@ -150,6 +150,11 @@ struct nvv_pgpu_outcome {
  */
 int nvv_pgpu_create_vgpu(struct nvv_pgpu *g, uint32_t type_id, uint32_t placement_id, const char *name,
                          struct nvv_pgpu_vgpu *ret, struct nvv_pgpu_outcome *outcome, char **reterr_msg);
+/* Make sure the firmware holds no vGPU of this name that the model does not know: what a
+ * create interrupted by a crash may have left. DELETE_DEVICE with every id the model does
+ * not hold until one is accepted; NV_ERR_OBJECT_NOT_FOUND for all is success too.
+ * *ret_found: one was deleted. -EBUSY when the model holds the name. */
+int nvv_pgpu_discard_vgpu(struct nvv_pgpu *g, const char *name, bool *ret_found, char **reterr_msg);
 /* Delete a vGPU that is not started (-EBUSY if it is). -ENOENT: unknown. */
 int nvv_pgpu_delete_vgpu(struct nvv_pgpu *g, const char *name, struct nvv_pgpu_outcome *outcome,
                          char **reterr_msg);
