@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
+#include "log.h"
 #include "util.h"
 
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -75,6 +76,11 @@ int main(int argc, char **argv)
         unsigned count = 0;
         int r = 0;
 
+        /* Replaying one input by hand: NVVGPU_DEBUG=1 shows what the library says about it. */
+        if (getenv("NVVGPU_DEBUG")) {
+                nvv_log_set_fn(nvv_log_stderr, NULL);
+                nvv_log_set_max_level(7);
+        }
         LLVMFuzzerInitialize(&argc, &argv);
         if (argc > 1) {
                 for (int i = 1; i < argc && r >= 0; i++)
