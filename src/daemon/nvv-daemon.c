@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nvvgpud's core: the managed GPUs and the answers to IPC requests. */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "config.h"
@@ -59,6 +63,12 @@ struct nvv_daemon {
 
         struct daemon_gpu *gpus;                /* fixed after start */
         size_t n_gpus;
+
+        /* Firmware events: one thread polls every GPU's channel; stop_fd ends it. */
+        pthread_t event_thread;
+        bool event_started;
+        int stop_fd;
+        uint64_t resets, recovered, lost;
 };
 
 /* ---- set-up ---- */
@@ -74,6 +84,7 @@ int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, 
         if (!d)
                 return -ENOMEM;
         pthread_mutex_init(&d->lock, NULL);
+        d->stop_fd = -1;
         d->opt = *o;
         d->started = time(NULL);
         for (char *const *p = o->fwabi_dirs; p && *p; p++)
@@ -134,6 +145,15 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
 {
         if (!d)
                 return NULL;
+        if (d->event_started) {
+                uint64_t one = 1;
+
+                if (write(d->stop_fd, &one, sizeof(one)) != (ssize_t) sizeof(one))
+                        log_debug("cannot wake the event thread: %m");
+                pthread_join(d->event_thread, NULL);
+        }
+        if (d->stop_fd >= 0)
+                close(d->stop_fd);
         for (size_t i = 0; i < d->n_gpus; i++) {
                 nvv_pgpu_free(d->gpus[i].g);
                 free(d->gpus[i].source);
@@ -341,6 +361,138 @@ sync:
         return 0;
 }
 
+static void dlog(struct nvv_daemon *d, int level, const char *fmt, ...) _printf_(3, 4);
+static void dlog(struct nvv_daemon *d, int level, const char *fmt, ...)
+{
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+        log_debug("%s", s);
+        if (d->opt.log_fn)
+                d->opt.log_fn(d->opt.log_userdata, level, s);
+}
+
+/*
+ * After a GSP reset the firmware has forgotten its configuration and every vGPU. What the
+ * state records is made again: the vGPUs are stopped and dropped from the model, the GPU is
+ * brought up, and each recorded vGPU re-created with its UUID and type; one that cannot be is
+ * logged and its record kept, so it is reported, never forgotten.
+ */
+static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
+{
+        _cleanup_free_ struct nvv_pgpu_vgpu *v = NULL;
+        _cleanup_free_ char *msg = NULL;
+        size_t n = nvv_pgpu_count(x->g), k = 0, made = 0;
+
+        dlog(d, 4, "GPU %s: the GSP reset; recovering %zu vGPUs", x->info.bdf, n);
+        v = calloc(n ? n : 1, sizeof(*v));
+        if (!v)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (nvv_pgpu_get_vgpu(x->g, i, &v[k]) == 0)
+                        k++;
+        for (size_t i = 0; i < k; i++) {
+                (void) nvv_pgpu_vm_stop(x->g, v[i].name, NULL);
+                (void) nvv_pgpu_delete_vgpu(x->g, v[i].name, NULL, NULL);
+        }
+        if (nvv_pgpu_bring_up(x->g, &msg) < 0) {
+                dlog(d, 3, "GPU %s: bring-up after the reset failed: %s; its %zu vGPUs stay recorded", x->info.bdf,
+                        msg ? msg : "?", k);
+                pthread_mutex_lock(&d->lock);
+                d->resets++;
+                d->lost += k;
+                pthread_mutex_unlock(&d->lock);
+                return;
+        }
+        for (size_t i = 0; i < k; i++) {
+                _cleanup_free_ char *m = NULL;
+                struct nvv_pgpu_vgpu nv;
+                int r;
+
+                r = nvv_pgpu_create_vgpu(x->g, v[i].type_id, v[i].place.placement_id, v[i].name, &nv, NULL, &m);
+                if (r < 0) {
+                        free(m);
+                        m = NULL;
+                        r = nvv_pgpu_create_vgpu(x->g, v[i].type_id, NVV_PLACEMENT_NONE, v[i].name, &nv, NULL, &m);
+                }
+                if (r < 0) {
+                        dlog(d, 3, "GPU %s: vGPU %s could not be made again after the reset: %s; its record stays",
+                                x->info.bdf, v[i].name, m ? m : strerror(-r));
+                        continue;
+                }
+                made++;
+                pthread_mutex_lock(&d->lock);
+                (void) state_put(d, x, &nv, NULL, NULL);
+                pthread_mutex_unlock(&d->lock);
+        }
+        pthread_mutex_lock(&d->lock);
+        (void) state_save_locked(d, NULL);
+        d->resets++;
+        d->recovered += made;
+        d->lost += k - made;
+        pthread_mutex_unlock(&d->lock);
+        dlog(d, 5, "GPU %s: recovered %zu of %zu vGPUs after the GSP reset", x->info.bdf, made, k);
+}
+
+static void *event_main(void *userdata)
+{
+        struct nvv_daemon *d = userdata;
+        _cleanup_free_ struct pollfd *p = calloc(d->n_gpus + 1, sizeof(*p));
+        _cleanup_free_ struct daemon_gpu **who = calloc(d->n_gpus + 1, sizeof(*who));
+        size_t n = 0;
+
+        if (!p || !who)
+                return NULL;
+        p[n++] = (struct pollfd) { .fd = d->stop_fd, .events = POLLIN };
+        for (size_t i = 0; i < d->n_gpus; i++)
+                if (d->gpus[i].g && nvv_pgpu_get_fd(d->gpus[i].g) >= 0) {
+                        who[n] = &d->gpus[i];
+                        p[n++] = (struct pollfd) { .fd = nvv_pgpu_get_fd(d->gpus[i].g), .events = POLLIN };
+                }
+        for (;;) {
+                if (poll(p, n, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents)
+                        break;
+                for (size_t i = 1; i < n; i++) {
+                        if (!p[i].revents)
+                                continue;
+                        (void) nvv_pgpu_process(who[i]->g);
+                        if (nvv_pgpu_get_state(who[i]->g) == NVV_PGPU_LOST)
+                                recover_gpu(d, who[i]);
+                }
+        }
+        return NULL;
+}
+
+/* Listen for every managed GPU's firmware events. A GPU whose channel carries none is
+ * logged; it still works, it only cannot be recovered after a reset. */
+static int start_events(struct nvv_daemon *d, char ***log)
+{
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                _cleanup_free_ char *m = NULL;
+
+                if (d->gpus[i].g && nvv_pgpu_subscribe(d->gpus[i].g, NULL, NULL, &m) < 0)
+                        log_line(log, "%s", m ? m : "cannot receive firmware events");
+        }
+        d->stop_fd = eventfd(0, EFD_CLOEXEC);
+        if (d->stop_fd < 0)
+                return -errno;
+        if (pthread_create(&d->event_thread, NULL, event_main, d) != 0)
+                return -EAGAIN;
+        d->event_started = true;
+        return 0;
+}
+
 int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
 {
         struct nvv_backend_gpu *bg = NULL;
@@ -395,6 +547,9 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         r = state_save_locked(d, reterr_msg);
         if (r < 0)
                 return r;
+        r = start_events(d, ret_log);
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "cannot start the event thread: %s", strerror(-r));
         (void) ready;
         return 0;
 }
@@ -991,7 +1146,7 @@ static char *prometheus_text(struct nvv_daemon *d)
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
-        uint64_t creates, destroys, refusals;
+        uint64_t creates, destroys, refusals, resets, recovered, lost;
 
         if (!f)
                 return NULL;
@@ -999,6 +1154,9 @@ static char *prometheus_text(struct nvv_daemon *d)
         creates = d->creates;
         destroys = d->destroys;
         refusals = d->refusals;
+        resets = d->resets;
+        recovered = d->recovered;
+        lost = d->lost;
         pthread_mutex_unlock(&d->lock);
         fputs("# HELP nvvgpu_gpu_info A physical GPU nvvgpud knows, with its state (1 per GPU).\n"
               "# TYPE nvvgpu_gpu_info gauge\n", f);
@@ -1053,8 +1211,13 @@ static char *prometheus_text(struct nvv_daemon *d)
                 "# TYPE nvvgpu_requests_total counter\n"
                 "nvvgpu_requests_total{request=\"create\"} %" PRIu64 "\n"
                 "nvvgpu_requests_total{request=\"destroy\"} %" PRIu64 "\n"
-                "nvvgpu_requests_total{request=\"create_refused\"} %" PRIu64 "\n",
-                creates, destroys, refusals);
+                "nvvgpu_requests_total{request=\"create_refused\"} %" PRIu64 "\n"
+                "# HELP nvvgpu_gsp_resets_total GSP resets seen, and the vGPUs made again or lost after them.\n"
+                "# TYPE nvvgpu_gsp_resets_total counter\n"
+                "nvvgpu_gsp_resets_total %" PRIu64 "\n"
+                "nvvgpu_vgpus_recovered_total %" PRIu64 "\n"
+                "nvvgpu_vgpus_lost_total %" PRIu64 "\n",
+                creates, destroys, refusals, resets, recovered, lost);
         if (fclose(f) != 0)
                 return NULL;
         return TAKE_PTR(buf);

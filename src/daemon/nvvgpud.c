@@ -56,6 +56,11 @@ struct client {
         enum nvv_sock_access access;
 };
 
+static void log_event(void *userdata, int level, const char *message)
+{
+        nvv_log(level, "%s", message);
+}
+
 static void help(void)
 {
         printf("Usage: nvvgpud [OPTIONS]\n\n"
@@ -318,6 +323,7 @@ int main(int argc, char **argv)
                 .catalog_dir = arg_catalog,
                 .policy_file = arg_policy,
                 .state_dir = arg_state_dir,
+                .log_fn = log_event,
         };
         r = nvv_daemon_new(&o, &d, &msg);
         if (r < 0) {

@@ -390,6 +390,55 @@ static void test_restart_adopts(void **state)
         assert_int_equal(system(aside), 0);
 }
 
+/* A GSP reset while vGPUs exist: the daemon hears of it, brings the GPU up again and makes
+ * every vGPU again, with its UUID, type and place; none is forgotten. */
+static void test_gsp_reset_recovered(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX", rm[64];
+        _cleanup_free_ char *msg = NULL;
+        struct denv e;
+        int i;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\","
+                                 "\"uuid\":\"5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc08\"}}", true, true));
+        json_object_put(call(&e, "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\","
+                                 "\"uuid\":\"5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc09\"}}", true, true));
+        assert_int_equal(sim_vgpus(&e, 0), 2);
+        assert_int_equal(nvv_sim_inject(e.t.sim, "reset@0", &msg), 0);
+        /* The firmware forgot them; the daemon makes them again. */
+        for (i = 0; i < 250; i++) {
+                _cleanup_json_ json_object *p =
+                        call(&e, "{\"version\":1,\"method\":\"status\",\"params\":{\"prometheus\":true}}", false, true);
+
+                if (strstr(str(result(p), "prometheus"), "nvvgpu_vgpus_recovered_total 2\n"))
+                        break;
+                usleep(20000);
+        }
+        if (i == 250)
+                fail_msg("the daemon did not recover the vGPUs after the reset");
+        assert_int_equal(sim_vgpus(&e, 0), 2);
+        {
+                _cleanup_json_ json_object *l = call(&e, "{\"version\":1,\"method\":\"list\"}", false, true);
+
+                assert_int_equal(json_object_array_length(result(l)), 2);
+                for (size_t k = 0; k < 2; k++)
+                        assert_string_equal(str(json_object_array_get_idx(result(l), k), "state"), "created");
+        }
+        {
+                _cleanup_json_ json_object *g = call(&e, "{\"version\":1,\"method\":\"gpus\"}", false, true);
+
+                assert_string_equal(str(json_object_array_get_idx(result(g), 0), "state"), "ready");
+        }
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
+        assert_int_equal(system(rm), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -398,6 +447,7 @@ int main(void)
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_concurrent_creates),
                 cmocka_unit_test(test_restart_adopts),
+                cmocka_unit_test(test_gsp_reset_recovered),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
