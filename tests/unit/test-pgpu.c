@@ -480,6 +480,45 @@ static void test_faults_vm_start(void **state)
         }
 }
 
+/* A GSP reset at each VM-start step: the start fails naming the step and the reset, the
+ * firmware holds nothing half-made (it forgot everything), and the reset event marks the GPU
+ * and the vGPU lost rather than leaving them looking usable. */
+static void test_reset_at_vm_start(void **state)
+{
+        static const char *const steps[] = { "alloc_host_vgpu", "bootload_plugin", "set_placement_id",
+                                             "set_guest_lifecycle" };
+
+        for (size_t si = 0; si < ELEMENTSOF(steps); si++) {
+                _cleanup_free_ char *msg = NULL;
+                struct nvv_pgpu_vgpu v;
+                char want[96], spec[96];
+                struct env e;
+
+                env_start(&e, "L40S@595.45.04", NULL, false, NULL);
+                assert_int_equal(nvv_pgpu_subscribe(e.g, NULL, NULL, &msg), 0);
+                bring_up(&e);
+                if (nvv_pgpu_create_vgpu(e.g, some_type(&e), NVV_PLACEMENT_NONE, uuids[0], NULL, NULL, &msg) < 0)
+                        fail_msg("%s", msg);
+                nvv_channel_set_timeout(nvv_pgpu_get_channel(e.g), 150);
+                snprintf(spec, sizeof(spec), "reset:%s@0", steps[si]);
+                assert_int_equal(nvv_sim_inject(e.t.sim, spec, &msg), 0);
+                if (nvv_pgpu_vm_start(e.g, uuids[0], NULL, NULL, &msg) >= 0)
+                        fail_msg("VM start succeeded with a reset at %s", steps[si]);
+                snprintf(want, sizeof(want), "VM start: %s: ", steps[si]);
+                if (!strstr(msg, want) || !strstr(msg, "the GSP reset"))
+                        fail_msg("reset at %s: the error says '%s'", steps[si], msg);
+                env_status(&e);
+                assert_int_equal(e.st->state.n_hosts, 0);
+                assert_int_equal(e.st->n_vgpus, 0);
+                for (int i = 0; i < 100 && nvv_pgpu_get_state(e.g) != NVV_PGPU_LOST; i++)
+                        simtest_pump(nvv_pgpu_get_channel(e.g), 20);
+                assert_int_equal(nvv_pgpu_get_state(e.g), NVV_PGPU_LOST);
+                assert_int_equal(nvv_pgpu_find_vgpu(e.g, uuids[0], &v), 0);
+                assert_int_equal(v.state, NVV_VGPU_LOST);
+                env_stop(&e);
+        }
+}
+
 /* A GSP reset: the GPU and its vGPUs are marked lost, never forgotten; stop and delete work,
  * and bring-up makes the GPU usable again. */
 static void test_gsp_reset(void **state)
@@ -794,7 +833,8 @@ int main(void)
                 cmocka_unit_test(test_lifecycle_inproc),   cmocka_unit_test(test_lifecycle_socket),
                 cmocka_unit_test(test_mixed_policy),       cmocka_unit_test(test_new_release_init),
                 cmocka_unit_test(test_faults_bring_up),    cmocka_unit_test(test_faults_vm_start),
-                cmocka_unit_test(test_gsp_reset),          cmocka_unit_test(test_disagreement),
+                cmocka_unit_test(test_gsp_reset),
+                cmocka_unit_test(test_reset_at_vm_start),          cmocka_unit_test(test_disagreement),
                 cmocka_unit_test(test_disagreement_accepted),
                 cmocka_unit_test(test_why_not),
                 cmocka_unit_test(test_adopt),              cmocka_unit_test(test_concurrent_creates),
