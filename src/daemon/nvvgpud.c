@@ -316,6 +316,14 @@ int main(int argc, char **argv)
         if (parse_args(argc, argv) < 0)
                 return 2;
         signal(SIGPIPE, SIG_IGN);
+        /* Signals arrive through a descriptor, so the accept loop sees them in order. Blocked
+         * before any thread starts, so that every thread inherits the mask and none takes
+         * SIGTERM's default action. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
         struct nvv_daemon_options o = {
                 .backend = arg_backend,
@@ -355,12 +363,6 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < arg_max_clients; i++)
                 s.fds[i] = -1;
 
-        /* Signals arrive through a descriptor, so the accept loop sees them in order. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        pthread_sigmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC);
         if (sfd < 0) {
                 nvv_log(LOG_ERR, "nvvgpud: signalfd: %s", strerror(errno));

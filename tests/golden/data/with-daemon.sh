@@ -9,7 +9,17 @@ dir=$(mktemp -d /tmp/nvv-golden-XXXXXX)
 # Others may reach the socket's directory: access is the socket's mode and nvvgpud's to decide.
 chmod 755 "$dir"
 cleanup() {
-        [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+        # nvvgpud must stop cleanly on SIGTERM, and a sanitizer build must find nothing in it:
+        # either shows in the output, so the golden comparison fails.
+        if [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null; then
+                wait "$dpid"
+                st=$?
+                [ $st = 0 ] || echo "nvvgpud exited with status $st on SIGTERM"
+        fi
+        if grep -q "Sanitizer" "$dir/d.log" 2>/dev/null; then
+                echo "nvvgpud's log:"
+                cat "$dir/d.log"
+        fi
         [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
         rm -rf "$dir"
 }
