@@ -56,7 +56,7 @@ static int reserve(uint8_t **buf, size_t *cap, size_t n)
         return 0;
 }
 
-int nvv_channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfid, const struct nvv_handles *target,
+static int channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfid, const struct nvv_handles *target,
                      uint32_t *reterr_fw_status, char *err, size_t errlen)
 {
         const struct nvv_binding *b;
@@ -103,6 +103,29 @@ int nvv_channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfi
         r = nvv_rpc_decode_reply(ch->fw, cmd, ch->reply, rlen, seq, stable, reterr_fw_status, why, sizeof(why));
         if (r < 0)
                 nvv_errf(err, errlen, "'%s' on GPU %s: %s", b->name, ch->info.bdf, why);
+        return r;
+}
+
+/* The few large commands (the type upload, some 700 KB) are sent once per bring-up; their
+ * buffers are given back after, so a host of many GPUs does not keep two of them per GPU for
+ * its whole life. */
+#define KEEP_BUFFER (256u * 1024u)
+
+int nvv_channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfid, const struct nvv_handles *target,
+                     uint32_t *reterr_fw_status, char *err, size_t errlen)
+{
+        int r = channel_call(ch, cmd, stable, gfid, target, reterr_fw_status, err, errlen);
+
+        if (ch && ch->req_cap > KEEP_BUFFER) {
+                free(ch->req);
+                ch->req = NULL;
+                ch->req_cap = 0;
+        }
+        if (ch && ch->reply_cap > KEEP_BUFFER) {
+                free(ch->reply);
+                ch->reply = NULL;
+                ch->reply_cap = 0;
+        }
         return r;
 }
 

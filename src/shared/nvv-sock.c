@@ -470,23 +470,30 @@ int nvv_sock_recv_msg(int fd, struct nvv_sock_rx *rx, int timeout_ms, char *err,
         uint64_t deadline = deadline_of(timeout_ms);
         bool reset = false;
 
+        bool polled = false;
+
         for (;;) {
                 struct pollfd pfd = { .fd = fd, .events = POLLIN };
                 ssize_t n;
                 int r;
 
-                r = poll(&pfd, 1, ms_left(deadline));
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        nvv_errf(err, errlen, "cannot wait on the socket: %s", strerror(errno));
-                        return -errno;
-                }
-                if (r == 0) {
-                        nvv_errf(err, errlen, "no answer within %d ms", timeout_ms);
-                        return -ETIMEDOUT;
+                /* Read first and wait only when nothing is there: a packet that is already
+                 * queued (the common case for an answer) costs one system call, not two. */
+                if (polled) {
+                        r = poll(&pfd, 1, ms_left(deadline));
+                        if (r < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                nvv_errf(err, errlen, "cannot wait on the socket: %s", strerror(errno));
+                                return -errno;
+                        }
+                        if (r == 0) {
+                                nvv_errf(err, errlen, "no answer within %d ms", timeout_ms);
+                                return -ETIMEDOUT;
+                        }
                 }
                 n = recv(fd, pkt, sizeof(pkt), MSG_TRUNC | MSG_DONTWAIT);
+                polled = n < 0 && errno == EAGAIN;
                 if (n < 0) {
                         if (errno == EINTR || errno == EAGAIN)
                                 continue;
