@@ -312,16 +312,14 @@ static long proc_field(const char *path, const char *key)
 
 static struct mem mem_of(pid_t pid)
 {
-        char status[64], rollup[64];
+        char status[64];
         struct mem m;
 
         snprintf(status, sizeof(status), "/proc/%d/status", (int) pid);
-        snprintf(rollup, sizeof(rollup), "/proc/%d/smaps_rollup", (int) pid);
         m.rss_kib = proc_field(status, "VmRSS");
         m.anon_kib = proc_field(status, "RssAnon");
         m.file_kib = proc_field(status, "RssFile");
         m.threads = proc_field(status, "Threads");
-        (void) proc_field(rollup, "Rss");       /* the rollup is there (for the breakdown by hand) */
         return m;
 }
 
