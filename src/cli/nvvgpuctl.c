@@ -65,7 +65,7 @@ static void help(void)
         printf("Usage: nvvgpuctl OBJECT COMMAND [ARGS]\n\nObjects:\n");
         for (size_t i = 0; i < ELEMENTSOF(objects); i++)
                 printf("  %-8s %s\n", objects[i].object, objects[i].summary);
-        printf("\nRun 'nvvgpuctl OBJECT help' for its commands. See nvvgpuctl(1).\n");
+        printf("\nRun 'nvvgpuctl fw help', 'nvvgpuctl host help', or 'nvvgpuctl COMMAND --help'. See nvvgpuctl(1).\n");
 }
 
 int main(int argc, char **argv)

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -68,6 +70,7 @@ struct nvv_daemon {
         pthread_t event_thread;
         bool event_started;
         int stop_fd;
+        int lock_fd;                            /* flock on STATE_DIR/lock */
         uint64_t resets, recovered, lost;
 };
 
@@ -85,6 +88,7 @@ int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, 
                 return -ENOMEM;
         pthread_mutex_init(&d->lock, NULL);
         d->stop_fd = -1;
+        d->lock_fd = -1;
         d->opt = *o;
         d->started = time(NULL);
         for (char *const *p = o->fwabi_dirs; p && *p; p++)
@@ -154,6 +158,8 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         }
         if (d->stop_fd >= 0)
                 close(d->stop_fd);
+        if (d->lock_fd >= 0)
+                close(d->lock_fd);
         for (size_t i = 0; i < d->n_gpus; i++) {
                 nvv_pgpu_free(d->gpus[i].g);
                 free(d->gpus[i].source);
@@ -223,6 +229,19 @@ static int state_load(struct nvv_daemon *d, char ***log, char **reterr_msg)
         r = nvv_state_dir_prepare(d->state_dir, reterr_msg);
         if (r < 0)
                 return r;
+        {
+                /* One daemon per state directory: a second would overwrite the first's records. */
+                _cleanup_free_ char *lock = NULL;
+
+                if (asprintf(&lock, "%s/lock", d->state_dir) < 0)
+                        return -ENOMEM;
+                d->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (d->lock_fd < 0)
+                        return nvv_fail_errno(-errno, reterr_msg, "state store: cannot open %s: %m", lock);
+                if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
+                        return nvv_fail_errno(errno == EWOULDBLOCK ? -EBUSY : -errno, reterr_msg,
+                                              "state store %s is in use by another nvvgpud", d->state_dir);
+        }
         r = nvv_state_load(d->state_dir, &d->state, &info, &msg);
         if (r < 0)
                 return nvv_fail_errno(r, reterr_msg, "state store: %s", msg ? msg : strerror(-r));
@@ -881,7 +900,11 @@ static bool vm_matches(struct nvv_daemon *d, const char *uuid, const char *vm)
 
 static json_object *do_list(struct nvv_daemon *d, const struct nvv_ipc_request *req, bool one)
 {
-        json_object *a = json_object_new_array();
+        json_object *a;
+
+        if (req->gpu[0] && !find_gpu(d, req->gpu))
+                return fail(-ENOENT, "no GPU %s here", req->gpu);
+        a = json_object_new_array();
 
         for (size_t i = 0; a && i < d->n_gpus; i++) {
                 const struct daemon_gpu *x = &d->gpus[i];
@@ -1009,8 +1032,19 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
         if (req->gpu[0] && !find_gpu(d, req->gpu))
                 return fail(-ENOENT, "no GPU %s here", req->gpu);
         if (req->uuid[0]) {
+                const struct nvv_state_vgpu *rec;
+                char where[NVV_STATE_BDF_MAX] = "";
+
+                pthread_mutex_lock(&d->lock);
+                rec = nvv_state_find_vgpu(d->state, req->uuid);
+                if (rec)
+                        snprintf(where, sizeof(where), "%s", rec->gpu);
+                pthread_mutex_unlock(&d->lock);
                 if (uuid_in_use(d, req->uuid))
                         return fail(-EEXIST, "vGPU %s exists already", req->uuid);
+                if (where[0])
+                        return fail(-EEXIST, "vGPU %s is recorded on GPU %s, which is not here; its record stays until "
+                                             "the GPU is back", req->uuid, where);
                 snprintf(uuid, sizeof(uuid), "%s", req->uuid);
         } else
                 random_uuid(uuid);
@@ -1140,6 +1174,25 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
         return fail(-ENOENT, "no vGPU %s", req->uuid);
 }
 
+/* A label value in the exposition format: backslash, double quote and newline escaped. */
+static const char *prom_label(const char *s, char buf[static 128])
+{
+        size_t k = 0;
+
+        for (; s && *s && k < 124; s++) {
+                if (*s == '\\' || *s == '"')
+                        buf[k++] = '\\';
+                else if (*s == '\n') {
+                        buf[k++] = '\\';
+                        buf[k++] = 'n';
+                        continue;
+                }
+                buf[k++] = *s;
+        }
+        buf[k] = '\0';
+        return buf;
+}
+
 /* Prometheus text exposition format, for node_exporter's textfile collector. */
 static char *prometheus_text(struct nvv_daemon *d)
 {
@@ -1163,9 +1216,11 @@ static char *prometheus_text(struct nvv_daemon *d)
         for (size_t i = 0; i < d->n_gpus; i++) {
                 const struct daemon_gpu *x = &d->gpus[i];
 
+                char b1[128], b2[128];
+
                 fprintf(f, "nvvgpu_gpu_info{gpu=\"%s\",model=\"%s\",release=\"%s\",state=\"%s\"} 1\n", x->info.bdf,
-                        x->g ? nvv_pgpu_get_model(x->g)->short_name : x->info.model,
-                        x->g ? nvv_pgpu_get_fwabi(x->g)->release : x->info.release,
+                        prom_label(x->g ? nvv_pgpu_get_model(x->g)->short_name : x->info.model, b1),
+                        prom_label(x->g ? nvv_pgpu_get_fwabi(x->g)->release : x->info.release, b2),
                         x->g ? nvv_pgpu_state_to_string(nvv_pgpu_get_state(x->g)) : "unmanaged");
         }
         fputs("# HELP nvvgpu_fb_bytes Framebuffer of a GPU by use (used, free, largest_free range, reserved).\n"
@@ -1201,9 +1256,11 @@ static char *prometheus_text(struct nvv_daemon *d)
                                             (int) v.state == s)
                                                 c++;
                                 }
+                                char b1[128];
+
                                 if (c)
                                         fprintf(f, "nvvgpu_vgpus{gpu=\"%s\",type=\"%s\",state=\"%s\"} %zu\n", x->info.bdf,
-                                                m->types[t].short_name, nvv_vgpu_state_to_string(s), c);
+                                                prom_label(m->types[t].short_name, b1), nvv_vgpu_state_to_string(s), c);
                         }
         }
         fprintf(f,

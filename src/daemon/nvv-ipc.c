@@ -121,7 +121,7 @@ int nvv_ipc_check_type_name(const char *s, char **reterr_msg)
                         goto bad;
         return 0;
 bad:
-        return nvv_fail_errno(-EINVAL, reterr_msg, "'%s' is not a vGPU type name (letters, digits, '-', e.g. L40S-8Q)",
+        return nvv_fail_errno(-EINVAL, reterr_msg, "'%s' is not a vGPU type name (letters, digits, '-' and '_', e.g. L40S-8Q)",
                               s ? shown(s, b) : "");
 }
 

@@ -309,7 +309,7 @@ int main(int argc, char **argv)
         struct nvv_sock_listen_options lo = { .mode = 0660, .gid = (gid_t) -1 };
         struct server s = {};
         sigset_t mask;
-        int lfd = -1, sfd = -1, r;
+        int lfd = -1, sfd = -1, r, exit_status = 0;
 
         nvv_log_set_fn(nvv_log_stderr, NULL);
         nvv_log_set_max_level(getenv("NVVGPU_DEBUG") ? 7 : LOG_INFO);
@@ -386,6 +386,7 @@ int main(int argc, char **argv)
                         if (errno == EINTR)
                                 continue;
                         nvv_log(LOG_ERR, "nvvgpud: poll: %s", strerror(errno));
+                        exit_status = 1;
                         break;
                 }
                 if (p[1].revents & POLLIN) {
@@ -441,5 +442,5 @@ int main(int argc, char **argv)
                 free(s.fds);
         strv_free(arg_fwabi_dirs);
         nvv_log(LOG_INFO, "stopped");
-        return 0;
+        return exit_status;
 }

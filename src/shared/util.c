@@ -308,7 +308,9 @@ static const struct {
         { "EEXIST", EEXIST },   { "ECONNRESET", ECONNRESET }, { "ENOTCONN", ENOTCONN },
         { "EACCES", EACCES },   { "EFBIG", EFBIG },     { "EMSGSIZE", EMSGSIZE },
         { "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "ECANCELED", ECANCELED }, { "ECONNREFUSED", ECONNREFUSED },
-        { "EADDRINUSE", EADDRINUSE }, { "ESRCH", ESRCH },
+        { "EADDRINUSE", EADDRINUSE }, { "ESRCH", ESRCH }, { "ENOTDIR", ENOTDIR }, { "EISDIR", EISDIR },
+        { "ELOOP", ELOOP },     { "ENAMETOOLONG", ENAMETOOLONG }, { "EROFS", EROFS }, { "EUSERS", EUSERS },
+        { "ENOTSOCK", ENOTSOCK }, { "EPIPE", EPIPE }, { "EWOULDBLOCK", EWOULDBLOCK },
 };
 
 int errno_from_name(const char *name)

@@ -255,6 +255,8 @@ static void test_bad_requests(void **state)
                 { "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\",\"vm\":\"a/b\"}}", "EINVAL",
                   "no '/'" },
                 { "{\"version\":1,\"method\":\"list\",\"params\":{\"uuid\":\"x\"}}", "EINVAL", "uuid" },
+                { "{\"version\":1,\"method\":\"list\",\"params\":{\"gpu\":\"0000:99:00.0\"}}", "ENOENT",
+                  "no GPU 0000:99:00.0 here" },
         };
         _cleanup_free_ char *big = NULL;
         struct denv e;
@@ -346,6 +348,21 @@ static void test_restart_adopts(void **state)
                              true, true));
         assert_int_equal(sim_vgpus(&e, 0) + sim_vgpus(&e, 1), 2);
         /* The daemon goes (its memory with it); the firmware keeps its vGPUs. */
+        {
+                /* One daemon per state directory. */
+                struct nvv_daemon *d2 = NULL;
+                char backend[160];
+                char **log2 = NULL;
+
+                snprintf(backend, sizeof(backend), "sim:%s", e.t.socket);
+                struct nvv_daemon_options o = { .backend = backend, .catalog_dir = simtest_catalog_dir(), .state_dir = dir };
+                assert_int_equal(nvv_daemon_new(&o, &d2, &msg), 0);
+                assert_int_equal(nvv_daemon_start(d2, &log2, &msg), -EBUSY);
+                assert_non_null(strstr(msg, "is in use by another nvvgpud"));
+                msg = (free(msg), NULL);
+                strv_free(log2);
+                nvv_daemon_free(d2);
+        }
         e.d = nvv_daemon_free(e.d);
         daemon_start(&e, dir, &log);
         if (!log_has(log, "GPU 0000:41:00.0: adopted 1 vGPUs") || !log_has(log, "GPU 0000:42:00.0: adopted 1 vGPUs"))
