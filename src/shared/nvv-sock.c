@@ -292,6 +292,7 @@ void nvv_sock_rx_done(struct nvv_sock_rx *rx)
         rx->data = NULL;
         rx->cap = rx->have = 0;
         rx->busy = false;
+        rx->skipping = false;
 }
 
 static const char *type_name(const struct nvv_sock_proto *p, int type)
@@ -307,9 +308,21 @@ int nvv_sock_rx_feed(struct nvv_sock_rx *rx, const void *pkt, size_t n, char *er
         r = nvv_sock_parse_header(rx->proto, pkt, n, &h, err, errlen);
         if (r < 0)
                 goto fail;
+        if (rx->skipping) {
+                if (h.type == rx->skip.type && h.tag == rx->skip.tag && h.target == rx->skip.target &&
+                    h.total == rx->skip.total) {
+                        rx->skipping = (h.flags & NVV_SOCK_FLAG_MORE) != 0;
+                        return 0;
+                }
+                rx->skipping = false;
+        }
         if (!rx->busy) {
                 if (h.total > rx->max) {
                         nvv_errf(err, errlen, "message of %u bytes is larger than the %zu accepted", h.total, rx->max);
+                        if (h.flags & NVV_SOCK_FLAG_MORE) {
+                                rx->skipping = true;
+                                rx->skip = h;
+                        }
                         r = -E2BIG;
                         goto fail;
                 }

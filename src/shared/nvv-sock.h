@@ -116,6 +116,10 @@ struct nvv_sock_rx {
         uint8_t *data;        /* NUL-terminated after `have` bytes, for text payloads */
         size_t have, cap, max;
         bool busy;
+        /* The rest of a message refused for its size: its packets are dropped quietly, so
+         * the peer hears of the refusal once, not once per packet. */
+        bool skipping;
+        struct nvv_sock_header skip;
 };
 
 void nvv_sock_rx_init(struct nvv_sock_rx *rx, const struct nvv_sock_proto *p, size_t max_payload);

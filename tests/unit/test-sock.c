@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -218,6 +219,42 @@ static void test_empty_packets_and_eof(void **state)
         close(sv[1]);
 }
 
+/* A message over the limit is refused once, however many packets it comes in, and the
+ * next message is read as usual. */
+static void test_oversized_refused_once(void **state)
+{
+        struct nvv_sock_header h = { .type = 2, .tag = 9 };
+        struct nvv_sock_rx rx;
+        char err[256];
+        int sv[2], st;
+        pid_t pid;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                static char big[3 * NVV_SOCK_CHUNK + 10];
+
+                memset(big, 'x', sizeof(big));
+                if (nvv_sock_send_msg(sv[0], &proto, &h, big, sizeof(big), sizeof(big), 5000) < 0)
+                        _exit(1);
+                h.tag = 10;
+                _exit(nvv_sock_send_msg(sv[0], &proto, &h, "ok", 2, 100, 5000) < 0 ? 2 : 0);
+        }
+        nvv_sock_rx_init(&rx, &proto, 1000);
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 5000, err, sizeof(err)), -E2BIG);
+        assert_strstr(err, "larger than the 1000 accepted");
+        /* The other three packets go quietly; then the next message. */
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 5000, err, sizeof(err)), 1);
+        assert_int_equal(rx.first.tag, 10);
+        assert_string_equal((const char *) rx.data, "ok");
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        nvv_sock_rx_done(&rx);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 static void test_refuse(void **state)
 {
         struct nvv_sock_listen_options o = { .mode = 0600, .gid = (gid_t) -1 };
@@ -251,6 +288,7 @@ int main(void)
                 cmocka_unit_test(test_access_supplementary),
                 cmocka_unit_test(test_send_deadline),
                 cmocka_unit_test(test_empty_packets_and_eof),
+                cmocka_unit_test(test_oversized_refused_once),
                 cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
         };
 
