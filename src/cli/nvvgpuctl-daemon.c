@@ -157,6 +157,22 @@ static void fill(const struct opts *o, struct nvv_ipc_request *req)
         req->prometheus = o->prometheus;
 }
 
+/* Check, send, and print the result as JSON when asked: 1 when the caller shows it as text. */
+static int ask(const struct opts *o, struct nvv_ipc_request *req, json_object **ret_doc, json_object **ret_result)
+{
+        int r;
+
+        fill(o, req);
+        r = call(o, req, ret_doc, ret_result);
+        if (r < 0)
+                return r;
+        if (o->json) {
+                cli_print_json(*ret_result);
+                return 0;
+        }
+        return 1;
+}
+
 static bool no_opts(int c)
 {
         return false;
@@ -180,14 +196,9 @@ static int cmd_gpus(int argc, char **argv)
         int r;
 
         parse(argc, argv, "nvvgpuctl gpus [--gpu BDF] [--json] [--socket PATH]", gpu_opt, &o, 0, 0, &args);
-        fill(&o, &req);
-        r = call(&o, &req, &doc, &res);
-        if (r < 0)
+        r = ask(&o, &req, &doc, &res);
+        if (r <= 0)
                 return r;
-        if (o.json) {
-                cli_print_json(res);
-                return 0;
-        }
         printf("%-13s %-12s %-10s %-10s %-10s %5s %10s %10s\n", "GPU", "MODEL", "FIRMWARE", "STATE", "MODE", "VGPUS",
                "FB FREE", "LARGEST");
         for (size_t i = 0; i < json_object_array_length(res); i++) {
@@ -224,14 +235,9 @@ static int cmd_types(int argc, char **argv)
 
         parse(argc, argv, "nvvgpuctl types [--gpu BDF] [--type NAME] [--creatable] [--json] [--socket PATH]", types_opt,
               &o, 0, 0, &args);
-        fill(&o, &req);
-        r = call(&o, &req, &doc, &res);
-        if (r < 0)
+        r = ask(&o, &req, &doc, &res);
+        if (r <= 0)
                 return r;
-        if (o.json) {
-                cli_print_json(res);
-                return 0;
-        }
         printf("%-13s %-16s %6s %9s %9s  %s\n", "GPU", "TYPE", "ID", "FB", "AVAILABLE", "WHY NOT");
         for (size_t i = 0; i < json_object_array_length(res); i++) {
                 json_object *t = json_object_array_get_idx(res, i), *why = NULL;
@@ -323,14 +329,9 @@ static int cmd_list(int argc, char **argv)
         int r;
 
         parse(argc, argv, "nvvgpuctl list [--gpu BDF] [--vm NAME] [--json] [--socket PATH]", list_opt, &o, 0, 0, &args);
-        fill(&o, &req);
-        r = call(&o, &req, &doc, &res);
-        if (r < 0)
+        r = ask(&o, &req, &doc, &res);
+        if (r <= 0)
                 return r;
-        if (o.json) {
-                cli_print_json(res);
-                return 0;
-        }
         print_vgpu_header();
         for (size_t i = 0; i < json_object_array_length(res); i++)
                 print_vgpu_row(json_object_array_get_idx(res, i));
@@ -422,14 +423,9 @@ static int cmd_show(int argc, char **argv)
                 o.uuid = args[0];
         if (!!o.uuid + !!o.vm + !!o.gpu != 1)
                 cli_usage_error("show: give one of UUID, --vm NAME or --gpu BDF");
-        fill(&o, &req);
-        r = call(&o, &req, &doc, &res);
-        if (r < 0)
+        r = ask(&o, &req, &doc, &res);
+        if (r <= 0)
                 return r;
-        if (o.json) {
-                cli_print_json(res);
-                return 0;
-        }
         if (o.gpu)
                 print_map(res);
         else if (o.vm)

@@ -185,21 +185,29 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         return NULL;
 }
 
-static void log_line(char ***log, const char *fmt, ...) _printf_(2, 3);
-static void log_line(char ***log, const char *fmt, ...)
+/* Start-up lines go to the caller's list, later ones to its callback; both to debug. */
+static void log_v(struct nvv_daemon *d, char ***log, int level, const char *fmt, va_list ap) _printf_(4, 0);
+static void log_v(struct nvv_daemon *d, char ***log, int level, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int r;
 
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
+        if (vasprintf(&s, fmt, ap) < 0)
                 return;
         log_debug("%s", s);
         if (log)
                 (void) strv_extend(log, s);
+        if (d && d->opt.log_fn)
+                d->opt.log_fn(d->opt.log_userdata, level, s);
+}
+
+static void log_line(char ***log, const char *fmt, ...) _printf_(2, 3);
+static void log_line(char ***log, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_v(NULL, log, 6, fmt, ap);
+        va_end(ap);
 }
 
 static int cmp_gpu(const void *a, const void *b)
@@ -383,18 +391,11 @@ sync:
 static void dlog(struct nvv_daemon *d, int level, const char *fmt, ...) _printf_(3, 4);
 static void dlog(struct nvv_daemon *d, int level, const char *fmt, ...)
 {
-        _cleanup_free_ char *s = NULL;
         va_list ap;
-        int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
+        log_v(d, NULL, level, fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return;
-        log_debug("%s", s);
-        if (d->opt.log_fn)
-                d->opt.log_fn(d->opt.log_userdata, level, s);
 }
 
 /*

@@ -890,65 +890,6 @@ int nvv_state_dir_prepare(const char *dir, char **reterr_msg)
         return 0;
 }
 
-/* Read state.json through dfd: regular files only, at most max bytes (+1 to see more). */
-static int read_state_file(int dfd, char **ret_data, size_t *ret_size, bool *ret_too_big)
-{
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, cap;
-        struct stat st;
-
-        *ret_too_big = false;
-        /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. */
-        fd = openat(dfd, NVV_STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        if ((uint64_t) st.st_size > NVV_STATE_MAX_FILE_SIZE) {
-                *ret_too_big = true;
-                return 0;
-        }
-        cap = (size_t) st.st_size + 1;
-        buf = malloc(cap + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k;
-
-                if (size == cap) {
-                        char *nb;
-
-                        if (cap > NVV_STATE_MAX_FILE_SIZE) {
-                                *ret_too_big = true; /* it grew while being read */
-                                return 0;
-                        }
-                        cap = MIN(cap * 2, (size_t) NVV_STATE_MAX_FILE_SIZE + 1);
-                        nb = realloc(buf, cap + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                k = read(fd, buf + size, cap - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t) k;
-        }
-        buf[size] = '\0';
-        *ret_data = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
-}
-
 /* Move the unusable file out of the way under a name no other file has. */
 static int keep_aside(int dfd, const char *dir, char *ret_path, size_t ret_len, char **reterr_msg)
 {
@@ -1001,7 +942,10 @@ int nvv_state_load(const char *dir, struct nvv_state **ret, struct nvv_state_loa
         if (r < 0)
                 return r;
 
-        r = read_state_file(dfd, &data, &size, &too_big);
+        r = read_full_file_at(dfd, NVV_STATE_FILE, O_NOFOLLOW, NVV_STATE_MAX_FILE_SIZE, &data, &size);
+        too_big = r == -EFBIG;
+        if (too_big)
+                r = 0;
         if (r == -ENOENT) {
                 info.missing = true;
                 r = nvv_state_new(&s);

@@ -176,12 +176,17 @@ int read_full_stream(FILE *f, size_t max, char **ret_data, size_t *ret_size)
 
 int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
 {
+        return read_full_file_at(AT_FDCWD, path, 0, max, ret_data, ret_size);
+}
+
+int read_full_file_at(int dfd, const char *name, int open_flags, size_t max, char **ret_data, size_t *ret_size)
+{
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
         /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | open_flags);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

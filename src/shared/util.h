@@ -27,6 +27,8 @@ int safe_atoi64(const char *s, int64_t *ret);
  * (-EISDIR) and any other kind of file (-EBADFD: a FIFO would block, a device never end);
  * the result is NUL terminated. */
 int read_full_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
+/* The same for name relative to dfd, with extra open flags (O_NOFOLLOW, say). */
+int read_full_file_at(int dfd, const char *name, int open_flags, size_t max, char **ret_data, size_t *ret_size);
 /* What read_full_file's error means, for "PATH: reason" messages. */
 const char *read_full_file_strerror(int r);
 int read_full_stream(FILE *f, size_t max, char **ret_data, size_t *ret_size);
