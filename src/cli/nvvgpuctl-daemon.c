@@ -25,8 +25,10 @@
 
 struct opts {
         const char *socket;
-        bool json, creatable, prometheus;
+        bool json, creatable, prometheus, defined;
+        int autostart;                          /* -1: not given */
         const char *gpu, *type, *uuid, *vm;
+        const char *policy, *arr, *timeslice, *arr_avg_factor, *arr_frequency, *count;
 };
 
 static const char *socket_path(const struct opts *o)
@@ -90,11 +92,17 @@ static void parse(int argc, char **argv, const char *usage, bool (*allowed)(int 
                 { "gpu", required_argument, NULL, 'g' },    { "type", required_argument, NULL, 't' },
                 { "uuid", required_argument, NULL, 'u' },   { "vm", required_argument, NULL, 'm' },
                 { "creatable", no_argument, NULL, 'C' },    { "prometheus", no_argument, NULL, 'P' },
-                { "help", no_argument, NULL, 'h' },         {},
+                { "defined", no_argument, NULL, 'D' },      { "autostart", no_argument, NULL, 'A' },
+                { "no-autostart", no_argument, NULL, 'N' }, { "policy", required_argument, NULL, 'p' },
+                { "timeslice-ms", required_argument, NULL, 'T' }, { "arr", required_argument, NULL, 'R' },
+                { "arr-avg-factor", required_argument, NULL, 'F' }, { "arr-frequency", required_argument, NULL, 'Q' },
+                { "count", required_argument, NULL, 'n' },  { "help", no_argument, NULL, 'h' },
+                {},
         };
         int c;
 
         optind = 1;
+        o->autostart = -1;
         while ((c = getopt_long(argc, argv, "jh", opts, NULL)) >= 0) {
                 if (c == 'h') {
                         printf("Usage: %s\n", usage);
@@ -127,6 +135,31 @@ static void parse(int argc, char **argv, const char *usage, bool (*allowed)(int 
                 case 'P':
                         o->prometheus = true;
                         break;
+                case 'D':
+                        o->defined = true;
+                        break;
+                case 'A':
+                case 'N':
+                        o->autostart = c == 'A';
+                        break;
+                case 'p':
+                        o->policy = optarg;
+                        break;
+                case 'T':
+                        o->timeslice = optarg;
+                        break;
+                case 'R':
+                        o->arr = optarg;
+                        break;
+                case 'F':
+                        o->arr_avg_factor = optarg;
+                        break;
+                case 'Q':
+                        o->arr_frequency = optarg;
+                        break;
+                case 'n':
+                        o->count = optarg;
+                        break;
                 }
         }
         if (argc - optind < min_args || argc - optind > max_args)
@@ -155,6 +188,41 @@ static void fill(const struct opts *o, struct nvv_ipc_request *req)
         }
         req->creatable = o->creatable;
         req->prometheus = o->prometheus;
+        req->defined = o->defined;
+        if (o->autostart >= 0) {
+                req->autostart_set = true;
+                req->autostart = o->autostart;
+        }
+        if (o->policy) {
+                if (!streq(o->policy, "best-effort") && !streq(o->policy, "equal-share") && !streq(o->policy, "fixed-share"))
+                        cli_usage_error("--policy: '%s' is not best-effort, equal-share or fixed-share", o->policy);
+                snprintf(req->sched_policy, sizeof(req->sched_policy), "%s", o->policy);
+        }
+        if (o->arr) {
+                if (!streq(o->arr, "default") && !streq(o->arr, "enable") && !streq(o->arr, "disable"))
+                        cli_usage_error("--arr: '%s' is not default, enable or disable", o->arr);
+                snprintf(req->arr, sizeof(req->arr), "%s", o->arr);
+        }
+        {
+                const struct {
+                        const char *opt, *v;
+                        uint32_t *out, max;
+                } nums[] = {
+                        { "--timeslice-ms", o->timeslice, &req->timeslice_ms, 4000 },
+                        { "--arr-avg-factor", o->arr_avg_factor, &req->arr_avg_factor, UINT32_MAX },
+                        { "--arr-frequency", o->arr_frequency, &req->arr_frequency, UINT32_MAX },
+                };
+                for (size_t i = 0; i < ELEMENTSOF(nums); i++) {
+                        uint64_t n;
+
+                        if (!nums[i].v)
+                                continue;
+                        if (safe_atou64(nums[i].v, &n) < 0 || n == 0 || n > nums[i].max)
+                                cli_usage_error("%s: '%s' is not a number from 1 to %" PRIu32, nums[i].opt, nums[i].v,
+                                                nums[i].max);
+                        *nums[i].out = (uint32_t) n;
+                }
+        }
 }
 
 /* Check, send, and print the result as JSON when asked: 1 when the caller shows it as text. */
@@ -316,7 +384,22 @@ static int cmd_destroy(int argc, char **argv)
 
 static bool list_opt(int c)
 {
-        return c == 'g' || c == 'm';
+        return c == 'g' || c == 'm' || c == 'D';
+}
+
+static void print_definitions(json_object *res)
+{
+        printf("%-36s  %-14s %-13s %-9s %-13s %s\n", "UUID", "TYPE", "GPU", "AUTOSTART", "STARTED", "VM");
+        for (size_t i = 0; i < json_object_array_length(res); i++) {
+                _cleanup_free_ char *k1 = NULL, *k2 = NULL;
+                json_object *v = json_object_array_get_idx(res, i), *st = NULL, *au = NULL;
+
+                (void) json_object_object_get_ex(v, "started", &st);
+                (void) json_object_object_get_ex(v, "autostart", &au);
+                printf("%-36s  %-14s %-13s %-9s %-13s %s\n", jget(v, "uuid"), esc(jget(v, "type"), &k1),
+                       jget(v, "gpu") ? jget(v, "gpu") : "any", json_object_get_boolean(au) ? "yes" : "no",
+                       json_object_get_boolean(st) ? jget(v, "running_on") : "no", jget(v, "vm") ? esc(jget(v, "vm"), &k2) : "-");
+        }
 }
 
 static int cmd_list(int argc, char **argv)
@@ -328,10 +411,15 @@ static int cmd_list(int argc, char **argv)
         char **args;
         int r;
 
-        parse(argc, argv, "nvvgpuctl list [--gpu BDF] [--vm NAME] [--json] [--socket PATH]", list_opt, &o, 0, 0, &args);
+        parse(argc, argv, "nvvgpuctl list [--defined] [--gpu BDF] [--vm NAME] [--json] [--socket PATH]", list_opt, &o, 0,
+              0, &args);
         r = ask(&o, &req, &doc, &res);
         if (r <= 0)
                 return r;
+        if (o.defined) {
+                print_definitions(res);
+                return 0;
+        }
         print_vgpu_header();
         for (size_t i = 0; i < json_object_array_length(res); i++)
                 print_vgpu_row(json_object_array_get_idx(res, i));
@@ -439,6 +527,207 @@ static int cmd_show(int argc, char **argv)
         return 0;
 }
 
+/* ---- persistent vGPUs ---- */
+
+static bool define_opt(int c)
+{
+        return c == 'g' || c == 't' || c == 'u' || c == 'm' || c == 'A' || c == 'N';
+}
+
+static int cmd_define(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_DEFINE };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv,
+              "nvvgpuctl define --type NAME [--gpu BDF] [--uuid UUID] [--vm NAME] [--no-autostart] [--json] [--socket PATH]\n"
+              "       nvvgpuctl define --uuid UUID   (a vGPU that exists: its type and GPU)",
+              define_opt, &o, 0, 0, &args);
+        if (!o.type && !o.uuid)
+                cli_usage_error("define: --type is required, or --uuid of a vGPU that exists");
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.json)
+                cli_print_json(res);
+        else
+                printf("%s\n", jget(res, "uuid"));
+        return 0;
+}
+
+/* undefine, start, stop: one UUID. */
+static int cmd_uuid_verb(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = {};
+        struct opts o = {};
+        json_object *res;
+        char **args, usage[96];
+        int r;
+
+        req.method = nvv_ipc_method_from_string(argv[0]);
+        snprintf(usage, sizeof(usage), "nvvgpuctl %s UUID [%s--socket PATH]", argv[0],
+                 streq(argv[0], "start") ? "--json " : "");
+        parse(argc, argv, usage, no_opts, &o, 1, 1, &args);
+        if (o.json && !streq(argv[0], "start"))
+                cli_usage_error("usage: %s", usage);
+        o.uuid = args[0];
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        if (o.json)
+                cli_print_json(res);
+        return 0;
+}
+
+/* ---- scheduler ---- */
+
+static bool sched_opt(int c)
+{
+        return c == 'g' || c == 'p' || c == 'T' || c == 'R' || c == 'F' || c == 'Q';
+}
+
+static void print_sched(json_object *res)
+{
+        printf("%-13s %-12s %10s %-8s %-10s %s\n", "GPU", "POLICY", "TIMESLICE", "ARR", "SOURCE", "FIRMWARE OFFERS");
+        for (size_t i = 0; i < json_object_array_length(res); i++) {
+                json_object *s = json_object_array_get_idx(res, i), *caps = NULL, *pol = NULL;
+                char ts[32], offers[160] = "";
+                size_t k = 0;
+
+                snprintf(ts, sizeof(ts), "%.3g ms", (double) jnum(s, "timeslice_us") / 1000.0);
+                if (json_object_object_get_ex(s, "caps", &caps) && json_object_object_get_ex(caps, "policies", &pol)) {
+                        for (size_t j = 0; j < json_object_array_length(pol) && k < sizeof(offers); j++)
+                                k += (size_t) snprintf(offers + k, sizeof(offers) - k, "%s%s", j ? ", " : "",
+                                                       json_object_get_string(json_object_array_get_idx(pol, j)));
+                        if (k < sizeof(offers))
+                                snprintf(offers + k, sizeof(offers) - k, "; %.3g-%.3g ms%s",
+                                         (double) jnum(caps, "min_timeslice_us") / 1000.0,
+                                         (double) jnum(caps, "max_timeslice_us") / 1000.0, jnum(caps, "arr") ? "; ARR" : "");
+                }
+                printf("%-13s %-12s %10s %-8s %-10s %s\n", jget(s, "gpu"), jget(s, "policy"), ts, jget(s, "arr"),
+                       jget(s, "source"), offers);
+        }
+}
+
+static int cmd_scheduler(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = {};
+        struct opts o = {};
+        json_object *res, *one;
+        char **args;
+        int r;
+
+        if (argc >= 2 && streq(argv[1], "get")) {
+                req.method = NVV_IPC_SCHEDULER_GET;
+                parse(argc - 1, argv + 1, "nvvgpuctl scheduler get [--gpu BDF] [--json] [--socket PATH]", gpu_opt, &o, 0,
+                      0, &args);
+                r = ask(&o, &req, &doc, &res);
+                if (r <= 0)
+                        return r;
+                print_sched(res);
+                return 0;
+        }
+        if (argc >= 2 && streq(argv[1], "set")) {
+                req.method = NVV_IPC_SCHEDULER_SET;
+                parse(argc - 1, argv + 1,
+                      "nvvgpuctl scheduler set --gpu BDF --policy best-effort|equal-share|fixed-share [--timeslice-ms N]\n"
+                      "                          [--arr default|enable|disable] [--arr-avg-factor N] [--arr-frequency N]\n"
+                      "                          [--json] [--socket PATH]",
+                      sched_opt, &o, 0, 0, &args);
+                if (!o.gpu || !o.policy)
+                        cli_usage_error("scheduler set: --gpu and --policy are required");
+                r = ask(&o, &req, &doc, &res);
+                if (r <= 0)
+                        return r;
+                one = json_object_new_array();
+                json_object_array_add(one, json_object_get(res));
+                print_sched(one);
+                json_object_put(one);
+                return 0;
+        }
+        cli_usage_error("usage: nvvgpuctl scheduler get [--gpu BDF] | scheduler set --gpu BDF --policy POLICY ...");
+}
+
+/* ---- events ---- */
+
+static bool events_opt(int c)
+{
+        return c == 'n';
+}
+
+/* One event for people: time, name, GPU, vGPU, then the other keys as key=value. */
+static void print_event(json_object *e)
+{
+        _cleanup_free_ char *k = NULL;
+        const char *t = jget(e, "time");
+
+        printf("%s %-15s %-13s %-36s", t ? t : "-", jget(e, "event") ? jget(e, "event") : "?",
+               jget(e, "gpu") ? jget(e, "gpu") : "-", jget(e, "uuid") ? jget(e, "uuid") : "-");
+        json_object_object_foreach(e, key, v) {
+                if (streq(key, "version") || streq(key, "time") || streq(key, "event") || streq(key, "gpu") ||
+                    streq(key, "uuid") || json_object_is_type(v, json_type_null))
+                        continue;
+                printf(" %s=%s", key, esc(json_object_get_string(v), &k));
+        }
+        printf("\n");
+        fflush(stdout);
+}
+
+static int cmd_events(int argc, char **argv)
+{
+        _cleanup_free_ char *text = NULL, *reply = NULL, *msg = NULL;
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_SUBSCRIBE };
+        _cleanup_close_ int fd = -1;
+        struct opts o = {};
+        json_object *res;
+        uint64_t count = 0, seen = 0;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl events [--count N] [--json] [--socket PATH]", events_opt, &o, 0, 0, &args);
+        if (o.count && (safe_atou64(o.count, &count) < 0 || count == 0))
+                cli_usage_error("--count: '%s' is not a number of events (1 or more)", o.count);
+        r = nvv_ipc_format_request(&req, &text);
+        if (r < 0)
+                return cli_error(r, "out of memory");
+        r = nvv_ipcsock_connect(socket_path(&o), &fd, &msg);
+        if (r < 0)
+                return cli_error(r, "%s", msg);
+        r = nvv_ipcsock_call(fd, text, CALL_TIMEOUT_MS, &reply, &msg);
+        if (r >= 0)
+                r = nvv_ipc_parse_reply(reply, strlen(reply), &doc, &res, &msg);
+        if (r < 0)
+                return cli_error(r, "%s", msg);
+        for (;;) {
+                _cleanup_json_ json_object *e = NULL;
+                _cleanup_free_ char *line = NULL;
+
+                r = nvv_ipcsock_next_event(fd, -1, &line, &msg);
+                if (r < 0)
+                        return cli_error(r, "%s", msg);
+                if (o.json) {
+                        printf("%s\n", line);
+                        fflush(stdout);
+                } else {
+                        e = json_tokener_parse(line);
+                        if (!e || !json_object_is_type(e, json_type_object))
+                                return cli_error(-EBADMSG, "nvvgpud sent an event that is not a JSON object");
+                        print_event(e);
+                }
+                if (count && ++seen >= count)
+                        return 0;
+        }
+}
+
 /* ---- status, policy ---- */
 
 static bool status_opt(int c)
@@ -474,6 +763,8 @@ static int cmd_status(int argc, char **argv)
         printf("policy       %s\n", jget(res, "policy"));
         printf("GPUs         %" PRId64 " (%" PRId64 " ready)\n", jnum(res, "gpus"), jnum(res, "gpus_ready"));
         printf("vGPUs        %" PRId64 "\n", jnum(res, "vgpus"));
+        printf("definitions  %" PRId64 "\n", jnum(res, "definitions"));
+        printf("subscribers  %" PRId64 "\n", jnum(res, "subscribers"));
         return 0;
 }
 
@@ -520,6 +811,8 @@ int nvvgpuctl_daemon(int argc, char **argv)
                 { "gpus", cmd_gpus },       { "types", cmd_types }, { "create", cmd_create },
                 { "destroy", cmd_destroy }, { "list", cmd_list },   { "show", cmd_show },
                 { "status", cmd_status },   { "policy", cmd_policy },
+                { "define", cmd_define },   { "undefine", cmd_uuid_verb }, { "start", cmd_uuid_verb },
+                { "stop", cmd_uuid_verb },  { "scheduler", cmd_scheduler }, { "events", cmd_events },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cmds); i++)

@@ -26,6 +26,12 @@ static const struct {
         { "show", nvvgpuctl_daemon, "one vGPU, a VM's vGPUs, or a GPU's framebuffer map" },
         { "status", nvvgpuctl_daemon, "nvvgpud's state (--prometheus: metrics)" },
         { "policy", nvvgpuctl_daemon, "check a policy file, or make nvvgpud reload its own" },
+        { "define", nvvgpuctl_daemon, "a persistent vGPU, made at boot or when its GPU appears" },
+        { "undefine", nvvgpuctl_daemon, "forget a persistent vGPU (a running one stays)" },
+        { "start", nvvgpuctl_daemon, "make a defined vGPU now" },
+        { "stop", nvvgpuctl_daemon, "remove a vGPU, keeping its definition" },
+        { "scheduler", nvvgpuctl_daemon, "a GPU's time-sliced scheduler: get, or set until nvvgpud restarts" },
+        { "events", nvvgpuctl_daemon, "follow firmware and lifecycle events" },
 };
 
 void cli_print_json(json_object *o)

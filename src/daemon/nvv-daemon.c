@@ -20,6 +20,7 @@
 #include "log.h"
 #include "nvv-catalog.h"
 #include "nvv-daemon.h"
+#include "nvv-evbus.h"
 #include "nvv-fwdb.h"
 #include "nvv-json.h"
 #include "nvv-pgpu.h"
@@ -72,6 +73,8 @@ struct nvv_daemon {
         int stop_fd;
         int lock_fd;                            /* flock on STATE_DIR/lock */
         uint64_t resets, recovered, lost;
+
+        struct nvv_evbus *bus;                  /* `nvvgpuctl events` */
 };
 
 /* ---- set-up ---- */
@@ -89,6 +92,9 @@ int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, 
         pthread_mutex_init(&d->lock, NULL);
         d->stop_fd = -1;
         d->lock_fd = -1;
+        r = nvv_evbus_new(&d->bus);
+        if (r < 0)
+                return r;
         d->opt = *o;
         d->started = time(NULL);
         for (char *const *p = o->fwabi_dirs; p && *p; p++)
@@ -180,6 +186,7 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         free(d->policy_file);
         free(d->state_dir);
         nvv_state_free(d->state);
+        nvv_evbus_free(d->bus);
         pthread_mutex_destroy(&d->lock);
         free(d);
         return NULL;
@@ -210,12 +217,68 @@ static void log_line(char ***log, const char *fmt, ...)
         va_end(ap);
 }
 
+/* One event for `nvvgpuctl events` (doc/ipc.md): its name, GPU and vGPU, and extra keys (taken). */
+static void emit(struct nvv_daemon *d, const char *event, const char *gpu, const char *uuid, json_object *extra)
+{
+        json_object *o = json_object_new_object();
+
+        if (!o) {
+                json_object_put(extra);
+                return;
+        }
+        json_object_object_add(o, "event", json_object_new_string(event));
+        if (gpu && gpu[0])
+                json_object_object_add(o, "gpu", json_object_new_string(gpu));
+        if (uuid && uuid[0])
+                json_object_object_add(o, "uuid", json_object_new_string(uuid));
+        if (extra) {
+                json_object_object_foreach(extra, k, v) json_object_object_add(o, k, json_object_get(v));
+                json_object_put(extra);
+        }
+        (void) nvv_evbus_publish(d->bus, o);
+}
+
+/* Extra keys for emit(): "key", json_object *, ..., NULL. */
+static json_object *kv(const char *key, ...)
+{
+        json_object *o = json_object_new_object();
+        va_list ap;
+
+        va_start(ap, key);
+        for (const char *k = key; k; k = va_arg(ap, const char *)) {
+                json_object *v = va_arg(ap, json_object *);
+
+                if (o)
+                        json_object_object_add(o, k, v);
+                else
+                        json_object_put(v);
+        }
+        va_end(ap);
+        return o;
+}
+
+struct nvv_evbus *nvv_daemon_get_bus(struct nvv_daemon *d)
+{
+        return d ? d->bus : NULL;
+}
+
+static void log_v_line(struct nvv_daemon *d, char ***log, int level, const char *fmt, ...) _printf_(4, 5);
+static void log_v_line(struct nvv_daemon *d, char ***log, int level, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_v(log ? NULL : d, log, level, fmt, ap);
+        va_end(ap);
+}
+
 static int cmp_gpu(const void *a, const void *b)
 {
         return strcmp(((const struct daemon_gpu *) a)->info.bdf, ((const struct daemon_gpu *) b)->info.bdf);
 }
 
 static struct daemon_gpu *find_gpu(struct nvv_daemon *d, const char *bdf);
+static void autostart(struct nvv_daemon *d, const char *only_gpu, char ***log);
 
 /* ---- the state store ---- */
 
@@ -411,6 +474,7 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
         size_t n = nvv_pgpu_count(x->g), k = 0, made = 0;
 
         dlog(d, 4, "GPU %s: the GSP reset; recovering %zu vGPUs", x->info.bdf, n);
+        emit(d, "gpu-reset", x->info.bdf, NULL, kv("vgpus", json_object_new_int64((int64_t) n), NULL));
         v = calloc(n ? n : 1, sizeof(*v));
         if (!v)
                 return;
@@ -424,6 +488,7 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
         if (nvv_pgpu_bring_up(x->g, &msg) < 0) {
                 dlog(d, 3, "GPU %s: bring-up after the reset failed: %s; its %zu vGPUs stay recorded", x->info.bdf,
                         msg ? msg : "?", k);
+                emit(d, "gpu-failed", x->info.bdf, NULL, kv("message", json_object_new_string(msg ? msg : "?"), NULL));
                 pthread_mutex_lock(&d->lock);
                 d->resets++;
                 d->lost += k;
@@ -444,6 +509,8 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
                 if (r < 0) {
                         dlog(d, 3, "GPU %s: vGPU %s could not be made again after the reset: %s; its record stays",
                                 x->info.bdf, v[i].name, m ? m : strerror(-r));
+                        emit(d, "vgpu-lost", x->info.bdf, v[i].name,
+                             kv("message", json_object_new_string(m ? m : strerror(-r)), NULL));
                         continue;
                 }
                 made++;
@@ -458,6 +525,8 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
         d->lost += k - made;
         pthread_mutex_unlock(&d->lock);
         dlog(d, 5, "GPU %s: recovered %zu of %zu vGPUs after the GSP reset", x->info.bdf, made, k);
+        emit(d, "gpu-recovered", x->info.bdf, NULL,
+             kv("recovered", json_object_new_int64((int64_t) made), "lost", json_object_new_int64((int64_t) (k - made)), NULL));
 }
 
 static void *event_main(void *userdata)
@@ -494,6 +563,41 @@ static void *event_main(void *userdata)
         return NULL;
 }
 
+/* Every firmware event, as the managed GPU saw it (its state is already updated). */
+static void on_firmware_event(void *userdata, struct nvv_pgpu *g, int event, const union nvv_cmd_any *payload)
+{
+        struct nvv_daemon *d = userdata;
+        const char *gpu = nvv_pgpu_get_name(g);
+        char uuid[37] = "";
+        uint32_t gfid = 0;
+        json_object *extra;
+
+        if (event == NVV_EVENT_PLUGIN)
+                gfid = payload->event_plugin.gfid;
+        else if (event == NVV_EVENT_RC_ERROR)
+                gfid = payload->event_rc_error.gfid;
+        for (size_t i = 0; gfid && i < nvv_pgpu_count(g); i++) {
+                struct nvv_pgpu_vgpu v;
+
+                if (nvv_pgpu_get_vgpu(g, i, &v) == 0 && v.gfid == gfid)
+                        snprintf(uuid, sizeof(uuid), "%.36s", v.name);
+        }
+        extra = kv("kind", json_object_new_string(nvv_event_to_string(event) ? nvv_event_to_string(event) : "?"), NULL);
+        if (gfid)
+                json_object_object_add(extra, "gfid", json_object_new_int64(gfid));
+        if (event == NVV_EVENT_PLUGIN) {
+                uint32_t n = payload->event_plugin.notify;
+
+                json_object_object_add(extra, "notify",
+                                       json_object_new_string(n < _NVV_NOTIFY_MAX ? nvv_plugin_notify_names[n] : "unknown"));
+        } else if (event == NVV_EVENT_RC_ERROR) {
+                json_object_object_add(extra, "engine", json_object_new_int64(payload->event_rc_error.engine_type));
+                json_object_object_add(extra, "chid", json_object_new_int64(payload->event_rc_error.chid));
+                json_object_object_add(extra, "except_type", json_object_new_int64(payload->event_rc_error.except_type));
+        }
+        emit(d, "firmware", gpu, uuid, extra);
+}
+
 /* Listen for every managed GPU's firmware events. A GPU whose channel carries none is
  * logged; it still works, it only cannot be recovered after a reset. */
 static int start_events(struct nvv_daemon *d, char ***log)
@@ -501,7 +605,7 @@ static int start_events(struct nvv_daemon *d, char ***log)
         for (size_t i = 0; i < d->n_gpus; i++) {
                 _cleanup_free_ char *m = NULL;
 
-                if (d->gpus[i].g && nvv_pgpu_subscribe(d->gpus[i].g, NULL, NULL, &m) < 0)
+                if (d->gpus[i].g && nvv_pgpu_subscribe(d->gpus[i].g, on_firmware_event, d, &m) < 0)
                         log_line(log, "%s", m ? m : "cannot receive firmware events");
         }
         d->stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -560,6 +664,7 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         qsort(d->gpus, d->n_gpus, sizeof(d->gpus[0]), cmp_gpu);
         if (d->n_gpus == 0)
                 return nvv_fail_errno(-ENODEV, reterr_msg, "no GPU behind the backend");
+        autostart(d, NULL, ret_log);
         for (size_t i = 0; i < d->state->n_vgpus; i++)
                 if (!find_gpu(d, d->state->vgpus[i].gpu) || !find_gpu(d, d->state->vgpus[i].gpu)->g)
                         log_line(ret_log, "vGPU %s: its GPU %s is not here; its record stays until the GPU is back",
@@ -999,11 +1104,12 @@ static int intent(struct nvv_daemon *d, const struct daemon_gpu *x, const char *
         struct nvv_state_vgpu rec = { .state = what, .placement_id = NVV_PLACEMENT_NONE };
         int r;
 
-        if (!d->state_dir)
-                return 0;
         pthread_mutex_lock(&d->lock);
         old = nvv_state_find_vgpu(d->state, uuid);
-        if (old) {
+        if (old && what == NVV_STATE_VGPU_CREATING) {
+                /* Another request makes this UUID right now (checked under the lock). */
+                r = nvv_fail_errno(-EEXIST, reterr_msg, "vGPU %s is being made by another request", uuid);
+        } else if (old) {
                 rec = *old;
                 rec.state = what;
                 rec.gfid = rec.host_handle = 0;
@@ -1082,6 +1188,8 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
                 free(msg);
                 msg = NULL;
                 r = intent(d, x, uuid, t, NVV_STATE_VGPU_CREATING, &msg);
+                if (r == -EEXIST)
+                        return fail(r, "%s", msg);
                 if (r < 0)
                         return fail(r, "vGPU not made: the state store failed: %s", msg ? msg : strerror(-r));
                 r = nvv_pgpu_create_vgpu(x->g, t->type_id, NVV_PLACEMENT_NONE, uuid, &v, NULL, &msg);
@@ -1116,6 +1224,9 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
                 }
                 d->creates++;
                 pthread_mutex_unlock(&d->lock);
+                emit(d, "vgpu-created", x->info.bdf, uuid,
+                     kv("type", json_object_new_string(t->short_name), "vm", req->vm[0] ? json_object_new_string(req->vm) : NULL,
+                        NULL));
                 return nvv_ipc_reply_ok(vgpu_json(d, x, &v));
         }
         pthread_mutex_lock(&d->lock);
@@ -1167,12 +1278,357 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
                 r = state_save_locked(d, &msg);
                 d->destroys++;
                 pthread_mutex_unlock(&d->lock);
+                emit(d, "vgpu-destroyed", x->info.bdf, req->uuid,
+                     kv("type", json_object_new_string(v.type ? v.type->short_name : type_name_of(x->g, v.type_id)), NULL));
                 if (r < 0)
                         return fail(r, "vGPU %s is destroyed, but the state store failed: %s", req->uuid,
                                     msg ? msg : strerror(-r));
                 return nvv_ipc_reply_ok(NULL);
         }
         return fail(-ENOENT, "no vGPU %s", req->uuid);
+}
+
+/* ---- persistent definitions ---- */
+
+/* Where the vGPU of this UUID is now, or "" (*ret_x NULL) when none is. */
+static struct daemon_gpu *where_is(struct nvv_daemon *d, const char *uuid, struct nvv_pgpu_vgpu *ret_v)
+{
+        for (size_t i = 0; i < d->n_gpus; i++)
+                if (d->gpus[i].g && nvv_pgpu_find_vgpu(d->gpus[i].g, uuid, ret_v) == 0)
+                        return &d->gpus[i];
+        return NULL;
+}
+
+static json_object *definition_json(struct nvv_daemon *d, const struct nvv_state_definition *def)
+{
+        json_object *o = json_object_new_object();
+        struct nvv_pgpu_vgpu v;
+        struct daemon_gpu *x = where_is(d, def->uuid, &v);
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "uuid", jstr(def->uuid));
+        json_object_object_add(o, "type", jstr(def->type_name));
+        json_object_object_add(o, "gpu", def->gpu[0] ? jstr(def->gpu) : NULL);
+        json_object_object_add(o, "vm", def->vm_name[0] ? jstr(def->vm_name) : NULL);
+        json_object_object_add(o, "autostart", json_object_new_boolean(def->autostart));
+        json_object_object_add(o, "started", json_object_new_boolean(x != NULL));
+        if (x)
+                json_object_object_add(o, "running_on", jstr(x->info.bdf));
+        return o;
+}
+
+static json_object *do_list_defined(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        _cleanup_free_ struct nvv_state_definition *defs = NULL;
+        json_object *a = json_object_new_array();
+        size_t n;
+
+        if (!a)
+                return fail(-ENOMEM, "out of memory");
+        pthread_mutex_lock(&d->lock);
+        n = d->state->n_definitions;
+        defs = n ? malloc(n * sizeof(*defs)) : NULL;
+        if (defs)
+                memcpy(defs, d->state->definitions, n * sizeof(*defs));
+        pthread_mutex_unlock(&d->lock);
+        if (n && !defs) {
+                json_object_put(a);
+                return fail(-ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (req->gpu[0] && !streq(req->gpu, defs[i].gpu))
+                        continue;
+                if (req->vm[0] && !streq(req->vm, defs[i].vm_name))
+                        continue;
+                json_object_array_add(a, definition_json(d, &defs[i]));
+        }
+        return nvv_ipc_reply_ok(a);
+}
+
+/*
+ * A definition names a type, and optionally a GPU and a VM; it may be made for a GPU that is
+ * not here now (it starts when the GPU appears). define with the UUID of a vGPU that exists
+ * records that vGPU (its type and GPU). The type's name is checked against the GPU's model,
+ * or the catalog when the GPU is not here.
+ */
+static json_object *do_define(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        struct nvv_state_definition def = { .autostart = req->autostart_set ? req->autostart : true };
+        _cleanup_free_ char *msg = NULL;
+        const struct nvv_catalog_type *t = NULL;
+        struct nvv_pgpu_vgpu v;
+        struct daemon_gpu *x = NULL, *at = NULL;
+        int r;
+
+        if (req->uuid[0]) {
+                snprintf(def.uuid, sizeof(def.uuid), "%s", req->uuid);
+                at = where_is(d, req->uuid, &v);
+        } else
+                random_uuid(def.uuid);
+        if (at) {
+                const char *have = v.type ? v.type->short_name : type_name_of(at->g, v.type_id);
+
+                if (req->type[0] && strcasecmp(req->type, have) != 0)
+                        return fail(-EINVAL, "vGPU %s exists with the type %s, not %s", def.uuid, have, req->type);
+                if (req->gpu[0] && !streq(req->gpu, at->info.bdf))
+                        return fail(-EINVAL, "vGPU %s exists on GPU %s, not %s", def.uuid, at->info.bdf, req->gpu);
+                t = v.type ? v.type : find_type(at->g, have);
+                snprintf(def.gpu, sizeof(def.gpu), "%.12s", at->info.bdf);
+        } else if (!req->type[0])
+                return fail(-ENOENT, "no vGPU %s exists to define; give its type", def.uuid);
+        else {
+                if (req->gpu[0]) {
+                        x = find_gpu(d, req->gpu);
+                        snprintf(def.gpu, sizeof(def.gpu), "%s", req->gpu);
+                }
+                if (x && x->g) {
+                        t = find_type(x->g, req->type);
+                        if (!t)
+                                return fail(-ENOENT, "GPU %s (%s) does not offer the type %s", x->info.bdf,
+                                            nvv_pgpu_get_model(x->g)->short_name, req->type);
+                } else {
+                        t = nvv_catalog_find_type(d->catalog, req->type);
+                        if (!t)
+                                return fail(-ENOENT, "no GPU model in the catalog has the type %s", req->type);
+                }
+        }
+        snprintf(def.type_name, sizeof(def.type_name), "%s", t ? t->short_name : req->type);
+        if (req->vm[0])
+                snprintf(def.vm_name, sizeof(def.vm_name), "%s", req->vm);
+        else if (at) {
+                char vm[NVV_IPC_NAME_MAX + 1];
+
+                note_get(d, def.uuid, vm);
+                snprintf(def.vm_name, sizeof(def.vm_name), "%s", vm);
+        }
+        pthread_mutex_lock(&d->lock);
+        r = nvv_state_add_definition(d->state, &def, &msg);
+        if (r >= 0) {
+                r = state_save_locked(d, &msg);
+                if (r < 0) {
+                        (void) nvv_state_remove_definition(d->state, def.uuid);
+                        pthread_mutex_unlock(&d->lock);
+                        return fail(r, "vGPU %s not defined: the state store failed: %s", def.uuid, msg ? msg : strerror(-r));
+                }
+        }
+        pthread_mutex_unlock(&d->lock);
+        if (r == -EEXIST)
+                return fail(r, "vGPU %s is defined already (nvvgpuctl list --defined)", def.uuid);
+        if (r < 0)
+                return fail(r, "%s", msg ? msg : strerror(-r));
+        emit(d, "vgpu-defined", def.gpu, def.uuid, kv("type", json_object_new_string(def.type_name), NULL));
+        return nvv_ipc_reply_ok(definition_json(d, &def));
+}
+
+static json_object *do_undefine(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        _cleanup_free_ char *msg = NULL;
+        const struct nvv_state_definition *p;
+        struct nvv_state_definition def;
+        int r;
+
+        pthread_mutex_lock(&d->lock);
+        p = nvv_state_find_definition(d->state, req->uuid);
+        if (!p) {
+                pthread_mutex_unlock(&d->lock);
+                return fail(-ENOENT, "vGPU %s is not defined", req->uuid);
+        }
+        def = *p;
+        (void) nvv_state_remove_definition(d->state, req->uuid);
+        r = state_save_locked(d, &msg);
+        if (r < 0)
+                (void) nvv_state_add_definition(d->state, &def, NULL);
+        pthread_mutex_unlock(&d->lock);
+        if (r < 0)
+                return fail(r, "vGPU %s is still defined: the state store failed: %s", req->uuid, msg ? msg : strerror(-r));
+        emit(d, "vgpu-undefined", def.gpu, def.uuid, NULL);
+        /* A vGPU made from it stays: undefine only forgets how to make it again. */
+        return nvv_ipc_reply_ok(NULL);
+}
+
+static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request *req);
+
+/* Make the vGPU a definition describes; *ret_err (optional) gets the refusal's errno. */
+static json_object *start_definition(struct nvv_daemon *d, const struct nvv_state_definition *def)
+{
+        struct nvv_ipc_request c = { .method = NVV_IPC_CREATE };
+        struct nvv_pgpu_vgpu v;
+        struct daemon_gpu *x = where_is(d, def->uuid, &v);
+
+        if (x)
+                return fail(-EALREADY, "vGPU %s is started already, on GPU %s", def->uuid, x->info.bdf);
+        if (def->gpu[0] && !find_gpu(d, def->gpu))
+                return fail(-ENODEV, "vGPU %s is defined on GPU %s, which is not here%s", def->uuid, def->gpu,
+                            def->autostart ? "; it starts when the GPU appears" : "");
+        snprintf(c.type, sizeof(c.type), "%.*s", NVV_IPC_TYPE_MAX - 1, def->type_name);
+        snprintf(c.gpu, sizeof(c.gpu), "%s", def->gpu);
+        snprintf(c.uuid, sizeof(c.uuid), "%s", def->uuid);
+        snprintf(c.vm, sizeof(c.vm), "%.*s", NVV_IPC_NAME_MAX, def->vm_name);
+        return do_create(d, &c);
+}
+
+static json_object *do_start(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        const struct nvv_state_definition *p;
+        struct nvv_state_definition def;
+
+        pthread_mutex_lock(&d->lock);
+        p = nvv_state_find_definition(d->state, req->uuid);
+        if (p)
+                def = *p;
+        pthread_mutex_unlock(&d->lock);
+        if (!p)
+                return fail(-ENOENT, "vGPU %s is not defined (nvvgpuctl define --uuid %s --type TYPE)", req->uuid, req->uuid);
+        return start_definition(d, &def);
+}
+
+static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_request *req);
+
+static json_object *do_stop(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        struct nvv_pgpu_vgpu v;
+        bool defined;
+
+        if (where_is(d, req->uuid, &v))
+                return do_destroy(d, req);
+        pthread_mutex_lock(&d->lock);
+        defined = nvv_state_find_definition(d->state, req->uuid) != NULL;
+        pthread_mutex_unlock(&d->lock);
+        return defined ? fail(-EALREADY, "vGPU %s is not started", req->uuid) : fail(-ENOENT, "no vGPU %s", req->uuid);
+}
+
+/* At start, and when a GPU comes up: make every autostart definition that is not made yet.
+ * Each outcome is logged. */
+static void autostart(struct nvv_daemon *d, const char *only_gpu, char ***log)
+{
+        _cleanup_free_ struct nvv_state_definition *defs = NULL;
+        size_t n;
+
+        pthread_mutex_lock(&d->lock);
+        n = d->state->n_definitions;
+        defs = n ? malloc(n * sizeof(*defs)) : NULL;
+        if (defs)
+                memcpy(defs, d->state->definitions, n * sizeof(*defs));
+        pthread_mutex_unlock(&d->lock);
+        for (size_t i = 0; defs && i < n; i++) {
+                _cleanup_json_ json_object *reply = NULL;
+                json_object *e, *m, *ok;
+                struct nvv_pgpu_vgpu v;
+
+                if (!defs[i].autostart || where_is(d, defs[i].uuid, &v))
+                        continue;
+                if (only_gpu && defs[i].gpu[0] && !streq(defs[i].gpu, only_gpu))
+                        continue;
+                reply = start_definition(d, &defs[i]);
+                if (reply && json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok)) {
+                        log_v_line(d, log, 6, "vGPU %s (%s): started from its definition", defs[i].uuid, defs[i].type_name);
+                        continue;
+                }
+                m = reply && json_object_object_get_ex(reply, "error", &e) && json_object_object_get_ex(e, "message", &m)
+                            ? m
+                            : NULL;
+                log_v_line(d, log, 4, "vGPU %s (%s): not started from its definition: %s", defs[i].uuid,
+                           defs[i].type_name, m ? json_object_get_string(m) : "out of memory");
+        }
+}
+
+/* ---- the scheduler ---- */
+
+static json_object *sched_json(const struct daemon_gpu *x, const struct nvv_pgpu_sched *sc)
+{
+        json_object *o = json_object_new_object(), *c;
+        uint32_t p = sc->state.policy, a = sc->state.arr;
+
+        json_object_object_add(o, "gpu", jstr(x->info.bdf));
+        json_object_object_add(o, "policy", jstr(p < _NVV_SCHED_MAX ? nvv_policy_sched_name(p) : "unknown"));
+        json_object_object_add(o, "timeslice_us", json_object_new_int64(sc->state.timeslice_ns / 1000));
+        json_object_object_add(o, "arr", jstr(a < _NVV_ARR_MAX ? nvv_sched_arr_names[a] : "unknown"));
+        json_object_object_add(o, "source", jstr(sc->from_firmware ? "firmware" : "bring-up"));
+        json_object_object_add(o, "requested", jstr(sc->set.set ? "manager" : "firmware-default"));
+        if (sc->have_caps) {
+                json_object *sup = json_object_new_array();
+
+                c = json_object_new_object();
+                for (size_t i = 0; i < ELEMENTSOF(sc->caps.supported_policies); i++)
+                        if (sc->caps.supported_policies[i] > NVV_SCHED_OTHER && sc->caps.supported_policies[i] < _NVV_SCHED_MAX)
+                                json_object_array_add(sup, jstr(nvv_policy_sched_name(sc->caps.supported_policies[i])));
+                json_object_object_add(c, "policies", sup);
+                json_object_object_add(c, "min_timeslice_us", json_object_new_int64(sc->caps.min_timeslice_ns / 1000));
+                json_object_object_add(c, "max_timeslice_us", json_object_new_int64(sc->caps.max_timeslice_ns / 1000));
+                json_object_object_add(c, "arr", json_object_new_boolean(sc->caps.arr_supported));
+                json_object_object_add(o, "caps", c);
+        }
+        return o;
+}
+
+static json_object *do_scheduler_get(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        json_object *a;
+
+        if (req->gpu[0] && !find_gpu(d, req->gpu))
+                return fail(-ENOENT, "no GPU %s here", req->gpu);
+        a = json_object_new_array();
+        for (size_t i = 0; a && i < d->n_gpus; i++) {
+                struct daemon_gpu *x = &d->gpus[i];
+                _cleanup_free_ char *msg = NULL;
+                struct nvv_pgpu_sched sc;
+                int r;
+
+                if (req->gpu[0] && !streq(req->gpu, x->info.bdf))
+                        continue;
+                if (!x->g) {
+                        if (req->gpu[0]) {
+                                json_object_put(a);
+                                return fail(-ENODEV, "GPU %s is not managed: %s", x->info.bdf, x->error ? x->error : "?");
+                        }
+                        continue;
+                }
+                r = nvv_pgpu_sched_get(x->g, &sc, &msg);
+                if (r < 0) {
+                        if (req->gpu[0]) {
+                                json_object_put(a);
+                                return fail(r, "%s", msg ? msg : strerror(-r));
+                        }
+                        continue;
+                }
+                json_object_array_add(a, sched_json(x, &sc));
+        }
+        return nvv_ipc_reply_ok(a);
+}
+
+static json_object *do_scheduler_set(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        struct nvv_policy_sched ps = { .set = true, .arr = NVV_ARR_DEFAULT };
+        _cleanup_free_ char *msg = NULL;
+        struct daemon_gpu *x = find_gpu(d, req->gpu);
+        struct nvv_pgpu_sched sc;
+        int r;
+
+        if (!x)
+                return fail(-ENOENT, "no GPU %s here", req->gpu);
+        if (!x->g)
+                return fail(-ENODEV, "GPU %s is not managed: %s", x->info.bdf, x->error ? x->error : "?");
+        ps.policy = streq(req->sched_policy, "equal-share")   ? NVV_SCHED_EQUAL_SHARE
+                    : streq(req->sched_policy, "fixed-share") ? NVV_SCHED_FIXED_SHARE
+                                                              : NVV_SCHED_BEST_EFFORT;
+        if (req->arr[0])
+                ps.arr = streq(req->arr, "enable") ? NVV_ARR_ENABLE : streq(req->arr, "disable") ? NVV_ARR_DISABLE : NVV_ARR_DEFAULT;
+        ps.timeslice_ns = req->timeslice_ms * 1000000u;
+        ps.arr_avg_factor = req->arr_avg_factor;
+        ps.arr_frequency = req->arr_frequency;
+        if (ps.arr == NVV_ARR_DISABLE && (ps.arr_avg_factor || ps.arr_frequency))
+                return fail(-EINVAL, "arr_avg_factor and arr_frequency tune ARR; they make no sense with arr disable");
+        r = nvv_pgpu_sched_set(x->g, &ps, &msg);
+        if (r < 0)
+                return fail(r, "scheduler of GPU %s not changed: %s", x->info.bdf, msg ? msg : strerror(-r));
+        free(msg);
+        msg = NULL;
+        r = nvv_pgpu_sched_get(x->g, &sc, &msg);
+        if (r < 0)
+                return fail(r, "scheduler of GPU %s set, but cannot be read back: %s", x->info.bdf, msg ? msg : strerror(-r));
+        emit(d, "scheduler-set", x->info.bdf, NULL, kv("policy", json_object_new_string(req->sched_policy), NULL));
+        return nvv_ipc_reply_ok(sched_json(x, &sc));
 }
 
 /* A label value in the exposition format: backslash, double quote and newline escaped. */
@@ -1311,6 +1767,10 @@ static json_object *do_status(struct nvv_daemon *d, const struct nvv_ipc_request
         json_object_object_add(o, "gpus_ready", json_object_new_int64((int64_t) ready));
         json_object_object_add(o, "vgpus", json_object_new_int64((int64_t) vgpus));
         json_object_object_add(o, "uptime_s", json_object_new_int64((int64_t) (time(NULL) - d->started)));
+        pthread_mutex_lock(&d->lock);
+        json_object_object_add(o, "definitions", json_object_new_int64((int64_t) d->state->n_definitions));
+        pthread_mutex_unlock(&d->lock);
+        json_object_object_add(o, "subscribers", json_object_new_int64((int64_t) nvv_evbus_count(d->bus)));
         return nvv_ipc_reply_ok(o);
 }
 
@@ -1328,7 +1788,7 @@ json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_reques
         case NVV_IPC_TYPES:
                 return do_types(d, req);
         case NVV_IPC_LIST:
-                return do_list(d, req, false);
+                return req->defined ? do_list_defined(d, req) : do_list(d, req, false);
         case NVV_IPC_SHOW:
                 return do_list(d, req, true);
         case NVV_IPC_CREATE:
@@ -1338,13 +1798,30 @@ json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_reques
         case NVV_IPC_POLICY_RELOAD:
                 if (nvv_daemon_reload_policy(d, &msg) < 0)
                         return fail(-EINVAL, "policy not reloaded: %s", msg ? msg : "cannot read it");
+                emit(d, "policy-reloaded", NULL, NULL, NULL);
                 return nvv_ipc_reply_ok(NULL);
+        case NVV_IPC_DEFINE:
+                return do_define(d, req);
+        case NVV_IPC_UNDEFINE:
+                return do_undefine(d, req);
+        case NVV_IPC_START:
+                return do_start(d, req);
+        case NVV_IPC_STOP:
+                return do_stop(d, req);
+        case NVV_IPC_SCHEDULER_GET:
+                return do_scheduler_get(d, req);
+        case NVV_IPC_SCHEDULER_SET:
+                return do_scheduler_set(d, req);
+        case NVV_IPC_SUBSCRIBE:
+                /* The socket server turns the connection into a stream (nvv_daemon_get_bus). */
+                return nvv_ipc_reply_ok(kv("stream", json_object_new_string("events"), NULL));
         default:
                 return fail(-EOPNOTSUPP, "unknown method");
         }
 }
 
-int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t size, bool may_mutate, char **ret_reply)
+int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t size, bool may_mutate, char **ret_reply,
+                              bool *ret_subscribed)
 {
         _cleanup_json_ json_object *reply = NULL;
         _cleanup_free_ char *msg = NULL;
@@ -1354,6 +1831,8 @@ int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t siz
 
         r = nvv_ipc_parse_request(data, size, &req, &msg);
         reply = r < 0 ? nvv_ipc_reply_error(r, msg) : nvv_daemon_handle(d, &req, may_mutate);
+        if (ret_subscribed)
+                *ret_subscribed = r >= 0 && req.method == NVV_IPC_SUBSCRIBE;
         if (!reply)
                 return -ENOMEM;
         s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);

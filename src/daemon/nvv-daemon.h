@@ -47,7 +47,14 @@ int nvv_daemon_reload_policy(struct nvv_daemon *d, char **reterr_msg);
 
 /* Answer one request. may_mutate: the client is allowed to change things (root). */
 json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_request *req, bool may_mutate);
-/* The same from the bytes of a message to the bytes of the reply (caller frees). */
-int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t size, bool may_mutate, char **ret_reply);
+/* The same from the bytes of a message to the bytes of the reply (caller frees).
+ * *ret_subscribed (optional): it was a "subscribe", answered; the caller streams events now. */
+int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t size, bool may_mutate, char **ret_reply,
+                              bool *ret_subscribed);
 
 size_t nvv_daemon_gpu_count(const struct nvv_daemon *d);
+
+/* The event stream (nvv-evbus.h): a socket server subscribes a connection that asked for
+ * "subscribe" and forwards what comes. */
+struct nvv_evbus;
+struct nvv_evbus *nvv_daemon_get_bus(struct nvv_daemon *d);

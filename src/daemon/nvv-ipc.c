@@ -14,18 +14,29 @@ static const char *const method_names[_NVV_IPC_METHOD_MAX] = {
         [NVV_IPC_STATUS] = "status",   [NVV_IPC_GPUS] = "gpus",       [NVV_IPC_TYPES] = "types",
         [NVV_IPC_LIST] = "list",       [NVV_IPC_SHOW] = "show",       [NVV_IPC_CREATE] = "create",
         [NVV_IPC_DESTROY] = "destroy", [NVV_IPC_POLICY_RELOAD] = "policy-reload",
+        [NVV_IPC_DEFINE] = "define",   [NVV_IPC_UNDEFINE] = "undefine", [NVV_IPC_START] = "start",
+        [NVV_IPC_STOP] = "stop",       [NVV_IPC_SCHEDULER_GET] = "scheduler-get",
+        [NVV_IPC_SCHEDULER_SET] = "scheduler-set", [NVV_IPC_PLAN] = "plan", [NVV_IPC_SUBSCRIBE] = "subscribe",
 };
 
 /* Which parameters each method takes; anything else is refused. */
-static const char *const method_params[_NVV_IPC_METHOD_MAX][6] = {
+static const char *const method_params[_NVV_IPC_METHOD_MAX][7] = {
         [NVV_IPC_STATUS] = { "prometheus" },
         [NVV_IPC_GPUS] = { "gpu" },
         [NVV_IPC_TYPES] = { "gpu", "creatable", "type" },
-        [NVV_IPC_LIST] = { "gpu", "vm" },
+        [NVV_IPC_LIST] = { "gpu", "vm", "defined" },
         [NVV_IPC_SHOW] = { "uuid", "vm", "gpu" },
         [NVV_IPC_CREATE] = { "type", "gpu", "uuid", "vm" },
         [NVV_IPC_DESTROY] = { "uuid" },
         [NVV_IPC_POLICY_RELOAD] = {},
+        [NVV_IPC_DEFINE] = { "uuid", "type", "gpu", "vm", "autostart" },
+        [NVV_IPC_UNDEFINE] = { "uuid" },
+        [NVV_IPC_START] = { "uuid" },
+        [NVV_IPC_STOP] = { "uuid" },
+        [NVV_IPC_SCHEDULER_GET] = { "gpu" },
+        [NVV_IPC_SCHEDULER_SET] = { "gpu", "policy", "timeslice_ms", "arr", "arr_avg_factor", "arr_frequency" },
+        [NVV_IPC_PLAN] = { "request" },
+        [NVV_IPC_SUBSCRIBE] = {},
 };
 
 const char *nvv_ipc_method_to_string(enum nvv_ipc_method m)
@@ -43,7 +54,8 @@ enum nvv_ipc_method nvv_ipc_method_from_string(const char *s)
 
 bool nvv_ipc_method_mutates(enum nvv_ipc_method m)
 {
-        return m == NVV_IPC_CREATE || m == NVV_IPC_DESTROY || m == NVV_IPC_POLICY_RELOAD;
+        return m == NVV_IPC_CREATE || m == NVV_IPC_DESTROY || m == NVV_IPC_POLICY_RELOAD || m == NVV_IPC_DEFINE ||
+               m == NVV_IPC_UNDEFINE || m == NVV_IPC_START || m == NVV_IPC_STOP || m == NVV_IPC_SCHEDULER_SET;
 }
 
 /* Text that came from a client is quoted in messages only when it is short and printable. */
@@ -139,6 +151,66 @@ int nvv_ipc_check_vm_name(const char *s, char **reterr_msg)
         return 0;
 }
 
+static int get_string_param(struct nvv_json *j, json_object *params, const char *key, size_t max, const char **ret);
+
+static int get_bool_param(struct nvv_json *j, json_object *params, const char *key, bool *ret, bool *ret_set)
+{
+        json_object *v = NULL;
+        size_t old;
+        int r;
+
+        r = nvv_json_member(j, params, key, false, &v);
+        if (r < 0 || !v)
+                return r;
+        old = nvv_json_push(j, key);
+        r = nvv_json_get_bool(j, v, ret);
+        nvv_json_pop(j, old);
+        if (r >= 0 && ret_set)
+                *ret_set = true;
+        return r;
+}
+
+static int get_u32_param(struct nvv_json *j, json_object *params, const char *key, uint32_t max, uint32_t *ret)
+{
+        json_object *v = NULL;
+        size_t old;
+        int r;
+
+        r = nvv_json_member(j, params, key, false, &v);
+        if (r < 0 || !v)
+                return r;
+        old = nvv_json_push(j, key);
+        r = nvv_json_get_u32(j, v, max, ret);
+        if (r >= 0 && *ret == 0)
+                r = nvv_json_fail(j, "must be at least 1");
+        nvv_json_pop(j, old);
+        return r;
+}
+
+/* One of a fixed set of words; the message lists them. */
+static int get_word_param(struct nvv_json *j, json_object *params, const char *key, const char *const *words,
+                          char *out, size_t outlen)
+{
+        const char *s;
+        int r = get_string_param(j, params, key, 64, &s);
+
+        if (r < 0 || !s)
+                return r;
+        for (const char *const *w = words; *w; w++)
+                if (streq(s, *w)) {
+                        snprintf(out, outlen, "%s", s);
+                        return 0;
+                }
+        {
+                size_t old = nvv_json_push(j, key);
+                char b[48];
+
+                r = nvv_json_fail(j, "'%s' is not one of %s, %s, %s", shown(s, b), words[0], words[1], words[2]);
+                nvv_json_pop(j, old);
+        }
+        return r;
+}
+
 static int get_string_param(struct nvv_json *j, json_object *params, const char *key, size_t max, const char **ret)
 {
         json_object *v = NULL;
@@ -228,17 +300,42 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
                         if (r >= 0)
                                 snprintf(req.vm, sizeof(req.vm), "%s", s);
                 }
-                if (r >= 0 && (r = nvv_json_member(&j, params, "creatable", false, &v)) >= 0 && v) {
-                        size_t o2 = nvv_json_push(&j, "creatable");
+                if (r >= 0)
+                        r = get_bool_param(&j, params, "creatable", &req.creatable, NULL);
+                if (r >= 0)
+                        r = get_bool_param(&j, params, "prometheus", &req.prometheus, NULL);
+                if (r >= 0)
+                        r = get_bool_param(&j, params, "defined", &req.defined, NULL);
+                if (r >= 0)
+                        r = get_bool_param(&j, params, "autostart", &req.autostart, &req.autostart_set);
+                if (r >= 0) {
+                        static const char *const pol[] = { "best-effort", "equal-share", "fixed-share", NULL };
 
-                        r = nvv_json_get_bool(&j, v, &req.creatable);
-                        nvv_json_pop(&j, o2);
+                        r = get_word_param(&j, params, "policy", pol, req.sched_policy, sizeof(req.sched_policy));
                 }
-                if (r >= 0 && (r = nvv_json_member(&j, params, "prometheus", false, &v)) >= 0 && v) {
-                        size_t o2 = nvv_json_push(&j, "prometheus");
+                if (r >= 0) {
+                        static const char *const arr[] = { "default", "enable", "disable", NULL };
 
-                        r = nvv_json_get_bool(&j, v, &req.prometheus);
+                        r = get_word_param(&j, params, "arr", arr, req.arr, sizeof(req.arr));
+                }
+                /* Bounds of the firmware's fields (u32); the firmware's caps are checked later. */
+                if (r >= 0)
+                        r = get_u32_param(&j, params, "timeslice_ms", 4000, &req.timeslice_ms);
+                if (r >= 0)
+                        r = get_u32_param(&j, params, "arr_avg_factor", UINT32_MAX, &req.arr_avg_factor);
+                if (r >= 0)
+                        r = get_u32_param(&j, params, "arr_frequency", UINT32_MAX, &req.arr_frequency);
+                if (r >= 0 && (r = get_string_param(&j, params, "request", NVV_IPC_SPEC_MAX - 1, &s)) >= 0 && s) {
+                        size_t o2 = nvv_json_push(&j, "request");
+
+                        if (!*s)
+                                r = nvv_json_fail(&j, "is empty");
+                        for (const char *c = s; r >= 0 && *c; c++)
+                                if (!isprint((unsigned char) *c))
+                                        r = nvv_json_fail(&j, "holds a control character");
                         nvv_json_pop(&j, o2);
+                        if (r >= 0)
+                                snprintf(req.spec, sizeof(req.spec), "%s", s);
                 }
                 nvv_json_pop(&j, old);
                 if (r < 0)
@@ -247,8 +344,17 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
         /* What each method cannot do without. */
         if (req.method == NVV_IPC_CREATE && !req.type[0])
                 return nvv_fail_errno(-EINVAL, reterr_msg, "create: params.type is required");
-        if (req.method == NVV_IPC_DESTROY && !req.uuid[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "destroy: params.uuid is required");
+        if ((req.method == NVV_IPC_DESTROY || req.method == NVV_IPC_UNDEFINE || req.method == NVV_IPC_START ||
+             req.method == NVV_IPC_STOP) && !req.uuid[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "%s: params.uuid is required", method_names[req.method]);
+        if (req.method == NVV_IPC_DEFINE && !req.type[0] && !req.uuid[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "define: params.type is required (or params.uuid of a vGPU that exists)");
+        if (req.method == NVV_IPC_SCHEDULER_SET && !req.gpu[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.gpu is required");
+        if (req.method == NVV_IPC_SCHEDULER_SET && !req.sched_policy[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.policy is required");
+        if (req.method == NVV_IPC_PLAN && !req.spec[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "plan: params.request is required");
         if (req.method == NVV_IPC_SHOW && !req.uuid[0] && !req.vm[0] && !req.gpu[0])
                 return nvv_fail_errno(-EINVAL, reterr_msg, "show: one of params.uuid, params.vm, params.gpu is required");
         *ret = req;
@@ -277,6 +383,22 @@ int nvv_ipc_format_request(const struct nvv_ipc_request *req, char **ret)
                 json_object_object_add(p, "creatable", json_object_new_boolean(true));
         if (req->prometheus)
                 json_object_object_add(p, "prometheus", json_object_new_boolean(true));
+        if (req->defined)
+                json_object_object_add(p, "defined", json_object_new_boolean(true));
+        if (req->autostart_set)
+                json_object_object_add(p, "autostart", json_object_new_boolean(req->autostart));
+        if (req->sched_policy[0])
+                json_object_object_add(p, "policy", json_object_new_string(req->sched_policy));
+        if (req->arr[0])
+                json_object_object_add(p, "arr", json_object_new_string(req->arr));
+        if (req->timeslice_ms)
+                json_object_object_add(p, "timeslice_ms", json_object_new_int64(req->timeslice_ms));
+        if (req->arr_avg_factor)
+                json_object_object_add(p, "arr_avg_factor", json_object_new_int64(req->arr_avg_factor));
+        if (req->arr_frequency)
+                json_object_object_add(p, "arr_frequency", json_object_new_int64(req->arr_frequency));
+        if (req->spec[0])
+                json_object_object_add(p, "request", json_object_new_string(req->spec));
         json_object_object_add(o, "version", json_object_new_int(NVV_IPC_VERSION));
         json_object_object_add(o, "method", json_object_new_string(m));
         json_object_object_add(o, "params", TAKE_PTR(p));

@@ -23,6 +23,7 @@
 #define NVV_IPC_MAX_REPLY (16u * 1024u * 1024u)  /* bytes of one reply */
 #define NVV_IPC_NAME_MAX 64                      /* VM names */
 #define NVV_IPC_TYPE_MAX 32                      /* "L40S-8Q" */
+#define NVV_IPC_SPEC_MAX 4096                    /* a plan's request list */
 
 enum nvv_ipc_method {
         NVV_IPC_STATUS,
@@ -33,6 +34,14 @@ enum nvv_ipc_method {
         NVV_IPC_CREATE,
         NVV_IPC_DESTROY,
         NVV_IPC_POLICY_RELOAD,
+        NVV_IPC_DEFINE,                         /* persistent vGPUs (doc/ipc.md) */
+        NVV_IPC_UNDEFINE,
+        NVV_IPC_START,
+        NVV_IPC_STOP,
+        NVV_IPC_SCHEDULER_GET,
+        NVV_IPC_SCHEDULER_SET,
+        NVV_IPC_PLAN,                           /* what-if against the live state */
+        NVV_IPC_SUBSCRIBE,                      /* the connection becomes an event stream */
         _NVV_IPC_METHOD_MAX,
         _NVV_IPC_METHOD_INVALID = -EINVAL,
 };
@@ -49,6 +58,13 @@ struct nvv_ipc_request {
         char vm[NVV_IPC_NAME_MAX + 1];          /* "" when not given */
         bool creatable;                         /* types: only those that can be made now */
         bool prometheus;                        /* status: metrics */
+        bool defined;                           /* list: the definitions, not the vGPUs */
+        bool autostart, autostart_set;          /* define: start at boot / when the GPU appears */
+        /* scheduler-set: "" when not given; timeslice_ms 0 when not given */
+        char sched_policy[16];                  /* "best-effort", "equal-share", "fixed-share" */
+        char arr[16];                           /* "default", "enable", "disable" */
+        uint32_t timeslice_ms, arr_avg_factor, arr_frequency;
+        char spec[NVV_IPC_SPEC_MAX];            /* plan: "L40S-8Q*2,L40S-24Q:vm=db" */
 };
 
 /* Parse one request. -EINVAL (or -EPROTONOSUPPORT for a newer version) with a message

@@ -12,6 +12,7 @@
 static const char *const type_names[_NVV_IPCSOCK_MAX] = {
         [NVV_IPCSOCK_REQUEST] = "request",
         [NVV_IPCSOCK_REPLY] = "reply",
+        [NVV_IPCSOCK_EVENT] = "event",
 };
 
 const struct nvv_sock_proto nvv_ipcsock_proto = {
@@ -60,4 +61,29 @@ int nvv_ipcsock_call(int fd, const char *request, int timeout_ms, char **ret_rep
         *ret_reply = strndup((const char *) rx.data, rx.have);
         nvv_sock_rx_done(&rx);
         return *ret_reply ? 0 : -ENOMEM;
+}
+
+int nvv_ipcsock_next_event(int fd, int timeout_ms, char **ret_event, char **reterr_msg)
+{
+        struct nvv_sock_rx rx;
+        char err[256] = "";
+        int r;
+
+        nvv_sock_rx_init(&rx, &nvv_ipcsock_proto, NVV_IPC_MAX_REPLY);
+        for (;;) {
+                r = nvv_sock_recv_msg(fd, &rx, timeout_ms, err, sizeof(err));
+                if (r < 0) {
+                        nvv_sock_rx_done(&rx);
+                        if (r == -ECONNRESET)
+                                return nvv_fail_errno(r, reterr_msg, "nvvgpud ended the event stream");
+                        if (r == -ETIMEDOUT)
+                                return nvv_fail_errno(r, reterr_msg, "no event within %d ms", timeout_ms);
+                        return nvv_fail_errno(r, reterr_msg, "reading nvvgpud's events: %s", err[0] ? err : strerror(-r));
+                }
+                if (rx.first.type == NVV_IPCSOCK_EVENT && rx.have > 0 && rx.data)
+                        break;
+        }
+        *ret_event = strndup((const char *) rx.data, rx.have);
+        nvv_sock_rx_done(&rx);
+        return *ret_event ? 0 : -ENOMEM;
 }

@@ -17,6 +17,7 @@
 enum nvv_ipcsock_type {
         NVV_IPCSOCK_REQUEST = 1,
         NVV_IPCSOCK_REPLY = 2,
+        NVV_IPCSOCK_EVENT = 3,          /* after a "subscribe" reply: one event (JSON) each */
         _NVV_IPCSOCK_MAX,
 };
 
@@ -26,3 +27,6 @@ extern const struct nvv_sock_proto nvv_ipcsock_proto;
  * timeout_ms bounds the wait for the reply (<0: forever). */
 int nvv_ipcsock_connect(const char *path, int *ret_fd, char **reterr_msg);
 int nvv_ipcsock_call(int fd, const char *request, int timeout_ms, char **ret_reply, char **reterr_msg);
+/* After a "subscribe" call: the next event (its JSON text, caller frees), waiting up to
+ * timeout_ms (<0: forever). -ECONNRESET when nvvgpud ended the stream. */
+int nvv_ipcsock_next_event(int fd, int timeout_ms, char **ret_event, char **reterr_msg);

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "nvv-daemon.h"
+#include "nvv-evbus.h"
 #include "nvv-ipcsock.h"
 #include "nvv-json.h"
 #include "util.h"
@@ -184,6 +185,45 @@ static char *error_text(int r, const char *msg)
         return s ? strdup(s) : NULL;
 }
 
+/*
+ * After "subscribe": forward each event until the client goes (it sends nothing more; what
+ * it sends is read and dropped) or stops reading for SEND_TIMEOUT_MS. The bus never waits on
+ * us, so a slow client only loses its own events ("dropped").
+ */
+static void stream_events(struct client *c, struct nvv_evsub *sub)
+{
+        for (;;) {
+                struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN | POLLRDHUP },
+                                       { .fd = nvv_evsub_get_fd(sub), .events = POLLIN } };
+                char *line;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                if (p[0].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL))
+                        return;
+                if (p[0].revents & POLLIN) {
+                        char junk[256];
+
+                        if (recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) < 0 && errno != EAGAIN)
+                                return;
+                }
+                while (nvv_evsub_next(sub, &line) == 0) {
+                        struct nvv_sock_header h = { .type = NVV_IPCSOCK_EVENT };
+                        int r = nvv_sock_send_msg(c->fd, &nvv_ipcsock_proto, &h, line, strlen(line), NVV_IPC_MAX_REPLY,
+                                                  SEND_TIMEOUT_MS);
+
+                        free(line);
+                        if (r < 0) {
+                                nvv_log(LOG_INFO, "event subscriber dropped: it did not read (%s)", strerror(-r));
+                                return;
+                        }
+                }
+        }
+}
+
 static void *client_main(void *userdata)
 {
         struct client *c = userdata;
@@ -192,7 +232,9 @@ static void *client_main(void *userdata)
 
         nvv_sock_rx_init(&rx, &nvv_ipcsock_proto, NVV_IPC_MAX_REQUEST);
         for (;;) {
+                _cleanup_(nvv_evsub_closep) struct nvv_evsub *sub = NULL;
                 _cleanup_free_ char *reply = NULL;
+                bool subscribed = false;
                 char err[256] = "";
                 int r;
 
@@ -209,10 +251,20 @@ static void *client_main(void *userdata)
                 if (rx.first.type != NVV_IPCSOCK_REQUEST) {
                         reply = error_text(-EBADMSG, "expected a request message");
                 } else if (nvv_daemon_handle_message(s->d, rx.data ? rx.data : (const uint8_t *) "", rx.have,
-                                                     c->access == NVV_SOCK_ALL, &reply) < 0)
+                                                     c->access == NVV_SOCK_ALL, &reply, &subscribed) < 0)
                         reply = error_text(-ENOMEM, "out of memory");
                 if (!reply)
                         break;
+                if (subscribed) {
+                        /* Subscribed before the reply goes out: nothing after it is missed. */
+                        r = nvv_evbus_subscribe(nvv_daemon_get_bus(s->d), 0, &sub);
+                        if (r < 0) {
+                                free(reply);
+                                reply = error_text(r, r == -EUSERS ? "too many event subscribers; try again later"
+                                                                   : "cannot subscribe");
+                                subscribed = false;
+                        }
+                }
                 {
                         struct nvv_sock_header h = { .type = NVV_IPCSOCK_REPLY, .tag = rx.first.tag };
 
@@ -221,6 +273,10 @@ static void *client_main(void *userdata)
                 }
                 if (r < 0) {
                         nvv_log(LOG_INFO, "client dropped: it did not read its reply (%s)", strerror(-r));
+                        break;
+                }
+                if (subscribed) {
+                        stream_events(c, sub);
                         break;
                 }
         }

@@ -31,6 +31,7 @@
 #include "nvv-cmd.h"
 #include "nvv-fwabi.h"
 #include "nvv-partition.h"
+#include "nvv-policy.h"
 
 struct nvv_host_gpu;
 struct nvv_policy;
@@ -202,6 +203,25 @@ int nvv_pgpu_find_vgpu(const struct nvv_pgpu *g, const char *name, struct nvv_pg
 unsigned nvv_pgpu_available(const struct nvv_pgpu *g, uint32_t type_id);
 /* A copy of the model (for planning against live state). */
 int nvv_pgpu_clone_partition(const struct nvv_pgpu *g, struct nvv_partition **ret);
+
+/*
+ * The time-sliced scheduler at run time. get: what the firmware runs now (OBJSCHED_GET_STATE
+ * where the release has it, else what bring-up set), the caps read at bring-up, and the
+ * scheduler the manager asked for (set.set false: the firmware's default). set: checked
+ * against the caps and the mode as a policy file's is, then OBJSCHED_SET_STATE; a time slice
+ * of 0 keeps the current one. What set asked for stays for later bring-ups (after a GSP
+ * reset) until the manager restarts. Both -ENODEV unless the GPU is READY. NVIDIA documents
+ * that running vGPUs see a scheduler change only after they restart.
+ */
+struct nvv_pgpu_sched {
+        bool have_caps;
+        struct nvv_cmd_sched_get_caps caps;
+        struct nvv_cmd_sched_state state;
+        bool from_firmware;                     /* state was read back from the firmware */
+        struct nvv_policy_sched set;
+};
+int nvv_pgpu_sched_get(struct nvv_pgpu *g, struct nvv_pgpu_sched *ret, char **reterr_msg);
+int nvv_pgpu_sched_set(struct nvv_pgpu *g, const struct nvv_policy_sched *s, char **reterr_msg);
 
 /*
  * Events. nvv_pgpu_process() delivers what the channel has waiting (call it when

@@ -315,7 +315,7 @@ static const struct {
         { "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "ECANCELED", ECANCELED }, { "ECONNREFUSED", ECONNREFUSED },
         { "EADDRINUSE", EADDRINUSE }, { "ESRCH", ESRCH }, { "ENOTDIR", ENOTDIR }, { "EISDIR", EISDIR },
         { "ELOOP", ELOOP },     { "ENAMETOOLONG", ENAMETOOLONG }, { "EROFS", EROFS }, { "EUSERS", EUSERS },
-        { "ENOTSOCK", ENOTSOCK }, { "EPIPE", EPIPE }, { "EWOULDBLOCK", EWOULDBLOCK },
+        { "ENOTSOCK", ENOTSOCK }, { "EPIPE", EPIPE }, { "EWOULDBLOCK", EWOULDBLOCK }, { "EALREADY", EALREADY },
 };
 
 int errno_from_name(const char *name)

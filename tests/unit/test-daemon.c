@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "nvv-daemon.h"
+#include "nvv-evbus.h"
 #include "nvv-json.h"
 #include "nvv-simgpu.h"
 #include "simtest.h"
@@ -56,7 +57,7 @@ static json_object *call(struct denv *e, const char *req, bool root, bool ok)
         _cleanup_free_ char *reply = NULL;
         json_object *doc = NULL, *v = NULL;
 
-        assert_int_equal(nvv_daemon_handle_message(e->d, req, strlen(req), root, &reply), 0);
+        assert_int_equal(nvv_daemon_handle_message(e->d, req, strlen(req), root, &reply, NULL), 0);
         doc = json_tokener_parse(reply);
         assert_non_null(doc);
         assert_true(json_object_object_get_ex(doc, "ok", &v));
@@ -290,7 +291,7 @@ static void *race(void *p)
                 _cleanup_free_ char *reply = NULL;
                 const char *req = "{\"version\":1,\"method\":\"create\",\"params\":{\"type\":\"L40S-8Q\"}}";
 
-                if (nvv_daemon_handle_message(r->e->d, req, strlen(req), true, &reply) == 0 && strstr(reply, "\"ok\":true"))
+                if (nvv_daemon_handle_message(r->e->d, req, strlen(req), true, &reply, NULL) == 0 && strstr(reply, "\"ok\":true"))
                         r->ok++;
         }
         return NULL;
@@ -456,6 +457,325 @@ static void test_gsp_reset_recovered(void **state)
         assert_int_equal(system(rm), 0);
 }
 
+static void rm_rf(const char *dir)
+{
+        char cmd[96];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+#define U1 "7a0c7b84-5b5e-4d3e-8f0a-000000000001"
+#define U2 "7a0c7b84-5b5e-4d3e-8f0a-000000000002"
+#define U3 "7a0c7b84-5b5e-4d3e-8f0a-000000000003"
+#define U4 "7a0c7b84-5b5e-4d3e-8f0a-000000000004"
+#define REQ(m, p) "{\"version\":1,\"method\":\"" m "\",\"params\":{" p "}}"
+
+static json_object *find_uuid(json_object *a, const char *uuid)
+{
+        for (size_t i = 0; i < json_object_array_length(a); i++)
+                if (streq(str(json_object_array_get_idx(a, i), "uuid"), uuid))
+                        return json_object_array_get_idx(a, i);
+        return NULL;
+}
+
+/* Persistent vGPUs: define, start, stop, undefine; kept across a restart, and those marked
+ * autostart made again at start; a definition for a GPU that is not here waits, logged. */
+static void test_definitions(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX";
+        _cleanup_free_ char *msg = NULL;
+        char **log = NULL;
+        struct denv e;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e, REQ("define", "\"uuid\":\"" U1 "\",\"type\":\"l40s-8q\",\"vm\":\"web\""), true, true));
+        json_object_put(call(&e, REQ("define", "\"uuid\":\"" U2 "\",\"type\":\"L40S-12Q\",\"autostart\":false"), true, true));
+        json_object_put(call(&e, REQ("define", "\"uuid\":\"" U3 "\",\"type\":\"L40S-8Q\",\"gpu\":\"0000:99:00.0\""), true, true));
+        assert_int_equal(sim_vgpus(&e, 0), 0); /* defined is not made */
+        assert_error(&e, REQ("define", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, "EEXIST", "defined already");
+        assert_error(&e, REQ("define", "\"type\":\"L40S-7Q\""), true, "ENOENT", "has the type L40S-7Q");
+        assert_error(&e, REQ("define", "\"type\":\"H200X-70C\",\"gpu\":\"0000:41:00.0\""), true, "ENOENT",
+                     "does not offer the type H200X-70C");
+        assert_error(&e, REQ("define", "\"uuid\":\"" U4 "\""), true, "ENOENT", "give its type");
+        assert_error(&e, REQ("define", "\"type\":\"L40S-8Q\""), false, "EPERM", "only root");
+        assert_error(&e, REQ("start", "\"uuid\":\"" U4 "\""), true, "ENOENT", "is not defined");
+        assert_error(&e, REQ("undefine", "\"uuid\":\"" U4 "\""), true, "ENOENT", "is not defined");
+        assert_error(&e, REQ("stop", "\"uuid\":\"" U1 "\""), true, "EALREADY", "is not started");
+        assert_error(&e, REQ("start", "\"uuid\":\"" U3 "\""), true, "ENODEV", "which is not here");
+
+        {
+                _cleanup_json_ json_object *s = call(&e, REQ("start", "\"uuid\":\"" U1 "\""), true, true);
+                _cleanup_json_ json_object *l = NULL;
+                json_object *v;
+
+                assert_string_equal(str(result(s), "type"), "L40S-8Q");
+                assert_string_equal(str(result(s), "vm"), "web");
+                assert_int_equal(sim_vgpus(&e, 0), 1);
+                assert_error(&e, REQ("start", "\"uuid\":\"" U1 "\""), true, "EALREADY", "started already");
+                l = call(&e, REQ("list", "\"defined\":true"), false, true);
+                assert_int_equal(json_object_array_length(result(l)), 3);
+                v = find_uuid(result(l), U1);
+                assert_non_null(v);
+                assert_string_equal(str(v, "running_on"), "0000:41:00.0");
+                v = find_uuid(result(l), U2);
+                assert_non_null(v);
+                assert_false(json_object_get_boolean(json_object_object_get(v, "autostart")));
+                assert_false(json_object_get_boolean(json_object_object_get(v, "started")));
+        }
+        /* define from a vGPU that exists: its type and GPU */
+        json_object_put(call(&e, REQ("create", "\"uuid\":\"" U4 "\",\"type\":\"L40S-8Q\""), true, true));
+        assert_error(&e, REQ("define", "\"uuid\":\"" U4 "\",\"type\":\"L40S-6Q\""), true, "EINVAL", "exists with the type L40S-8Q");
+        {
+                _cleanup_json_ json_object *d = call(&e, REQ("define", "\"uuid\":\"" U4 "\",\"autostart\":true"), true, true);
+
+                assert_string_equal(str(result(d), "type"), "L40S-8Q");
+                assert_string_equal(str(result(d), "gpu"), "0000:41:00.0");
+        }
+        /* stop keeps the definition; destroy too. */
+        json_object_put(call(&e, REQ("stop", "\"uuid\":\"" U4 "\""), true, true));
+        assert_int_equal(sim_vgpus(&e, 0), 1);
+
+        /* Restart: U1 is adopted, U4 (autostart, not made) is made, U2 (no autostart) is not,
+         * U3 waits for its GPU. */
+        e.d = nvv_daemon_free(e.d);
+        daemon_start(&e, dir, &log);
+        if (!log_has(log, U4 " (L40S-8Q): started from its definition") ||
+            !log_has(log, U3 " (L40S-8Q): not started from its definition: vGPU " U3 " is defined on GPU 0000:99:00.0"))
+                fail_msg("the log does not say what autostart did");
+        log = strv_free(log);
+        assert_int_equal(sim_vgpus(&e, 0), 2);
+        {
+                _cleanup_json_ json_object *l = call(&e, REQ("list", ""), false, true);
+                _cleanup_json_ json_object *d = call(&e, REQ("list", "\"defined\":true"), false, true);
+
+                assert_int_equal(json_object_array_length(result(l)), 2);
+                assert_non_null(find_uuid(result(l), U1));
+                assert_non_null(find_uuid(result(l), U4));
+                assert_int_equal(json_object_array_length(result(d)), 4);
+        }
+        /* undefine forgets the definition only: the vGPU stays. */
+        json_object_put(call(&e, REQ("undefine", "\"uuid\":\"" U1 "\""), true, true));
+        assert_int_equal(sim_vgpus(&e, 0), 2);
+        e.d = nvv_daemon_free(e.d);
+        daemon_start(&e, dir, NULL);
+        {
+                _cleanup_json_ json_object *d = call(&e, REQ("list", "\"defined\":true"), false, true);
+
+                assert_int_equal(json_object_array_length(result(d)), 3);
+                assert_null(find_uuid(result(d), U1));
+        }
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
+/* scheduler-get reads the firmware; scheduler-set is checked against its caps, reaches the
+ * firmware, and stays through a GSP reset. */
+static void test_scheduler(void **state)
+{
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        _cleanup_free_ char *msg = NULL;
+        struct denv e;
+        int i;
+
+        assert_non_null(st);
+        denv_start(&e, "L40S@595.45.04,L40S@570.144");
+        {
+                _cleanup_json_ json_object *g = call(&e, REQ("scheduler-get", ""), false, true);
+                json_object *s0 = json_object_array_get_idx(result(g), 0), *caps = NULL;
+
+                assert_int_equal(json_object_array_length(result(g)), 2);
+                assert_string_equal(str(s0, "policy"), "best-effort");
+                assert_string_equal(str(s0, "source"), "firmware");
+                assert_true(json_object_object_get_ex(s0, "caps", &caps));
+                assert_int_equal(json_object_array_length(json_object_object_get(caps, "policies")), 3);
+        }
+        assert_error(&e, REQ("scheduler-set", "\"gpu\":\"0000:41:00.0\",\"policy\":\"equal-share\""), false, "EPERM",
+                     "only root");
+        assert_error(&e, REQ("scheduler-set", "\"gpu\":\"0000:41:00.0\",\"policy\":\"fixed-share\",\"timeslice_ms\":400"),
+                     true, "EINVAL", "outside the firmware's");
+        assert_error(&e, REQ("scheduler-set", "\"gpu\":\"0000:41:00.0\",\"policy\":\"round-robin\""), true, "EINVAL",
+                     "not one of best-effort");
+        assert_error(&e, REQ("scheduler-set", "\"gpu\":\"0000:77:00.0\",\"policy\":\"equal-share\""), true, "ENOENT",
+                     "no GPU 0000:77:00.0");
+        {
+                _cleanup_json_ json_object *s = call(
+                        &e, REQ("scheduler-set", "\"gpu\":\"0000:41:00.0\",\"policy\":\"equal-share\",\"timeslice_ms\":4"),
+                        true, true);
+
+                assert_string_equal(str(result(s), "policy"), "equal-share");
+                assert_int_equal(num(result(s), "timeslice_us"), 4000);
+        }
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(e.t.sim, 0), st), 0);
+        assert_int_equal(st->state.sched.policy, NVV_SCHED_EQUAL_SHARE);
+        assert_int_equal(st->state.sched.timeslice_ns, 4000000);
+        /* The other GPU is untouched. */
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(e.t.sim, 1), st), 0);
+        assert_int_equal(st->state.sched.policy, NVV_SCHED_BEST_EFFORT);
+        /* After a GSP reset the GPU is brought up with the scheduler set last, not the policy's. */
+        assert_int_equal(nvv_sim_inject(e.t.sim, "reset@0", &msg), 0);
+        for (i = 0; i < 250; i++) {
+                assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(e.t.sim, 0), st), 0);
+                if (st->state.sched.policy == NVV_SCHED_EQUAL_SHARE && st->n_types > 0)
+                        break;
+                usleep(20000);
+        }
+        if (i == 250)
+                fail_msg("after the reset the GPU runs scheduler %u", st->state.sched.policy);
+        denv_stop(&e);
+}
+
+/* Next event from a subscription, waiting up to 5 s; NULL when none came. */
+static json_object *next_event(struct nvv_evsub *sub)
+{
+        for (int i = 0; i < 500; i++) {
+                _cleanup_free_ char *line = NULL;
+
+                if (nvv_evsub_next(sub, &line) == 0) {
+                        json_object *o = json_tokener_parse(line);
+
+                        assert_non_null(o);
+                        return o;
+                }
+                usleep(10000);
+        }
+        return NULL;
+}
+
+static json_object *wait_event(struct nvv_evsub *sub, const char *name)
+{
+        json_object *o;
+
+        while ((o = next_event(sub))) {
+                if (streq(str(o, "event"), name))
+                        return o;
+                json_object_put(o);
+        }
+        fail_msg("no '%s' event", name);
+        return NULL;
+}
+
+/* The event stream: lifecycle and firmware events in order, with what they are about; a
+ * subscriber that does not read loses its own events (told how many), and holds up nothing. */
+static void test_events(void **state)
+{
+        _cleanup_(nvv_evsub_closep) struct nvv_evsub *sub = NULL, *stuck = NULL;
+        _cleanup_free_ char *msg = NULL, *line = NULL;
+        struct denv e;
+
+        denv_start(&e, "L40S@595.45.04");
+        assert_int_equal(nvv_evbus_subscribe(nvv_daemon_get_bus(e.d), 0, &sub), 0);
+        assert_int_equal(nvv_evbus_subscribe(nvv_daemon_get_bus(e.d), 2, &stuck), 0);
+        {
+                _cleanup_json_ json_object *s = call(&e, REQ("status", ""), false, true);
+
+                assert_int_equal(num(result(s), "subscribers"), 2);
+        }
+        for (int k = 0; k < 4; k++) {
+                char req[160];
+
+                snprintf(req, sizeof(req), REQ("create", "\"uuid\":\"7a0c7b84-5b5e-4d3e-8f0a-00000000001%d\",\"type\":\"L40S-8Q\""),
+                         k);
+                json_object_put(call(&e, req, true, true));
+        }
+        for (int k = 0; k < 4; k++) {
+                _cleanup_json_ json_object *ev = next_event(sub);
+                char uuid[40];
+
+                assert_non_null(ev);
+                snprintf(uuid, sizeof(uuid), "7a0c7b84-5b5e-4d3e-8f0a-00000000001%d", k);
+                assert_string_equal(str(ev, "event"), "vgpu-created");
+                assert_string_equal(str(ev, "uuid"), uuid);
+                assert_string_equal(str(ev, "gpu"), "0000:41:00.0");
+                assert_string_equal(str(ev, "type"), "L40S-8Q");
+                assert_int_equal(num(ev, "version"), 1);
+                assert_int_equal(strlen(str(ev, "time")), 24);
+        }
+        /* A GSP reset: the firmware's event, then the daemon's recovery. */
+        assert_int_equal(nvv_sim_inject(e.t.sim, "reset@0", &msg), 0);
+        {
+                _cleanup_json_ json_object *fw = wait_event(sub, "firmware");
+                _cleanup_json_ json_object *rs = wait_event(sub, "gpu-reset");
+                _cleanup_json_ json_object *rc = wait_event(sub, "gpu-recovered");
+
+                assert_string_equal(str(fw, "kind"), "gsp_reset");
+                assert_int_equal(num(rs, "vgpus"), 4);
+                assert_int_equal(num(rc, "recovered"), 4);
+                assert_int_equal(num(rc, "lost"), 0);
+        }
+        /* The one that did not read: its first two events, then how many it missed. */
+        {
+                _cleanup_json_ json_object *a = next_event(stuck), *b = next_event(stuck), *c = next_event(stuck);
+
+                assert_string_equal(str(a, "uuid"), "7a0c7b84-5b5e-4d3e-8f0a-000000000010");
+                assert_string_equal(str(b, "uuid"), "7a0c7b84-5b5e-4d3e-8f0a-000000000011");
+                assert_string_equal(str(c, "event"), "dropped");
+                assert_true(num(c, "count") >= 5);
+                assert_int_equal(nvv_evsub_next(stuck, &line), -EAGAIN);
+        }
+        sub = nvv_evsub_close(sub);
+        stuck = nvv_evsub_close(stuck);
+        denv_stop(&e);
+}
+
+/* The bus alone: a loss is told where it happened, between the events around it. */
+static void test_evbus_gaps(void **state)
+{
+        _cleanup_(nvv_evbus_freep) struct nvv_evbus *b = NULL;
+        struct nvv_evsub *s = NULL;
+        const char *want[] = { "a", "b", "dropped:2", "e", "dropped:1", NULL };
+        char *line;
+
+        assert_int_equal(nvv_evbus_new(&b), 0);
+        assert_int_equal(nvv_evbus_subscribe(b, 2, &s), 0);
+        const char *names[] = { "a", "b", "c", "d" };
+        for (size_t i = 0; i < 4; i++) {
+                json_object *o = json_object_new_object();
+
+                json_object_object_add(o, "event", json_object_new_string(names[i]));
+                assert_int_equal(nvv_evbus_publish(b, o), i < 2 ? 1 : 0);
+        }
+        for (size_t i = 0; i < 2; i++) {
+                /* read a, b: then e fits, f does not */
+                if (i == 0) {
+                        assert_int_equal(nvv_evsub_next(s, &line), 0);
+                        assert_non_null(strstr(line, "\"event\":\"a\""));
+                        free(line);
+                        assert_int_equal(nvv_evsub_next(s, &line), 0);
+                        assert_non_null(strstr(line, "\"event\":\"b\""));
+                        free(line);
+                }
+        }
+        {
+                json_object *o = json_object_new_object(), *p = json_object_new_object(), *q = json_object_new_object();
+
+                json_object_object_add(o, "event", json_object_new_string("e"));
+                json_object_object_add(p, "event", json_object_new_string("f"));
+                json_object_object_add(q, "event", json_object_new_string("g"));
+                assert_int_equal(nvv_evbus_publish(b, o), 1);
+                assert_int_equal(nvv_evbus_publish(b, p), 1);
+                assert_int_equal(nvv_evbus_publish(b, q), 0);
+        }
+        /* dropped:2 (c, d) before e; f; then dropped:1 (g) */
+        {
+                const char *seq[] = { "\"dropped\",\"count\":2", "\"event\":\"e\"", "\"event\":\"f\"", "\"dropped\",\"count\":1" };
+
+                for (size_t i = 0; i < 4; i++) {
+                        assert_int_equal(nvv_evsub_next(s, &line), 0);
+                        if (!strstr(line, seq[i]))
+                                fail_msg("event %zu: %s, want %s", i, line, seq[i]);
+                        free(line);
+                }
+                assert_int_equal(nvv_evsub_next(s, &line), -EAGAIN);
+        }
+        (void) want;
+        nvv_evsub_close(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -465,6 +785,10 @@ int main(void)
                 cmocka_unit_test(test_concurrent_creates),
                 cmocka_unit_test(test_restart_adopts),
                 cmocka_unit_test(test_gsp_reset_recovered),
+                cmocka_unit_test(test_definitions),
+                cmocka_unit_test(test_scheduler),
+                cmocka_unit_test(test_events),
+                cmocka_unit_test(test_evbus_gaps),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
