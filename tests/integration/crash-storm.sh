@@ -1,12 +1,14 @@
 #!/bin/sh
-# Crash consistency of nvvgpud: kill -9 the daemon at random points of a create/destroy
-# storm, NVV_CRASH_CYCLES times (default 200), restarting it on the same state directory and
-# the same simulated firmware each time. After every restart:
+# Crash consistency of nvvgpud: kill -9 the daemon at random points of a create / destroy /
+# define / undefine / start / stop storm, NVV_CRASH_CYCLES times (default 200), restarting it
+# on the same state directory and the same simulated firmware each time. After every restart:
 #   - the daemon's vGPUs and the firmware's are the same set (id, placement, FB offset):
 #     nothing leaked in the firmware, nothing the daemon holds that the firmware does not;
 #   - every create a client was told succeeded, and not destroyed since (as far as any
 #     client was told), is there: nothing acknowledged is lost;
 #   - nothing is there that no client asked for;
+#   - every acknowledged definition is there (with its autostart flag), every acknowledged
+#     undefine gone: zero lost definitions; and a definition with autostart is made;
 #   - the state file holds no unsettled intent.
 set -u
 build=${NVV_TOP_BUILDDIR:?run through make check}
@@ -54,13 +56,21 @@ cat >"$dir/storm.sh" <<EOS
 rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' \\n'; }
 while [ ! -e "$dir/stop" ]; do
         u=\$(printf '5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc%02d' \$(( \$(rnd) % 12 )))
-        if [ \$(( \$(rnd) % 2 )) = 0 ]; then
-                echo "ask create \$u" >>"$dir/acks"
-                nvvgpuctl create --type L40S-2Q --uuid "\$u" >/dev/null 2>&1 && echo "ack create \$u" >>"$dir/acks"
-        else
-                echo "ask destroy \$u" >>"$dir/acks"
-                nvvgpuctl destroy "\$u" >/dev/null 2>&1 && echo "ack destroy \$u" >>"$dir/acks"
-        fi
+        case \$(( \$(rnd) % 7 )) in
+        0|1)    echo "ask create \$u" >>"$dir/acks"
+                nvvgpuctl create --type L40S-2Q --uuid "\$u" >/dev/null 2>&1 && echo "ack create \$u" >>"$dir/acks" ;;
+        2)      echo "ask destroy \$u" >>"$dir/acks"
+                nvvgpuctl destroy "\$u" >/dev/null 2>&1 && echo "ack destroy \$u" >>"$dir/acks" ;;
+        3)      if [ \$(( \$(rnd) % 2 )) = 0 ]; then a=auto; o=; else a=noauto; o=--no-autostart; fi
+                echo "ask define-\$a \$u" >>"$dir/acks"
+                nvvgpuctl define --type L40S-2Q --uuid "\$u" \$o >/dev/null 2>&1 && echo "ack define-\$a \$u" >>"$dir/acks" ;;
+        4)      echo "ask undefine \$u" >>"$dir/acks"
+                nvvgpuctl undefine "\$u" >/dev/null 2>&1 && echo "ack undefine \$u" >>"$dir/acks" ;;
+        5)      echo "ask create \$u" >>"$dir/acks"
+                nvvgpuctl start "\$u" >/dev/null 2>&1 && echo "ack create \$u" >>"$dir/acks" ;;
+        6)      echo "ask destroy \$u" >>"$dir/acks"
+                nvvgpuctl stop "\$u" >/dev/null 2>&1 && echo "ack destroy \$u" >>"$dir/acks" ;;
+        esac
 done
 EOS
 
@@ -84,7 +94,23 @@ check() {
         # Per name: what the daemon last acknowledged, and whether a request was cut off after it
         # (then either outcome is right). must: acknowledged created; mustnot: acknowledged
         # destroyed or never made.
-        awk '$1 == "ask" {pend[$3] = 1} $1 == "ack" {last[$3] = $2; pend[$3] = 0}
+        # Definitions first: defined (and how), not defined, or cut off (either).
+        awk '$1 == "ask" && $2 ~ /define/ {pend[$3] = 1}
+             $1 == "ack" && $2 ~ /define/ {last[$3] = $2; pend[$3] = 0}
+             END {for (u in pend) if (!pend[u]) print (last[u] == "undefine" ? "undefined" : last[u]), u}' "$dir/acks" |
+                sort >"$dir/defverdicts"
+        nvvgpuctl list --defined >"$dir/defs" 2>&1 || fail "list --defined: $(cat "$dir/defs")"
+        awk '/^5d9b4f6e/ {print $1, ($4 == "yes" ? "auto" : "noauto")}' "$dir/defs" | sort >"$dir/havedefs"
+        while read -r v u; do
+                case $v in
+                undefined) ! grep -q "^$u " "$dir/havedefs" ||
+                        fail "$u is defined although its undefine was acknowledged (or it was never defined)" ;;
+                define-*) grep -qx "$u ${v#define-}" "$dir/havedefs" ||
+                        fail "acknowledged definition of $u ($v) lost: [$(tr '\n' ';' <"$dir/havedefs")]" ;;
+                esac
+        done <"$dir/defverdicts"
+        # vGPUs: acknowledged created, or destroyed; an autostart definition is made at start.
+        awk '$1 == "ask" && $2 !~ /define/ {pend[$3] = 1} $1 == "ack" && $2 !~ /define/ {last[$3] = $2; pend[$3] = 0}
              END {for (u in pend) if (!pend[u]) print (last[u] == "create" ? "must" : "mustnot"), u}' "$dir/acks" |
                 sort >"$dir/verdicts"
         awk '/^5d9b4f6e/ {print $1}' "$dir/list" | sort >"$dir/have"
@@ -92,14 +118,22 @@ check() {
                 grep -qx "$u" "$dir/have" || fail "acknowledged create of $u lost"
         done
         for u in $(awk '$1 == "mustnot" {print $2}' "$dir/verdicts"); do
+                # Made again at start by an autostart definition: certain, or possible when the
+                # definition's last request was cut off.
+                grep -qx "define-auto $u" "$dir/defverdicts" && continue
+                if ! grep -q " $u\$" "$dir/defverdicts" && grep -q "define-auto $u\$" "$dir/acks"; then continue; fi
                 ! grep -qx "$u" "$dir/have" || fail "$u exists although its destroy was acknowledged (or it was never made)"
+        done
+        for u in $(awk '$1 == "define-auto" {print $2}' "$dir/defverdicts"); do
+                grep -qx "$u" "$dir/have" || fail "$u has an autostart definition but was not made at start"
         done
         for u in $(cat "$dir/have"); do
                 grep -q "$u" "$dir/acks" || fail "a vGPU nobody asked for: $u"
         done
         ! grep -q '"creating"\|"destroying"' "$dir/state/state.json" || fail "unsettled intents in the state file"
         # From here on what exists is the reference: cut-off requests are resolved by the restart.
-        awk '/^5d9b4f6e/ {print "ack create", $1}' "$dir/list" >"$dir/now"
+        { awk '/^5d9b4f6e/ {print "ack create", $1}' "$dir/list"
+          awk '/^5d9b4f6e/ {print "ack define-" ($4 == "yes" ? "auto" : "noauto"), $1}' "$dir/defs"; } >"$dir/now"
 }
 
 cycle=0
@@ -124,4 +158,5 @@ while [ $cycle -lt "$cycles" ]; do
         cp "$dir/now" "$dir/acks"
 done
 echo "crash-storm: $kills kills in $cycles cycles, daemon and firmware agreed after every restart," \
-        "no acknowledged create lost, $(grep -c 'settled' "$dir/d.log") interrupted operations settled"
+        "no acknowledged create or definition lost, $(grep -c 'settled' "$dir/d.log") interrupted operations settled," \
+        "$(grep -c 'started from its definition' "$dir/d.log") vGPUs started from definitions at start"
