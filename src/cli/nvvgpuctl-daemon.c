@@ -666,18 +666,26 @@ static bool events_opt(int c)
 /* One event for people: time, name, GPU, vGPU, then the other keys as key=value. */
 static void print_event(json_object *e)
 {
-        _cleanup_free_ char *k = NULL;
+        _cleanup_free_ char *k = NULL, *line = NULL;
         const char *t = jget(e, "time");
+        size_t size = 0, n;
+        FILE *f = open_memstream(&line, &size);
 
-        printf("%s %-15s %-13s %-36s", t ? t : "-", jget(e, "event") ? jget(e, "event") : "?",
-               jget(e, "gpu") ? jget(e, "gpu") : "-", jget(e, "uuid") ? jget(e, "uuid") : "-");
+        if (!f)
+                return;
+        fprintf(f, "%s %-15s %-13s %-36s", t ? t : "-", jget(e, "event") ? jget(e, "event") : "?",
+                jget(e, "gpu") ? jget(e, "gpu") : "-", jget(e, "uuid") ? jget(e, "uuid") : "-");
         json_object_object_foreach(e, key, v) {
                 if (streq(key, "version") || streq(key, "time") || streq(key, "event") || streq(key, "gpu") ||
                     streq(key, "uuid") || json_object_is_type(v, json_type_null))
                         continue;
-                printf(" %s=%s", key, esc(json_object_get_string(v), &k));
+                fprintf(f, " %s=%s", key, esc(json_object_get_string(v), &k));
         }
-        printf("\n");
+        if (fclose(f) != 0 || !line)
+                return;
+        for (n = strlen(line); n > 0 && line[n - 1] == ' '; n--)
+                line[n - 1] = '\0';
+        printf("%s\n", line);
         fflush(stdout);
 }
 

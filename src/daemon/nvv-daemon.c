@@ -232,7 +232,8 @@ static void emit(struct nvv_daemon *d, const char *event, const char *gpu, const
         if (uuid && uuid[0])
                 json_object_object_add(o, "uuid", json_object_new_string(uuid));
         if (extra) {
-                json_object_object_foreach(extra, k, v) json_object_object_add(o, k, json_object_get(v));
+                /* Keys without a value are left out. */
+                json_object_object_foreach(extra, k, v) if (v) json_object_object_add(o, k, json_object_get(v));
                 json_object_put(extra);
         }
         (void) nvv_evbus_publish(d->bus, o);
@@ -1621,7 +1622,7 @@ static json_object *do_scheduler_set(struct nvv_daemon *d, const struct nvv_ipc_
                 return fail(-EINVAL, "arr_avg_factor and arr_frequency tune ARR; they make no sense with arr disable");
         r = nvv_pgpu_sched_set(x->g, &ps, &msg);
         if (r < 0)
-                return fail(r, "scheduler of GPU %s not changed: %s", x->info.bdf, msg ? msg : strerror(-r));
+                return fail(r, "scheduler not changed: %s", msg ? msg : strerror(-r));
         free(msg);
         msg = NULL;
         r = nvv_pgpu_sched_get(x->g, &sc, &msg);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run COMMANDS against a real nvvgpud on a real nvvgpu-sim, both started here in a private
-# directory: with-daemon.sh GPUS COMMANDS. The commands see NVVGPU_SOCKET; their output and
+# directory: with-daemon.sh GPUS COMMANDS. The commands see NVVGPU_SOCKET (and the simulator's
+# socket as NVVGPU_SIM_SOCKET); their output and
 # exit status are this script's (stderr merged into stdout). $NVVGPUD_ARGS adds daemon options. The daemon's log is shown only when it fails to start.
 set -u
 gpus=$1
@@ -40,7 +41,8 @@ nvvgpud --backend "sim:$dir/sim.sock" --socket "$dir/d.sock" --state-dir "$dir/s
 dpid=$!
 wait_for "$dir/d.sock" $dpid || { echo "nvvgpud did not start:"; cat "$dir/d.log"; exit 99; }
 NVVGPU_SOCKET="$dir/d.sock"
-export NVVGPU_SOCKET
+NVVGPU_SIM_SOCKET="$dir/sim.sock" # for fault injection in the commands
+export NVVGPU_SOCKET NVVGPU_SIM_SOCKET
 # The private directory's name changes from run to run: it reads @TMP@.
 sh -c "$cmds" >"$dir/out" 2>&1
 rc=$?
