@@ -23,6 +23,7 @@
 #include "nvv-evbus.h"
 #include "nvv-fwdb.h"
 #include "nvv-json.h"
+#include "nvv-mdevctl.h"
 #include "nvv-pgpu.h"
 #include "nvv-policy.h"
 #include "nvv-state.h"
@@ -46,7 +47,7 @@ struct vgpu_note {
 struct nvv_daemon {
         struct nvv_daemon_options opt;
         char **fwabi_dirs;
-        char *backend_s, *catalog_dir, *policy_file, *state_dir;
+        char *backend_s, *catalog_dir, *policy_file, *state_dir, *mdevctl_dir;
         struct nvv_fwdb *db;
         struct nvv_catalog *catalog;
         struct nvv_backend *backend;            /* parsed from opt.backend (owned) */
@@ -103,7 +104,8 @@ int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, 
         if ((o->backend && !(d->backend_s = strdup(o->backend))) ||
             (o->catalog_dir && !(d->catalog_dir = strdup(o->catalog_dir))) ||
             (o->policy_file && !(d->policy_file = strdup(o->policy_file))) ||
-            (o->state_dir && !(d->state_dir = strdup(o->state_dir))))
+            (o->state_dir && !(d->state_dir = strdup(o->state_dir))) ||
+            (o->mdevctl_dir && o->mdevctl_dir[0] && !(d->mdevctl_dir = strdup(o->mdevctl_dir))))
                 return -ENOMEM;
         d->opt.state_dir = d->state_dir;
         d->opt.fwabi_dirs = d->fwabi_dirs;
@@ -185,6 +187,7 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         free(d->catalog_dir);
         free(d->policy_file);
         free(d->state_dir);
+        free(d->mdevctl_dir);
         nvv_state_free(d->state);
         nvv_evbus_free(d->bus);
         pthread_mutex_destroy(&d->lock);
@@ -1291,6 +1294,140 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
 
 /* ---- persistent definitions ---- */
 
+/*
+ * Definitions live in two places: nvvgpud's state store, and mdevctl's files for the GPUs'
+ * mdev parents (PARENT = the GPU's address, type "nvidia-ID"), so that a vGPU defined with
+ * either tool is seen by both. A definition nvvgpud makes for a named GPU is written to both;
+ * one without a GPU only to the state (mdevctl needs a parent).
+ */
+struct daemon_def {
+        struct nvv_state_definition def;
+        bool in_state, in_mdevctl;
+};
+
+#define MDEV_TYPE_PREFIX "nvidia-"
+
+/* A catalog type by the id an mdev type name carries ("nvidia-1155"): the GPU's model
+ * first, else any model. */
+static const struct nvv_catalog_type *type_of_mdev(struct nvv_daemon *d, const char *gpu, const char *mdev_type)
+{
+        const struct nvv_catalog_gpu *m;
+        struct daemon_gpu *x = gpu ? find_gpu(d, gpu) : NULL;
+        uint32_t id;
+
+        if (!startswith(mdev_type, MDEV_TYPE_PREFIX) || safe_atou32(mdev_type + strlen(MDEV_TYPE_PREFIX), &id) < 0)
+                return NULL;
+        m = x && x->g ? nvv_pgpu_get_model(x->g) : NULL;
+        for (size_t i = 0; m && i < m->n_types; i++)
+                if (m->types[i].type_id == id)
+                        return &m->types[i];
+        for (size_t g = 0; g < nvv_catalog_count(d->catalog); g++) {
+                m = nvv_catalog_get(d->catalog, g);
+                for (size_t i = 0; i < m->n_types; i++)
+                        if (m->types[i].type_id == id)
+                                return &m->types[i];
+        }
+        return NULL;
+}
+
+static int cmp_daemon_def(const void *a, const void *b)
+{
+        return strcmp(((const struct daemon_def *) a)->def.uuid, ((const struct daemon_def *) b)->def.uuid);
+}
+
+/* Both sources merged, by UUID (the state's entry wins where both have one). mdevctl's
+ * definitions of parents that are not GPU addresses, or of types that are not NVIDIA's, are
+ * not ours and are left out; so are files mdevctl itself would not read (their warnings go
+ * to *warnings when given). */
+static int definitions(struct nvv_daemon *d, struct daemon_def **ret, size_t *ret_n, char ***warnings)
+{
+        _cleanup_free_ struct nvv_mdevctl_def *md = NULL;
+        _cleanup_strv_free_ char **w = NULL;
+        struct daemon_def *out;
+        size_t n_md = 0, n = 0, n_state;
+        int r;
+
+        if (d->mdevctl_dir) {
+                r = nvv_mdevctl_load(d->mdevctl_dir, &md, &n_md, &w);
+                if (r < 0)
+                        return r;
+        }
+        pthread_mutex_lock(&d->lock);
+        n_state = d->state->n_definitions;
+        out = calloc(n_state + n_md + 1, sizeof(*out));
+        if (!out) {
+                pthread_mutex_unlock(&d->lock);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n_state; i++)
+                out[n++] = (struct daemon_def) { .def = d->state->definitions[i], .in_state = true };
+        pthread_mutex_unlock(&d->lock);
+        n_state = n;
+        for (size_t i = 0; i < n_md; i++) {
+                const struct nvv_catalog_type *t;
+                char bdf[13];
+                bool dup = false;
+
+                if (nvv_ipc_check_bdf(md[i].parent, bdf, NULL) < 0 || !streq(bdf, md[i].parent) ||
+                    !startswith(md[i].mdev_type, MDEV_TYPE_PREFIX))
+                        continue;
+                for (size_t k = 0; k < n_state; k++)
+                        if (streq(out[k].def.uuid, md[i].uuid)) {
+                                out[k].in_mdevctl = true;
+                                dup = true;
+                        }
+                if (dup)
+                        continue;
+                t = type_of_mdev(d, bdf, md[i].mdev_type);
+                if (!t) {
+                        char *m = NULL;
+
+                        if (asprintf(&m, "%s/%s/%s: the type %s is none of the catalog's; skipped", d->mdevctl_dir,
+                                     md[i].parent, md[i].uuid, md[i].mdev_type) >= 0 && strv_push(&w, m) < 0)
+                                free(m);
+                        continue;
+                }
+                out[n] = (struct daemon_def) { .in_mdevctl = true };
+                snprintf(out[n].def.uuid, sizeof(out[n].def.uuid), "%s", md[i].uuid);
+                snprintf(out[n].def.gpu, sizeof(out[n].def.gpu), "%s", bdf);
+                snprintf(out[n].def.type_name, sizeof(out[n].def.type_name), "%s", t->short_name);
+                out[n].def.autostart = md[i].autostart;
+                n++;
+        }
+        /* Shared with mdevctl and its file gone: mdevctl undefined it. */
+        for (size_t k = 0; k < n;)
+                if (d->mdevctl_dir && out[k].in_state && out[k].def.mdevctl && !out[k].in_mdevctl) {
+                        pthread_mutex_lock(&d->lock);
+                        if (nvv_state_remove_definition(d->state, out[k].def.uuid) == 0)
+                                (void) state_save_locked(d, NULL);
+                        pthread_mutex_unlock(&d->lock);
+                        out[k] = out[--n];
+                } else
+                        k++;
+        qsort(out, n, sizeof(*out), cmp_daemon_def);
+        if (warnings)
+                *warnings = TAKE_PTR(w);
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+static int find_definition(struct nvv_daemon *d, const char *uuid, struct daemon_def *ret)
+{
+        _cleanup_free_ struct daemon_def *defs = NULL;
+        size_t n;
+        int r = definitions(d, &defs, &n, NULL);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (streq(defs[i].def.uuid, uuid)) {
+                        *ret = defs[i];
+                        return 0;
+                }
+        return -ENOENT;
+}
+
 /* Where the vGPU of this UUID is now, or "" (*ret_x NULL) when none is. */
 static struct daemon_gpu *where_is(struct nvv_daemon *d, const char *uuid, struct nvv_pgpu_vgpu *ret_v)
 {
@@ -1300,7 +1437,8 @@ static struct daemon_gpu *where_is(struct nvv_daemon *d, const char *uuid, struc
         return NULL;
 }
 
-static json_object *definition_json(struct nvv_daemon *d, const struct nvv_state_definition *def)
+static json_object *definition_json(struct nvv_daemon *d, const struct nvv_state_definition *def, bool in_state,
+                                    bool in_mdevctl)
 {
         json_object *o = json_object_new_object();
         struct nvv_pgpu_vgpu v;
@@ -1316,33 +1454,27 @@ static json_object *definition_json(struct nvv_daemon *d, const struct nvv_state
         json_object_object_add(o, "started", json_object_new_boolean(x != NULL));
         if (x)
                 json_object_object_add(o, "running_on", jstr(x->info.bdf));
+        json_object_object_add(o, "source", jstr(in_state && in_mdevctl ? "both" : in_mdevctl ? "mdevctl" : "nvvgpu"));
         return o;
 }
 
 static json_object *do_list_defined(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
-        _cleanup_free_ struct nvv_state_definition *defs = NULL;
-        json_object *a = json_object_new_array();
+        _cleanup_free_ struct daemon_def *defs = NULL;
+        json_object *a;
         size_t n;
+        int r;
 
-        if (!a)
-                return fail(-ENOMEM, "out of memory");
-        pthread_mutex_lock(&d->lock);
-        n = d->state->n_definitions;
-        defs = n ? malloc(n * sizeof(*defs)) : NULL;
-        if (defs)
-                memcpy(defs, d->state->definitions, n * sizeof(*defs));
-        pthread_mutex_unlock(&d->lock);
-        if (n && !defs) {
-                json_object_put(a);
-                return fail(-ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++) {
-                if (req->gpu[0] && !streq(req->gpu, defs[i].gpu))
+        r = definitions(d, &defs, &n, NULL);
+        if (r < 0)
+                return fail(r, "cannot read the definitions in %s: %s", d->mdevctl_dir ? d->mdevctl_dir : "?", strerror(-r));
+        a = json_object_new_array();
+        for (size_t i = 0; a && i < n; i++) {
+                if (req->gpu[0] && !streq(req->gpu, defs[i].def.gpu))
                         continue;
-                if (req->vm[0] && !streq(req->vm, defs[i].vm_name))
+                if (req->vm[0] && !streq(req->vm, defs[i].def.vm_name))
                         continue;
-                json_object_array_add(a, definition_json(d, &defs[i]));
+                json_object_array_add(a, definition_json(d, &defs[i].def, defs[i].in_state, defs[i].in_mdevctl));
         }
         return nvv_ipc_reply_ok(a);
 }
@@ -1403,6 +1535,14 @@ static json_object *do_define(struct nvv_daemon *d, const struct nvv_ipc_request
                 note_get(d, def.uuid, vm);
                 snprintf(def.vm_name, sizeof(def.vm_name), "%s", vm);
         }
+        {
+                struct daemon_def have;
+
+                if (find_definition(d, def.uuid, &have) == 0)
+                        return fail(-EEXIST, "vGPU %s is defined already%s (nvvgpuctl list --defined)", def.uuid,
+                                    have.in_state ? "" : ", by mdevctl");
+        }
+        def.mdevctl = d->mdevctl_dir && def.gpu[0] && t;
         pthread_mutex_lock(&d->lock);
         r = nvv_state_add_definition(d->state, &def, &msg);
         if (r >= 0) {
@@ -1418,32 +1558,58 @@ static json_object *do_define(struct nvv_daemon *d, const struct nvv_ipc_request
                 return fail(r, "vGPU %s is defined already (nvvgpuctl list --defined)", def.uuid);
         if (r < 0)
                 return fail(r, "%s", msg ? msg : strerror(-r));
+        /* mdevctl sees it too (it needs the parent: only for a named GPU). */
+        if (d->mdevctl_dir && def.gpu[0] && t) {
+                struct nvv_mdevctl_def md = { .autostart = def.autostart };
+
+                snprintf(md.parent, sizeof(md.parent), "%s", def.gpu);
+                snprintf(md.uuid, sizeof(md.uuid), "%s", def.uuid);
+                snprintf(md.mdev_type, sizeof(md.mdev_type), MDEV_TYPE_PREFIX "%u", t->type_id);
+                free(msg);
+                msg = NULL;
+                r = nvv_mdevctl_save(d->mdevctl_dir, &md, &msg);
+                if (r < 0) {
+                        _cleanup_free_ char *m2 = NULL;
+
+                        pthread_mutex_lock(&d->lock);
+                        (void) nvv_state_remove_definition(d->state, def.uuid);
+                        (void) state_save_locked(d, &m2);
+                        pthread_mutex_unlock(&d->lock);
+                        return fail(r, "vGPU %s not defined: %s", def.uuid, msg ? msg : strerror(-r));
+                }
+        }
         emit(d, "vgpu-defined", def.gpu, def.uuid, kv("type", json_object_new_string(def.type_name), NULL));
-        return nvv_ipc_reply_ok(definition_json(d, &def));
+        return nvv_ipc_reply_ok(definition_json(d, &def, true, d->mdevctl_dir && def.gpu[0] && t));
 }
 
 static json_object *do_undefine(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
         _cleanup_free_ char *msg = NULL;
-        const struct nvv_state_definition *p;
-        struct nvv_state_definition def;
+        struct daemon_def have;
         int r;
 
-        pthread_mutex_lock(&d->lock);
-        p = nvv_state_find_definition(d->state, req->uuid);
-        if (!p) {
-                pthread_mutex_unlock(&d->lock);
+        r = find_definition(d, req->uuid, &have);
+        if (r == -ENOENT)
                 return fail(-ENOENT, "vGPU %s is not defined", req->uuid);
+        if (r < 0)
+                return fail(r, "cannot read the definitions: %s", strerror(-r));
+        if (have.in_state) {
+                pthread_mutex_lock(&d->lock);
+                (void) nvv_state_remove_definition(d->state, req->uuid);
+                r = state_save_locked(d, &msg);
+                if (r < 0)
+                        (void) nvv_state_add_definition(d->state, &have.def, NULL);
+                pthread_mutex_unlock(&d->lock);
+                if (r < 0)
+                        return fail(r, "vGPU %s is still defined: the state store failed: %s", req->uuid,
+                                    msg ? msg : strerror(-r));
         }
-        def = *p;
-        (void) nvv_state_remove_definition(d->state, req->uuid);
-        r = state_save_locked(d, &msg);
-        if (r < 0)
-                (void) nvv_state_add_definition(d->state, &def, NULL);
-        pthread_mutex_unlock(&d->lock);
-        if (r < 0)
-                return fail(r, "vGPU %s is still defined: the state store failed: %s", req->uuid, msg ? msg : strerror(-r));
-        emit(d, "vgpu-undefined", def.gpu, def.uuid, NULL);
+        if (have.in_mdevctl) {
+                r = nvv_mdevctl_delete(d->mdevctl_dir, have.def.gpu, req->uuid, &msg);
+                if (r < 0 && r != -ENOENT)
+                        return fail(r, "vGPU %s: %s", req->uuid, msg ? msg : strerror(-r));
+        }
+        emit(d, "vgpu-undefined", have.def.gpu, req->uuid, NULL);
         /* A vGPU made from it stays: undefine only forgets how to make it again. */
         return nvv_ipc_reply_ok(NULL);
 }
@@ -1471,17 +1637,14 @@ static json_object *start_definition(struct nvv_daemon *d, const struct nvv_stat
 
 static json_object *do_start(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
-        const struct nvv_state_definition *p;
-        struct nvv_state_definition def;
+        struct daemon_def have;
+        int r = find_definition(d, req->uuid, &have);
 
-        pthread_mutex_lock(&d->lock);
-        p = nvv_state_find_definition(d->state, req->uuid);
-        if (p)
-                def = *p;
-        pthread_mutex_unlock(&d->lock);
-        if (!p)
+        if (r == -ENOENT)
                 return fail(-ENOENT, "vGPU %s is not defined (nvvgpuctl define --uuid %s --type TYPE)", req->uuid, req->uuid);
-        return start_definition(d, &def);
+        if (r < 0)
+                return fail(r, "cannot read the definitions: %s", strerror(-r));
+        return start_definition(d, &have.def);
 }
 
 static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_request *req);
@@ -1493,9 +1656,11 @@ static json_object *do_stop(struct nvv_daemon *d, const struct nvv_ipc_request *
 
         if (where_is(d, req->uuid, &v))
                 return do_destroy(d, req);
-        pthread_mutex_lock(&d->lock);
-        defined = nvv_state_find_definition(d->state, req->uuid) != NULL;
-        pthread_mutex_unlock(&d->lock);
+        {
+                struct daemon_def have;
+
+                defined = find_definition(d, req->uuid, &have) == 0;
+        }
         return defined ? fail(-EALREADY, "vGPU %s is not started", req->uuid) : fail(-ENOENT, "no vGPU %s", req->uuid);
 }
 
@@ -1503,15 +1668,18 @@ static json_object *do_stop(struct nvv_daemon *d, const struct nvv_ipc_request *
  * Each outcome is logged. */
 static void autostart(struct nvv_daemon *d, const char *only_gpu, char ***log)
 {
+        _cleanup_free_ struct daemon_def *all = NULL;
         _cleanup_free_ struct nvv_state_definition *defs = NULL;
-        size_t n;
+        _cleanup_strv_free_ char **warnings = NULL;
+        size_t n = 0;
 
-        pthread_mutex_lock(&d->lock);
-        n = d->state->n_definitions;
-        defs = n ? malloc(n * sizeof(*defs)) : NULL;
-        if (defs)
-                memcpy(defs, d->state->definitions, n * sizeof(*defs));
-        pthread_mutex_unlock(&d->lock);
+        if (definitions(d, &all, &n, &warnings) < 0)
+                log_v_line(d, log, 4, "cannot read the definitions in %s", d->mdevctl_dir ? d->mdevctl_dir : "?");
+        for (char **w = warnings; w && *w; w++)
+                log_v_line(d, log, 4, "mdevctl definition: %s", *w);
+        defs = calloc(n + 1, sizeof(*defs));
+        for (size_t i = 0; defs && i < n; i++)
+                defs[i] = all[i].def;
         for (size_t i = 0; defs && i < n; i++) {
                 _cleanup_json_ json_object *reply = NULL;
                 json_object *e, *m, *ok;

@@ -24,6 +24,8 @@ struct nvv_daemon_options {
         const char *catalog_dir;                /* NULL: $NVVGPU_GPUS_DIR or the installed catalog */
         const char *policy_file;                /* NULL: the default policy */
         const char *state_dir;                  /* NULL: no state store (tests, what-if) */
+        /* mdevctl's definitions (nvv-mdevctl.h), shared both ways: NULL or "": not used. */
+        const char *mdevctl_dir;
         /* What happens later (a GSP reset and its recovery) is told here, with a syslog
          * level; the library itself logs nothing above debug. */
         void (*log_fn)(void *userdata, int level, const char *message);

@@ -21,7 +21,6 @@
 
 #define TEMP_PREFIX "." NVV_STATE_FILE ".tmp-"
 #define CORRUPT_PREFIX NVV_STATE_FILE ".corrupt-"
-#define WRITE_CHUNK 4096
 
 static const char *const vgpu_state_table[_NVV_STATE_VGPU_STATE_MAX] = {
         [NVV_STATE_VGPU_CREATED] = "created",
@@ -427,6 +426,8 @@ static json_object *definition_to_json(const struct nvv_state_definition *d)
         r = r ?: json_add_opt(o, "gpu", d->gpu);
         r = r ?: json_add_opt(o, "vm", d->vm_name);
         r = r ?: json_add(o, "autostart", json_object_new_boolean(d->autostart));
+        if (d->mdevctl)
+                r = r ?: json_add(o, "mdevctl", json_object_new_boolean(true));
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
@@ -597,7 +598,7 @@ static int vgpu_from_json(struct nvv_json *j, json_object *o, struct nvv_state_v
         return 0;
 }
 
-static const char *const definition_keys[] = { "uuid", "type", "gpu", "vm", "autostart", NULL };
+static const char *const definition_keys[] = { "uuid", "type", "gpu", "vm", "autostart", "mdevctl", NULL };
 
 static int definition_from_json(struct nvv_json *j, json_object *o, struct nvv_state_definition *d)
 {
@@ -622,6 +623,14 @@ static int definition_from_json(struct nvv_json *j, json_object *o, struct nvv_s
         old = nvv_json_push(j, "autostart");
         r = nvv_json_get_bool(j, a, &d->autostart);
         nvv_json_pop(j, old);
+        r = r ?: nvv_json_member(j, o, "mdevctl", false, &a);
+        if (r >= 0 && a) {
+                old = nvv_json_push(j, "mdevctl");
+                r = nvv_json_get_bool(j, a, &d->mdevctl);
+                nvv_json_pop(j, old);
+                if (r >= 0 && d->mdevctl && !d->gpu[0])
+                        r = nvv_json_fail(j, "a definition shared with mdevctl names its GPU");
+        }
         return r;
 }
 
@@ -776,36 +785,23 @@ static int remove_temp_files(int dfd, const char *dir, unsigned *ret_removed, ch
         return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* The save steps as the test seam names them. */
+static int save_step(enum atomic_write_step st, void *userdata)
 {
-        while (n > 0) {
-                size_t len = MIN(n, (size_t) WRITE_CHUNK);
-                ssize_t k;
-                int r = hook(NVV_STATE_SAVE_WRITE);
+        static const enum nvv_state_save_step map[] = {
+                [ATOMIC_WRITE_OPEN] = NVV_STATE_SAVE_OPEN,     [ATOMIC_WRITE_WRITE] = NVV_STATE_SAVE_WRITE,
+                [ATOMIC_WRITE_FSYNC] = NVV_STATE_SAVE_FSYNC,   [ATOMIC_WRITE_RENAME] = NVV_STATE_SAVE_RENAME,
+                [ATOMIC_WRITE_FSYNC_DIR] = NVV_STATE_SAVE_FSYNC_DIR,
+        };
 
-                if (r < 0)
-                        return r;
-                k = write(fd, p, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
+        return hook(map[st]);
 }
 
 int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg)
 {
         _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
-        char tmp[sizeof(TEMP_PREFIX) + 32];
-        static unsigned counter;
-        const char *step;
+        _cleanup_close_ int dfd = -EBADF;
+        const char *step = "";
         int r;
 
         assert_return(s && dir, -EINVAL);
@@ -827,45 +823,15 @@ int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg
         if (r < 0)
                 return r;
 
-        r = hook(NVV_STATE_SAVE_OPEN);
-        for (unsigned attempt = 0; r >= 0 && fd < 0; attempt++) {
-                snprintf(tmp, sizeof(tmp), "%s%d-%u", TEMP_PREFIX, (int) getpid(), counter++);
-                fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-                if (fd < 0 && (errno != EEXIST || attempt >= 100))
-                        r = -errno;
-        }
-        if (r < 0)
+        r = write_file_atomic_at(dfd, NVV_STATE_FILE, TEMP_PREFIX, text, strlen(text), 0600, save_step, NULL, &step);
+        if (r < 0 && streq(step, "creating"))
                 return nvv_fail_errno(r, reterr_msg, "%s: cannot create a temporary file: %s", dir, strerror(-r));
-
-        step = "writing";
-        r = write_all(fd, text, strlen(text));
-        if (r >= 0) {
-                step = "syncing";
-                r = hook(NVV_STATE_SAVE_FSYNC);
-                if (r >= 0 && fsync(fd) < 0)
-                        r = -errno;
-        }
-        /* After fsync nothing is left to lose: a close error cannot mean lost data. */
-        if (r >= 0)
-                (void) safe_close(TAKE_FD(fd));
-        if (r >= 0) {
-                step = "renaming";
-                r = hook(NVV_STATE_SAVE_RENAME);
-                if (r >= 0 && renameat(dfd, tmp, dfd, NVV_STATE_FILE) < 0)
-                        r = -errno;
-        }
-        if (r < 0) {
-                (void) unlinkat(dfd, tmp, 0);
-                return nvv_fail_errno(r, reterr_msg, "%s/%s: %s the new state failed: %s; the previous state is kept",
-                                      dir, NVV_STATE_FILE, step, strerror(-r));
-        }
-        /* Only now is the rename itself durable. */
-        r = hook(NVV_STATE_SAVE_FSYNC_DIR);
-        if (r >= 0 && fsync(dfd) < 0)
-                r = -errno;
-        if (r < 0)
+        if (r < 0 && streq(step, "syncing the directory"))
                 return nvv_fail_errno(r, reterr_msg, "%s: syncing the directory after writing %s failed: %s; "
                                       "the new state may not survive a crash", dir, NVV_STATE_FILE, strerror(-r));
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "%s/%s: %s the new state failed: %s; the previous state is kept",
+                                      dir, NVV_STATE_FILE, step, strerror(-r));
         (void) hook(NVV_STATE_SAVE_DONE);
         return 0;
 }

@@ -76,6 +76,8 @@ struct nvv_state_definition {
         char gpu[NVV_STATE_BDF_MAX];            /* "": any GPU of the type's model */
         char vm_name[NVV_STATE_VM_NAME_MAX];    /* "": none */
         bool autostart;
+        /* Also written to mdevctl's DIR/GPU/UUID: that file going away is an undefine. */
+        bool mdevctl;
 };
 
 /* Both lists are kept sorted by uuid (so a saved file does not depend on history). */

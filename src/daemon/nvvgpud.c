@@ -20,6 +20,7 @@
 #include "nvv-daemon.h"
 #include "nvv-evbus.h"
 #include "nvv-ipcsock.h"
+#include "nvv-mdevctl.h"
 #include "nvv-json.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ static const char *arg_policy;
 static const char *arg_catalog;
 static const char *arg_read_group = "nvvgpu";
 static const char *arg_state_dir = "/var/lib/nvvgpu";
+static const char *arg_mdevctl_dir = NVV_MDEVCTL_DEFAULT_DIR;
 static char **arg_fwabi_dirs;
 static unsigned arg_max_clients = DEFAULT_MAX_CLIENTS;
 
@@ -71,6 +73,7 @@ static void help(void)
                "  --socket PATH        where to serve (default %s)\n"
                "  --state-dir DIR      the state store (default /var/lib/nvvgpu)\n"
                "  --policy FILE        placement policy (nvvgpu-policy(5)); default: the built-in one\n"
+               "  --mdevctl-dir DIR    mdevctl's definitions, shared (default /etc/mdevctl.d; '' for none)\n"
                "  --fwabi-dir DIR      also read release descriptions from DIR (repeatable)\n"
                "  --catalog DIR        GPU catalog directory\n"
                "  --read-group NAME    members may read (default nvvgpu; root may do everything)\n"
@@ -87,7 +90,8 @@ static int parse_args(int argc, char **argv)
                 { "policy", required_argument, NULL, 'p' },    { "fwabi-dir", required_argument, NULL, 'd' },
                 { "catalog", required_argument, NULL, 'c' },   { "read-group", required_argument, NULL, 'g' },
                 { "max-clients", required_argument, NULL, 'm' }, { "verbose", no_argument, NULL, 'v' },
-                { "version", no_argument, NULL, 'V' },         { "state-dir", required_argument, NULL, 'D' },         { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },         { "state-dir", required_argument, NULL, 'D' },
+                { "mdevctl-dir", required_argument, NULL, 'M' },         { "help", no_argument, NULL, 'h' },
                 {},
         };
         uint64_t n;
@@ -113,6 +117,9 @@ static int parse_args(int argc, char **argv)
                         break;
                 case 'D':
                         arg_state_dir = optarg;
+                        break;
+                case 'M':
+                        arg_mdevctl_dir = optarg;
                         break;
                 case 'g':
                         arg_read_group = optarg;
@@ -387,6 +394,7 @@ int main(int argc, char **argv)
                 .catalog_dir = arg_catalog,
                 .policy_file = arg_policy,
                 .state_dir = arg_state_dir,
+                .mdevctl_dir = arg_mdevctl_dir,
                 .log_fn = log_event,
         };
         r = nvv_daemon_new(&o, &d, &msg);

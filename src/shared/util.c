@@ -403,3 +403,79 @@ int nvv_dir_list(const char *dir, const char *prefix, const char *suffix, size_t
         *ret = TAKE_PTR(names);
         return 0;
 }
+
+static int atomic_write_all(int fd, const char *p, size_t n, int (*step)(enum atomic_write_step s, void *userdata),
+                            void *userdata)
+{
+        while (n > 0) {
+                size_t len = n < 4096 ? n : 4096;
+                ssize_t k;
+                int r = step ? step(ATOMIC_WRITE_WRITE, userdata) : 0;
+
+                if (r < 0)
+                        return r;
+                k = write(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int write_file_atomic_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len,
+                         unsigned mode, int (*step)(enum atomic_write_step s, void *userdata), void *userdata,
+                         const char **ret_step)
+{
+        static unsigned counter;
+        char tmp[256];
+        const char *what = "creating";
+        int fd = -1, r;
+
+        if (strlen(tmp_prefix) > sizeof(tmp) - 32)
+                return -ENAMETOOLONG;
+        r = step ? step(ATOMIC_WRITE_OPEN, userdata) : 0;
+        for (unsigned attempt = 0; r >= 0 && fd < 0; attempt++) {
+                snprintf(tmp, sizeof(tmp), "%s%d-%u", tmp_prefix, (int) getpid(),
+                         __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+                fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, (mode_t) mode);
+                if (fd < 0 && (errno != EEXIST || attempt >= 100))
+                        r = -errno;
+        }
+        if (r < 0)
+                goto done;
+        what = "writing";
+        r = atomic_write_all(fd, data, len, step, userdata);
+        if (r >= 0) {
+                what = "syncing";
+                r = step ? step(ATOMIC_WRITE_FSYNC, userdata) : 0;
+                if (r >= 0 && fsync(fd) < 0)
+                        r = -errno;
+        }
+        /* After fsync nothing is left to lose: a close error cannot mean lost data. */
+        close(fd);
+        if (r >= 0) {
+                what = "renaming";
+                r = step ? step(ATOMIC_WRITE_RENAME, userdata) : 0;
+                if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
+                        r = -errno;
+        }
+        if (r < 0) {
+                (void) unlinkat(dfd, tmp, 0);
+                goto done;
+        }
+        /* Only now is the rename itself durable. */
+        what = "syncing the directory";
+        r = step ? step(ATOMIC_WRITE_FSYNC_DIR, userdata) : 0;
+        if (r >= 0 && fsync(dfd) < 0)
+                r = -errno;
+done:
+        if (r < 0 && ret_step)
+                *ret_step = what;
+        return r;
+}

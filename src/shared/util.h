@@ -33,6 +33,26 @@ int read_full_file_at(int dfd, const char *name, int open_flags, size_t max, cha
 const char *read_full_file_strerror(int r);
 int read_full_stream(FILE *f, size_t max, char **ret_data, size_t *ret_size);
 
+/*
+ * Replace name in the directory dfd crash-safely: the data goes to a new temporary file
+ * (tmp_prefix + pid + counter, O_EXCL, mode), written in chunks of at most 4096 bytes,
+ * fsync'd, renamed over name, then the directory fsync'd. A reader sees the old file or
+ * the new one, never a part. step (optional) is called before each step (open, each write,
+ * fsync, rename, directory fsync) and may fail it with a negative errno; *ret_step names the
+ * step that failed ("creating", "writing", "syncing", "renaming", "syncing the directory").
+ * On a failure before the rename the temporary file is removed and name is untouched.
+ */
+enum atomic_write_step {
+        ATOMIC_WRITE_OPEN,
+        ATOMIC_WRITE_WRITE,
+        ATOMIC_WRITE_FSYNC,
+        ATOMIC_WRITE_RENAME,
+        ATOMIC_WRITE_FSYNC_DIR,
+};
+int write_file_atomic_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len,
+                         unsigned mode, int (*step)(enum atomic_write_step s, void *userdata), void *userdata,
+                         const char **ret_step);
+
 bool streq_ptr(const char *a, const char *b);
 static inline bool streq(const char *a, const char *b)
 {

@@ -62,6 +62,8 @@ while [ ! -e "$dir/stop" ]; do
         2)      echo "ask destroy \$u" >>"$dir/acks"
                 nvvgpuctl destroy "\$u" >/dev/null 2>&1 && echo "ack destroy \$u" >>"$dir/acks" ;;
         3)      if [ \$(( \$(rnd) % 2 )) = 0 ]; then a=auto; o=; else a=noauto; o=--no-autostart; fi
+                # With a GPU, the definition is mdevctl's file too.
+                [ \$(( \$(rnd) % 2 )) = 0 ] && o="\$o --gpu 0000:41:00.0"
                 echo "ask define-\$a \$u" >>"$dir/acks"
                 nvvgpuctl define --type L40S-2Q --uuid "\$u" \$o >/dev/null 2>&1 && echo "ack define-\$a \$u" >>"$dir/acks" ;;
         4)      echo "ask undefine \$u" >>"$dir/acks"
@@ -76,7 +78,7 @@ EOS
 
 start_daemon() {
         rm -f "$dir/d.sock"
-        nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" 2>>"$dir/d.log" &
+        nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/mdevctl.d" 2>>"$dir/d.log" &
         dpid=$!
         wait_sock "$dir/d.sock" $dpid || fail "nvvgpud did not start"
 }
