@@ -643,13 +643,12 @@ int nvv_partition_remove(struct nvv_partition *p, const char *name)
         return 0;
 }
 
-unsigned nvv_partition_available(const struct nvv_partition *p, uint32_t type_id)
+/* available() by creating one after another on a scratch copy: the definition. */
+static unsigned available_by_creating(const struct nvv_partition *p, uint32_t type_id)
 {
         struct nvv_partition tmp;
         unsigned n = 0;
 
-        if (!p || !nvv_partition_find_type(p, type_id))
-                return 0;
         /* A shallow copy on the stack: the type table is only read. */
         memcpy(&tmp, p, offsetof(struct nvv_partition, vgpus));
         memcpy(tmp.vgpus, p->vgpus, p->n * sizeof(p->vgpus[0]));
@@ -674,6 +673,88 @@ unsigned nvv_partition_available(const struct nvv_partition *p, uint32_t type_id
                 n++;
         }
         return n;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/*
+ * The same for a type with placement ids, counted instead of created: each create takes one
+ * slot (check 3), one instance (4), the lowest free placement (6: taking them lowest first
+ * leaves exactly what the next create would find) and the lowest free channel block (7: the
+ * blocks of one type are aligned and disjoint, so every free one is taken in turn). The other
+ * checks do not change from one create to the next. The planner's search calls this at every
+ * step; test-planner checks it against available_by_creating on random states.
+ */
+static unsigned available_by_counting(const struct nvv_partition *p, const struct nvv_vgpu_type *t)
+{
+        const uint32_t *ids = p->mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_ids
+                                                                   : t->heterogeneous_placement_ids;
+        uint32_t n_ids = MIN(p->mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_count
+                                                                  : t->heterogeneous_placement_count,
+                             (uint32_t) NVV_MAX_PLACEMENTS);
+        uint64_t slot = (uint64_t) t->placement_size * p->unit_size;
+        uint64_t fb_len = ALIGN_UP(t->fb_length, p->geo.vmmu_segment);
+        struct nvv_partition tmp;
+        uint32_t sorted[NVV_MAX_PLACEMENTS], block, same = 0;
+        unsigned n, places = 0, blocks = 0;
+
+        if (p->n >= p->max_vgpus || fb_len > slot || fb_len + t->gsp_heap_size > slot)
+                return 0;
+        for (size_t i = 0; i < p->n; i++) {
+                if (p->vgpus[i].type_id == t->type_id)
+                        same++;
+                else if (p->mode == NVV_PARTITION_HOMOGENEOUS)
+                        return 0;
+        }
+        if (same >= t->max_instance)
+                return 0;
+        n = MIN(p->max_vgpus - (uint32_t) p->n, t->max_instance - same);
+        memcpy(sorted, ids, n_ids * sizeof(sorted[0]));
+        for (uint32_t i = 1; i < n_ids; i++)
+                if (sorted[i] < sorted[i - 1]) {
+                        qsort(sorted, n_ids, sizeof(sorted[0]), cmp_u32);
+                        break;
+                }
+        memcpy(tmp.units, p->units, sizeof(p->units));
+        tmp.geo.placement_units = p->geo.placement_units;
+        for (uint32_t i = 0; i < n_ids && places < n; i++)
+                if (units_free(&tmp, sorted[i], t->placement_size)) {
+                        units_set(&tmp, sorted[i], t->placement_size, true);
+                        places++;
+                }
+        block = prev_pow2(p->geo.total_chids / t->max_instance);
+        for (uint64_t off = 0; block && off + block <= p->geo.total_chids && blocks < places; off += block) {
+                bool ok = true;
+
+                for (size_t i = 0; ok && i < p->n; i++)
+                        if (ranges_overlap(off, block, p->vgpus[i].chid_offset, p->vgpus[i].chid_count))
+                                ok = false;
+                blocks += ok;
+        }
+        return MIN(places, blocks);
+}
+
+unsigned nvv_partition_available(const struct nvv_partition *p, uint32_t type_id)
+{
+        const struct nvv_vgpu_type *t;
+
+        if (!p || !(t = nvv_partition_find_type(p, type_id)))
+                return 0;
+        if (is_first_fit(t, p->mode))
+                return available_by_creating(p, type_id);
+        return available_by_counting(p, t);
+}
+
+unsigned nvv_partition_available_by_creating(const struct nvv_partition *p, uint32_t type_id)
+{
+        if (!p || !nvv_partition_find_type(p, type_id))
+                return 0;
+        return available_by_creating(p, type_id);
 }
 
 size_t nvv_partition_count(const struct nvv_partition *p)
@@ -720,11 +801,22 @@ static int cmp_vgpu_res(const void *a, const void *b)
         return (x->type_id > y->type_id) - (x->type_id < y->type_id);
 }
 
+static bool same_table(const struct type_table *a, const struct type_table *b)
+{
+        return a == b || (a->n == b->n && memcmp(a->types, b->types, a->n * sizeof(a->types[0])) == 0);
+}
+
+bool nvv_partition_same_config(const struct nvv_partition *a, const struct nvv_partition *b)
+{
+        return a && b && a->mode == b->mode && memcmp(&a->geo, &b->geo, sizeof(a->geo)) == 0 &&
+               same_table(a->table, b->table);
+}
+
 bool nvv_partition_same_state(const struct nvv_partition *a, const struct nvv_partition *b)
 {
         struct nvv_partition_vgpu va[NVV_MAX_VGPUS], vb[NVV_MAX_VGPUS];
 
-        if (!a || !b || a->n != b->n || a->mode != b->mode || a->table != b->table ||
+        if (!a || !b || a->n != b->n || a->mode != b->mode || !same_table(a->table, b->table) ||
             memcmp(a->units, b->units, sizeof(a->units)) != 0 || memcmp(&a->geo, &b->geo, sizeof(a->geo)) != 0)
                 return false;
         memcpy(va, a->vgpus, a->n * sizeof(va[0]));

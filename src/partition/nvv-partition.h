@@ -124,8 +124,12 @@ int nvv_partition_insert(struct nvv_partition *p, const struct nvv_partition_vgp
 /* doc §5 (the plugin-task check belongs to the lifecycle layer). -ENOENT when unknown. */
 int nvv_partition_remove(struct nvv_partition *p, const char *name);
 
-/* How many more vGPUs of the type the firmware would create now, one after another. */
+/* How many more vGPUs of the type the firmware would create now, one after another (counted
+ * without creating them for types with placement ids). */
 unsigned nvv_partition_available(const struct nvv_partition *p, uint32_t type_id);
+/* The same by creating them one after another on a scratch copy (slower; the definition, for
+ * tests). */
+unsigned nvv_partition_available_by_creating(const struct nvv_partition *p, uint32_t type_id);
 
 size_t nvv_partition_count(const struct nvv_partition *p);
 const struct nvv_partition_vgpu *nvv_partition_get(const struct nvv_partition *p, size_t i);
@@ -134,6 +138,9 @@ unsigned nvv_partition_count_type(const struct nvv_partition *p, uint32_t type_i
 /* Placement units in use, bytes of FB held. */
 uint32_t nvv_partition_used_units(const struct nvv_partition *p);
 uint64_t nvv_partition_used_fb(const struct nvv_partition *p);
+/* The same GPU before any vGPU: geometry, mode and type table (by content). Partitions that
+ * are copies of one share their table; live ones read from separate GPUs compare the records. */
+bool nvv_partition_same_config(const struct nvv_partition *a, const struct nvv_partition *b);
 /* Equal state (mode, types, vGPUs with their resources; names ignored). */
 bool nvv_partition_same_state(const struct nvv_partition *a, const struct nvv_partition *b);
 

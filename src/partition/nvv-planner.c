@@ -48,6 +48,7 @@ struct job {
         uint64_t size;          /* for ordering: the largest profile it may take */
         uint64_t min_bytes;     /* the least FB it can hold on any GPU; UINT64_MAX: none takes it */
         char *quota_reason;     /* refused before planning */
+        unsigned klass;         /* jobs of one class are identical requests */
 };
 
 struct search {
@@ -166,6 +167,513 @@ static int cmp_job_size(const void *a, const void *b)
         if (x->size != y->size)
                 return x->size > y->size ? -1 : 1;
         return x->req->index < y->req->index ? -1 : x->req->index > y->req->index;
+}
+
+/*
+ * The search (NVV_PLAN_SEARCH_DEFAULT). The same space as the first search, dfs() above: the
+ * requests in the order of cmp_job_size (identical requests made adjacent), each on a GPU that
+ * takes it or left out, created in that order. Where both finish they place equally many;
+ * within a budget this one gets further (bench-plan, the differential test in test-planner):
+ *  - a run of identical requests is distributed, not permuted: each goes to the same GPU as
+ *    the one before it or to one later in the run's GPU order, and the left-out ones are the
+ *    last of the run;
+ *  - the bound counts, for the requests still to place, what fits by each GPU's free FB and
+ *    VF slots and by how many of each request the GPU would still take (available());
+ *  - a GPU in the same state as one tried at the same step is not tried again (states are
+ *    compared by an order-free hash of their vGPUs, then in full);
+ *  - a pool state met before at the start of a run (the same GPUs in the same states, in any
+ *    order) is not searched again unless it could now beat the best (memo of upper bounds).
+ * Every step changes one GPU; what the bound needs of it is updated for that GPU alone. A run
+ * is left out first where that does not lower the bound (good assignments leave out large
+ * requests; finding one early prunes more).
+ */
+
+#define MEMO_SIZE (1u << 15)
+
+struct memo_entry {
+        uint64_t key1, key2;
+        uint32_t k;             /* + 1; 0: empty */
+        uint32_t ub;            /* the most that can still be placed from this state */
+};
+
+struct jclass {
+        const struct job *rep;
+        uint64_t bytes;         /* min_bytes of its requests */
+        size_t first, end;      /* its run in the search order */
+};
+
+struct search2 {
+        struct nvv_pool *pool;
+        size_t n_gpus;
+        struct job **order;
+        size_t n;
+        const struct nvv_place_prefs *prefs;
+        struct jclass *cls;
+        size_t n_cls;
+        size_t *cls_of;         /* class per position */
+        size_t *by_bytes;       /* class indices, smallest bytes first */
+        /* per GPU */
+        const struct nvv_catalog_type **rtype;  /* [g * n_cls + c]: the type it gives class c, NULL: none */
+        unsigned *avail;        /* [g * n_cls + c]: how many more of class c it takes now */
+        uint64_t *free_fb, *h1, *h2, *term1, *term2;
+        uint32_t *free_slots;
+        uint64_t pool1, pool2;  /* order-free sums of the GPUs' terms */
+        /* per class: the GPUs that take it at the start of its run, in the preferred order */
+        size_t *cand, *n_cand;
+        unsigned *saved;        /* [k * n_cls + c]: avail of the GPU changed at step k */
+        struct memo_entry *memo;
+        double *lambda;         /* per class: the price of the bound below, fixed at the root */
+        size_t *by_ratio;       /* classes by (1 - lambda) / bytes, best first */
+        double *xsum;           /* scratch: per class, how many the GPUs' relaxations take */
+        int *assign, *best;
+        size_t placed, best_placed, root_bound;
+        uint64_t steps, max_steps;
+        bool aborted, done;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+        /* splitmix64's finaliser */
+        x ^= x >> 30;
+        x *= UINT64_C(0xbf58476d1ce4e5b9);
+        x ^= x >> 27;
+        x *= UINT64_C(0x94d049bb133111eb);
+        x ^= x >> 31;
+        return x;
+}
+
+static void vgpu_hash(const struct nvv_partition_vgpu *v, uint64_t *h1, uint64_t *h2)
+{
+        uint64_t x = mix64(v->type_id ^ mix64(v->alloc_offset ^ mix64(v->chid_offset + UINT64_C(0x9e3779b97f4a7c15))));
+
+        *h1 = x;
+        *h2 = mix64(x ^ UINT64_C(0x2545f4914f6cdd1d));
+}
+
+static void gpu_terms(struct search2 *s, size_t g)
+{
+        unsigned klass = nvv_pool_get(s->pool, g)->klass;
+
+        s->pool1 -= s->term1[g];
+        s->pool2 -= s->term2[g];
+        s->term1[g] = mix64(s->h1[g] + mix64(klass + 1));
+        s->term2[g] = mix64(s->h2[g] ^ mix64(klass + 0x51));
+        s->pool1 += s->term1[g];
+        s->pool2 += s->term2[g];
+}
+
+/* avail of GPU g for the classes from c on. */
+static void gpu_avail(struct search2 *s, size_t g, size_t c)
+{
+        const struct nvv_partition *part = nvv_pool_get(s->pool, g)->part;
+
+        for (; c < s->n_cls; c++) {
+                const struct nvv_catalog_type *t = s->rtype[g * s->n_cls + c];
+
+                s->avail[g * s->n_cls + c] = t ? nvv_partition_available(part, t->type_id) : 0;
+        }
+}
+
+static void gpu_change(struct search2 *s, size_t g, const struct nvv_partition_vgpu *v, bool added)
+{
+        uint64_t a, b;
+
+        vgpu_hash(v, &a, &b);
+        if (added) {
+                s->h1[g] += a;
+                s->h2[g] += b;
+                s->free_fb[g] -= v->alloc_length;
+                s->free_slots[g]--;
+        } else {
+                s->h1[g] -= a;
+                s->h2[g] -= b;
+                s->free_fb[g] += v->alloc_length;
+                s->free_slots[g]++;
+        }
+        gpu_terms(s, g);
+}
+
+static double lagrange_bound(const struct search2 *s, size_t k, const double *lambda, const size_t *by_ratio,
+                             double *xsum);
+
+/* The most of the requests from position k on that can still be placed; once it is known to
+ * be at most enough, the dearer part is not computed. */
+static size_t search2_bound(const struct search2 *s, size_t k, size_t enough)
+{
+        size_t c0 = s->cls_of[k], per_gpu = 0, all = 0;
+        uint64_t free_all = 0, slots_all = 0;
+
+        for (size_t g = 0; g < s->n_gpus; g++) {
+                uint64_t f = s->free_fb[g];
+                size_t ub = 0;
+
+                for (size_t i = 0; i < s->n_cls; i++) {
+                        size_t c = s->by_bytes[i], left, t;
+                        unsigned av;
+
+                        if (c < c0)
+                                continue;
+                        av = s->avail[g * s->n_cls + c];
+                        if (!av)
+                                continue;
+                        left = c == c0 ? s->cls[c].end - k : s->cls[c].end - s->cls[c].first;
+                        t = MIN(left, (size_t) av);
+                        t = MIN(t, (size_t) (f / s->cls[c].bytes));
+                        ub += t;
+                        f -= (uint64_t) t * s->cls[c].bytes;
+                }
+                ub = MIN(ub, (size_t) s->free_slots[g]);
+                per_gpu += ub;
+                if (ub) {
+                        free_all += s->free_fb[g];
+                        slots_all += s->free_slots[g];
+                }
+        }
+        for (size_t i = 0; i < s->n_cls; i++) {
+                size_t c = s->by_bytes[i], left, t, cap = 0;
+
+                if (c < c0)
+                        continue;
+                for (size_t g = 0; g < s->n_gpus; g++)
+                        cap += s->avail[g * s->n_cls + c];
+                left = c == c0 ? s->cls[c].end - k : s->cls[c].end - s->cls[c].first;
+                t = MIN(left, cap);
+                t = MIN(t, (size_t) (free_all / s->cls[c].bytes));
+                all += t;
+                free_all -= (uint64_t) t * s->cls[c].bytes;
+        }
+        all = MIN(all, (size_t) slots_all);
+        all = MIN(all, per_gpu);
+        if (s->lambda && all > enough) {
+                double lb = lagrange_bound(s, k, s->lambda, s->by_ratio, NULL);
+
+                /* floor, with room for rounding */
+                if (lb + 1e-6 < (double) all)
+                        all = (size_t) (lb + 1e-6);
+        }
+        return all;
+}
+
+/*
+ * A second bound, from the relaxation that prices each class: for any prices lambda_c in
+ * [0, 1], at most sum_c lambda_c * left_c + sum_g max { sum_c (1 - lambda_c) x_gc } can still
+ * be placed, the max over fractional x_gc <= min(avail_gc, left_c) with sum_c bytes_c * x_gc
+ * <= free FB of g (a fractional knapsack, solved greedily by value per byte). Lambda = 0 is a
+ * per-GPU bound; the root picks lambda by a subgradient descent so that GPUs do not each count
+ * the same small requests. If xsum is given it gets the x of every class summed over GPUs.
+ */
+static double lagrange_bound(const struct search2 *s, size_t k, const double *lambda, const size_t *by_ratio,
+                             double *xsum)
+{
+        size_t c0 = s->cls_of[k];
+        double total = 0;
+
+        if (xsum)
+                for (size_t c = 0; c < s->n_cls; c++)
+                        xsum[c] = 0;
+        for (size_t c = c0; c < s->n_cls; c++)
+                total += lambda[c] * (double) (c == c0 ? s->cls[c].end - k : s->cls[c].end - s->cls[c].first);
+        for (size_t g = 0; g < s->n_gpus; g++) {
+                double f = (double) s->free_fb[g], slots = s->free_slots[g], v = 0;
+
+                for (size_t i = 0; i < s->n_cls && f > 0 && slots > 0; i++) {
+                        size_t c = by_ratio[i];
+                        double x, left;
+
+                        if (c < c0 || lambda[c] >= 1.0 || !s->avail[g * s->n_cls + c])
+                                continue;
+                        left = (double) (c == c0 ? s->cls[c].end - k : s->cls[c].end - s->cls[c].first);
+                        x = MIN(left, (double) s->avail[g * s->n_cls + c]);
+                        x = MIN(x, f / (double) s->cls[c].bytes);
+                        x = MIN(x, slots);
+                        v += (1.0 - lambda[c]) * x;
+                        f -= x * (double) s->cls[c].bytes;
+                        slots -= x;
+                        if (xsum)
+                                xsum[c] += x;
+                }
+                total += v;
+        }
+        return total;
+}
+
+static void ratio_order(const struct search2 *s, const double *lambda, size_t *by_ratio)
+{
+        for (size_t i = 0; i < s->n_cls; i++) {
+                double ri = (1.0 - lambda[i]) / (double) s->cls[i].bytes;
+                size_t j = i;
+
+                for (; j > 0; j--) {
+                        size_t o = by_ratio[j - 1];
+
+                        if ((1.0 - lambda[o]) / (double) s->cls[o].bytes >= ri)
+                                break;
+                        by_ratio[j] = o;
+                }
+                by_ratio[j] = i;
+        }
+}
+
+static void lagrange_fit(struct search2 *s)
+{
+        double lam[NVV_PLAN_MAX_REQUESTS], best_v, step = 0.5;
+        size_t order[NVV_PLAN_MAX_REQUESTS];
+
+        for (size_t c = 0; c < s->n_cls; c++)
+                lam[c] = s->lambda[c] = 0;
+        ratio_order(s, lam, order);
+        memcpy(s->by_ratio, order, s->n_cls * sizeof(order[0]));
+        best_v = lagrange_bound(s, 0, lam, order, s->xsum);
+        for (unsigned it = 0; it < 60; it++) {
+                double v;
+
+                for (size_t c = 0; c < s->n_cls; c++) {
+                        double left = (double) (s->cls[c].end - s->cls[c].first);
+
+                        /* Over-asked classes (the GPUs would take more than there are) get dearer. */
+                        lam[c] += step * (s->xsum[c] - left) / MAX(left, 1.0);
+                        lam[c] = MIN(MAX(lam[c], 0.0), 1.0);
+                }
+                ratio_order(s, lam, order);
+                v = lagrange_bound(s, 0, lam, order, s->xsum);
+                if (v < best_v) {
+                        best_v = v;
+                        memcpy(s->lambda, lam, s->n_cls * sizeof(lam[0]));
+                        memcpy(s->by_ratio, order, s->n_cls * sizeof(order[0]));
+                } else
+                        step *= 0.8;
+        }
+}
+
+static struct memo_entry *memo_slot(struct search2 *s, size_t k)
+{
+        uint64_t key1 = s->pool1 ^ mix64(k + 1);
+
+        return &s->memo[key1 & (MEMO_SIZE - 1)];
+}
+
+static bool memo_match(const struct search2 *s, const struct memo_entry *e, size_t k)
+{
+        return e->k == k + 1 && e->key1 == (s->pool1 ^ mix64(k + 1)) && e->key2 == s->pool2;
+}
+
+static void record_best(struct search2 *s)
+{
+        if (s->placed > s->best_placed) {
+                s->best_placed = s->placed;
+                memcpy(s->best, s->assign, s->n * sizeof(int));
+                if (s->placed >= s->root_bound)
+                        s->done = true; /* nothing can beat it */
+        }
+}
+
+static void dfs2(struct search2 *s, size_t k, size_t minpos)
+{
+        size_t tried[NVV_POOL_MAX_GPUS], n_tried = 0, c, entry_placed = s->placed, bound;
+        struct memo_entry *e = NULL;
+        bool skipped = false;
+        struct jclass *cl;
+        char name[24];
+
+        if (s->done || s->aborted)
+                return;
+        if (++s->steps > s->max_steps) {
+                s->aborted = true;
+                return;
+        }
+        if (k == s->n) {
+                record_best(s);
+                return;
+        }
+        c = s->cls_of[k];
+        cl = &s->cls[c];
+        bound = search2_bound(s, k, s->best_placed > s->placed ? s->best_placed - s->placed : 0);
+        if (s->placed + bound <= s->best_placed)
+                return;
+        if (k == cl->first) {
+                e = memo_slot(s, k);
+                if (memo_match(s, e, k) && s->placed + e->ub <= s->best_placed)
+                        return;
+                /* The GPUs that take this request now, best first; later ones of the run go
+                 * to the same GPU or one after it in this order. */
+                s->n_cand[c] = nvv_pool_rank(s->pool, &cl->rep->preq, s->prefs, &s->cand[c * s->n_gpus], NULL, s->n_gpus);
+                minpos = 0;
+        }
+        job_name(s->order[k], name);
+        /* Leaving the rest of the run out first when that costs nothing by the bound: the
+         * best assignments leave out large requests, and finding one early prunes more. */
+        if (cl->end < s->n && search2_bound(s, cl->end, bound - 1) >= bound) {
+                for (size_t i = k; i < cl->end; i++)
+                        s->assign[i] = -1;
+                dfs2(s, cl->end, 0);
+                skipped = true;
+        }
+        for (size_t p = minpos; p < s->n_cand[c] && !s->done && !s->aborted; p++) {
+                size_t g = s->cand[c * s->n_gpus + p];
+                const struct nvv_pool_gpu *pg = nvv_pool_get(s->pool, g);
+                struct nvv_partition *part = nvv_pool_get_partition(s->pool, g);
+                struct nvv_partition_vgpu v;
+                bool dup = false;
+
+                if (!s->avail[g * s->n_cls + c])
+                        continue;
+                for (size_t t = 0; t < n_tried && !dup; t++) {
+                        size_t o = tried[t];
+
+                        dup = s->h1[o] == s->h1[g] && s->h2[o] == s->h2[g] && nvv_pool_get(s->pool, o)->klass == pg->klass &&
+                              nvv_partition_same_state(nvv_pool_get(s->pool, o)->part, part);
+                }
+                if (dup)
+                        continue;
+                tried[n_tried++] = g;
+                if (nvv_partition_create(part, s->rtype[g * s->n_cls + c]->type_id, name, &v, NULL) < 0)
+                        continue;
+                memcpy(&s->saved[k * s->n_cls + c], &s->avail[g * s->n_cls + c], (s->n_cls - c) * sizeof(unsigned));
+                gpu_change(s, g, &v, true);
+                gpu_avail(s, g, c);
+                s->assign[k] = (int) g;
+                s->placed++;
+                dfs2(s, k + 1, p);
+                s->placed--;
+                s->assign[k] = -1;
+                (void) nvv_partition_remove(part, name);
+                gpu_change(s, g, &v, false);
+                memcpy(&s->avail[g * s->n_cls + c], &s->saved[k * s->n_cls + c], (s->n_cls - c) * sizeof(unsigned));
+        }
+        if (s->done || s->aborted)
+                return;
+        /* The rest of the run left out. */
+        if (!skipped) {
+                for (size_t i = k; i < cl->end; i++)
+                        s->assign[i] = -1;
+                dfs2(s, cl->end, 0);
+        }
+        if (e && !s->done && !s->aborted) {
+                /* Whatever this state can still give was found, or could not beat the best. */
+                e->key1 = s->pool1 ^ mix64(k + 1);
+                e->key2 = s->pool2;
+                e->k = (uint32_t) k + 1;
+                e->ub = (uint32_t) (s->best_placed - entry_placed);
+        }
+}
+
+static int cmp_job_class(const void *a, const void *b)
+{
+        const struct job *x = *(struct job *const *) a, *y = *(struct job *const *) b;
+
+        if (x->min_bytes != y->min_bytes)
+                return x->min_bytes > y->min_bytes ? -1 : 1;
+        if (x->size != y->size)
+                return x->size > y->size ? -1 : 1;
+        if (x->klass != y->klass)
+                return x->klass < y->klass ? -1 : 1;
+        return x->req->index < y->req->index ? -1 : x->req->index > y->req->index;
+}
+
+static int search2_run(struct nvv_pool *work, struct job **sorted, size_t n, const struct nvv_place_prefs *prefs,
+                       uint64_t max_steps, size_t greedy_placed, int *assign, int *best, struct search *ret)
+{
+        struct search2 s = {
+                .pool = work, .n_gpus = nvv_pool_count(work), .order = sorted, .n = n, .prefs = prefs,
+                .assign = assign, .best = best, .max_steps = max_steps, .best_placed = greedy_placed,
+        };
+        size_t ng = s.n_gpus;
+        int r = -ENOMEM;
+
+        s.cls = calloc(MAX(n, (size_t) 1), sizeof(*s.cls));
+        s.cls_of = calloc(MAX(n, (size_t) 1), sizeof(*s.cls_of));
+        s.by_bytes = calloc(MAX(n, (size_t) 1), sizeof(*s.by_bytes));
+        if (!s.cls || !s.cls_of || !s.by_bytes)
+                goto out;
+        for (size_t k = 0; k < n; k++) {
+                if (k == 0 || sorted[k]->klass != sorted[k - 1]->klass) {
+                        s.cls[s.n_cls] = (struct jclass) { .rep = sorted[k], .bytes = sorted[k]->min_bytes, .first = k };
+                        s.n_cls++;
+                }
+                s.cls_of[k] = s.n_cls - 1;
+                s.cls[s.n_cls - 1].end = k + 1;
+        }
+        /* Smallest first (insertion: few classes, and no shared state for a comparator). */
+        for (size_t i = 0; i < s.n_cls; i++) {
+                size_t j = i;
+
+                for (; j > 0 && s.cls[s.by_bytes[j - 1]].bytes > s.cls[i].bytes; j--)
+                        s.by_bytes[j] = s.by_bytes[j - 1];
+                s.by_bytes[j] = i;
+        }
+        s.rtype = calloc(MAX(ng * s.n_cls, (size_t) 1), sizeof(*s.rtype));
+        s.avail = calloc(MAX(ng * s.n_cls, (size_t) 1), sizeof(*s.avail));
+        s.saved = calloc(MAX(n * s.n_cls, (size_t) 1), sizeof(*s.saved));
+        s.cand = calloc(MAX(ng * s.n_cls, (size_t) 1), sizeof(*s.cand));
+        s.n_cand = calloc(MAX(s.n_cls, (size_t) 1), sizeof(*s.n_cand));
+        s.free_fb = calloc(MAX(ng, (size_t) 1), sizeof(uint64_t));
+        s.h1 = calloc(MAX(ng, (size_t) 1), sizeof(uint64_t));
+        s.h2 = calloc(MAX(ng, (size_t) 1), sizeof(uint64_t));
+        s.term1 = calloc(MAX(ng, (size_t) 1), sizeof(uint64_t));
+        s.term2 = calloc(MAX(ng, (size_t) 1), sizeof(uint64_t));
+        s.free_slots = calloc(MAX(ng, (size_t) 1), sizeof(uint32_t));
+        s.memo = calloc(MEMO_SIZE, sizeof(*s.memo));
+        if (!s.rtype || !s.avail || !s.saved || !s.cand || !s.n_cand || !s.free_fb || !s.h1 || !s.h2 || !s.term1 ||
+            !s.term2 || !s.free_slots || !s.memo)
+                goto out;
+        for (size_t g = 0; g < ng; g++) {
+                const struct nvv_pool_gpu *pg = nvv_pool_get(work, g);
+                const struct nvv_partition_geometry *geo = nvv_partition_get_geometry(pg->part);
+
+                for (size_t c = 0; c < s.n_cls; c++) {
+                        const struct nvv_pool_request *q = &s.cls[c].rep->preq;
+
+                        if (q->numa_node >= 0 && prefs->numa == NVV_NUMA_REQUIRE && pg->numa_node != q->numa_node)
+                                continue;
+                        s.rtype[g * s.n_cls + c] = nvv_pool_resolve(work, g, q);
+                }
+                gpu_avail(&s, g, 0);
+                s.free_fb[g] = geo->fb_total - geo->fb_reserved - nvv_partition_used_fb(pg->part);
+                s.free_slots[g] = nvv_partition_max_vgpus(pg->part) - (uint32_t) nvv_partition_count(pg->part);
+                for (size_t i = 0; i < nvv_partition_count(pg->part); i++) {
+                        uint64_t a, b;
+
+                        vgpu_hash(nvv_partition_get(pg->part, i), &a, &b);
+                        s.h1[g] += a;
+                        s.h2[g] += b;
+                }
+                gpu_terms(&s, g);
+        }
+        if (n && s.n_cls <= NVV_PLAN_MAX_REQUESTS) {
+                s.lambda = calloc(s.n_cls, sizeof(double));
+                s.by_ratio = calloc(s.n_cls, sizeof(size_t));
+                s.xsum = calloc(s.n_cls, sizeof(double));
+                if (!s.lambda || !s.by_ratio || !s.xsum)
+                        goto out;
+                lagrange_fit(&s);
+        }
+        s.root_bound = n ? search2_bound(&s, 0, 0) : 0;
+        if (n)
+                dfs2(&s, 0, 0);
+        *ret = (struct search) {
+                .steps = s.steps, .aborted = s.aborted, .best_placed = s.best_placed,
+        };
+        r = 0;
+out:
+        free(s.cls);
+        free(s.cls_of);
+        free(s.by_bytes);
+        free(s.rtype);
+        free(s.avail);
+        free(s.saved);
+        free(s.cand);
+        free(s.n_cand);
+        free(s.free_fb);
+        free(s.h1);
+        free(s.h2);
+        free(s.term1);
+        free(s.term2);
+        free(s.free_slots);
+        free(s.memo);
+        free(s.lambda);
+        free(s.by_ratio);
+        free(s.xsum);
+        return r;
 }
 
 /* The least FB a request can take: its type's slot (placement units x unit size) or, for
@@ -420,6 +928,7 @@ int nvv_planner_run(const struct nvv_pool *pool, const struct nvv_plan_request *
 
         assert_return(pool && (reqs || n == 0) && opts && ret, -EINVAL);
         assert_return(n <= NVV_PLAN_MAX_REQUESTS, -E2BIG);
+        assert_return(opts->search >= 0 && opts->search < _NVV_PLAN_SEARCH_MAX, -EINVAL);
         res = calloc(1, sizeof(*res));
         jobs = calloc(MAX(n, (size_t) 1), sizeof(*jobs));
         order = calloc(MAX(n, (size_t) 1), sizeof(*order));
@@ -447,8 +956,15 @@ int nvv_planner_run(const struct nvv_pool *pool, const struct nvv_plan_request *
                 j->size = job_size(pool, &j->preq);
                 j->min_bytes = job_min_bytes(pool, &j->preq);
                 j->quota_reason = check_quotas(pool, opts, &reqs[i], vms, &n_vms, tenants, &n_tenants);
-                if (!j->quota_reason)
-                        order[n_active++] = j;
+                if (j->quota_reason)
+                        continue;
+                j->klass = (unsigned) n_active;
+                for (size_t k = 0; k < n_active; k++)
+                        if (same_job(order[k], j)) {
+                                j->klass = order[k]->klass;
+                                break;
+                        }
+                order[n_active++] = j;
         }
 
         /* Pass 1: in order, by the preferences. */
@@ -482,7 +998,7 @@ int nvv_planner_run(const struct nvv_pool *pool, const struct nvv_plan_request *
                         goto out;
                 }
                 memcpy(sorted, order, n_active * sizeof(*sorted));
-                qsort(sorted, n_active, sizeof(*sorted), cmp_job_size);
+                qsort(sorted, n_active, sizeof(*sorted), opts->search == NVV_PLAN_SEARCH_V1 ? cmp_job_size : cmp_job_class);
                 r = nvv_pool_clone(pool, &work);
                 if (r < 0) {
                         free(sorted);
@@ -495,7 +1011,15 @@ int nvv_planner_run(const struct nvv_pool *pool, const struct nvv_plan_request *
                         .best = best, .max_steps = opts->max_steps ? opts->max_steps : NVV_PLAN_DEFAULT_MAX_STEPS,
                         .best_placed = greedy_placed, /* only a better assignment is worth recording */
                 };
-                dfs(&s, 0);
+                if (opts->search == NVV_PLAN_SEARCH_V1)
+                        dfs(&s, 0);
+                else {
+                        r = search2_run(work, sorted, n_active, &opts->prefs, s.max_steps, greedy_placed, assign, best, &s);
+                        if (r < 0) {
+                                free(sorted);
+                                goto out;
+                        }
+                }
                 res->searched = true;
                 res->steps = s.steps;
                 res->complete = !s.aborted;

@@ -6,8 +6,10 @@
  * VM requests, say where each vGPU would go — or which would not fit and why — without
  * creating anything. The planner first places the batch in order by the placement
  * preferences; if anything is left over it searches (depth-first with backtracking, largest
- * first, identical GPUs and identical requests tried once) for an assignment that fits
- * everything, or failing that the most, before it gives up on any request.
+ * first, identical GPUs and identical requests tried once, bounded by what the GPUs could still
+ * take, pool states met before not searched again) for an assignment that fits everything, or
+ * failing that the most, before it gives up on any request. The pool may be described GPUs
+ * (nvv_pool_add_gpu) or the live state (nvv_pool_add_partition).
  */
 
 #include <stdbool.h>
@@ -44,12 +46,20 @@ struct nvv_plan_tenant_quota {
         struct nvv_plan_quota quota;
 };
 
+enum nvv_plan_search {
+        NVV_PLAN_SEARCH_DEFAULT,        /* the search described above */
+        NVV_PLAN_SEARCH_V1,             /* the first one, kept as the baseline of bench-plan and of the
+                                         * differential test: one request a level, every GPU tried */
+        _NVV_PLAN_SEARCH_MAX,
+};
+
 struct nvv_plan_options {
         struct nvv_place_prefs prefs;
         struct nvv_plan_quota per_vm;
         size_t n_tenants;
         const struct nvv_plan_tenant_quota *tenants;
         uint64_t max_steps;             /* search budget, 0: the default */
+        enum nvv_plan_search search;
 };
 
 struct nvv_plan_placement {

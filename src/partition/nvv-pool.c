@@ -113,13 +113,52 @@ int nvv_pool_gpu_types(const struct nvv_pool_gpu_config *cfg, const struct nvv_c
         return 0;
 }
 
+/* Take over part and types as GPU p->n; on failure they are freed. Same model, release,
+ * NUMA node, ECC, offered types and partition configuration (geometry, mode, type table):
+ * the same class. */
+static int pool_append(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, struct nvv_partition *part,
+                       const struct nvv_catalog_type **types, size_t n_types)
+{
+        struct nvv_pool_gpu *g = &p->gpus[p->n];
+
+        *g = (struct nvv_pool_gpu) {
+                .name = strdup(cfg->name),
+                .model = cfg->model,
+                .fw = cfg->fw,
+                .numa_node = cfg->numa_node,
+                .ecc = cfg->ecc,
+                .part = part,
+                .n_types = n_types,
+                .types = types,
+        };
+        if (!g->name) {
+                nvv_partition_free(g->part);
+                free(g->types);
+                return -ENOMEM;
+        }
+        g->klass = p->next_class;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct nvv_pool_gpu *o = &p->gpus[i];
+
+                if (o->model == g->model && o->fw == g->fw && o->numa_node == g->numa_node && o->ecc == g->ecc &&
+                    o->n_types == g->n_types && memcmp(o->types, g->types, g->n_types * sizeof(g->types[0])) == 0 &&
+                    nvv_partition_same_config(o->part, g->part)) {
+                        g->klass = o->klass;
+                        break;
+                }
+        }
+        if (g->klass == p->next_class)
+                p->next_class++;
+        p->n++;
+        return 0;
+}
+
 int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, char **reterr_msg)
 {
         _cleanup_(nvv_partition_freep) struct nvv_partition *part = NULL;
         _cleanup_free_ const struct nvv_catalog_type **types = NULL;
         _cleanup_free_ struct nvv_vgpu_type *filled = NULL;
         struct nvv_partition_geometry geo;
-        struct nvv_pool_gpu *g;
         enum nvv_fw_status st;
         size_t n = 0;
         int r;
@@ -148,38 +187,36 @@ int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, 
                                  nvv_partition_mode_to_string(cfg->mode),
                                  !cfg->model->mixed_size ? " on this GPU model"
                                                          : " under this firmware release");
-        g = &p->gpus[p->n];
-        *g = (struct nvv_pool_gpu) {
-                .name = strdup(cfg->name),
-                .model = cfg->model,
-                .fw = cfg->fw,
-                .numa_node = cfg->numa_node,
-                .ecc = cfg->ecc,
-                .part = TAKE_PTR(part),
-                .n_types = n,
-                .types = TAKE_PTR(types),
-        };
-        if (!g->name) {
-                nvv_partition_free(g->part);
-                free(g->types);
-                return -ENOMEM;
-        }
-        /* Same model, NUMA node, ECC, mode and offered types: the same class. */
-        g->klass = p->next_class;
-        for (size_t i = 0; i < p->n; i++) {
-                const struct nvv_pool_gpu *o = &p->gpus[i];
+        return pool_append(p, cfg, TAKE_PTR(part), TAKE_PTR(types), n);
+}
 
-                if (o->model == g->model && o->fw == g->fw && o->numa_node == g->numa_node && o->ecc == g->ecc &&
-                    nvv_partition_get_mode(o->part) == nvv_partition_get_mode(g->part) && o->n_types == g->n_types &&
-                    memcmp(o->types, g->types, g->n_types * sizeof(g->types[0])) == 0) {
-                        g->klass = o->klass;
-                        break;
-                }
-        }
-        if (g->klass == p->next_class)
-                p->next_class++;
-        p->n++;
-        return 0;
+int nvv_pool_add_partition(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, const struct nvv_partition *live,
+                           char **reterr_msg)
+{
+        _cleanup_(nvv_partition_freep) struct nvv_partition *part = NULL;
+        _cleanup_free_ const struct nvv_catalog_type **types = NULL;
+        _cleanup_free_ struct nvv_vgpu_type *filled = NULL;
+        _cleanup_free_ char *why = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        assert_return(p && cfg && cfg->model && cfg->name && cfg->fw && live, -EINVAL);
+        if (p->n >= NVV_POOL_MAX_GPUS)
+                return nvv_fail(reterr_msg, "more than %d GPUs", NVV_POOL_MAX_GPUS);
+        if (nvv_partition_check_invariants(live, &why) < 0)
+                return nvv_fail(reterr_msg, "%s (%s): its partition state does not hold together (%s); plan against "
+                                "it once the GPU is reconciled", cfg->name, cfg->model->short_name, why ? why : "?");
+        r = nvv_pool_gpu_types(cfg, &types, &filled, &n);
+        if (r < 0)
+                return r;
+        /* Offered: what the policy offers of what the GPU has uploaded. */
+        for (size_t i = 0; i < n; i++)
+                if (nvv_partition_find_type(live, types[i]->type_id))
+                        types[k++] = types[i];
+        r = nvv_partition_clone(live, &part);
+        if (r < 0)
+                return r;
+        return pool_append(p, cfg, TAKE_PTR(part), TAKE_PTR(types), k);
 }
 
 size_t nvv_pool_count(const struct nvv_pool *p)
@@ -282,7 +319,7 @@ size_t nvv_pool_rank(const struct nvv_pool *p, const struct nvv_pool_request *re
                 t = nvv_pool_resolve(p, i, req);
                 if (!t || nvv_partition_try_create(g->part, t->type_id, "\001rank", &v, NULL) < 0)
                         continue;
-                units = g->model->placement_units;
+                units = nvv_partition_get_geometry(g->part)->placement_units;
                 used = nvv_partition_used_units(g->part);
                 size = v.placement_id != NVV_PLACEMENT_NONE ? v.placement_size : 0;
                 c[n] = (struct cand) { .gpu = i, .type = t, .numa_miss = numa_miss };
@@ -376,8 +413,9 @@ char *nvv_pool_explain(const struct nvv_pool *p, size_t i, const struct nvv_pool
         case NVV_CHECK_PLACEMENT:
                 if (t->placement_size && nvv_partition_find_type(g->part, t->type_id)->placement_size)
                         k = asprintf(&s, "no free placement for %s (%" PRIu32 " of %" PRIu32 " units free, needs %" PRIu32 " aligned)",
-                                     t->short_name, g->model->placement_units - nvv_partition_used_units(g->part),
-                                     g->model->placement_units, t->placement_size);
+                                     t->short_name,
+                                     nvv_partition_get_geometry(g->part)->placement_units - nvv_partition_used_units(g->part),
+                                     nvv_partition_get_geometry(g->part)->placement_units, t->placement_size);
                 else
                         k = asprintf(&s, "not enough contiguous framebuffer for %s", t->short_name);
                 break;

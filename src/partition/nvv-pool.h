@@ -93,6 +93,17 @@ int nvv_pool_gpu_types(const struct nvv_pool_gpu_config *cfg, const struct nvv_c
 /* Upload the offered types (filled for the GPU's release and ECC) and set the mode.
  * Errors name the GPU: a mixed-size mode it lacks, no type left to offer. */
 int nvv_pool_add_gpu(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, char **reterr_msg);
+/*
+ * Add a GPU as it is now: its partition starts as a copy of live (the managed GPU's model,
+ * e.g. nvv_pgpu_clone_partition(), with its vGPUs, geometry, type table and mode), so a plan
+ * on the pool places around the vGPUs already there and never on them. cfg gives the name,
+ * model, release, NUMA node, ECC state and offer filter; cfg->mode is not used: the GPU stays
+ * in the mode it is in (the firmware changes it only on an empty GPU). The offered types are
+ * those cfg offers that the GPU has uploaded. live is not kept. Errors name the GPU: a live
+ * state that breaks the partition invariants (nvv_partition_check_invariants).
+ */
+int nvv_pool_add_partition(struct nvv_pool *p, const struct nvv_pool_gpu_config *cfg, const struct nvv_partition *live,
+                           char **reterr_msg);
 size_t nvv_pool_count(const struct nvv_pool *p);
 const struct nvv_pool_gpu *nvv_pool_get(const struct nvv_pool *p, size_t i);
 struct nvv_partition *nvv_pool_get_partition(struct nvv_pool *p, size_t i);

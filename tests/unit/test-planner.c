@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +376,264 @@ static void test_pool_mixed_releases(void **state)
         assert_true(g535.fb_reserved != g595.fb_reserved || g535.max_vgpu_per_pgpu != g595.max_vgpu_per_pgpu);
 }
 
+static uint64_t rnd(uint64_t *s)
+{
+        /* xorshift64*: the same cases on every run */
+        *s ^= *s >> 12;
+        *s ^= *s << 25;
+        *s ^= *s >> 27;
+        return *s * UINT64_C(2685821657736338717);
+}
+
+static uint32_t tid(const char *name)
+{
+        const struct nvv_catalog_type *t = nvv_catalog_find_type(catalog, name);
+
+        assert_non_null(t);
+        return t->type_id;
+}
+
+/* A GPU's partition as a managed GPU holds it (what nvv_pgpu_clone_partition() hands out). */
+static struct nvv_partition *live_partition(const struct nvv_pool_gpu_config *cfg, enum nvv_partition_mode mode)
+{
+        struct nvv_partition_geometry geo;
+        struct nvv_partition *p = NULL;
+        _cleanup_free_ struct nvv_vgpu_type *filled = NULL;
+        size_t n;
+
+        assert_int_equal(nvv_partition_geometry_from_catalog(cfg->model, cfg->fw, cfg->ecc, &geo), 0);
+        assert_int_equal(nvv_partition_new(&geo, &p), 0);
+        assert_int_equal(nvv_pool_gpu_types(cfg, NULL, &filled, &n), 0);
+        assert_int_equal(nvv_partition_add_types(p, filled, n, true, NULL), 0);
+        assert_int_equal(nvv_partition_set_mode(p, mode, NULL), 0);
+        return p;
+}
+
+static bool q_only(const struct nvv_catalog_type *t, void *userdata)
+{
+        return t->series == 'Q';
+}
+
+static void test_live_pool(void **state)
+{
+        struct nvv_pool_gpu_config c = {
+                .name = "gpu0", .model = nvv_catalog_find_gpu(catalog, "L40S"), .fw = nvv_fwdb_find(fwdb, "595.45.04"),
+                .numa_node = -1, .mode = NVV_PARTITION_HETEROGENEOUS,
+        };
+        _cleanup_(nvv_partition_freep) struct nvv_partition *mixed = live_partition(&c, NVV_PARTITION_HETEROGENEOUS);
+        _cleanup_(nvv_partition_freep) struct nvv_partition *equal = live_partition(&c, NVV_PARTITION_HOMOGENEOUS);
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_plan_options o = { .prefs = { NVV_PLACE_PACK, NVV_NUMA_IGNORE } };
+        struct plan pl;
+
+        /* gpu0, mixed-size: 12Q at 0, 8Q at 16, 2Q at 36 (a 4Q at 12 came and went); gpu1,
+         * equal-size with two 8Qs. */
+        assert_int_equal(nvv_partition_create(mixed, tid("L40S-12Q"), "vm-a", NULL, NULL), 0);
+        assert_int_equal(nvv_partition_create(mixed, tid("L40S-4Q"), "vm-b", NULL, NULL), 0);
+        assert_int_equal(nvv_partition_create(mixed, tid("L40S-8Q"), "vm-c", NULL, NULL), 0);
+        assert_int_equal(nvv_partition_create_at(mixed, tid("L40S-2Q"), "vm-d", 36, NULL, NULL), 0);
+        assert_int_equal(nvv_partition_remove(mixed, "vm-b"), 0);
+        assert_int_equal(nvv_partition_create(equal, tid("L40S-8Q"), "vm-e", NULL, NULL), 0);
+        assert_int_equal(nvv_partition_create(equal, tid("L40S-8Q"), "vm-f", NULL, NULL), 0);
+
+        assert_int_equal(nvv_pool_new(&pool), 0);
+        assert_int_equal(nvv_pool_add_partition(pool, &c, mixed, &msg), 0);
+        c.name = "gpu1";
+        c.offers = q_only;
+        /* cfg->mode says mixed-size; the GPU is in equal-size mode and stays so. */
+        assert_int_equal(nvv_pool_add_partition(pool, &c, equal, &msg), 0);
+        assert_int_equal(nvv_partition_get_mode(nvv_pool_get(pool, 1)->part), NVV_PARTITION_HOMOGENEOUS);
+        assert_int_equal(nvv_partition_count(nvv_pool_get(pool, 0)->part), 3);
+        /* Different states of GPUs that are alike are still one class; different modes are not. */
+        assert_int_not_equal(nvv_pool_get(pool, 0)->klass, nvv_pool_get(pool, 1)->klass);
+
+        /* gpu0 holds units 0-11, 16-23 and 36-37: of the 8Q ids (0, 8, 16, 24) only 24 is
+         * free; gpu1 takes four more 8Qs (six at most). */
+        pl = run(pool, "L40S-8Q*4,L40S-24Q,L40S-4C", &o);
+        check_executable(pool, &pl);
+        assert_int_equal(pl.res->n_placed, 5);
+        for (size_t i = 0; i < pl.res->n_placed; i++) {
+                const struct nvv_plan_placement *p = &pl.res->placed[i];
+
+                const struct nvv_partition *live = p->gpu == 0 ? mixed : equal;
+
+                /* Never on a vGPU that is there. */
+                for (size_t k = 0; k < nvv_partition_count(live); k++) {
+                        const struct nvv_partition_vgpu *v = nvv_partition_get(live, k);
+
+                        assert_true(p->vgpu.alloc_offset + p->vgpu.alloc_length <= v->alloc_offset ||
+                                    v->alloc_offset + v->alloc_length <= p->vgpu.alloc_offset);
+                        assert_true(p->vgpu.chid_offset + p->vgpu.chid_count <= v->chid_offset ||
+                                    v->chid_offset + v->chid_count <= p->vgpu.chid_offset);
+                }
+                if (p->gpu == 1)
+                        assert_string_equal(p->type->short_name, "L40S-8Q"); /* equal-size holds 8Qs only */
+        }
+        for (unsigned r = 1; r <= 4; r++)
+                assert_string_equal(placed(&pl, r)->type->short_name, "L40S-8Q");
+        /* The 24Q: its ids are 0 and 24, both blocked on gpu0; gpu1 holds 8Qs. The 4C fits
+         * gpu0 at 12 (where the 4Q was), gpu1 does not offer it. The reasons are given
+         * against the state after the plan. */
+        assert_int_equal(pl.res->n_unplaced, 1);
+        assert_int_equal(pl.res->unplaced[0].request, 5);
+        assert_string_equal(pl.res->unplaced[0].reason,
+                            "gpu0: no free placement for L40S-24Q (14 of 48 units free, needs 24 aligned); "
+                            "gpu1: equal-size mode and it holds L40S-8Q");
+        assert_int_equal(placed(&pl, 6)->gpu, 0);
+        assert_int_equal(placed(&pl, 6)->vgpu.placement_id, 12);
+        plan_free(&pl);
+        /* Neither the pool nor the live partitions it was made from changed. */
+        assert_int_equal(nvv_partition_count(nvv_pool_get(pool, 0)->part), 3);
+        assert_int_equal(nvv_partition_count(mixed), 3);
+        assert_int_equal(nvv_partition_count(equal), 2);
+
+        /* Type-offer filter: gpu1 offers no C type, whatever it uploaded. */
+        pl = run(pool, "L40S-4C*4", &o);
+        assert_int_equal(pl.res->n_placed, 3); /* gpu0: ids 12, 24 and 28 */
+        for (unsigned r = 1; r <= 3; r++)
+                assert_int_equal(placed(&pl, r)->gpu, 0);
+        assert_string_equal(pl.res->unplaced[0].reason,
+                            "gpu0: no free placement for L40S-4C (14 of 48 units free, needs 4 aligned); "
+                            "gpu1: the policy does not offer L40S-4C there");
+        check_executable(pool, &pl);
+        plan_free(&pl);
+}
+
+/* available() counted equals available() by creating, on random states of several models. */
+static void test_available_counted(void **state)
+{
+        static const struct {
+                const char *model;
+                enum nvv_partition_mode mode;
+        } hosts[] = {
+                { "L40S", NVV_PARTITION_HETEROGENEOUS }, { "L40S", NVV_PARTITION_HOMOGENEOUS },
+                { "H100", NVV_PARTITION_HETEROGENEOUS }, { "L4", NVV_PARTITION_HETEROGENEOUS },
+                { "T4", NVV_PARTITION_HOMOGENEOUS },
+        };
+        uint64_t s = 0xa7a1;
+        unsigned compared = 0, nonzero = 0;
+
+        for (size_t h = 0; h < ELEMENTSOF(hosts); h++)
+                for (unsigned round = 0; round < 40; round++) {
+                        struct nvv_pool_gpu_config c = {
+                                .name = "gpu0", .model = nvv_catalog_find_gpu(catalog, hosts[h].model),
+                                .fw = nvv_fwdb_find(fwdb, "595.45.04"), .numa_node = -1,
+                        };
+                        _cleanup_(nvv_partition_freep) struct nvv_partition *p = NULL;
+                        unsigned ops = (unsigned) (rnd(&s) % 24);
+
+                        assert_non_null(c.model);
+                        p = live_partition(&c, hosts[h].mode);
+                        for (unsigned i = 0; i < ops; i++) {
+                                char name[16];
+                                const struct nvv_catalog_type *t = &c.model->types[rnd(&s) % c.model->n_types];
+
+                                snprintf(name, sizeof(name), "v%u", i);
+                                if (rnd(&s) % 4 == 0 && nvv_partition_count(p))
+                                        (void) nvv_partition_remove(p, nvv_partition_get(p, rnd(&s) % nvv_partition_count(p))->name);
+                                else
+                                        (void) nvv_partition_create(p, t->type_id, name, NULL, NULL);
+                        }
+                        for (size_t k = 0; k < c.model->n_types; k++) {
+                                uint32_t id = c.model->types[k].type_id;
+                                unsigned a = nvv_partition_available(p, id), b = nvv_partition_available_by_creating(p, id);
+
+                                if (a != b)
+                                        fail_msg("%s %s, %zu vGPUs: available(%s) %u, by creating %u", hosts[h].model,
+                                                 nvv_partition_mode_to_string(hosts[h].mode), nvv_partition_count(p),
+                                                 c.model->types[k].short_name, a, b);
+                                compared++;
+                                nonzero += a > 0;
+                        }
+                }
+        /* The comparison saw both full and roomy states. */
+        assert_true(nonzero > compared / 10 && nonzero < compared);
+}
+
+/*
+ * The differential test: 200 seeded random cases (2-4 GPUs of one model, part-used live
+ * states, 6-13 requests by type or size, random policy), planned by the search and by the
+ * first one (NVV_PLAN_SEARCH_V1). The search never places fewer, and each plan replays on
+ * the pool exactly as it says.
+ */
+static void test_search_differential(void **state)
+{
+        static const char *const models[] = { "L40S", "L4", "H100", "T4" };
+        uint64_t s = 0xd1ff;
+        unsigned searched = 0;
+
+        for (unsigned cs = 0; cs < 200; cs++) {
+                const struct nvv_catalog_gpu *m = nvv_catalog_find_gpu(catalog, models[cs % ELEMENTSOF(models)]);
+                _cleanup_(nvv_pool_freep) struct nvv_pool *pool = NULL;
+                struct nvv_plan_options o = {
+                        .prefs = { (enum nvv_place_strategy) (rnd(&s) % 2), (enum nvv_numa_mode) (rnd(&s) % 3) },
+                };
+                struct nvv_plan_request q[16] = {};
+                char what[16][24];
+                _cleanup_free_ char *msg = NULL;
+                unsigned n_gpus = 2 + (unsigned) (rnd(&s) % 3), n_req = 6 + (unsigned) (rnd(&s) % 8);
+                struct nvv_plan_result *a = NULL, *b = NULL;
+                struct plan pa = {}, pb = {};
+
+                assert_int_equal(nvv_pool_new(&pool), 0);
+                for (unsigned g = 0; g < n_gpus; g++) {
+                        char name[16];
+                        struct nvv_pool_gpu_config c = {
+                                .name = name, .model = m, .fw = nvv_fwdb_find(fwdb, "595.45.04"), .numa_node = (int) (g % 2),
+                        };
+                        enum nvv_partition_mode mode = m->mixed_size && rnd(&s) % 4 ? NVV_PARTITION_HETEROGENEOUS
+                                                                                   : NVV_PARTITION_HOMOGENEOUS;
+                        _cleanup_(nvv_partition_freep) struct nvv_partition *live = live_partition(&c, mode);
+                        unsigned pre = (unsigned) (rnd(&s) % 5);
+
+                        snprintf(name, sizeof(name), "gpu%u", g);
+                        for (unsigned i = 0; i < pre; i++) {
+                                char vn[16];
+
+                                snprintf(vn, sizeof(vn), "live%u", i);
+                                (void) nvv_partition_create(live, m->types[rnd(&s) % m->n_types].type_id, vn, NULL, NULL);
+                        }
+                        if (pre && rnd(&s) % 2 && nvv_partition_count(live))
+                                (void) nvv_partition_remove(live, nvv_partition_get(live, 0)->name);
+                        assert_int_equal(nvv_pool_add_partition(pool, &c, live, &msg), 0);
+                }
+                for (unsigned i = 0; i < n_req; i++) {
+                        const struct nvv_catalog_type *t = &m->types[rnd(&s) % m->n_types];
+
+                        q[i] = (struct nvv_plan_request) { .index = i + 1, .numa_node = rnd(&s) % 3 ? -1 : (int) (rnd(&s) % 2) };
+                        if (rnd(&s) % 4 == 0) {
+                                q[i].fb = (uint64_t) (1 + rnd(&s) % 24) << 30;
+                                snprintf(what[i], sizeof(what[i]), "%" PRIu64 "G", q[i].fb >> 30);
+                        } else {
+                                q[i].type = (char *) t->short_name;
+                                snprintf(what[i], sizeof(what[i]), "%s", t->short_name);
+                        }
+                        q[i].what = what[i];
+                }
+                o.search = NVV_PLAN_SEARCH_DEFAULT;
+                assert_int_equal(nvv_planner_run(pool, q, n_req, &o, &a), 0);
+                o.search = NVV_PLAN_SEARCH_V1;
+                assert_int_equal(nvv_planner_run(pool, q, n_req, &o, &b), 0);
+                if (a->n_placed < b->n_placed)
+                        fail_msg("case %u (%u x %s, %u requests): the search placed %zu, the first search %zu", cs, n_gpus,
+                                 m->short_name, n_req, a->n_placed, b->n_placed);
+                assert_int_equal(a->searched, b->searched);
+                assert_true(a->complete);       /* small cases: it finishes */
+                if (b->complete)
+                        assert_true(a->steps <= b->steps);
+                searched += a->searched;
+                pa.res = a;
+                pb.res = b;
+                check_executable(pool, &pa);
+                check_executable(pool, &pb);
+                nvv_plan_result_free(a);
+                nvv_plan_result_free(b);
+        }
+        /* The cases exercise the search, not only the in-order pass. */
+        assert_true(searched >= 60);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -384,6 +643,8 @@ int main(void)
                 cmocka_unit_test(test_quotas),          cmocka_unit_test(test_search_budget),
                 cmocka_unit_test(test_pool_mixed_releases),
                 cmocka_unit_test(test_specs),           cmocka_unit_test(test_pool_errors),
+                cmocka_unit_test(test_live_pool),       cmocka_unit_test(test_available_counted),
+                cmocka_unit_test(test_search_differential),
         };
 
         return cmocka_run_group_tests(tests, datatest_setup, datatest_teardown);
