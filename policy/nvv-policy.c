@@ -686,3 +686,28 @@ void nvv_policy_pool_config(const struct nvv_policy_gpu_setup *s, const char *na
                 .offers_userdata = (void *) s,
         };
 }
+
+int nvv_policy_plan_options(const struct nvv_policy *p, struct nvv_plan_options *ret,
+                            struct nvv_plan_tenant_quota **ret_tenants)
+{
+        struct nvv_plan_tenant_quota *tq = NULL;
+
+        *ret = (struct nvv_plan_options) {
+                .prefs = p->prefs,
+                .per_vm = { p->vm_quota.max_vgpus, p->vm_quota.max_fb },
+        };
+        if (p->n_tenants) {
+                tq = calloc(p->n_tenants, sizeof(*tq));
+                if (!tq)
+                        return -ENOMEM;
+                for (size_t i = 0; i < p->n_tenants; i++)
+                        tq[i] = (struct nvv_plan_tenant_quota) {
+                                p->tenants[i].name,
+                                { p->tenants[i].quota.max_vgpus, p->tenants[i].quota.max_fb },
+                        };
+                ret->tenants = tq;
+                ret->n_tenants = p->n_tenants;
+        }
+        *ret_tenants = tq;
+        return 0;
+}

@@ -21,6 +21,7 @@
 #include "nvv-cmd.h"
 #include "nvv-partition.h"
 #include "nvv-pool.h"
+#include "nvv-planner.h"
 
 #define NVV_POLICY_MAX_FILE_SIZE (256u * 1024u)
 #define NVV_POLICY_MAX_GPUS 256
@@ -111,6 +112,11 @@ int nvv_policy_setup_gpu(const struct nvv_policy *p, const struct nvv_catalog_gp
  * referenced, not copied: keep them while ret is used. */
 void nvv_policy_pool_config(const struct nvv_policy_gpu_setup *s, const char *name, const struct nvv_catalog_gpu *model,
                             const struct nvv_fwabi *fw, int numa_node, bool ecc, struct nvv_pool_gpu_config *ret);
+
+/* The planner's options from the policy: placement preferences and quotas. The tenants'
+ * quotas are in *ret_tenants (caller frees; names borrowed from p). */
+int nvv_policy_plan_options(const struct nvv_policy *p, struct nvv_plan_options *ret,
+                            struct nvv_plan_tenant_quota **ret_tenants);
 
 /* The scheduler caps doc/firmware-model.md §7 says a GSP reports (for offline checks). */
 void nvv_policy_model_caps(struct nvv_cmd_sched_get_caps *ret);

@@ -25,10 +25,10 @@
 
 struct opts {
         const char *socket;
-        bool json, creatable, prometheus, defined;
+        bool json, creatable, prometheus, defined, live;
         int autostart;                          /* -1: not given */
         const char *gpu, *type, *uuid, *vm;
-        const char *policy, *arr, *timeslice, *arr_avg_factor, *arr_frequency, *count;
+        const char *policy, *arr, *timeslice, *arr_avg_factor, *arr_frequency, *count, *request;
 };
 
 static const char *socket_path(const struct opts *o)
@@ -96,7 +96,8 @@ static void parse(int argc, char **argv, const char *usage, bool (*allowed)(int 
                 { "no-autostart", no_argument, NULL, 'N' }, { "policy", required_argument, NULL, 'p' },
                 { "timeslice-ms", required_argument, NULL, 'T' }, { "arr", required_argument, NULL, 'R' },
                 { "arr-avg-factor", required_argument, NULL, 'F' }, { "arr-frequency", required_argument, NULL, 'Q' },
-                { "count", required_argument, NULL, 'n' },  { "help", no_argument, NULL, 'h' },
+                { "count", required_argument, NULL, 'n' },  { "live", no_argument, NULL, 'L' },
+                { "request", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c;
@@ -159,6 +160,12 @@ static void parse(int argc, char **argv, const char *usage, bool (*allowed)(int 
                         break;
                 case 'n':
                         o->count = optarg;
+                        break;
+                case 'L':
+                        o->live = true;
+                        break;
+                case 'r':
+                        o->request = optarg;
                         break;
                 }
         }
@@ -734,6 +741,80 @@ static int cmd_events(int argc, char **argv)
                 if (count && ++seen >= count)
                         return 0;
         }
+}
+
+/* ---- plan --live ---- */
+
+static bool plan_opt(int c)
+{
+        return c == 'L' || c == 'r';
+}
+
+int nvvgpuctl_plan_live(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_PLAN };
+        struct opts o = {};
+        json_object *res, *placed = NULL, *unplaced = NULL, *gpus = NULL, *search = NULL;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl plan --live --request SPEC [--json] [--socket PATH]", plan_opt, &o, 0, 0, &args);
+        if (!o.request)
+                cli_usage_error("plan --live: --request is required (e.g. --request 'L40S-24Q*2,L40S-8Q')");
+        if (strlen(o.request) >= sizeof(req.spec))
+                cli_usage_error("--request: at most %zu characters", sizeof(req.spec) - 1);
+        snprintf(req.spec, sizeof(req.spec), "%s", o.request);
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        (void) json_object_object_get_ex(res, "placed", &placed);
+        (void) json_object_object_get_ex(res, "unplaced", &unplaced);
+        (void) json_object_object_get_ex(res, "gpus", &gpus);
+        (void) json_object_object_get_ex(res, "search", &search);
+        if (o.json) {
+                cli_print_json(res);
+                return json_object_array_length(unplaced) ? -ENOSPC : 0;
+        }
+        printf("Live state of nvvgpud (policy %s):\n", jget(res, "policy"));
+        for (size_t i = 0; i < json_object_array_length(gpus); i++) {
+                json_object *g = json_object_array_get_idx(gpus, i);
+
+                printf("  %-13s %-8s %-10s %3" PRId64 " vGPUs\n", jget(g, "gpu"), jget(g, "model"), jget(g, "mode"),
+                       jnum(g, "vgpus"));
+        }
+        printf("\nPlaced %zu of %zu:\n", json_object_array_length(placed),
+               json_object_array_length(placed) + json_object_array_length(unplaced));
+        if (json_object_array_length(placed))
+                printf("  %-4s %-14s %-18s %-13s %-9s %-10s %-10s %s\n", "REQ", "ASKED", "TYPE", "GPU", "PLACEMENT",
+                       "FB OFFSET", "GUEST FB", "ORDER");
+        for (size_t i = 0; i < json_object_array_length(placed); i++) {
+                _cleanup_free_ char *k1 = NULL;
+                json_object *p = json_object_array_get_idx(placed, i);
+                char off[24], len[24];
+
+                snprintf(off, sizeof(off), "%" PRId64 " MiB", jnum(p, "fb_offset_mib"));
+                snprintf(len, sizeof(len), "%" PRId64 " MiB", jnum(p, "fb_length_mib"));
+                printf("  %-4" PRId64 " %-14s %-18s %-13s %-9s %-10s %-10s %" PRId64 "\n", jnum(p, "request"),
+                       esc(jget(p, "what"), &k1), jget(p, "type_name"), jget(p, "gpu"),
+                       jget(p, "placement_id") ? jget(p, "placement_id") : "-", off, len, jnum(p, "order"));
+        }
+        if (json_object_array_length(unplaced)) {
+                printf("\nNot placed:\n");
+                for (size_t i = 0; i < json_object_array_length(unplaced); i++) {
+                        _cleanup_free_ char *k1 = NULL, *k2 = NULL;
+                        json_object *u = json_object_array_get_idx(unplaced, i);
+
+                        printf("  %-4" PRId64 " %-14s %s\n", jnum(u, "request"), esc(jget(u, "what"), &k1),
+                               esc(jget(u, "reason"), &k2));
+                }
+        }
+        if (search && json_object_get_boolean(json_object_object_get(search, "ran")))
+                printf("\nIn request order not everything fit; a search (%" PRId64 " step%s%s) ran.\n", jnum(search, "steps"),
+                       jnum(search, "steps") == 1 ? "" : "s",
+                       json_object_get_boolean(json_object_object_get(search, "complete")) ? "" : ", stopped at the budget");
+        return json_object_array_length(unplaced) ? -ENOSPC : 0;
 }
 
 /* ---- status, policy ---- */

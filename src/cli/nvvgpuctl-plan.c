@@ -30,6 +30,7 @@ static bool arg_json;
 static void help(void)
 {
         printf("Usage: nvvgpuctl plan --host SPEC --request SPEC [--policy FILE] [--release R]\n"
+               "       nvvgpuctl plan --live --request SPEC [--json] [--socket PATH]   (nvvgpud's GPUs as they are)\n"
                "                    [--fwabi-dir DIR]... [--catalog DIR] [--json]\n\n"
                "Say where each requested vGPU would go, or why it would not fit, without creating\n"
                "anything. Exit status 0 when everything fits, 1 when something does not.\n\n"
@@ -84,6 +85,10 @@ int nvvgpuctl_plan(int argc, char **argv)
         size_t n_hgpus = 0, n_reqs = 0;
         int c, r;
 
+        /* --live: against what nvvgpud holds now, asked of the daemon. */
+        for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+                if (streq(argv[i], "--live"))
+                        return nvvgpuctl_plan_live(argc, argv);
         optind = 1;
         while ((c = getopt_long(argc, argv, "jh", opts, NULL)) >= 0)
                 switch (c) {
@@ -177,23 +182,10 @@ int nvvgpuctl_plan(int argc, char **argv)
                 }
         }
 
-        popts.prefs = policy->prefs;
-        popts.per_vm = (struct nvv_plan_quota) { policy->vm_quota.max_vgpus, policy->vm_quota.max_fb };
+        r = nvv_policy_plan_options(policy, &popts, &tq);
+        if (r < 0)
+                goto out;
         popts.max_steps = arg_max_steps;
-        if (policy->n_tenants) {
-                tq = calloc(policy->n_tenants, sizeof(*tq));
-                if (!tq) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                for (size_t i = 0; i < policy->n_tenants; i++)
-                        tq[i] = (struct nvv_plan_tenant_quota) {
-                                policy->tenants[i].name,
-                                { policy->tenants[i].quota.max_vgpus, policy->tenants[i].quota.max_fb },
-                        };
-                popts.tenants = tq;
-                popts.n_tenants = policy->n_tenants;
-        }
         r = nvv_planner_run(pool, reqs, n_reqs, &popts, &res);
         if (r < 0) {
                 r = cli_error(r, "plan: %s", strerror(-r));
@@ -202,9 +194,7 @@ int nvvgpuctl_plan(int argc, char **argv)
 
         if (arg_json) {
                 _cleanup_json_ json_object *o = json_object_new_object();
-                json_object *gpus = json_object_new_array(), *placed = json_object_new_array(),
-                            *unplaced = json_object_new_array(), *pol = json_object_new_object(),
-                            *search = json_object_new_object();
+                json_object *gpus = json_object_new_array(), *pol = json_object_new_object();
 
                 json_object_object_add(o, "release", json_object_new_string(fw->release));
                 json_object_object_add(pol, "file", arg_policy ? json_object_new_string(arg_policy) : NULL);
@@ -224,41 +214,16 @@ int nvvgpuctl_plan(int argc, char **argv)
                         json_object_array_add(gpus, x);
                 }
                 json_object_object_add(o, "gpus", gpus);
-                for (size_t i = 0; i < res->n_placed; i++) {
-                        const struct nvv_plan_placement *p = &res->placed[i];
-                        const struct nvv_plan_request *q = &reqs[p->request - 1];
-                        json_object *x = json_object_new_object();
+                {
+                        json_object *r2 = nvv_plan_result_to_json(pool, reqs, res);
 
-                        json_object_object_add(x, "request", json_object_new_int64(p->request));
-                        json_object_object_add(x, "what", json_object_new_string(q->what));
-                        json_object_object_add(x, "vm", q->vm ? json_object_new_string(q->vm) : NULL);
-                        json_object_object_add(x, "gpu", json_object_new_string(nvv_pool_get(pool, p->gpu)->name));
-                        json_object_object_add(x, "type", json_object_new_string(p->type->name));
-                        json_object_object_add(x, "type_id", json_object_new_int64(p->type->type_id));
-                        json_object_object_add(x, "placement_id", p->vgpu.placement_id != NVV_PLACEMENT_NONE
-                                                                          ? json_object_new_int64(p->vgpu.placement_id) : NULL);
-                        json_object_object_add(x, "fb_offset_mib", json_object_new_int64((int64_t) (p->vgpu.fb_offset / MIB)));
-                        json_object_object_add(x, "fb_length_mib", json_object_new_int64((int64_t) (p->vgpu.fb_length / MIB)));
-                        json_object_object_add(x, "channels", json_object_new_int64(p->vgpu.chid_count));
-                        json_object_object_add(x, "order", json_object_new_int64(p->order));
-                        json_object_array_add(placed, x);
+                        if (!r2) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        json_object_object_foreach(r2, k, v) json_object_object_add(o, k, json_object_get(v));
+                        json_object_put(r2);
                 }
-                json_object_object_add(o, "placed", placed);
-                for (size_t i = 0; i < res->n_unplaced; i++) {
-                        const struct nvv_plan_unplaced *u = &res->unplaced[i];
-                        json_object *x = json_object_new_object();
-
-                        json_object_object_add(x, "request", json_object_new_int64(u->request));
-                        json_object_object_add(x, "what", json_object_new_string(reqs[u->request - 1].what));
-                        json_object_object_add(x, "vm", reqs[u->request - 1].vm ? json_object_new_string(reqs[u->request - 1].vm) : NULL);
-                        json_object_object_add(x, "reason", json_object_new_string(u->reason));
-                        json_object_array_add(unplaced, x);
-                }
-                json_object_object_add(o, "unplaced", unplaced);
-                json_object_object_add(search, "ran", json_object_new_boolean(res->searched));
-                json_object_object_add(search, "complete", json_object_new_boolean(res->complete));
-                json_object_object_add(search, "steps", json_object_new_int64((int64_t) res->steps));
-                json_object_object_add(o, "search", search);
                 cli_print_json(o);
         } else {
                 printf("Host (firmware sizing %s; policy %s, NUMA %s%s%s):\n", fw->release,

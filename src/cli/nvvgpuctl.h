@@ -10,6 +10,8 @@ int nvvgpuctl_host(int argc, char **argv);
 int nvvgpuctl_plan(int argc, char **argv);
 /* gpus, types, create, destroy, list, show, status, policy: argv[0] is the command. */
 int nvvgpuctl_daemon(int argc, char **argv);
+/* plan --live: the plan nvvgpud makes on its live state. */
+int nvvgpuctl_plan_live(int argc, char **argv);
 
 /* Shared by subcommands. */
 void cli_print_json(json_object *o);

@@ -25,6 +25,7 @@
 #include "nvv-json.h"
 #include "nvv-mdevctl.h"
 #include "nvv-pgpu.h"
+#include "nvv-planner.h"
 #include "nvv-policy.h"
 #include "nvv-state.h"
 #include "util.h"
@@ -1800,6 +1801,91 @@ static json_object *do_scheduler_set(struct nvv_daemon *d, const struct nvv_ipc_
         return nvv_ipc_reply_ok(sched_json(x, &sc));
 }
 
+/* ---- what-if against the live state ---- */
+
+/*
+ * The planner on a copy of every ready GPU's partition as it is now (its vGPUs, its mode, the
+ * types it uploaded), offered types and preferences from the current policy. Nothing is made;
+ * a create may still find the GPU changed meanwhile.
+ */
+static json_object *do_plan(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        _cleanup_(nvv_pool_freep) struct nvv_pool *pool = NULL;
+        _cleanup_(nvv_plan_result_freep) struct nvv_plan_result *res = NULL;
+        _cleanup_free_ struct nvv_plan_tenant_quota *tq = NULL;
+        _cleanup_free_ struct nvv_policy_gpu_setup *setup = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_plan_request *reqs = NULL;
+        struct nvv_plan_options popts;
+        const struct nvv_policy *policy;
+        json_object *o = NULL, *gpus;
+        size_t n_reqs = 0;
+        int r;
+
+        pthread_mutex_lock(&d->lock);
+        policy = d->policy; /* stays alive: replaced policies are kept */
+        pthread_mutex_unlock(&d->lock);
+        r = nvv_planner_parse_requests(req->spec, d->catalog, &reqs, &n_reqs, &msg);
+        if (r < 0)
+                return fail(r, "plan: request %s", msg ? msg : strerror(-r));
+        r = nvv_pool_new(&pool);
+        setup = calloc(d->n_gpus + 1, sizeof(*setup));
+        if (r < 0 || !setup) {
+                nvv_plan_requests_free(reqs, n_reqs);
+                return fail(-ENOMEM, "out of memory");
+        }
+        gpus = json_object_new_array();
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                struct daemon_gpu *x = &d->gpus[i];
+                _cleanup_(nvv_partition_freep) struct nvv_partition *part = NULL;
+                struct nvv_pool_gpu_config cfg;
+                const struct nvv_catalog_gpu *m;
+
+                if (!x->g || nvv_pgpu_get_state(x->g) != NVV_PGPU_READY || nvv_pgpu_clone_partition(x->g, &part) < 0)
+                        continue;
+                m = nvv_pgpu_get_model(x->g);
+                if (nvv_policy_setup_gpu(policy, m, x->info.bdf, nvv_pgpu_get_fwabi(x->g), -1, &setup[i]) < 0)
+                        continue;
+                nvv_policy_pool_config(&setup[i], x->info.bdf, m, nvv_pgpu_get_fwabi(x->g), nvv_pgpu_get_numa_node(x->g),
+                                       nvv_pgpu_get_ecc(x->g), &cfg);
+                free(msg);
+                msg = NULL;
+                r = nvv_pool_add_partition(pool, &cfg, part, &msg);
+                if (r < 0) {
+                        json_object_put(gpus);
+                        nvv_plan_requests_free(reqs, n_reqs);
+                        return fail(r, "plan: GPU %s: %s", x->info.bdf, msg ? msg : strerror(-r));
+                }
+                {
+                        json_object *g = json_object_new_object();
+
+                        json_object_object_add(g, "gpu", jstr(x->info.bdf));
+                        json_object_object_add(g, "model", jstr(m->short_name));
+                        json_object_object_add(g, "mode", jstr(nvv_partition_mode_to_string(nvv_partition_get_mode(part))));
+                        json_object_object_add(g, "vgpus", json_object_new_int64((int64_t) nvv_pgpu_count(x->g)));
+                        json_object_array_add(gpus, g);
+                }
+        }
+        if (nvv_pool_count(pool) == 0) {
+                json_object_put(gpus);
+                nvv_plan_requests_free(reqs, n_reqs);
+                return fail(-ENODEV, "plan: no GPU is ready");
+        }
+        r = nvv_policy_plan_options(policy, &popts, &tq);
+        if (r >= 0)
+                r = nvv_planner_run(pool, reqs, n_reqs, &popts, &res);
+        if (r >= 0)
+                o = nvv_plan_result_to_json(pool, reqs, res);
+        nvv_plan_requests_free(reqs, n_reqs);
+        if (r < 0 || !o) {
+                json_object_put(gpus);
+                return fail(r < 0 ? r : -ENOMEM, "plan: %s", strerror(r < 0 ? -r : ENOMEM));
+        }
+        json_object_object_add(o, "gpus", gpus);
+        json_object_object_add(o, "policy", jstr(d->policy_file ? d->policy_file : "(default)"));
+        return nvv_ipc_reply_ok(o);
+}
+
 /* A label value in the exposition format: backslash, double quote and newline escaped. */
 static const char *prom_label(const char *s, char buf[static 128])
 {
@@ -1981,6 +2067,8 @@ json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_reques
                 return do_scheduler_get(d, req);
         case NVV_IPC_SCHEDULER_SET:
                 return do_scheduler_set(d, req);
+        case NVV_IPC_PLAN:
+                return do_plan(d, req);
         case NVV_IPC_SUBSCRIBE:
                 /* The socket server turns the connection into a stream (nvv_daemon_get_bus). */
                 return nvv_ipc_reply_ok(kv("stream", json_object_new_string("events"), NULL));

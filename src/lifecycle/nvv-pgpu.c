@@ -483,3 +483,13 @@ int nvv_pgpu_process(struct nvv_pgpu *g)
         assert_return(g, -EINVAL);
         return nvv_channel_process(g->ch);
 }
+
+int nvv_pgpu_get_numa_node(const struct nvv_pgpu *g)
+{
+        return g ? g->numa_node : -1;
+}
+
+bool nvv_pgpu_get_ecc(const struct nvv_pgpu *g)
+{
+        return g && g->ecc;
+}

@@ -98,6 +98,8 @@ const struct nvv_catalog_gpu *nvv_pgpu_get_model(const struct nvv_pgpu *g);
 const struct nvv_fwabi *nvv_pgpu_get_fwabi(const struct nvv_pgpu *g);
 struct nvv_channel *nvv_pgpu_get_channel(const struct nvv_pgpu *g);
 enum nvv_pgpu_state nvv_pgpu_get_state(const struct nvv_pgpu *g);
+int nvv_pgpu_get_numa_node(const struct nvv_pgpu *g);                   /* -1: unknown */
+bool nvv_pgpu_get_ecc(const struct nvv_pgpu *g);
 /* Why the GPU is failed or lost (a copy), or NULL. */
 char *nvv_pgpu_get_error(const struct nvv_pgpu *g);
 

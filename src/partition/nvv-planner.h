@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "macro.h"
 #include "nvv-catalog.h"
 #include "nvv-partition.h"
@@ -89,6 +91,9 @@ struct nvv_plan_result {
 int nvv_planner_run(const struct nvv_pool *pool, const struct nvv_plan_request *reqs, size_t n,
                     const struct nvv_plan_options *opts, struct nvv_plan_result **ret);
 struct nvv_plan_result *nvv_plan_result_free(struct nvv_plan_result *r);
+/* The result as {"placed": [...], "unplaced": [...], "search": {...}} (nvv-plan-json.c). */
+json_object *nvv_plan_result_to_json(const struct nvv_pool *pool, const struct nvv_plan_request *reqs,
+                                     const struct nvv_plan_result *res);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_plan_result *, nvv_plan_result_free);
 
 /*

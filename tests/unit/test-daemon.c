@@ -776,6 +776,37 @@ static void test_evbus_gaps(void **state)
         nvv_evsub_close(s);
 }
 
+/* plan against the live state: beside the vGPUs there, in the GPU's mode; nothing is made. */
+static void test_plan_live(void **state)
+{
+        struct denv e;
+
+        denv_start(&e, "L40S@595.45.04*2");
+        json_object_put(call(&e, REQ("create", "\"type\":\"L40S-24Q\",\"gpu\":\"0000:41:00.0\""), true, true));
+        json_object_put(call(&e, REQ("create", "\"type\":\"L40S-8Q\",\"gpu\":\"0000:42:00.0\""), true, true));
+        {
+                _cleanup_json_ json_object *p =
+                        call(&e, REQ("plan", "\"request\":\"L40S-24Q,L40S-8Q*5,L40S-48Q\""), false, true);
+                json_object *placed = json_object_object_get(result(p), "placed");
+                json_object *unplaced = json_object_object_get(result(p), "unplaced");
+
+                /* 41:00.0 holds one 24Q of two; 42:00.0 five more 8Q of six; no 48Q anywhere. */
+                assert_int_equal(json_object_array_length(placed), 6);
+                assert_int_equal(json_object_array_length(unplaced), 1);
+                assert_string_equal(str(json_object_array_get_idx(placed, 0), "gpu"), "0000:41:00.0");
+                assert_int_not_equal(num(json_object_array_get_idx(placed, 0), "placement_id"), 0); /* beside the one there */
+                for (size_t i = 1; i < 6; i++) {
+                        assert_string_equal(str(json_object_array_get_idx(placed, i), "gpu"), "0000:42:00.0");
+                        assert_string_equal(str(json_object_array_get_idx(placed, i), "type_name"), "L40S-8Q");
+                }
+                assert_non_null(strstr(str(json_object_array_get_idx(unplaced, 0), "reason"), "equal-size"));
+        }
+        assert_int_equal(sim_vgpus(&e, 0) + sim_vgpus(&e, 1), 2); /* nothing made */
+        assert_error(&e, REQ("plan", "\"request\":\"L40S-7Q\""), false, "EINVAL", "no such vGPU type");
+        assert_error(&e, REQ("plan", ""), false, "EINVAL", "params.request is required");
+        denv_stop(&e);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -789,6 +820,7 @@ int main(void)
                 cmocka_unit_test(test_scheduler),
                 cmocka_unit_test(test_events),
                 cmocka_unit_test(test_evbus_gaps),
+                cmocka_unit_test(test_plan_live),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
