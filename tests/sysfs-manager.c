@@ -6,11 +6,13 @@
  * does), subscribes to sysfs requests and answers each by really creating or deleting the
  * vGPU through the firmware.
  *
- *   sysfs-manager --socket PATH --ready FILE [--mode answer|silent|late] [--create GPU:TYPE:UUID]...
+ *   sysfs-manager --socket PATH --ready FILE [--mode answer|silent|late] [--late-ms MS]
+ *                 [--create GPU:TYPE:UUID]... [--start GPU:TYPE:UUID]...
  *
+ * --create makes a vGPU by RPC before serving, --start one and starts its VM too.
  * answer: the errno of the create or delete (the default); silent: never answer (the write
  * times out); late: sleep --late-ms, then act and answer; an answer the simulator refuses
- * as expired is undone. FILE is written once everything is registered; each request is
+ * as expired is undone. SIGUSR1 switches to silent, SIGUSR2 to late (logged "mode ..."). FILE is written once everything is registered; each request is
  * logged on stdout as "request ID OP ... -> ERRNO" (and "undone ID" after an undo).
  */
 #include <errno.h>
@@ -33,12 +35,16 @@
 
 enum mode { ANSWER, SILENT, LATE };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, want_mode = -1;
 
 static void on_signal(int sig)
 {
-        (void) sig;
-        stop = 1;
+        if (sig == SIGUSR1)
+                want_mode = SILENT;
+        else if (sig == SIGUSR2)
+                want_mode = LATE;
+        else
+                stop = 1;
 }
 
 static struct nvv_pgpu *find_gpu(struct nvv_pgpu **g, size_t n, const char *bdf, size_t *ret_i)
@@ -65,7 +71,7 @@ static int act(struct nvv_pgpu *g, const struct nvv_sysfs_request *q)
                 r = nvv_pgpu_create_vgpu(g, q->type_id, NVV_PLACEMENT_NONE, q->vf, NULL, NULL, &msg);
                 /* The vendor VFIO driver's errnos (RFC v2): another type than the GPU's
                  * equal-size one is EINVAL, a full GPU ENOSPC. */
-                if (r == -EPERM)
+                if (r == -EPERM || r == -EBADFD)
                         r = -EINVAL;
                 break;
         case NVV_SYSFS_REMOVE:
@@ -136,12 +142,13 @@ int main(int argc, char **argv)
                 { "mode", required_argument, NULL, 'm' },
                 { "late-ms", required_argument, NULL, 'l' },
                 { "create", required_argument, NULL, 'c' },
+                { "start", required_argument, NULL, 'S' },
                 {},
         };
         _cleanup_(nvv_simconn_unrefp) struct nvv_simconn *c = NULL;
         _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
         _cleanup_(nvv_catalog_freep) struct nvv_catalog *cat = NULL;
-        _cleanup_strv_free_ char **creates = NULL;
+        _cleanup_strv_free_ char **creates = NULL, **starts = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_pgpu *gpus[MAX_GPUS] = {};
         const char *socket_path = NULL, *ready = NULL;
@@ -151,7 +158,7 @@ int main(int argc, char **argv)
         int opt, r, rc = 1;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        while ((opt = getopt_long(argc, argv, "s:r:m:l:c:", opts, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, "s:r:m:l:c:S:", opts, NULL)) >= 0)
                 switch (opt) {
                 case 's':
                         socket_path = optarg;
@@ -170,6 +177,10 @@ int main(int argc, char **argv)
                         if (strv_extend(&creates, optarg) < 0)
                                 return 1;
                         break;
+                case 'S':
+                        if (strv_extend(&starts, optarg) < 0)
+                                return 1;
+                        break;
                 default:
                         return 2;
                 }
@@ -179,6 +190,8 @@ int main(int argc, char **argv)
         }
         signal(SIGTERM, on_signal);
         signal(SIGINT, on_signal);
+        signal(SIGUSR1, on_signal);
+        signal(SIGUSR2, on_signal);
         if ((r = nvv_fwdb_new(&db)) < 0 || (r = nvv_fwdb_load_default(db, &msg)) < 0 || (r = nvv_catalog_new(&cat)) < 0 ||
             (r = nvv_catalog_load_default(cat, &msg)) < 0) {
                 fprintf(stderr, "sysfs-manager: %s\n", msg ? msg : strerror(-r));
@@ -217,6 +230,19 @@ int main(int argc, char **argv)
                         goto out;
                 }
         }
+        /* And one whose VM runs: the firmware holds a host vGPU device for it. */
+        for (char **s = starts; s && *s; s++) {
+                struct nvv_pgpu_vm_params vp = { .vm_pid = (uint32_t) getpid() };
+                uint32_t gi, type;
+                char uuid[64];
+
+                if (sscanf(*s, "%u:%u:%63s", &gi, &type, uuid) != 3 || gi >= n ||
+                    nvv_pgpu_create_vgpu(gpus[gi], type, NVV_PLACEMENT_NONE, uuid, NULL, NULL, &msg) < 0 ||
+                    nvv_pgpu_vm_start(gpus[gi], uuid, &vp, NULL, &msg) < 0) {
+                        fprintf(stderr, "sysfs-manager: --start %s: %s\n", *s, msg ? msg : "bad GPU:TYPE:UUID");
+                        goto out;
+                }
+        }
         {
                 FILE *f = fopen(ready, "we");
 
@@ -230,8 +256,13 @@ int main(int argc, char **argv)
                 struct nvv_sysfs_request q;
                 struct nvv_uevent u;
 
-                if (poll(&p, 1, 200) < 0 && errno != EINTR)
+                if (poll(&p, 1, 50) < 0 && errno != EINTR)
                         break;
+                if (want_mode >= 0) {
+                        mode = (enum mode) want_mode;
+                        want_mode = -1;
+                        printf("mode %s\n", mode == SILENT ? "silent" : "late");
+                }
                 while (nvv_simconn_sysfs_next_uevent(c, &u) == 0)
                         printf("uevent %s %s %s\n", nvv_uevent_get(&u, "ACTION"), nvv_uevent_get(&u, "DEVPATH"),
                                nvv_uevent_get(&u, "MDEV_TYPE") ? nvv_uevent_get(&u, "MDEV_TYPE")
