@@ -539,9 +539,42 @@ static int find_one(void *userdata, const char *name, const struct nvv_simfs_nod
         return 1;
 }
 
+/* Join dir, rel and rest into out, resolving "." and ".." (at the root ".." stays there). */
+static int join_path(const char *dir, const char *rel, const char *rest, char *out, size_t cap)
+{
+        char tmp[3 * NVV_SIMFS_PATH_MAX];
+        size_t o = 0;
+        char *save = NULL;
+
+        if ((size_t) snprintf(tmp, sizeof(tmp), "%s/%s/%s", dir, rel, rest) >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        out[0] = '\0';
+        for (char *c = strtok_r(tmp, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (streq(c, "."))
+                        continue;
+                if (streq(c, "..")) {
+                        while (o > 0 && out[o - 1] != '/')
+                                o--;
+                        if (o > 0)
+                                o--;
+                        out[o] = '\0';
+                        continue;
+                }
+                if (o + strlen(c) + 2 > cap)
+                        return -ENAMETOOLONG;
+                if (o > 0)
+                        out[o++] = '/';
+                strcpy(out + o, c);
+                o += strlen(c);
+        }
+        return 0;
+}
+
 int nvv_simfs_lookup(const struct nvv_simfs_view *v, const char *path, struct nvv_simfs_node *ret)
 {
         struct nvv_simfs_node cur = root_node(), next;
+        char buf[NVV_SIMFS_PATH_MAX];
+        unsigned hops = 0;
 
         assert_return(v && path && ret, -EINVAL);
         while (*path) {
@@ -551,6 +584,27 @@ int nvv_simfs_lookup(const struct nvv_simfs_view *v, const char *path, struct nv
                         path++;
                 if (!*path)
                         break;
+                /* A link before the last component is followed, as the VFS would (FUSE
+                 * itself never asks through one). */
+                if (cur.kind == NVV_SIMFS_LINK) {
+                        char dir[NVV_SIMFS_PATH_MAX], *slash;
+                        int r;
+
+                        if (++hops > 8)
+                                return -ELOOP;
+                        snprintf(dir, sizeof(dir), "%s", cur.path);
+                        slash = strrchr(dir, '/');
+                        if (slash)
+                                *slash = '\0';
+                        else
+                                dir[0] = '\0';
+                        r = join_path(dir, cur.target, path, buf, sizeof(buf));
+                        if (r < 0)
+                                return r;
+                        path = buf;
+                        cur = root_node();
+                        continue;
+                }
                 f.name = path;
                 f.len = strcspn(path, "/");
                 path += f.len;
