@@ -58,6 +58,10 @@ struct nvv_simconn {
         size_t n;
         struct nvv_channel_info *infos;
         struct gpu_slot *slots;
+        /* sysfs requests and uevents (nvv_simconn_sysfs_*) */
+        bool sysfs_subscribed;
+        int sysfs_efd;
+        struct nvv_evqueue requests, uevents;
 };
 
 const char *nvv_simconn_get_path(const struct nvv_simconn *c)
@@ -180,6 +184,14 @@ static void deliver(struct nvv_simconn *c, const struct nvv_sock_rx *rx)
         const struct nvv_sock_header *h = &rx->first;
         struct waiter *w;
 
+        if (h->type == NVV_SIMPROTO_SYSFS_REQUEST || h->type == NVV_SIMPROTO_UEVENT) {
+                uint64_t one = 1;
+
+                if (c->sysfs_subscribed &&
+                    nvv_evqueue_push(h->type == NVV_SIMPROTO_UEVENT ? &c->uevents : &c->requests, rx->data, rx->have))
+                        (void) !write(c->sysfs_efd, &one, sizeof(one));
+                return;
+        }
         if (h->type == NVV_SIMPROTO_EVENT) {
                 struct gpu_slot *s = h->target < c->n ? &c->slots[h->target] : NULL;
                 uint64_t one = 1;
@@ -348,6 +360,9 @@ struct nvv_simconn *nvv_simconn_unref(struct nvv_simconn *c)
                 safe_close(c->slots[i].efd);
         }
         free(c->slots);
+        nvv_evqueue_clear(&c->requests);
+        nvv_evqueue_clear(&c->uevents);
+        safe_close(c->sysfs_efd);
         free(c->infos);
         free(c->path);
         pthread_mutex_destroy(&c->write_lock);
@@ -399,6 +414,7 @@ int nvv_simconn_connect(const char *socket_path, struct nvv_simconn **ret, char 
                 return -ENOMEM;
         c->refs = 1;
         c->fd = -EBADF;
+        c->sysfs_efd = -EBADF;
         pthread_mutex_init(&c->lock, NULL);
         pthread_mutex_init(&c->write_lock, NULL);
         pthread_condattr_init(&ca);
@@ -427,6 +443,9 @@ int nvv_simconn_connect(const char *socket_path, struct nvv_simconn **ret, char 
                 if (c->slots[i].efd < 0)
                         return -errno;
         }
+        c->sysfs_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->sysfs_efd < 0)
+                return -errno;
         r = -pthread_create(&c->reader, NULL, reader_main, c);
         if (r < 0)
                 return r;
@@ -589,4 +608,119 @@ int nvv_channel_open_sim(const char *socket_path, uint32_t gpu, const struct nvv
         if (r < 0)
                 return r;
         return nvv_simconn_open_channel(c, gpu, db, ret, reterr_msg);
+}
+
+/* ---- the manager's side of sysfs ---- */
+
+#define SYSFS_TIMEOUT_MS 5000
+
+int nvv_simconn_sysfs_subscribe(struct nvv_simconn *c, char **reterr_msg)
+{
+        char err[256] = "";
+        int r;
+
+        assert_return(c, -EINVAL);
+        /* Queue from now on: a request may come before the ACK. */
+        pthread_mutex_lock(&c->lock);
+        c->sysfs_subscribed = true;
+        pthread_mutex_unlock(&c->lock);
+        r = request(c, NVV_SIMPROTO_SYSFS_SUBSCRIBE, NVV_SIMPROTO_ACK, NVV_SIMPROTO_ALL_GPUS, SYSFS_TIMEOUT_MS, NULL, 0,
+                    NULL, 0, NULL, err, sizeof(err));
+        if (r < 0) {
+                pthread_mutex_lock(&c->lock);
+                c->sysfs_subscribed = false;
+                pthread_mutex_unlock(&c->lock);
+                return nvv_fail_errno(r, reterr_msg, "cannot subscribe to sysfs requests of the simulator at '%s': %s",
+                                      c->path, err);
+        }
+        return 0;
+}
+
+int nvv_simconn_sysfs_get_fd(const struct nvv_simconn *c)
+{
+        return c ? c->sysfs_efd : -EBADF;
+}
+
+/* Pop one message of q; clear the eventfd when both queues are empty. */
+static bool pop_sysfs(struct nvv_simconn *c, struct nvv_evqueue *q, uint8_t **ret, size_t *ret_len)
+{
+        uint64_t v;
+        bool got;
+
+        pthread_mutex_lock(&c->lock);
+        got = nvv_evqueue_pop(q, ret, ret_len);
+        if (c->requests.n == 0 && c->uevents.n == 0)
+                (void) !read(c->sysfs_efd, &v, sizeof(v));
+        pthread_mutex_unlock(&c->lock);
+        return got;
+}
+
+int nvv_simconn_sysfs_next(struct nvv_simconn *c, struct nvv_sysfs_request *ret)
+{
+        assert_return(c && ret, -EINVAL);
+        for (;;) {
+                _cleanup_free_ uint8_t *data = NULL;
+                _cleanup_free_ char *msg = NULL;
+                size_t len;
+
+                if (!pop_sysfs(c, &c->requests, &data, &len))
+                        return -EAGAIN;
+                if (nvv_sysfsmsg_parse_request(data, len, ret, &msg) >= 0)
+                        return 0;
+                /* Nobody can answer what cannot be read: its write times out. */
+                log_debug("sim %s: dropped a sysfs request: %s", c->path, msg ? msg : "malformed");
+        }
+}
+
+int nvv_simconn_sysfs_next_uevent(struct nvv_simconn *c, struct nvv_uevent *ret)
+{
+        assert_return(c && ret, -EINVAL);
+        for (;;) {
+                _cleanup_free_ uint8_t *data = NULL;
+                _cleanup_free_ char *msg = NULL;
+                size_t len;
+
+                if (!pop_sysfs(c, &c->uevents, &data, &len))
+                        return -EAGAIN;
+                if (nvv_sysfsmsg_parse_uevent(data, len, ret, &msg) >= 0)
+                        return 0;
+                log_debug("sim %s: dropped a uevent: %s", c->path, msg ? msg : "malformed");
+        }
+}
+
+int nvv_simconn_sysfs_answer(struct nvv_simconn *c, uint32_t id, int error, char **reterr_msg)
+{
+        _cleanup_free_ char *json = NULL;
+        char err[256] = "";
+        int r;
+
+        assert_return(c && error >= 0 && error < 4096, -EINVAL);
+        r = nvv_sysfsmsg_format_answer(id, error, &json);
+        if (r < 0)
+                return r;
+        r = request(c, NVV_SIMPROTO_SYSFS_ANSWER, NVV_SIMPROTO_ACK, NVV_SIMPROTO_ALL_GPUS, SYSFS_TIMEOUT_MS, json,
+                    strlen(json), NULL, 0, NULL, err, sizeof(err));
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "answer to sysfs request %u refused: %s", id, err);
+        return 0;
+}
+
+int nvv_simconn_register_types(struct nvv_simconn *c, uint32_t gpu, const struct nvv_sysfs_type *types, size_t n,
+                               char **reterr_msg)
+{
+        _cleanup_free_ char *json = NULL;
+        char err[256] = "";
+        int r;
+
+        assert_return(c, -EINVAL);
+        if (gpu >= c->n)
+                return nvv_fail_errno(-ENODEV, reterr_msg, "the simulator at '%s' has no GPU %u", c->path, gpu);
+        r = nvv_sysfsmsg_format_types(types, n, &json);
+        if (r < 0)
+                return r;
+        r = request(c, NVV_SIMPROTO_REGISTER_TYPES, NVV_SIMPROTO_ACK, gpu, SYSFS_TIMEOUT_MS, json, strlen(json), NULL, 0,
+                    NULL, err, sizeof(err));
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "cannot register the types of GPU %u: %s", gpu, err);
+        return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "macro.h"
 #include "nvv-channel.h"
+#include "nvv-sysfsmsg.h"
 
 struct nvv_simconn;
 
@@ -32,3 +33,30 @@ const struct nvv_channel_info *nvv_simconn_get_info(const struct nvv_simconn *c,
  * per connection: a second is -EBUSY. */
 int nvv_simconn_open_channel(struct nvv_simconn *c, uint32_t gpu, const struct nvv_fwdb *db, struct nvv_channel **ret,
                              char **reterr_msg);
+
+/*
+ * The manager's side of the sysfs contract (doc/kernel-interface.md §3). A manager subscribes
+ * once; the simulator then forwards to it every sysfs write that makes or removes a vGPU,
+ * and holds the write until the manager answers with an errno (or until the simulator's
+ * --sysfs-timeout, when the write fails with ETIMEDOUT). Requests and uevents are queued by
+ * the connection's reader thread; the manager takes them on its own thread, so it can issue
+ * the firmware commands a request needs over this same connection before it answers.
+ */
+
+/* Become the manager (and receive uevents). -EBUSY: another connection is the manager. */
+int nvv_simconn_sysfs_subscribe(struct nvv_simconn *c, char **reterr_msg);
+/* An eventfd, readable while requests or uevents wait. */
+int nvv_simconn_sysfs_get_fd(const struct nvv_simconn *c);
+/* The oldest forwarded request. -EAGAIN: none waits. */
+int nvv_simconn_sysfs_next(struct nvv_simconn *c, struct nvv_sysfs_request *ret);
+/* Answer request `id` with `error` (0, or a positive errno the write returns). -ETIMEDOUT:
+ * the request had expired and its write already failed: the manager must undo what it did
+ * for it. */
+int nvv_simconn_sysfs_answer(struct nvv_simconn *c, uint32_t id, int error, char **reterr_msg);
+/* The oldest uevent. -EAGAIN: none waits. */
+int nvv_simconn_sysfs_next_uevent(struct nvv_simconn *c, struct nvv_uevent *ret);
+/* The types GPU `gpu` offers, replacing what was registered (n = 0 withdraws them all):
+ * its mdev type directories, or what its VFs' creatable_vgpu_types may list. Only the
+ * subscribed manager may register (-EPERM otherwise). */
+int nvv_simconn_register_types(struct nvv_simconn *c, uint32_t gpu, const struct nvv_sysfs_type *types, size_t n,
+                               char **reterr_msg);

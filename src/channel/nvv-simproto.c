@@ -6,6 +6,9 @@ static const char *const type_names[_NVV_SIMPROTO_MAX] = {
         [NVV_SIMPROTO_REPLY] = "reply",       [NVV_SIMPROTO_ERROR] = "error",   [NVV_SIMPROTO_SUBSCRIBE] = "subscribe",
         [NVV_SIMPROTO_ACK] = "ack",           [NVV_SIMPROTO_EVENT] = "event",   [NVV_SIMPROTO_FAULT] = "fault",
         [NVV_SIMPROTO_STATUS] = "status",     [NVV_SIMPROTO_STATUS_INFO] = "status-info",
+        [NVV_SIMPROTO_SYSFS_SUBSCRIBE] = "sysfs-subscribe", [NVV_SIMPROTO_SYSFS_REQUEST] = "sysfs-request",
+        [NVV_SIMPROTO_SYSFS_ANSWER] = "sysfs-answer", [NVV_SIMPROTO_REGISTER_TYPES] = "register-types",
+        [NVV_SIMPROTO_UEVENT] = "uevent",     [NVV_SIMPROTO_UEVENT_SUBSCRIBE] = "uevent-subscribe",
 };
 
 const struct nvv_sock_proto nvv_simproto = {

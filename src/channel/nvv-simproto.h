@@ -38,6 +38,13 @@ enum nvv_simproto_type {
         NVV_SIMPROTO_FAULT = 9,        /* payload: a fault spec (nvvgpu-sim(8)) → ACK or ERROR */
         NVV_SIMPROTO_STATUS = 10,      /* gpu → STATUS_INFO */
         NVV_SIMPROTO_STATUS_INFO = 11, /* JSON */
+        /* The sysfs half of the kernel contract (doc/kernel-interface.md §3, nvv-sysfsmsg.h). */
+        NVV_SIMPROTO_SYSFS_SUBSCRIBE = 12, /* become the manager → ACK, or ERROR EBUSY */
+        NVV_SIMPROTO_SYSFS_REQUEST = 13,   /* sim → manager; gpu, tag = request id; JSON */
+        NVV_SIMPROTO_SYSFS_ANSWER = 14,    /* manager → sim; JSON {id, errno} → ACK, or ERROR ETIMEDOUT */
+        NVV_SIMPROTO_REGISTER_TYPES = 15,  /* manager → sim; gpu; JSON {types} → ACK or ERROR */
+        NVV_SIMPROTO_UEVENT = 16,          /* sim → subscribers; gpu; JSON {ACTION, DEVPATH, ...} */
+        NVV_SIMPROTO_UEVENT_SUBSCRIBE = 17, /* uevents only → ACK */
         _NVV_SIMPROTO_MAX,
 };
 

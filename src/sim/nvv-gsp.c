@@ -1269,3 +1269,40 @@ const struct nvv_vgpu_type *nvv_gsp_find_type(const struct nvv_gsp *g, uint32_t 
                         return &g->types[i];
         return NULL;
 }
+
+unsigned nvv_gsp_available(struct nvv_gsp *g, uint32_t type_id)
+{
+        size_t taken[NVV_MAX_VGPUS];
+        unsigned n = 0;
+
+        assert_return(g, 0);
+        /* create_device of this type, again and again, each placed where the firmware would
+         * place it, until one is refused; then every one of them taken back. The sysfs
+         * available_instances of the type (what NVIDIA's driver asks its firmware). */
+        for (;;) {
+                const struct nvv_vgpu_type *t = NULL;
+                struct placement p;
+                size_t i;
+
+                if (!streq(check_create(g, type_id, NULL, 0, NVV_PLACEMENT_NONE, &t, &p), ST_OK))
+                        break;
+                for (i = 0; i < NVV_MAX_VGPUS && g->vgpus[i].used; i++)
+                        ;
+                if (i == NVV_MAX_VGPUS)
+                        break;
+                g->vgpus[i] = (struct gsp_vgpu) {
+                        .used = true, .vgpu_id = (uint32_t) i + 1, .type_id = type_id,
+                        .placement_id = p.id, .placement_size = p.size,
+                        .fb_offset = p.fb_offset, .fb_length = p.fb_length,
+                        .chid_offset = p.chid_offset, .num_chids = p.num_chids,
+                        .gsp_heap_size = t->gsp_heap_size,
+                };
+                g->n_vgpus++;
+                taken[n++] = i;
+        }
+        for (unsigned k = 0; k < n; k++) {
+                g->vgpus[taken[k]] = (struct gsp_vgpu) {};
+                g->n_vgpus--;
+        }
+        return n;
+}

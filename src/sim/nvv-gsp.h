@@ -141,3 +141,7 @@ const struct nvv_vgpu_type *nvv_gsp_find_type(const struct nvv_gsp *g, uint32_t 
 /* Would create_device of this type succeed now (the creatable types: every check of
  * doc/firmware-model.md §4 but the name's)? */
 bool nvv_gsp_creatable(const struct nvv_gsp *g, uint32_t type_id);
+/* How many more vGPUs of this type create_device would make now, one after the other (0 when
+ * it is not creatable). The state is the same after the call; it is not const because the
+ * count is taken by placing them and taking them back. */
+unsigned nvv_gsp_available(struct nvv_gsp *g, uint32_t type_id);

@@ -9,12 +9,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "nvv-catalog.h"
 #include "nvv-fault.h"
 #include "nvv-sim.h"
+#include "nvv-simfs.h"
+#include "nvv-sysfsmsg.h"
 #include "nvv-evqueue.h"
 #include "nvv-simproto.h"
 #include "nvv-sock.h"
@@ -33,6 +36,10 @@
 /* A client that leaves an answer or an event unread this long is dropped: the server's
  * threads never wait on a client for longer. */
 #define DEFAULT_SEND_TIMEOUT_MS 5000
+/* A sysfs write the manager has not answered this soon fails with ETIMEDOUT. */
+#define DEFAULT_SYSFS_TIMEOUT_MS 30000
+/* Queue entries of a connection's event thread: the GPU index, with this bit for a uevent. */
+#define UEVENT_MARK 0x80000000u
 
 /* An RPC waiting for its GPU's worker. */
 struct job {
@@ -64,6 +71,7 @@ struct connection {
         bool closing;
         struct worker workers[MAX_GPUS];
         bool subscribed[MAX_GPUS];
+        bool uevents;                /* atomic: UEVENT messages go to it */
         bool done;
         bool broken;                 /* a send failed or timed out: the socket is shut down */
         struct ucred peer;
@@ -96,6 +104,34 @@ struct nvv_sim {
         struct connection *conns[MAX_CONNECTIONS];
         size_t n_conns;
         struct nvv_sim_counters counters;  /* atomics */
+
+        /* The sysfs half of the kernel contract (doc/kernel-interface.md §3). */
+        const struct nvv_catalog_gpu *models[MAX_GPUS];
+        bool vf_model[MAX_GPUS];
+        struct nvv_simfs *simfs;
+        int sysfs_timeout_ms;
+        uint64_t sysfs_gen;          /* atomic: moves when what sysfs shows may have changed */
+        pthread_mutex_t sysfs_lock;  /* everything below */
+        pthread_cond_t sysfs_cv;     /* an answer came, the manager left, a change to announce */
+        struct connection *manager;  /* the one connection sysfs requests go to */
+        struct sysfs_pending *pending;
+        uint32_t next_request;
+        size_t n_types[MAX_GPUS];
+        struct nvv_sysfs_type *types[MAX_GPUS];
+        /* uevents: what the last look saw, per GPU */
+        pthread_t uevent_thread;
+        bool uevent_started, uevent_stop, uevent_dirty;
+        uint64_t seqnum;
+        size_t n_seen[MAX_GPUS];
+        struct nvv_simfs_vgpu *seen[MAX_GPUS];
+};
+
+/* A write held for the manager's answer. */
+struct sysfs_pending {
+        struct sysfs_pending *next;
+        uint32_t id;
+        bool done;
+        int error;
 };
 
 void nvv_sim_get_counters(const struct nvv_sim *s, struct nvv_sim_counters *ret)
@@ -129,7 +165,8 @@ const struct nvv_catalog *nvv_sim_get_catalog(const struct nvv_sim *s)
 
 /* ---- GPUs ---- */
 
-static int add_gpu(struct nvv_sim *s, const char *model, const char *release, const char *bdf, char **reterr)
+static int add_gpu(struct nvv_sim *s, const char *model, const char *release, const char *bdf, bool vf_model,
+                   char **reterr)
 {
         const struct nvv_catalog_gpu *cg = nvv_catalog_find_gpu(s->catalog, model);
         const struct nvv_fwabi *fw;
@@ -175,6 +212,8 @@ static int add_gpu(struct nvv_sim *s, const char *model, const char *release, co
         r = nvv_simgpu_new(&cfg, fw, &s->gpus[s->n_gpus]);
         if (r < 0)
                 return nvv_fail(reterr, "GPU %zu (%s): cannot start: %s", s->n_gpus, cg->short_name, strerror(-r));
+        s->models[s->n_gpus] = cg;
+        s->vf_model[s->n_gpus] = vf_model;
         s->n_gpus++;
         return 0;
 }
@@ -192,6 +231,16 @@ static int add_gpus_from_spec(struct nvv_sim *s, const char *spec, char **reterr
         for (char **i = items; *i; i++) {
                 char *model = *i, *release = NULL, *p;
                 uint32_t count = 1;
+                bool vf = false;
+
+                /* ":vf" or ":mdev", last: which sysfs interface the GPU offers. */
+                if ((p = strchr(model, ':'))) {
+                        *p = '\0';
+                        if (streq(p + 1, "vf"))
+                                vf = true;
+                        else if (!streq(p + 1, "mdev"))
+                                return nvv_fail(reterr, "GPU spec: ':%s' is neither ':mdev' nor ':vf'", p + 1);
+                }
 
                 if ((p = strchr(model, '*'))) {
                         *p = '\0';
@@ -207,7 +256,7 @@ static int add_gpus_from_spec(struct nvv_sim *s, const char *spec, char **reterr
                 if (!*model)
                         return nvv_fail(reterr, "GPU spec: an item has no model");
                 for (uint32_t k = 0; k < count; k++) {
-                        r = add_gpu(s, model, release, NULL, reterr);
+                        r = add_gpu(s, model, release, NULL, vf, reterr);
                         if (r < 0)
                                 return r;
                 }
@@ -247,13 +296,15 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
                 json_object *g = json_object_array_get_idx(gpus, i), *v;
                 const char *model = NULL, *release = NULL, *bdf = NULL;
                 int64_t count = 1;
+                bool vf = false;
 
                 if (!json_object_is_type(g, json_type_object)) {
                         r = nvv_fail(reterr, "%s: gpus[%zu]: expected an object", path, i);
                         goto out;
                 }
                 json_object_object_foreach(g, k, x) {
-                        if (!streq(k, "model") && !streq(k, "release") && !streq(k, "count") && !streq(k, "bdf")) {
+                        if (!streq(k, "model") && !streq(k, "release") && !streq(k, "count") && !streq(k, "bdf") &&
+                            !streq(k, "sysfs")) {
                                 r = nvv_fail(reterr, "%s: gpus[%zu]: unknown key '%s'", path, i, k);
                                 goto out;
                         }
@@ -278,6 +329,15 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
                         }
                         bdf = json_object_get_string(v);
                 }
+                if (json_object_object_get_ex(g, "sysfs", &v)) {
+                        const char *kind = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+                        if (!streq(kind, "mdev") && !streq(kind, "vf")) {
+                                r = nvv_fail(reterr, "%s: gpus[%zu].sysfs: \"mdev\" or \"vf\"", path, i);
+                                goto out;
+                        }
+                        vf = streq(kind, "vf");
+                }
                 if (json_object_object_get_ex(g, "count", &v)) {
                         count = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
                         if (count < 1 || count > MAX_GPUS || (bdf && count != 1)) {
@@ -286,7 +346,7 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
                         }
                 }
                 for (int64_t n = 0; n < count; n++) {
-                        r = add_gpu(s, model, release, bdf, reterr);
+                        r = add_gpu(s, model, release, bdf, vf, reterr);
                         if (r < 0)
                                 goto out;
                 }
@@ -362,7 +422,8 @@ static void *event_main(void *userdata)
                         continue;
                 pthread_mutex_unlock(&c->ev_lock);
                 memcpy(&idx, ev, 4);
-                (void) send_locked(c, NVV_SIMPROTO_EVENT, idx, 0, ev + 4, len - 4);
+                (void) send_locked(c, idx & UEVENT_MARK ? NVV_SIMPROTO_UEVENT : NVV_SIMPROTO_EVENT, idx & ~UEVENT_MARK, 0,
+                                   ev + 4, len - 4);
                 free(ev);
                 pthread_mutex_lock(&c->ev_lock);
         }
@@ -462,6 +523,26 @@ static json_object *info_json(struct nvv_sim *s)
         return root;
 }
 
+/* A vGPU's 16 name bytes as nvv-pgpu wrote them: text (a VF's address) when they are
+ * printable characters then zeros, else the UUID they are. */
+static void name_text(const uint8_t n[16], char out[40])
+{
+        size_t len = 0;
+        bool text = true;
+
+        while (len < 16 && n[len] >= 0x20 && n[len] < 0x7f)
+                len++;
+        for (size_t i = len; i < 16; i++)
+                text = text && n[i] == 0;
+        if (text && len > 0) {
+                memcpy(out, n, len);
+                out[len] = '\0';
+                return;
+        }
+        snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", n[0], n[1], n[2], n[3],
+                 n[4], n[5], n[6], n[7], n[8], n[9], n[10], n[11], n[12], n[13], n[14], n[15]);
+}
+
 static json_object *status_json(struct nvv_simgpu *g)
 {
         _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
@@ -491,6 +572,12 @@ static json_object *status_json(struct nvv_simgpu *g)
                 json_object *v = json_object_new_object();
 
                 json_object_object_add(v, "vgpu_id", json_object_new_int64(st->vgpus[i].vgpu_id));
+                if (st->vgpus[i].named) {
+                        char name[40];
+
+                        name_text(st->vgpus[i].name, name);
+                        json_object_object_add(v, "name", json_object_new_string(name));
+                }
                 json_object_object_add(v, "type_id", json_object_new_int64(st->vgpus[i].type_id));
                 json_object_object_add(v, "placement_id", json_object_new_int64(st->vgpus[i].placement_id));
                 json_object_object_add(v, "fb_offset", json_object_new_int64((int64_t) st->vgpus[i].fb_offset));
@@ -616,6 +703,445 @@ static void stop_workers(struct connection *c)
         }
 }
 
+/* ---- the sysfs half of the kernel contract ---- */
+
+static void bump_generation(struct nvv_sim *s)
+{
+        __atomic_add_fetch(&s->sysfs_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* On the GSP thread of a GPU whose vGPUs changed: note it, look later (uevent_main). */
+static void on_gpu_change(void *userdata, struct nvv_simgpu *g)
+{
+        struct nvv_sim *s = userdata;
+
+        (void) g;
+        bump_generation(s);
+        pthread_mutex_lock(&s->sysfs_lock);
+        s->uevent_dirty = true;
+        pthread_cond_broadcast(&s->sysfs_cv);
+        pthread_mutex_unlock(&s->sysfs_lock);
+}
+
+/* PCI identity of a simulated GPU as its sysfs shows it. */
+static void fill_identity(struct nvv_sim *s, size_t i, struct nvv_simfs_gpu *out)
+{
+        const struct nvv_simgpu_config *c = nvv_simgpu_get_config(s->gpus[i]);
+        const struct nvv_catalog_gpu *m = s->models[i];
+
+        snprintf(out->bdf, sizeof(out->bdf), "%s", c->bdf);
+        out->index = (uint32_t) i;
+        out->vendor = c->pci_vendor;
+        out->device = c->pci_device;
+        /* The catalog names a board's subsystem when it lists one; else the simulator gives
+         * NVIDIA's vendor id and the device id. */
+        out->subsystem_vendor = m && m->n_pci && m->pci[0].has_subsystem ? m->pci[0].subsystem_vendor : 0x10de;
+        out->subsystem_device = m && m->n_pci && m->pci[0].has_subsystem ? m->pci[0].subsystem_device : c->pci_device;
+        /* 0x0302 3D controller, as the captured H200 reports; workstation boards (RTX) are
+         * VGA controllers, 0x0300. The revision is the capture's. */
+        out->pci_class = m && strncmp(m->short_name, "RTX", 3) == 0 ? 0x030000 : 0x030200;
+        out->revision = 0xa1;
+        out->numa_node = -1;
+        out->fb_size = c->gsp.fb_total;
+        out->vf_model = s->vf_model[i];
+        out->num_vfs = s->vf_model[i] ? c->gsp.num_vfs : 0;
+}
+
+/* The vGPUs sysfs shows from a firmware snapshot: named ones, as mdevs or as VF types. */
+static void fill_vgpus(const struct nvv_simgpu_status *st, struct nvv_simfs_gpu *out)
+{
+        out->n_vgpus = 0;
+        for (size_t k = 0; k < st->n_vgpus; k++) {
+                struct nvv_simfs_vgpu *v = &out->vgpus[out->n_vgpus];
+                int vf;
+
+                if (!st->vgpus[k].named)
+                        continue;
+                vf = nvv_simfs_classify_name(out, st->vgpus[k].name, v->name);
+                if (vf == -2 || (vf == -1 && out->vf_model))
+                        continue;
+                if (vf >= 0)
+                        v->name[0] = '\0';
+                v->vf = vf;
+                v->type_id = st->vgpus[k].type_id;
+                v->vgpu_id = st->vgpus[k].vgpu_id;
+                v->gfid = st->vgpus[k].gfid;
+                out->n_vgpus++;
+        }
+}
+
+static int sysfs_snapshot(void *userdata, struct nvv_simfs_view *v)
+{
+        struct nvv_sim *s = userdata;
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+
+        if (!st)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->n_gpus && i < s->n_gpus; i++) {
+                struct nvv_simfs_gpu *g = &v->gpus[i];
+                int r;
+
+                fill_identity(s, i, g);
+                r = nvv_simgpu_get_status(s->gpus[i], st);
+                if (r < 0)
+                        return r;
+                pthread_mutex_lock(&s->sysfs_lock);
+                g->n_types = s->n_types[i];
+                if (g->n_types)
+                        memcpy(g->types, s->types[i], g->n_types * sizeof(*g->types));
+                pthread_mutex_unlock(&s->sysfs_lock);
+                /* available_instances: the firmware's count for a type its table holds. */
+                for (size_t t = 0; t < g->n_types; t++) {
+                        g->available[t] = 0;
+                        for (size_t k = 0; k < st->n_types; k++)
+                                if (st->type_ids[k] == g->types[t].id)
+                                        g->available[t] = st->available[k];
+                }
+                fill_vgpus(st, g);
+        }
+        return 0;
+}
+
+static uint64_t sysfs_generation(void *userdata)
+{
+        struct nvv_sim *s = userdata;
+
+        return __atomic_load_n(&s->sysfs_gen, __ATOMIC_ACQUIRE);
+}
+
+static int gpu_by_bdf(const struct nvv_sim *s, const char *bdf)
+{
+        for (size_t i = 0; i < s->n_gpus; i++)
+                if (streq(nvv_simgpu_get_config(s->gpus[i])->bdf, bdf))
+                        return (int) i;
+        return -1;
+}
+
+static void pending_remove(struct nvv_sim *s, struct sysfs_pending *p)
+{
+        for (struct sysfs_pending **q = &s->pending; *q; q = &(*q)->next)
+                if (*q == p) {
+                        *q = p->next;
+                        return;
+                }
+}
+
+/* The core driver's half of a write that makes or removes a vGPU: send it to the manager
+ * and hold it until the answer, or until the timeout (then the request is forgotten, and an
+ * answer that comes later is refused: the manager undoes what it did). */
+static int sysfs_forward(void *userdata, struct nvv_sysfs_request *req)
+{
+        struct nvv_sim *s = userdata;
+        struct sysfs_pending p = {};
+        _cleanup_free_ char *json = NULL;
+        struct timespec until;
+        int gpu = gpu_by_bdf(s, req->gpu), r;
+
+        if (gpu < 0)
+                return -ENODEV;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += s->sysfs_timeout_ms / 1000;
+        until.tv_nsec += (long) (s->sysfs_timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&s->sysfs_lock);
+        if (!s->manager) {
+                pthread_mutex_unlock(&s->sysfs_lock);
+                log_debug("sim: sysfs %s on %s: no manager subscribed", nvv_sysfs_op_to_string(req->op), req->gpu);
+                return -ENODEV;
+        }
+        if (++s->next_request == 0)
+                s->next_request = 1;
+        req->id = p.id = s->next_request;
+        r = nvv_sysfsmsg_format_request(req, &json);
+        if (r >= 0)
+                r = send_locked(s->manager, NVV_SIMPROTO_SYSFS_REQUEST, (uint32_t) gpu, p.id, json, strlen(json));
+        if (r < 0) {
+                pthread_mutex_unlock(&s->sysfs_lock);
+                return -ENODEV;
+        }
+        p.next = s->pending;
+        s->pending = &p;
+        while (!p.done)
+                if (pthread_cond_timedwait(&s->sysfs_cv, &s->sysfs_lock, &until) == ETIMEDOUT && !p.done)
+                        break;
+        pending_remove(s, &p);
+        pthread_mutex_unlock(&s->sysfs_lock);
+        if (!p.done) {
+                log_debug("sim: sysfs request %u expired after %d ms", p.id, s->sysfs_timeout_ms);
+                return -ETIMEDOUT;
+        }
+        return -p.error;
+}
+
+static const struct nvv_simfs_ops simfs_ops = {
+        .snapshot = sysfs_snapshot,
+        .generation = sysfs_generation,
+        .forward = sysfs_forward,
+};
+
+/* ---- uevents: what the kernel would have sent, as UEVENT messages ---- */
+
+/* Queue one uevent for every connection that takes them (never waits on a client). */
+static void broadcast_uevent(struct nvv_sim *s, uint32_t gpu, struct nvv_uevent *u)
+{
+        _cleanup_free_ char *json = NULL;
+        char seq[24];
+        size_t len;
+
+        snprintf(seq, sizeof(seq), "%" PRIu64, ++s->seqnum);
+        if (nvv_uevent_add(u, "SEQNUM", seq) < 0 || nvv_sysfsmsg_format_uevent(u, &json) < 0)
+                return;
+        len = strlen(json);
+        pthread_mutex_lock(&s->lock);
+        for (size_t i = 0; i < s->n_conns; i++) {
+                struct connection *c = s->conns[i];
+                uint8_t *b;
+
+                if (c->done || !__atomic_load_n(&c->uevents, __ATOMIC_ACQUIRE))
+                        continue;
+                b = malloc(4 + len);
+                pthread_mutex_lock(&c->ev_lock);
+                if (c->ev_stop || !c->ev_started)
+                        ;
+                else if (!b)
+                        c->events.dropped++;
+                else {
+                        uint32_t idx = gpu | UEVENT_MARK;
+
+                        memcpy(b, &idx, 4);
+                        memcpy(b + 4, json, len);
+                        if (nvv_evqueue_push(&c->events, b, 4 + len))
+                                pthread_cond_signal(&c->ev_cv);
+                }
+                pthread_mutex_unlock(&c->ev_lock);
+                free(b);
+        }
+        pthread_mutex_unlock(&s->lock);
+}
+
+/* Linux: mdev_register_parent()/mdev_unregister_parent() send KOBJ_CHANGE on the parent
+ * with MDEV_STATE=registered / unregistered (commit "mdev: Send uevents around parent device
+ * registration", 2019). */
+static void uevent_parent(struct nvv_sim *s, uint32_t gpu, bool registered)
+{
+        struct nvv_simfs_gpu *g = calloc(1, sizeof(*g));
+        struct nvv_uevent u = {};
+        char path[NVV_SIMFS_PATH_MAX + 1];
+
+        if (!g)
+                return;
+        fill_identity(s, gpu, g);
+        path[0] = '/';
+        nvv_simfs_device_path(g, -1, path + 1, sizeof(path) - 1);
+        (void) nvv_uevent_add(&u, "ACTION", "change");
+        (void) nvv_uevent_add(&u, "DEVPATH", path);
+        (void) nvv_uevent_add(&u, "SUBSYSTEM", "pci");
+        (void) nvv_uevent_add(&u, "MDEV_STATE", registered ? "registered" : "unregistered");
+        broadcast_uevent(s, gpu, &u);
+        free(g);
+}
+
+/* A device_add()/device_del() of an mdev: KOBJ_ADD/KOBJ_REMOVE with DEVPATH and SUBSYSTEM
+ * from the driver core, MDEV_TYPE from the mdev bus's uevent callback; then, for an add,
+ * the bind of its driver. */
+static void uevent_mdev(struct nvv_sim *s, uint32_t gpu, const struct nvv_simfs_gpu *g, const struct nvv_simfs_vgpu *v,
+                        bool add)
+{
+        struct nvv_uevent u = {};
+        char path[NVV_SIMFS_PATH_MAX + 64] = "/", type[32];
+
+        nvv_simfs_device_path(g, -1, path + 1, sizeof(path) - 1);
+        strncat(path, "/", sizeof(path) - strlen(path) - 1);
+        strncat(path, v->name, sizeof(path) - strlen(path) - 1);
+        snprintf(type, sizeof(type), "nvidia-%u", v->type_id);
+        (void) nvv_uevent_add(&u, "ACTION", add ? "add" : "remove");
+        (void) nvv_uevent_add(&u, "DEVPATH", path);
+        (void) nvv_uevent_add(&u, "SUBSYSTEM", "mdev");
+        (void) nvv_uevent_add(&u, "MDEV_TYPE", type);
+        broadcast_uevent(s, gpu, &u);
+}
+
+static bool seen_has(const struct nvv_simfs_vgpu *list, size_t n, const struct nvv_simfs_vgpu *v)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(list[i].name, v->name) && list[i].type_id == v->type_id)
+                        return true;
+        return false;
+}
+
+/* Compare each GPU's mdevs with the last look; announce what came and went. */
+static void look_for_changes(struct nvv_sim *s, struct nvv_simgpu_status *st, struct nvv_simfs_gpu *g)
+{
+        for (size_t i = 0; i < s->n_gpus; i++) {
+                struct nvv_simfs_vgpu *now;
+                size_t n = 0;
+
+                if (s->vf_model[i])
+                        continue;
+                fill_identity(s, i, g);
+                if (nvv_simgpu_get_status(s->gpus[i], st) < 0)
+                        continue;
+                fill_vgpus(st, g);
+                now = calloc(g->n_vgpus ? g->n_vgpus : 1, sizeof(*now));
+                if (!now)
+                        continue;
+                for (size_t k = 0; k < g->n_vgpus; k++)
+                        if (g->vgpus[k].vf < 0)
+                                now[n++] = g->vgpus[k];
+                for (size_t k = 0; k < s->n_seen[i]; k++)
+                        if (!seen_has(now, n, &s->seen[i][k]))
+                                uevent_mdev(s, (uint32_t) i, g, &s->seen[i][k], false);
+                for (size_t k = 0; k < n; k++)
+                        if (!seen_has(s->seen[i], s->n_seen[i], &now[k]))
+                                uevent_mdev(s, (uint32_t) i, g, &now[k], true);
+                free(s->seen[i]);
+                s->seen[i] = now;
+                s->n_seen[i] = n;
+        }
+}
+
+static void *uevent_main(void *userdata)
+{
+        struct nvv_sim *s = userdata;
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        _cleanup_free_ struct nvv_simfs_gpu *g = calloc(1, sizeof(*g));
+
+        pthread_mutex_lock(&s->sysfs_lock);
+        while (!s->uevent_stop) {
+                if (!s->uevent_dirty || !st || !g) {
+                        pthread_cond_wait(&s->sysfs_cv, &s->sysfs_lock);
+                        continue;
+                }
+                s->uevent_dirty = false;
+                pthread_mutex_unlock(&s->sysfs_lock);
+                look_for_changes(s, st, g);
+                pthread_mutex_lock(&s->sysfs_lock);
+        }
+        pthread_mutex_unlock(&s->sysfs_lock);
+        return NULL;
+}
+
+static void serve_sysfs(struct connection *c, const struct nvv_sock_rx *rx)
+{
+        struct nvv_sim *s = c->sim;
+        const struct nvv_sock_header *h = &rx->first;
+        _cleanup_free_ char *msg = NULL;
+        char text[160];
+        int r;
+
+        switch (h->type) {
+        case NVV_SIMPROTO_SYSFS_SUBSCRIBE:
+                pthread_mutex_lock(&s->sysfs_lock);
+                if (s->manager && s->manager != c) {
+                        snprintf(text, sizeof(text), "another manager (pid %d) has subscribed to sysfs requests",
+                                 (int) s->manager->peer.pid);
+                        pthread_mutex_unlock(&s->sysfs_lock);
+                        (void) send_error(c, h->target, h->tag, EBUSY, text);
+                        return;
+                }
+                s->manager = c;
+                pthread_mutex_unlock(&s->sysfs_lock);
+                __attribute__((fallthrough));
+        case NVV_SIMPROTO_UEVENT_SUBSCRIBE:
+                r = start_events(c);
+                if (r < 0) {
+                        (void) send_error(c, h->target, h->tag, -r, "cannot start the event thread");
+                        return;
+                }
+                __atomic_store_n(&c->uevents, true, __ATOMIC_RELEASE);
+                (void) send_locked(c, NVV_SIMPROTO_ACK, h->target, h->tag, NULL, 0);
+                return;
+        case NVV_SIMPROTO_SYSFS_ANSWER: {
+                struct sysfs_pending *p;
+                uint32_t id;
+                int e;
+
+                r = nvv_sysfsmsg_parse_answer(rx->data, rx->have, &id, &e, &msg);
+                if (r < 0) {
+                        (void) send_error(c, h->target, h->tag, EINVAL, msg ? msg : "malformed answer");
+                        return;
+                }
+                pthread_mutex_lock(&s->sysfs_lock);
+                if (s->manager != c) {
+                        pthread_mutex_unlock(&s->sysfs_lock);
+                        (void) send_error(c, h->target, h->tag, EPERM, "only the subscribed manager answers sysfs requests");
+                        return;
+                }
+                for (p = s->pending; p && p->id != id; p = p->next)
+                        ;
+                if (p) {
+                        p->done = true;
+                        p->error = e;
+                        pthread_cond_broadcast(&s->sysfs_cv);
+                }
+                pthread_mutex_unlock(&s->sysfs_lock);
+                if (!p) {
+                        snprintf(text, sizeof(text),
+                                 "request %u expired: its write failed with ETIMEDOUT; undo what was done for it", id);
+                        (void) send_error(c, h->target, h->tag, ETIMEDOUT, text);
+                        return;
+                }
+                (void) send_locked(c, NVV_SIMPROTO_ACK, h->target, h->tag, NULL, 0);
+                return;
+        }
+        case NVV_SIMPROTO_REGISTER_TYPES: {
+                struct nvv_sysfs_type *types = NULL;
+                bool was, now;
+                size_t n = 0;
+
+                if (h->target >= s->n_gpus) {
+                        (void) send_error(c, h->target, h->tag, ENODEV, "no such GPU");
+                        return;
+                }
+                r = nvv_sysfsmsg_parse_types(rx->data, rx->have, &types, &n, &msg);
+                if (r < 0) {
+                        (void) send_error(c, h->target, h->tag, -r, msg ? msg : strerror(-r));
+                        return;
+                }
+                pthread_mutex_lock(&s->sysfs_lock);
+                if (s->manager != c) {
+                        pthread_mutex_unlock(&s->sysfs_lock);
+                        free(types);
+                        (void) send_error(c, h->target, h->tag, EPERM, "subscribe as the manager before registering types");
+                        return;
+                }
+                was = s->n_types[h->target] > 0;
+                free(s->types[h->target]);
+                s->types[h->target] = types;
+                s->n_types[h->target] = n;
+                now = n > 0;
+                pthread_mutex_unlock(&s->sysfs_lock);
+                bump_generation(s);
+                if (was != now && !s->vf_model[h->target])
+                        uevent_parent(s, h->target, now);
+                (void) send_locked(c, NVV_SIMPROTO_ACK, h->target, h->tag, NULL, 0);
+                return;
+        }
+        }
+}
+
+/* The manager's connection ends: writes waiting for it fail, new ones get ENODEV. The types
+ * it registered stay, as a driver's stay registered while its module is loaded. */
+static void sysfs_connection_gone(struct connection *c)
+{
+        struct nvv_sim *s = c->sim;
+
+        pthread_mutex_lock(&s->sysfs_lock);
+        if (s->manager == c) {
+                s->manager = NULL;
+                for (struct sysfs_pending *p = s->pending; p; p = p->next)
+                        if (!p->done) {
+                                p->done = true;
+                                p->error = ENODEV;
+                        }
+                pthread_cond_broadcast(&s->sysfs_cv);
+        }
+        pthread_mutex_unlock(&s->sysfs_lock);
+}
+
 static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
 {
         struct nvv_sim *s = c->sim;
@@ -695,6 +1221,12 @@ static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
                 json_object_put(o);
                 break;
         }
+        case NVV_SIMPROTO_SYSFS_SUBSCRIBE:
+        case NVV_SIMPROTO_UEVENT_SUBSCRIBE:
+        case NVV_SIMPROTO_SYSFS_ANSWER:
+        case NVV_SIMPROTO_REGISTER_TYPES:
+                serve_sysfs(c, rx);
+                break;
         default:
                 (void) send_error(c, h->target, h->tag, EOPNOTSUPP, "unexpected packet type");
                 break;
@@ -733,6 +1265,7 @@ static void *connection_main(void *userdata)
                 serve_message(c, &rx);
         }
         nvv_simproto_rx_done(&rx);
+        sysfs_connection_gone(c);
         /* Answers to what was asked before the end still go out (a client may shut down its
          * writing side and wait); then no more events, and the client sees the end. */
         stop_workers(c);
@@ -927,6 +1460,17 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
 {
         if (!s)
                 return NULL;
+        /* No sysfs access after this: the tree asks the GPUs and the connections. */
+        s->simfs = nvv_simfs_unmount(s->simfs);
+        if (s->uevent_started) {
+                pthread_mutex_lock(&s->sysfs_lock);
+                s->uevent_stop = true;
+                pthread_cond_broadcast(&s->sysfs_cv);
+                pthread_mutex_unlock(&s->sysfs_lock);
+                pthread_join(s->uevent_thread, NULL);
+        }
+        for (size_t i = 0; i < s->n_gpus; i++)
+                nvv_simgpu_set_change_fn(s->gpus[i], NULL, NULL);
         __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
         if (s->accepting) {
                 shutdown(s->listen_fd, SHUT_RDWR);
@@ -942,8 +1486,13 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
                         (void) unlink(s->socket_path);
         }
         free(s->socket_path);
-        for (size_t i = 0; i < s->n_gpus; i++)
+        for (size_t i = 0; i < s->n_gpus; i++) {
                 nvv_simgpu_free(s->gpus[i]);
+                free(s->types[i]);
+                free(s->seen[i]);
+        }
+        pthread_mutex_destroy(&s->sysfs_lock);
+        pthread_cond_destroy(&s->sysfs_cv);
         nvv_catalog_free(s->catalog);
         nvv_fwdb_free(s->db);
         pthread_mutex_destroy(&s->lock);
@@ -965,7 +1514,17 @@ int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **
         s->send_timeout_ms = o->send_timeout_ms > 0 ? o->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
         s->allow_gid = o->set_socket_gid;
         s->socket_gid = o->socket_gid;
+        s->sysfs_timeout_ms = o->sysfs_timeout_ms > 0 ? o->sysfs_timeout_ms : DEFAULT_SYSFS_TIMEOUT_MS;
         pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_init(&s->sysfs_lock, NULL);
+        {
+                pthread_condattr_t ca;
+
+                pthread_condattr_init(&ca);
+                pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+                pthread_cond_init(&s->sysfs_cv, &ca);
+                pthread_condattr_destroy(&ca);
+        }
         if ((r = nvv_fwdb_new(&s->db)) < 0 || (r = nvv_catalog_new(&s->catalog)) < 0)
                 return r;
         for (char **d = o->fwabi_dirs; d && *d; d++) {
@@ -990,6 +1549,16 @@ int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **
                 return r;
         if (o->faults) {
                 r = nvv_sim_inject(s, o->faults, reterr_msg);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < s->n_gpus; i++)
+                nvv_simgpu_set_change_fn(s->gpus[i], on_gpu_change, s);
+        if (pthread_create(&s->uevent_thread, NULL, uevent_main, s) != 0)
+                return -EAGAIN;
+        s->uevent_started = true;
+        if (o->sysfs_mount) {
+                r = nvv_simfs_mount(o->sysfs_mount, s->n_gpus, &simfs_ops, s, &s->simfs, reterr_msg);
                 if (r < 0)
                         return r;
         }

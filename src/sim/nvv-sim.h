@@ -21,10 +21,11 @@ struct nvv_catalog;
 struct nvv_sim;
 
 struct nvv_sim_options {
-        /* "MODEL[@RELEASE][*COUNT],..." e.g. "L40S@570.144*2,H200@580.159.04"; RELEASE defaults
-         * to the newest described release. */
+        /* "MODEL[@RELEASE][*COUNT][:mdev|:vf],..." e.g. "L40S@570.144*2:vf,H200@580.159.04";
+         * RELEASE defaults to the newest described release; the suffix chooses the sysfs
+         * interface (default mdev). */
         const char *gpus;
-        /* Or a JSON host file: {"gpus": [{"model", "release", "count", "bdf"}]} */
+        /* Or a JSON host file: {"gpus": [{"model", "release", "count", "bdf", "sysfs"}]} */
         const char *gpus_file;
         const char *socket_path;      /* serve here; NULL = in-process only */
         char **fwabi_dirs;            /* searched before the installed descriptions */
@@ -35,6 +36,8 @@ struct nvv_sim_options {
         gid_t socket_gid;
         int hello_timeout_ms;         /* a client's first request must come this soon; 0: 5000 */
         int send_timeout_ms;          /* a client that does not read for this long is dropped; 0: 5000 */
+        const char *sysfs_mount;      /* mount the simulated sysfs here (FUSE); NULL: none */
+        int sysfs_timeout_ms;         /* a sysfs write the manager leaves unanswered fails; 0: 30000 */
 };
 
 int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **reterr_msg);

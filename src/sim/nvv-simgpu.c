@@ -97,6 +97,9 @@ struct nvv_simgpu {
         struct action *actions[MAX_ACTIONS];
         size_t n_actions;
         uint32_t reset_event; /* firmware event number that announces a GSP (re)boot, 0 if none */
+        nvv_simgpu_change_fn change_fn; /* under lock */
+        void *change_ud;
+        uint64_t vgpu_sig;   /* GSP thread: signature of the vGPU set last seen */
 };
 
 static inline bool stopping(const struct nvv_simgpu *g)
@@ -447,6 +450,51 @@ static int send_reply(struct nvv_simgpu *g, const uint8_t *reply, size_t len, co
         return r;
 }
 
+/* FNV-1a over what sysfs shows of each vGPU: its id, name, type and host device. */
+static uint64_t vgpu_signature(const struct nvv_simgpu *g)
+{
+        struct nvv_gsp_vgpu_info v;
+        struct nvv_gsp_state st;
+        uint64_t h = 0xcbf29ce484222325ull;
+
+        /* The type table and the mode decide what is creatable: part of what sysfs shows. */
+        nvv_gsp_get_state(g->engine, &st);
+        h = (h ^ st.n_types) * 0x100000001b3ull;
+        h = (h ^ st.heterogeneous_mode) * 0x100000001b3ull;
+
+        for (size_t i = 0; nvv_gsp_get_vgpu(g->engine, i, &v) == 0; i++) {
+                uint32_t w[4] = { v.vgpu_id, v.type_id, v.gfid, v.named };
+                const uint8_t *p = (const uint8_t *) w;
+
+                for (size_t k = 0; k < sizeof(w); k++)
+                        h = (h ^ p[k]) * 0x100000001b3ull;
+                for (size_t k = 0; k < sizeof(v.name); k++)
+                        h = (h ^ v.name[k]) * 0x100000001b3ull;
+        }
+        return h;
+}
+
+static void notify_change(struct nvv_simgpu *g)
+{
+        uint64_t sig = vgpu_signature(g);
+
+        if (sig == g->vgpu_sig)
+                return;
+        g->vgpu_sig = sig;
+        pthread_mutex_lock(&g->lock);
+        if (g->change_fn)
+                g->change_fn(g->change_ud, g);
+        pthread_mutex_unlock(&g->lock);
+}
+
+void nvv_simgpu_set_change_fn(struct nvv_simgpu *g, nvv_simgpu_change_fn fn, void *userdata)
+{
+        pthread_mutex_lock(&g->lock);
+        g->change_fn = fn;
+        g->change_ud = userdata;
+        pthread_mutex_unlock(&g->lock);
+}
+
 static void handle_request(struct nvv_simgpu *g, const uint8_t *rpc, size_t len)
 {
         const struct nvv_queue_desc *q = &g->fw->queue;
@@ -480,6 +528,7 @@ static void handle_request(struct nvv_simgpu *g, const uint8_t *rpc, size_t len)
                 }
                 if (f && f->kind == NVV_FAULT_RESET) {
                         gsp_reset(g);
+                        notify_change(g);
                         flush_events(g);
                         return;
                 }
@@ -515,6 +564,8 @@ static void handle_request(struct nvv_simgpu *g, const uint8_t *rpc, size_t len)
                 rlen = MIN(rlen, (size_t) q->rpc_header_size + q->ctl_header_size);
                 nvv_role_set(&q->rpc_length, g->gsp_reply, rlen);
         }
+        /* Before the answer: whoever reads sysfs after hearing it sees the change. */
+        notify_change(g);
         if (!(f && f->kind == NVV_FAULT_DROP)) {
                 r = send_reply(g, g->gsp_reply, rlen, f);
                 if (r < 0)
@@ -545,6 +596,7 @@ static void run_actions(struct nvv_simgpu *g)
                              s->n_types++) {
                                 s->type_ids[s->n_types] = t->type_id;
                                 s->creatable[s->n_types] = nvv_gsp_creatable(g->engine, t->type_id);
+                                s->available[s->n_types] = nvv_gsp_available(g->engine, t->type_id);
                         }
                         s->rpcs_handled = g->rpcs_handled;
                         s->events_sent = g->events_sent;
@@ -576,6 +628,7 @@ static void *gsp_main(void *userdata)
         struct nvv_simgpu *g = userdata;
         const struct nvv_queue_desc *q = &g->fw->queue;
 
+        g->vgpu_sig = vgpu_signature(g);
         for (;;) {
                 const uint8_t *rpc;
                 size_t rlen;
@@ -589,6 +642,7 @@ static void *gsp_main(void *userdata)
                         break;
                 if (n == -EAGAIN) {
                         run_actions(g);
+                        notify_change(g);
                         continue;
                 }
                 if (n < 0) {

@@ -54,6 +54,13 @@ typedef void (*nvv_simgpu_event_fn)(void *userdata, struct nvv_simgpu *g, const 
 int nvv_simgpu_add_listener(struct nvv_simgpu *g, nvv_simgpu_event_fn fn, void *userdata);
 void nvv_simgpu_remove_listener(struct nvv_simgpu *g, nvv_simgpu_event_fn fn, void *userdata);
 
+/* Called on the GSP thread after a command (or a fault) changed the firmware's set of vGPUs
+ * (one made, deleted, given or losing a host vGPU device, a GSP reset). It must not call back
+ * into the GPU (nvv_simgpu_get_status would wait for the thread it runs on): note the change
+ * and look later. One function per GPU; NULL removes it. */
+typedef void (*nvv_simgpu_change_fn)(void *userdata, struct nvv_simgpu *g);
+void nvv_simgpu_set_change_fn(struct nvv_simgpu *g, nvv_simgpu_change_fn fn, void *userdata);
+
 /* Faults: ones that wait for a command are armed; immediate ones (reset, crash) run on the
  * GSP thread at once. */
 int nvv_simgpu_inject(struct nvv_simgpu *g, const struct nvv_fault *f, char *err, size_t errlen);
@@ -68,6 +75,7 @@ struct nvv_simgpu_status {
         size_t n_types;
         uint32_t type_ids[NVV_MAX_VGPU_TYPES];
         bool creatable[NVV_MAX_VGPU_TYPES];
+        uint32_t available[NVV_MAX_VGPU_TYPES];  /* creates of it that would succeed now */
         uint64_t rpcs_handled, events_sent, bad_messages;
 };
 int nvv_simgpu_get_status(struct nvv_simgpu *g, struct nvv_simgpu_status *ret);

@@ -25,10 +25,10 @@ static void help(void)
 {
         printf("Usage: nvvgpu-sim [--gpus SPEC | --host-file FILE] [--socket PATH] [--fwabi-dir DIR]...\n"
                "                  [--catalog-dir DIR] [--faults SPEC] [--socket-mode MODE]\n"
-               "                  [--socket-group GROUP] [--verbose]\n"
+               "                  [--socket-group GROUP] [--sysfs-mount DIR] [--sysfs-timeout MS] [--verbose]\n"
                "       nvvgpu-sim inject [--socket PATH] SPEC\n"
                "       nvvgpu-sim status [--socket PATH] [GPU]\n\n"
-               "Simulates GPUs (SPEC: MODEL[@RELEASE][*COUNT],..., e.g. 'L40S@570.144*2,H200@580.159.04')\n"
+               "Simulates GPUs (SPEC: MODEL[@RELEASE][*COUNT][:mdev|:vf],..., e.g. 'L40S@570.144*2:vf,H200@580.159.04')\n"
                "and serves their firmware on PATH (default %s). See nvvgpu-sim(8).\n", DEFAULT_SOCKET);
 }
 
@@ -87,6 +87,8 @@ int main(int argc, char **argv)
                 { "faults", required_argument, NULL, 'f' },
                 { "socket-mode", required_argument, NULL, 'm' },
                 { "socket-group", required_argument, NULL, 'G' },
+                { "sysfs-mount", required_argument, NULL, 'S' },
+                { "sysfs-timeout", required_argument, NULL, 'T' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -131,7 +133,7 @@ int main(int argc, char **argv)
                         return client(socket_path, NVV_SIMPROTO_STATUS, gpu, NULL);
                 }
         }
-        while ((c = getopt_long(argc, argv, "g:H:s:d:c:f:m:G:vh", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "g:H:s:d:c:f:m:G:S:T:vh", opts, NULL)) >= 0)
                 switch (c) {
                 case 'g':
                         o.gpus = optarg;
@@ -180,6 +182,19 @@ int main(int argc, char **argv)
                         o.set_socket_gid = true;
                         break;
                 }
+                case 'S':
+                        o.sysfs_mount = optarg;
+                        break;
+                case 'T': {
+                        uint32_t ms;
+
+                        if (safe_atou32(optarg, &ms) < 0 || ms == 0 || ms > 600000) {
+                                fprintf(stderr, "nvvgpu-sim: --sysfs-timeout: '%s' is not 1..600000 ms\n", optarg);
+                                return 2;
+                        }
+                        o.sysfs_timeout_ms = (int) ms;
+                        break;
+                }
                 case 'v':
                         nvv_log_set_max_level(7);
                         break;
@@ -220,6 +235,8 @@ int main(int argc, char **argv)
         }
         printf("nvvgpu-sim: serving %zu GPU%s on %s\n", nvv_sim_gpu_count(sim), nvv_sim_gpu_count(sim) == 1 ? "" : "s",
                socket_path);
+        if (o.sysfs_mount)
+                printf("nvvgpu-sim: sysfs on %s\n", o.sysfs_mount);
         fflush(stdout);
         if (sigwait(&mask, &sig) == 0)
                 fprintf(stderr, "nvvgpu-sim: %s, shutting down\n", strsignal(sig));
