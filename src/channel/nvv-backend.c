@@ -114,6 +114,7 @@ void nvv_backend_gpus_free(struct nvv_backend_gpu *g, size_t n)
                 return;
         for (size_t i = 0; i < n; i++) {
                 nvv_channel_close(g[i].channel);
+                nvv_simconn_unref(g[i].sim);
                 free(g[i].source);
                 free(g[i].error_msg);
         }
@@ -164,6 +165,8 @@ static int sim_one(void *userdata, size_t i, const struct nvv_fwdb *db, struct n
                 g->source = NULL;
                 return -ENOMEM;
         }
+        g->sim = nvv_simconn_ref(c);
+        g->sim_index = (uint32_t) i;
         return nvv_simconn_open_channel(c, (uint32_t) i, db, &g->channel, reterr_msg);
 }
 

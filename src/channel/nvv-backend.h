@@ -18,6 +18,8 @@
 #include "macro.h"
 #include "nvv-channel.h"
 
+struct nvv_simconn;
+
 #define NVV_BACKEND_MAX 4096   /* bytes of a backend string */
 
 enum nvv_backend_kind {
@@ -59,6 +61,10 @@ struct nvv_backend_gpu {
         struct nvv_channel *channel;      /* NULL when it could not be opened ... */
         int error;                        /* ... with this negative errno */
         char *error_msg;                  /* ... and why */
+        /* sim: the connection (a reference) and the GPU's index on it, for the sysfs contract
+         * (nvv-simconn.h: the manager's side); NULL for other backends. */
+        struct nvv_simconn *sim;
+        uint32_t sim_index;
 };
 void nvv_backend_gpus_free(struct nvv_backend_gpu *g, size_t n);
 

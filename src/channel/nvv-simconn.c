@@ -330,6 +330,13 @@ static int request(struct nvv_simconn *c, uint16_t type, uint16_t want, uint32_t
         return 0;
 }
 
+static struct nvv_simconn *simconn_ref(struct nvv_simconn *c);
+
+struct nvv_simconn *nvv_simconn_ref(struct nvv_simconn *c)
+{
+        return c ? simconn_ref(c) : NULL;
+}
+
 static struct nvv_simconn *simconn_ref(struct nvv_simconn *c)
 {
         pthread_mutex_lock(&c->lock);

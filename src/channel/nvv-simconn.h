@@ -22,6 +22,8 @@ struct nvv_simconn;
 int nvv_simconn_connect(const char *socket_path, struct nvv_simconn **ret, char **reterr_msg);
 /* Drop the caller's reference; the connection closes when no channel holds it either. */
 struct nvv_simconn *nvv_simconn_unref(struct nvv_simconn *c);
+/* Another reference (the connection lives until the last is dropped). */
+struct nvv_simconn *nvv_simconn_ref(struct nvv_simconn *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_simconn *, nvv_simconn_unref);
 
 const char *nvv_simconn_get_path(const struct nvv_simconn *c);

@@ -24,6 +24,7 @@
 #include "nvv-fwdb.h"
 #include "nvv-json.h"
 #include "nvv-mdevctl.h"
+#include "nvv-simconn.h"
 #include "nvv-pgpu.h"
 #include "nvv-planner.h"
 #include "nvv-policy.h"
@@ -37,6 +38,9 @@ struct daemon_gpu {
         struct nvv_channel_info info;
         char *source;
         char *error;                    /* why it did not open */
+        bool has_sim;                   /* behind the simulator: its sysfs index */
+        uint32_t sim_index;
+        bool registered;                /* its types are registered with the core driver */
 };
 
 /* What the daemon knows beyond the firmware: which VM a vGPU was made for. */
@@ -77,6 +81,12 @@ struct nvv_daemon {
         uint64_t resets, recovered, lost;
 
         struct nvv_evbus *bus;                  /* `nvvgpuctl events` */
+
+        /* The core driver's sysfs side (doc/kernel-interface.md §3): type registration and
+         * the create / remove writes forwarded to the manager. The simulator's connection
+         * only, today; NULL when there is none or another manager holds it. */
+        struct nvv_simconn *sysfs;
+        uint64_t sysfs_requests;
 };
 
 /* ---- set-up ---- */
@@ -167,6 +177,10 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         }
         if (d->stop_fd >= 0)
                 close(d->stop_fd);
+        /* Stopping the GPUs: their types go from sysfs. */
+        for (size_t i = 0; d->sysfs && i < d->n_gpus; i++)
+                if (d->gpus[i].registered)
+                        (void) nvv_simconn_register_types(d->sysfs, d->gpus[i].sim_index, NULL, 0, NULL);
         if (d->lock_fd >= 0)
                 close(d->lock_fd);
         for (size_t i = 0; i < d->n_gpus; i++) {
@@ -175,6 +189,7 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
                 free(d->gpus[i].error);
         }
         free(d->gpus);
+        nvv_simconn_unref(d->sysfs);
         for (size_t i = 0; i < d->n_old_policies; i++)
                 nvv_policy_free(d->old_policies[i]);
         free(d->old_policies);
@@ -284,6 +299,9 @@ static int cmp_gpu(const void *a, const void *b)
 
 static struct daemon_gpu *find_gpu(struct nvv_daemon *d, const char *bdf);
 static void autostart(struct nvv_daemon *d, const char *only_gpu, char ***log);
+static int sysfs_register(struct nvv_daemon *d, struct daemon_gpu *x, char ***log);
+static void sysfs_process(struct nvv_daemon *d);
+static const char *type_name_of(const struct nvv_pgpu *g, uint32_t type_id);
 
 /* ---- the state store ---- */
 
@@ -530,6 +548,8 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
         d->lost += k - made;
         pthread_mutex_unlock(&d->lock);
         dlog(d, 5, "GPU %s: recovered %zu of %zu vGPUs after the GSP reset", x->info.bdf, made, k);
+        /* A reset GPU's driver state is new too: its types are registered again. */
+        (void) sysfs_register(d, x, NULL);
         emit(d, "gpu-recovered", x->info.bdf, NULL,
              kv("recovered", json_object_new_int64((int64_t) made), "lost", json_object_new_int64((int64_t) (k - made)), NULL));
 }
@@ -537,9 +557,9 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
 static void *event_main(void *userdata)
 {
         struct nvv_daemon *d = userdata;
-        _cleanup_free_ struct pollfd *p = calloc(d->n_gpus + 1, sizeof(*p));
-        _cleanup_free_ struct daemon_gpu **who = calloc(d->n_gpus + 1, sizeof(*who));
-        size_t n = 0;
+        _cleanup_free_ struct pollfd *p = calloc(d->n_gpus + 2, sizeof(*p));
+        _cleanup_free_ struct daemon_gpu **who = calloc(d->n_gpus + 2, sizeof(*who));
+        size_t n = 0, sysfs_at = 0;
 
         if (!p || !who)
                 return NULL;
@@ -549,6 +569,10 @@ static void *event_main(void *userdata)
                         who[n] = &d->gpus[i];
                         p[n++] = (struct pollfd) { .fd = nvv_pgpu_get_fd(d->gpus[i].g), .events = POLLIN };
                 }
+        if (d->sysfs) {
+                sysfs_at = n;
+                p[n++] = (struct pollfd) { .fd = nvv_simconn_sysfs_get_fd(d->sysfs), .events = POLLIN };
+        }
         for (;;) {
                 if (poll(p, n, -1) < 0) {
                         if (errno == EINTR)
@@ -560,12 +584,155 @@ static void *event_main(void *userdata)
                 for (size_t i = 1; i < n; i++) {
                         if (!p[i].revents)
                                 continue;
+                        if (sysfs_at && i == sysfs_at) {
+                                sysfs_process(d);
+                                continue;
+                        }
                         (void) nvv_pgpu_process(who[i]->g);
                         if (nvv_pgpu_get_state(who[i]->g) == NVV_PGPU_LOST)
                                 recover_gpu(d, who[i]);
                 }
         }
         return NULL;
+}
+
+/* ---- sysfs: type registration, and writes forwarded by the core driver ---- */
+
+/* The GPU's uploaded types, as NVIDIA's driver names and describes them in sysfs. */
+static int sysfs_register(struct nvv_daemon *d, struct daemon_gpu *x, char ***log)
+{
+        _cleanup_free_ struct nvv_sysfs_type *t = NULL;
+        _cleanup_free_ char *msg = NULL;
+        const struct nvv_catalog_gpu *m;
+        size_t n = 0;
+        int r;
+
+        if (!d->sysfs || !x->has_sim || !x->g || nvv_pgpu_get_state(x->g) != NVV_PGPU_READY)
+                return 0;
+        t = calloc(NVV_SYSFS_MAX_TYPES, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        m = nvv_pgpu_get_model(x->g);
+        for (size_t k = 0; k < m->n_types && n < NVV_SYSFS_MAX_TYPES; k++) {
+                const struct nvv_catalog_type *ct = &m->types[k];
+
+                if (nvv_pgpu_why_not(x->g, ct->type_id, NULL) == NVV_WHY_UNKNOWN_TYPE)
+                        continue;
+                t[n].id = ct->type_id;
+                snprintf(t[n].name, sizeof(t[n].name), "%s", ct->name);
+                /* NVIDIA's mdev description line, e.g. "num_heads=4, frl_config=60,
+                 * framebuffer=8192M, max_resolution=7680x4320, max_instance=6". */
+                snprintf(t[n].description, sizeof(t[n].description),
+                         "num_heads=%u, frl_config=%u, framebuffer=%" PRIu64 "M, max_resolution=%ux%u, max_instance=%u",
+                         ct->num_heads, ct->frl, ct->profile_size >> 20, ct->max_res_x, ct->max_res_y, ct->max_instance);
+                snprintf(t[n].device_api, sizeof(t[n].device_api), "vfio-pci");
+                n++;
+        }
+        r = nvv_simconn_register_types(d->sysfs, x->sim_index, t, n, &msg);
+        if (r < 0) {
+                log_v_line(d, log, 4, "GPU %s: types not registered in sysfs: %s", x->info.bdf, msg ? msg : strerror(-r));
+                return r;
+        }
+        x->registered = true;
+        log_v_line(d, log, 6, "GPU %s: %zu types registered in sysfs", x->info.bdf, n);
+        return 0;
+}
+
+/* Become the core driver's manager and register every ready GPU's types. Another manager
+ * already there is logged: then sysfs writes are not ours to answer. */
+static void sysfs_start(struct nvv_daemon *d, char ***log)
+{
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (!d->sysfs)
+                return;
+        r = nvv_simconn_sysfs_subscribe(d->sysfs, &msg);
+        if (r < 0) {
+                log_v_line(d, log, 4, "sysfs: not the manager (%s); sysfs writes are not answered by this nvvgpud",
+                           msg ? msg : strerror(-r));
+                d->sysfs = nvv_simconn_unref(d->sysfs);
+                return;
+        }
+        for (size_t i = 0; i < d->n_gpus; i++)
+                (void) sysfs_register(d, &d->gpus[i], log);
+}
+
+static struct daemon_gpu *find_gpu(struct nvv_daemon *d, const char *bdf);
+static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request *req);
+static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_request *req);
+
+/* The negative errno of a reply (0 when it says ok), and its message. */
+static int reply_errno(json_object *reply, const char **ret_msg)
+{
+        json_object *ok = NULL, *e = NULL, *v = NULL;
+
+        *ret_msg = NULL;
+        if (!reply || !json_object_object_get_ex(reply, "ok", &ok))
+                return -ENOMEM;
+        if (json_object_get_boolean(ok))
+                return 0;
+        if (json_object_object_get_ex(reply, "error", &e) && json_object_object_get_ex(e, "message", &v))
+                *ret_msg = json_object_get_string(v);
+        return json_object_object_get_ex(e, "errno", &v) ? -(int) json_object_get_int(v) : -EIO;
+}
+
+/* A create or remove written in sysfs: done as nvvgpuctl's would be (recorded in the state,
+ * told on the event stream), its errno the write's. */
+static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bool undo)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        struct nvv_ipc_request req = {};
+        struct daemon_gpu *x = find_gpu(d, q->gpu);
+        const char *msg;
+        bool make = (q->op == NVV_SYSFS_CREATE) != undo;
+        int r;
+
+        if (q->op != NVV_SYSFS_CREATE && q->op != NVV_SYSFS_REMOVE) {
+                /* The VF model (current_vgpu_type) names a vGPU by its VF: not in nvvgpud yet. */
+                dlog(d, 4, "sysfs request %u: %s on VF %s is not supported by nvvgpud yet", q->id,
+                     nvv_sysfs_op_to_string(q->op), q->vf);
+                return -EOPNOTSUPP;
+        }
+        if (!x || !x->g)
+                return -ENODEV;
+        snprintf(req.uuid, sizeof(req.uuid), "%s", q->uuid);
+        if (make) {
+                req.method = NVV_IPC_CREATE;
+                snprintf(req.gpu, sizeof(req.gpu), "%.12s", x->info.bdf);
+                snprintf(req.type, sizeof(req.type), "%s", type_name_of(x->g, q->type_id));
+                reply = do_create(d, &req);
+        } else {
+                req.method = NVV_IPC_DESTROY;
+                reply = do_destroy(d, &req);
+        }
+        r = reply_errno(reply, &msg);
+        dlog(d, r < 0 ? 5 : 6, "sysfs request %u: %s%s %s on GPU %s: %s", q->id, undo ? "undo of " : "",
+             nvv_sysfs_op_to_string(q->op), q->uuid, q->gpu, r < 0 ? (msg ? msg : strerror(-r)) : "done");
+        return r;
+}
+
+static void sysfs_process(struct nvv_daemon *d)
+{
+        struct nvv_sysfs_request q;
+        struct nvv_uevent u;
+
+        while (nvv_simconn_sysfs_next(d->sysfs, &q) == 0) {
+                _cleanup_free_ char *msg = NULL;
+                int r = sysfs_act(d, &q, false);
+
+                pthread_mutex_lock(&d->lock);
+                d->sysfs_requests++;
+                pthread_mutex_unlock(&d->lock);
+                if (nvv_simconn_sysfs_answer(d->sysfs, q.id, r < 0 ? -r : 0, &msg) == -ETIMEDOUT && r >= 0) {
+                        /* The write already failed with ETIMEDOUT: what was done is undone. */
+                        dlog(d, 4, "sysfs request %u expired before it was answered; undoing it", q.id);
+                        (void) sysfs_act(d, &q, true);
+                }
+        }
+        /* Uevents: every create and remove came through us; nothing to learn from them. */
+        while (nvv_simconn_sysfs_next_uevent(d->sysfs, &u) == 0)
+                ;
 }
 
 /* Every firmware event, as the managed GPU saw it (its state is already updated). */
@@ -647,6 +814,12 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
 
                 x->info = bg[i].info;
                 x->source = TAKE_PTR(bg[i].source);
+                if (bg[i].sim) {
+                        x->has_sim = true;
+                        x->sim_index = bg[i].sim_index;
+                        if (!d->sysfs)
+                                d->sysfs = nvv_simconn_ref(bg[i].sim);
+                }
                 if (!bg[i].channel) {
                         x->error = TAKE_PTR(bg[i].error_msg);
                         log_line(ret_log, "GPU %s (%s): not managed: %s", x->info.bdf[0] ? x->info.bdf : "?",
@@ -677,6 +850,7 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         r = state_save_locked(d, reterr_msg);
         if (r < 0)
                 return r;
+        sysfs_start(d, ret_log);
         r = start_events(d, ret_log);
         if (r < 0)
                 return nvv_fail_errno(r, reterr_msg, "cannot start the event thread: %s", strerror(-r));

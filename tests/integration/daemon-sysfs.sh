@@ -1,0 +1,156 @@
+#!/bin/bash
+# nvvgpud as the manager behind the simulated sysfs (doc/kernel-interface.md §3): it registers
+# each GPU's types, and answers the create / remove writes of real clients — Debian's mdevctl
+# and a shell, in a mount namespace with nvvgpu-sim's FUSE tree bound over /sys — by making and
+# deleting vGPUs itself. Each vGPU so made is in `nvvgpuctl list`, recorded in the state (it
+# survives a daemon restart), and on the event stream; `nvvgpuctl create` shows in sysfs; a
+# running vGPU cannot be removed; 32 concurrent creates never over-commit; the daemon killed
+# with writes in flight leaves each write failed or done, and the state agreeing with the
+# firmware after restart; types go when nvvgpud stops.
+set -u
+build=${NVV_TOP_BUILDDIR:?run through make check}
+PATH="$build:$build/tests:$PATH"
+export PATH
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (a FUSE mount bound over /sys in a mount namespace)"
+command -v mdevctl >/dev/null || skip "mdevctl is not installed (Debian package mdevctl; tools/setup.sh installs it)"
+command -v unshare >/dev/null || skip "unshare (util-linux) is missing"
+[ -c /dev/fuse ] || skip "/dev/fuse is missing"
+unshare -m true 2>/dev/null || skip "cannot make a mount namespace here (unshare -m)"
+
+dir=$(mktemp -d /tmp/nvv-dsysfs-XXXXXX)
+spid=
+dpid=
+cleanup() {
+        [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+        [ -n "$spid" ] && kill "$spid" 2>/dev/null
+        wait 2>/dev/null
+        umount -l "$dir/sys" 2>/dev/null
+        rm -rf "$dir"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+mkdir -p "$dir/sys" "$dir/etc/scripts.d/callouts" "$dir/etc/scripts.d/notifiers"
+S="$dir/s.sock"
+PF=0000:41:00.0
+T8=1152                         # NVIDIA L40S-8Q, 6 per GPU (NVIDIA's table: 48 GB / 8 GB)
+T24=1155                        # NVIDIA L40S-24Q
+U1=11111111-2222-4333-8444-55555555d001
+U2=11111111-2222-4333-8444-55555555d002
+U3=11111111-2222-4333-8444-55555555d003
+TYPES="$dir/sys/devices/pci0000:41/$PF/mdev_supported_types"
+NVVGPU_SOCKET="$dir/d.sock"
+export NVVGPU_SOCKET
+
+ns() {
+        unshare -m bash -c 'mount --bind "$1/sys" /sys && mount --bind "$1/etc" /etc/mdevctl.d && eval "$2"' \
+                sh "$dir" "$1" 2>&1
+}
+nvgpus() { nvvgpu-sim status --socket "$S" "$1" | grep -c '"vgpu_id"'; }
+start_daemon() {
+        rm -f "$dir/d.sock"
+        nvvgpud --backend "sim:$S" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/etc" \
+                2>>"$dir/d.log" &
+        dpid=$!
+        i=0
+        while [ ! -S "$dir/d.sock" ]; do
+                kill -0 "$dpid" 2>/dev/null || { cat "$dir/d.log"; echo "FAIL: nvvgpud did not start"; exit 1; }
+                i=$((i + 1)); [ $i -gt 400 ] && { echo "FAIL: nvvgpud did not get ready"; exit 1; }
+                sleep 0.02
+        done
+}
+
+nvvgpu-sim --gpus 'L40S@595.45.04*2' --socket "$S" --sysfs-mount "$dir/sys" >"$dir/sim.log" 2>&1 &
+spid=$!
+i=0
+while [ ! -S "$S" ] || [ ! -d "$dir/sys/bus" ]; do
+        kill -0 "$spid" 2>/dev/null || { cat "$dir/sim.log"; echo "FAIL: nvvgpu-sim did not start"; exit 1; }
+        i=$((i + 1)); [ $i -gt 200 ] && { echo "FAIL: nvvgpu-sim did not mount its sysfs"; exit 1; }
+        sleep 0.05
+done
+[ -e "$TYPES" ] && fail "types registered before any manager"
+out=$(ns "echo $U1 > /sys/class/mdev_bus/$PF/mdev_supported_types/nvidia-$T8/create")
+case $out in *"No such file"*|*"No such device"*) ok "no manager: no parent to write to" ;; *) fail "no manager: $out" ;; esac
+
+start_daemon
+grep -q "GPU $PF: .* types registered in sysfs" "$dir/d.log" && ok "nvvgpud registered the types" ||
+        fail "no registration in the log: $(cat "$dir/d.log")"
+[ "$(cat "$TYPES/nvidia-$T8/name")" = "NVIDIA L40S-8Q" ] && ok "type name as NVIDIA's driver writes it" ||
+        fail "name: $(cat "$TYPES/nvidia-$T8/name" 2>&1)"
+[ "$(cat "$TYPES/nvidia-$T8/available_instances")" = 6 ] || fail "available_instances $(cat "$TYPES/nvidia-$T8/available_instances")"
+
+# mdevctl types and start through nvvgpud
+out=$(ns "mdevctl types -p $PF")
+echo "$out" | grep -q "nvidia-$T8" && echo "$out" | grep -q "Available instances: 6" && ok "mdevctl types" ||
+        fail "mdevctl types: $out"
+nvvgpuctl events --json --count 2 >"$dir/ev" 2>&1 &
+evpid=$!
+until nvvgpuctl status --json | grep -q 'subscribers.: 1'; do sleep 0.05; done
+out=$(ns "mdevctl start -p $PF -t nvidia-$T8 -u $U1")
+[ $? = 0 ] || fail "mdevctl start: $out"
+nvvgpuctl list | grep -q "^$U1  L40S-8Q  *$PF" && ok "mdevctl start: the vGPU is nvvgpud's" || fail "not in nvvgpuctl list: $(nvvgpuctl list)"
+[ "$(nvgpus 0)" = 1 ] || fail "the firmware holds $(nvgpus 0) vGPUs"
+out=$(ns "mdevctl list")
+echo "$out" | grep -q "^$U1 $PF nvidia-$T8" && ok "mdevctl list" || fail "mdevctl list: $out"
+[ "$(cat "$TYPES/nvidia-$T8/available_instances")" = 5 ] || fail "available after one: $(cat "$TYPES/nvidia-$T8/available_instances")"
+
+# a shell's echo, and what it is refused
+ns "echo $U2 > /sys/class/mdev_bus/$PF/mdev_supported_types/nvidia-$T8/create" >"$dir/o" || fail "echo create: $(cat "$dir/o")"
+nvvgpuctl list | grep -q "^$U2 " && ok "echo into create" || fail "echo create not in list"
+out=$(ns "echo $U3 > /sys/class/mdev_bus/$PF/mdev_supported_types/nvidia-$T24/create")
+case $out in *"No space left"*) ok "equal-size mode: another type refused (ENOSPC)" ;; *) fail "24Q beside 8Q: $out" ;; esac
+out=$(ns "echo $U2 > /sys/class/mdev_bus/$PF/mdev_supported_types/nvidia-$T8/create")
+case $out in *"File exists"*) ok "duplicate EEXIST" ;; *) fail "duplicate: $out" ;; esac
+wait $evpid
+grep -c '"event":"vgpu-created"' "$dir/ev" | grep -qx 2 && ok "sysfs creates are on the event stream" || fail "events: $(cat "$dir/ev")"
+
+# nvvgpuctl create shows in sysfs; nvvgpuctl destroy takes it away
+nvvgpuctl create --type L40S-8Q --gpu $PF --uuid "$U3" >/dev/null || fail "nvvgpuctl create"
+[ -e "$dir/sys/bus/mdev/devices/$U3" ] && ok "nvvgpuctl create is in sysfs" || fail "not in sysfs"
+nvvgpuctl destroy "$U3" || fail "destroy"
+[ -e "$dir/sys/bus/mdev/devices/$U3" ] && fail "destroyed but still in sysfs"
+
+# remove through sysfs, and mdevctl stop
+ns "echo 1 > /sys/bus/mdev/devices/$U2/remove" >"$dir/o" || fail "echo remove: $(cat "$dir/o")"
+nvvgpuctl list | grep -q "^$U2 " && fail "removed in sysfs but nvvgpud still lists it" || ok "echo 1 > remove"
+
+# restart: what sysfs made is in the state, adopted
+kill "$dpid"; wait "$dpid"; dpid=
+[ -e "$TYPES" ] && fail "types still registered after nvvgpud stopped" || ok "types unregistered at stop"
+start_daemon
+nvvgpuctl list | grep -q "^$U1 " && ok "a vGPU made through sysfs survives a daemon restart" || fail "lost across restart"
+out=$(ns "mdevctl stop -u $U1")
+[ $? = 0 ] || fail "mdevctl stop: $out"
+[ "$(nvgpus 0)" = 0 ] && ok "mdevctl stop" || fail "firmware holds $(nvgpus 0) after stop"
+
+# 32 concurrent creates of mixed types on one GPU: never over-committed, each error right
+ns "for i in \$(seq 10 41); do t=$T8; [ \$((i % 3)) = 0 ] && t=$T24; (echo 11111111-2222-4333-8444-5555555555\$i > /sys/class/mdev_bus/$PF/mdev_supported_types/nvidia-\$t/create 2>&1 || true) & done; wait" >"$dir/race"
+n=$(nvgpus 0)
+bad=$(grep -v "No space left" "$dir/race" | grep -c .)
+[ "$n" -le 6 ] && [ "$n" -ge 1 ] && [ "$bad" = 0 ] && ok "32 concurrent creates: $n made, the rest ENOSPC" ||
+        fail "race: $n made; other errors: $(grep -v 'No space left' "$dir/race")"
+[ "$(nvvgpuctl list | grep -c '^11111111')" = "$n" ] || fail "nvvgpud lists $(nvvgpuctl list | grep -c '^11111111'), the firmware holds $n"
+
+# the daemon killed with writes in flight: each write fails or succeeds; afterwards state = firmware
+ns "for i in \$(seq 50 65); do (echo 11111111-2222-4333-8444-5555555555\$i > /sys/class/mdev_bus/0000:42:00.0/mdev_supported_types/nvidia-$T8/create 2>&1 && echo made \$i || echo failed \$i) & done; wait" >"$dir/kill" &
+wpid=$!
+sleep 0.05
+kill -9 "$dpid"; wait "$dpid" 2>/dev/null; dpid=
+wait $wpid
+start_daemon
+fw=$(nvgpus 1)
+listed=$(nvvgpuctl list --gpu 0000:42:00.0 | grep -c '^11111111')
+[ "$fw" = "$listed" ] && ok "killed with writes in flight: after restart nvvgpud and the firmware agree ($fw)" ||
+        fail "firmware $fw, nvvgpud $listed; writes: $(tr '\n' ' ' <"$dir/kill")"
+for i in $(awk '$1 == "made" {print $2}' "$dir/kill"); do
+        nvvgpuctl list | grep -q "^11111111-2222-4333-8444-5555555555$i " || fail "write $i succeeded but the vGPU is gone"
+done
+grep -qv "^made\|^failed" "$dir/kill" || true
+
+kill "$dpid"; wait "$dpid"; dpid=
+echo "daemon-sysfs: $fails failed"
+[ $fails = 0 ] || { echo "--- nvvgpud's log"; cat "$dir/d.log"; exit 1; }
