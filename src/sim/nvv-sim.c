@@ -112,16 +112,20 @@ struct nvv_sim {
         int sysfs_timeout_ms;
         uint64_t sysfs_gen;          /* atomic: moves when what sysfs shows may have changed */
         pthread_mutex_t sysfs_lock;  /* everything below */
-        pthread_cond_t sysfs_cv;     /* an answer came, the manager left, a change to announce */
+        pthread_cond_t sysfs_cv;     /* an answer came, the manager left, the simulator stops */
         struct connection *manager;  /* the one connection sysfs requests go to */
         struct sysfs_pending *pending;
         uint32_t next_request;
         size_t n_types[MAX_GPUS];
         struct nvv_sysfs_type *types[MAX_GPUS];
-        /* uevents: what the last look saw, per GPU */
+        bool sysfs_closing;          /* stopping: no more forwarding */
+        /* uevents: what the last look saw, per GPU. Their own lock: the GPUs' threads take
+         * it to note a change, and must never wait behind a forwarded write. */
+        pthread_mutex_t uevent_lock;
+        pthread_cond_t uevent_cv;
         pthread_t uevent_thread;
         bool uevent_started, uevent_stop, uevent_dirty;
-        uint64_t seqnum;
+        uint64_t seqnum;             /* atomic */
         size_t n_seen[MAX_GPUS];
         struct nvv_simfs_vgpu *seen[MAX_GPUS];
 };
@@ -717,10 +721,10 @@ static void on_gpu_change(void *userdata, struct nvv_simgpu *g)
 
         (void) g;
         bump_generation(s);
-        pthread_mutex_lock(&s->sysfs_lock);
+        pthread_mutex_lock(&s->uevent_lock);
         s->uevent_dirty = true;
-        pthread_cond_broadcast(&s->sysfs_cv);
-        pthread_mutex_unlock(&s->sysfs_lock);
+        pthread_cond_signal(&s->uevent_cv);
+        pthread_mutex_unlock(&s->uevent_lock);
 }
 
 /* PCI identity of a simulated GPU as its sysfs shows it. */
@@ -847,7 +851,7 @@ static int sysfs_forward(void *userdata, struct nvv_sysfs_request *req)
                 until.tv_nsec -= 1000000000L;
         }
         pthread_mutex_lock(&s->sysfs_lock);
-        if (!s->manager) {
+        if (!s->manager || s->sysfs_closing) {
                 pthread_mutex_unlock(&s->sysfs_lock);
                 log_debug("sim: sysfs %s on %s: no manager subscribed", nvv_sysfs_op_to_string(req->op), req->gpu);
                 return -ENODEV;
@@ -891,7 +895,7 @@ static void broadcast_uevent(struct nvv_sim *s, uint32_t gpu, struct nvv_uevent 
         char seq[24];
         size_t len;
 
-        snprintf(seq, sizeof(seq), "%" PRIu64, ++s->seqnum);
+        snprintf(seq, sizeof(seq), "%" PRIu64, __atomic_add_fetch(&s->seqnum, 1, __ATOMIC_RELAXED));
         if (nvv_uevent_add(u, "SEQNUM", seq) < 0 || nvv_sysfsmsg_format_uevent(u, &json) < 0)
                 return;
         len = strlen(json);
@@ -1009,18 +1013,18 @@ static void *uevent_main(void *userdata)
         _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
         _cleanup_free_ struct nvv_simfs_gpu *g = calloc(1, sizeof(*g));
 
-        pthread_mutex_lock(&s->sysfs_lock);
+        pthread_mutex_lock(&s->uevent_lock);
         while (!s->uevent_stop) {
                 if (!s->uevent_dirty || !st || !g) {
-                        pthread_cond_wait(&s->sysfs_cv, &s->sysfs_lock);
+                        pthread_cond_wait(&s->uevent_cv, &s->uevent_lock);
                         continue;
                 }
                 s->uevent_dirty = false;
-                pthread_mutex_unlock(&s->sysfs_lock);
+                pthread_mutex_unlock(&s->uevent_lock);
                 look_for_changes(s, st, g);
-                pthread_mutex_lock(&s->sysfs_lock);
+                pthread_mutex_lock(&s->uevent_lock);
         }
-        pthread_mutex_unlock(&s->sysfs_lock);
+        pthread_mutex_unlock(&s->uevent_lock);
         return NULL;
 }
 
@@ -1460,13 +1464,23 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
 {
         if (!s)
                 return NULL;
-        /* No sysfs access after this: the tree asks the GPUs and the connections. */
+        /* Writes held for the manager fail now (ENODEV), so that the tree's threads end;
+         * no sysfs access after the unmount: the tree asks the GPUs and the connections. */
+        pthread_mutex_lock(&s->sysfs_lock);
+        s->sysfs_closing = true;
+        for (struct sysfs_pending *p = s->pending; p; p = p->next)
+                if (!p->done) {
+                        p->done = true;
+                        p->error = ENODEV;
+                }
+        pthread_cond_broadcast(&s->sysfs_cv);
+        pthread_mutex_unlock(&s->sysfs_lock);
         s->simfs = nvv_simfs_unmount(s->simfs);
         if (s->uevent_started) {
-                pthread_mutex_lock(&s->sysfs_lock);
+                pthread_mutex_lock(&s->uevent_lock);
                 s->uevent_stop = true;
-                pthread_cond_broadcast(&s->sysfs_cv);
-                pthread_mutex_unlock(&s->sysfs_lock);
+                pthread_cond_broadcast(&s->uevent_cv);
+                pthread_mutex_unlock(&s->uevent_lock);
                 pthread_join(s->uevent_thread, NULL);
         }
         for (size_t i = 0; i < s->n_gpus; i++)
@@ -1493,6 +1507,8 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
         }
         pthread_mutex_destroy(&s->sysfs_lock);
         pthread_cond_destroy(&s->sysfs_cv);
+        pthread_mutex_destroy(&s->uevent_lock);
+        pthread_cond_destroy(&s->uevent_cv);
         nvv_catalog_free(s->catalog);
         nvv_fwdb_free(s->db);
         pthread_mutex_destroy(&s->lock);
@@ -1517,6 +1533,8 @@ int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **
         s->sysfs_timeout_ms = o->sysfs_timeout_ms > 0 ? o->sysfs_timeout_ms : DEFAULT_SYSFS_TIMEOUT_MS;
         pthread_mutex_init(&s->lock, NULL);
         pthread_mutex_init(&s->sysfs_lock, NULL);
+        pthread_mutex_init(&s->uevent_lock, NULL);
+        pthread_cond_init(&s->uevent_cv, NULL);
         {
                 pthread_condattr_t ca;
 

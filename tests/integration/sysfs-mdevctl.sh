@@ -208,6 +208,18 @@ stop_manager
 out=$(ns "echo 1 > /sys/bus/mdev/devices/$U3/remove")
 echo "$out" | grep -q 'No such device' && has_vgpu 0 "$U3" $T8 && ok "no manager: ENODEV" || fail "no manager: $out"
 
+# ---- the simulator stops cleanly, unmounts, and no sanitizer spoke ----
+kill "$spid"
+wait "$spid"
+st=$?
+spid=
+[ $st = 0 ] && ! grep -q " $dir/sys " /proc/mounts && ok "nvvgpu-sim stopped (status 0) and unmounted its sysfs" ||
+        fail "nvvgpu-sim exited with $st or left $dir/sys mounted"
+if grep -qE 'Sanitizer|runtime error' "$dir/sim.log" "$dir/mgr.log"; then
+        fail "a sanitizer reported"
+        grep -hE -A5 'Sanitizer|runtime error' "$dir/sim.log" "$dir/mgr.log" | head -40
+fi
+
 if [ $fails -gt 0 ]; then
         echo "--- manager"; tail -20 "$dir/mgr.log"; echo "--- simulator"; tail -20 "$dir/sim.log"
         exit 1

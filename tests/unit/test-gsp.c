@@ -812,6 +812,53 @@ static void test_create_checks(void **state)
         }
 }
 
+/* available: exactly how many creates of the type succeed one after the other now, and the
+ * count leaves the firmware as it was. */
+static void check_available(struct env *e)
+{
+        struct nvv_gsp_state before, after;
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes_gb); i++) {
+                uint32_t t = TYPE(sizes_gb[i]), ids[NVV_MAX_VGPUS];
+                unsigned a, k;
+
+                nvv_gsp_get_state(e->g, &before);
+                a = nvv_gsp_available(e->g, t);
+                nvv_gsp_get_state(e->g, &after);
+                assert_int_equal(before.n_vgpus, after.n_vgpus);
+                assert_int_equal(a > 0, nvv_gsp_creatable(e->g, t));
+                for (k = 0; k < a; k++) {
+                        struct nvv_cmd_create_device c;
+
+                        assert_string_equal(create(e, t, 100 + k, &c), "NV_OK");
+                        ids[k] = c.vgpu_id;
+                }
+                assert_string_not_equal(create(e, t, 200, NULL), "NV_OK");
+                assert_int_equal(nvv_gsp_available(e->g, t), 0);
+                for (k = 0; k < a; k++)
+                        assert_string_equal(delete(e, 100 + k, ids[k]), "NV_OK");
+        }
+}
+
+static void test_available(void **state)
+{
+        _cleanup_env_ struct env *e = env_new_cfg(R570, &test_cfg, false, false);
+        _cleanup_env_ struct env *m = env_new(R570, true);
+
+        (void) state;
+        assert_int_equal(nvv_gsp_available(e->g, TYPE(8)), 0); /* no type table yet */
+        upload(e, true);
+        create_ok(e, TYPE(8), 1);
+        check_available(e);
+        /* Equal-size mode with an 8 GiB vGPU: 5 more 8 GiB (max_instance 6), no other size. */
+        assert_int_equal(nvv_gsp_available(e->g, TYPE(8)), 5);
+        assert_int_equal(nvv_gsp_available(e->g, TYPE(4)), 0);
+        /* Mixed-size mode: every size, as many as the placements left allow. */
+        create_ok(m, TYPE(1), 1);
+        check_available(m);
+        assert_true(nvv_gsp_available(m->g, TYPE(24)) == 1);
+}
+
 /* Creatable types: what create_device would accept now, by every check but the name's. */
 static void test_creatable(void **state)
 {
@@ -1794,6 +1841,7 @@ int main(void)
                 cmocka_unit_test(test_modes),
                 cmocka_unit_test(test_create_checks),
                 cmocka_unit_test(test_creatable),
+                cmocka_unit_test(test_available),
                 cmocka_unit_test(test_placement_homogeneous),
                 cmocka_unit_test(test_placement_mixed),
                 cmocka_unit_test(test_channels),
