@@ -312,6 +312,14 @@ static int state_save_locked(struct nvv_daemon *d, char **reterr_msg)
         return nvv_state_save(d->state, d->state_dir, reterr_msg);
 }
 
+/* An intent: replaced atomically, not synced (nvv_state_save_nosync says why that is enough). */
+static int state_save_intent_locked(struct nvv_daemon *d, char **reterr_msg)
+{
+        if (!d->state_dir)
+                return 0;
+        return nvv_state_save_nosync(d->state, d->state_dir, reterr_msg);
+}
+
 static int state_load(struct nvv_daemon *d, char ***log, char **reterr_msg)
 {
         struct nvv_state_load_info info = {};
@@ -1301,7 +1309,7 @@ static int intent(struct nvv_daemon *d, const struct daemon_gpu *x, const char *
                 r = nvv_state_add_vgpu(d->state, &rec, reterr_msg);
         }
         if (r >= 0)
-                r = state_save_locked(d, reterr_msg);
+                r = state_save_intent_locked(d, reterr_msg);
         pthread_mutex_unlock(&d->lock);
         return r;
 }

@@ -797,7 +797,7 @@ static int save_step(enum atomic_write_step st, void *userdata)
         return hook(map[st]);
 }
 
-int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg)
+static int state_save(const struct nvv_state *s, const char *dir, bool sync, char **reterr_msg)
 {
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int dfd = -EBADF;
@@ -823,7 +823,8 @@ int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg
         if (r < 0)
                 return r;
 
-        r = write_file_atomic_at(dfd, NVV_STATE_FILE, TEMP_PREFIX, text, strlen(text), 0600, save_step, NULL, &step);
+        r = sync ? write_file_atomic_at(dfd, NVV_STATE_FILE, TEMP_PREFIX, text, strlen(text), 0600, save_step, NULL, &step)
+                 : write_file_replace_at(dfd, NVV_STATE_FILE, TEMP_PREFIX, text, strlen(text), 0600, &step);
         if (r < 0 && streq(step, "creating"))
                 return nvv_fail_errno(r, reterr_msg, "%s: cannot create a temporary file: %s", dir, strerror(-r));
         if (r < 0 && streq(step, "syncing the directory"))
@@ -834,6 +835,16 @@ int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg
                                       dir, NVV_STATE_FILE, step, strerror(-r));
         (void) hook(NVV_STATE_SAVE_DONE);
         return 0;
+}
+
+int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg)
+{
+        return state_save(s, dir, true, reterr_msg);
+}
+
+int nvv_state_save_nosync(const struct nvv_state *s, const char *dir, char **reterr_msg)
+{
+        return state_save(s, dir, false, reterr_msg);
 }
 
 int nvv_state_dir_prepare(const char *dir, char **reterr_msg)

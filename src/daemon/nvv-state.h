@@ -146,6 +146,14 @@ int nvv_state_load(const char *dir, struct nvv_state **ret, struct nvv_state_loa
  * first. On failure the previous file is untouched, except after the rename (the directory
  * fsync failed): then the new file may or may not survive a crash. */
 int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg);
+/*
+ * The same without the fsyncs, for write-ahead intents: the file is replaced atomically, so a
+ * killed process (kill -9, a crash of the daemon) finds the old or the new state; after a
+ * power loss or a host crash it may find the old one. An intent needs no more: a host that
+ * loses power loses its GPUs' firmware state too, so there is no firmware command left to
+ * settle. The test seam sees CLEAN, OPEN, WRITE, RENAME, DONE.
+ */
+int nvv_state_save_nosync(const struct nvv_state *s, const char *dir, char **reterr_msg);
 
 /* The document itself (load and save are these plus the file handling). name is for
  * messages. parse: -EINVAL with "NAME: key.path: what is wrong", -EPROTONOSUPPORT for a

@@ -428,8 +428,8 @@ static int atomic_write_all(int fd, const char *p, size_t n, int (*step)(enum at
         return 0;
 }
 
-int write_file_atomic_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len,
-                         unsigned mode, int (*step)(enum atomic_write_step s, void *userdata), void *userdata,
+static int write_file_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len, unsigned mode,
+                         bool sync, int (*step)(enum atomic_write_step s, void *userdata), void *userdata,
                          const char **ret_step)
 {
         static unsigned counter;
@@ -454,7 +454,7 @@ int write_file_atomic_at(int dfd, const char *name, const char *tmp_prefix, cons
         if (r >= 0) {
                 what = "syncing";
                 r = step ? step(ATOMIC_WRITE_FSYNC, userdata) : 0;
-                if (r >= 0 && fsync(fd) < 0)
+                if (r >= 0 && sync && fsync(fd) < 0)
                         r = -errno;
         }
         /* After fsync nothing is left to lose: a close error cannot mean lost data. */
@@ -472,10 +472,23 @@ int write_file_atomic_at(int dfd, const char *name, const char *tmp_prefix, cons
         /* Only now is the rename itself durable. */
         what = "syncing the directory";
         r = step ? step(ATOMIC_WRITE_FSYNC_DIR, userdata) : 0;
-        if (r >= 0 && fsync(dfd) < 0)
+        if (r >= 0 && sync && fsync(dfd) < 0)
                 r = -errno;
 done:
         if (r < 0 && ret_step)
                 *ret_step = what;
         return r;
+}
+
+int write_file_atomic_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len,
+                         unsigned mode, int (*step)(enum atomic_write_step s, void *userdata), void *userdata,
+                         const char **ret_step)
+{
+        return write_file_at(dfd, name, tmp_prefix, data, len, mode, true, step, userdata, ret_step);
+}
+
+int write_file_replace_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len,
+                          unsigned mode, const char **ret_step)
+{
+        return write_file_at(dfd, name, tmp_prefix, data, len, mode, false, NULL, NULL, ret_step);
 }

@@ -52,6 +52,10 @@ enum atomic_write_step {
 int write_file_atomic_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len,
                          unsigned mode, int (*step)(enum atomic_write_step s, void *userdata), void *userdata,
                          const char **ret_step);
+/* The same without either fsync: a reader (and a restarted process) sees the old file or the
+ * new one, but after a power loss either may be there. */
+int write_file_replace_at(int dfd, const char *name, const char *tmp_prefix, const void *data, size_t len,
+                          unsigned mode, const char **ret_step);
 
 bool streq_ptr(const char *a, const char *b);
 static inline bool streq(const char *a, const char *b)
