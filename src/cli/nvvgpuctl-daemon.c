@@ -335,7 +335,8 @@ static void print_vgpu_row(json_object *v)
         _cleanup_free_ char *k1 = NULL, *k2 = NULL;
         const char *p = jget(v, "placement");
 
-        printf("%-36s  %-14s %-13s %9s  %-9s %s\n", jget(v, "uuid"), esc(jget(v, "type"), &k1), jget(v, "gpu"),
+        printf("%-36s  %-14s %-13s %9s  %-9s %s\n", jget(v, "uuid") ? jget(v, "uuid") : jget(v, "vf"),
+               esc(jget(v, "type"), &k1), jget(v, "gpu"),
                p ? p : "-", jget(v, "state"), jget(v, "vm") ? esc(jget(v, "vm"), &k2) : "-");
 }
 
@@ -681,10 +682,10 @@ static void print_event(json_object *e)
         if (!f)
                 return;
         fprintf(f, "%s %-15s %-13s %-36s", t ? t : "-", jget(e, "event") ? jget(e, "event") : "?",
-                jget(e, "gpu") ? jget(e, "gpu") : "-", jget(e, "uuid") ? jget(e, "uuid") : "-");
+                jget(e, "gpu") ? jget(e, "gpu") : "-", jget(e, "uuid") ? jget(e, "uuid") : jget(e, "vf") ? jget(e, "vf") : "-");
         json_object_object_foreach(e, key, v) {
                 if (streq(key, "version") || streq(key, "time") || streq(key, "event") || streq(key, "gpu") ||
-                    streq(key, "uuid") || json_object_is_type(v, json_type_null))
+                    streq(key, "uuid") || streq(key, "vf") || json_object_is_type(v, json_type_null))
                         continue;
                 fprintf(f, " %s=%s", key, esc(json_object_get_string(v), &k));
         }

@@ -249,7 +249,7 @@ static void emit(struct nvv_daemon *d, const char *event, const char *gpu, const
         if (gpu && gpu[0])
                 json_object_object_add(o, "gpu", json_object_new_string(gpu));
         if (uuid && uuid[0])
-                json_object_object_add(o, "uuid", json_object_new_string(uuid));
+                json_object_object_add(o, nvv_state_bdf_valid(uuid) ? "vf" : "uuid", json_object_new_string(uuid));
         if (extra) {
                 /* Keys without a value are left out. */
                 json_object_object_foreach(extra, k, v) if (v) json_object_object_add(o, k, json_object_get(v));
@@ -696,15 +696,22 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
         bool make = (q->op == NVV_SYSFS_CREATE) != undo;
         int r;
 
-        if (q->op != NVV_SYSFS_CREATE && q->op != NVV_SYSFS_REMOVE) {
-                /* The VF model (current_vgpu_type) names a vGPU by its VF: not in nvvgpud yet. */
-                dlog(d, 4, "sysfs request %u: %s on VF %s is not supported by nvvgpud yet", q->id,
-                     nvv_sysfs_op_to_string(q->op), q->vf);
-                return -EOPNOTSUPP;
-        }
+        bool vf = q->op == NVV_SYSFS_SET_VF_TYPE || q->op == NVV_SYSFS_CLEAR_VF_TYPE;
+        const char *name = vf ? q->vf : q->uuid;
+
+        if (vf)
+                make = (q->op == NVV_SYSFS_SET_VF_TYPE) != undo;
         if (!x || !x->g)
                 return -ENODEV;
-        snprintf(req.uuid, sizeof(req.uuid), "%s", q->uuid);
+        /* The VF model names the vGPU by its VF (the firmware holds that name); a VF's address
+         * never reaches here from a client, only from the core driver. */
+        if (vf && !nvv_state_bdf_valid(name))
+                return -EINVAL;
+        snprintf(req.uuid, sizeof(req.uuid), "%s", name);
+        /* NVIDIA's vendor VFIO driver (RFC v2): a type the GPU's equal-size mode refuses is
+         * EINVAL on current_vgpu_type, where the mdev model says ENOSPC. */
+        if (vf && make && !undo && nvv_pgpu_why_not(x->g, q->type_id, NULL) == NVV_WHY_MODE)
+                return -EINVAL;
         if (make) {
                 req.method = NVV_IPC_CREATE;
                 snprintf(req.gpu, sizeof(req.gpu), "%.12s", x->info.bdf);
@@ -716,7 +723,7 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
         }
         r = reply_errno(reply, &msg);
         dlog(d, r < 0 ? 5 : 6, "sysfs request %u: %s%s %s on GPU %s: %s", q->id, undo ? "undo of " : "",
-             nvv_sysfs_op_to_string(q->op), q->uuid, q->gpu, r < 0 ? (msg ? msg : strerror(-r)) : "done");
+             nvv_sysfs_op_to_string(q->op), name, q->gpu, r < 0 ? (msg ? msg : strerror(-r)) : "done");
         return r;
 }
 
@@ -975,7 +982,12 @@ static json_object *vgpu_json(struct nvv_daemon *d, const struct daemon_gpu *x, 
         if (!o)
                 return NULL;
         note_get(d, v->name, vm);
-        json_object_object_add(o, "uuid", jstr(v->name));
+        if (nvv_state_bdf_valid(v->name)) {
+                /* The VF model: the VF holds the vGPU; there is no mdev UUID. */
+                json_object_object_add(o, "uuid", NULL);
+                json_object_object_add(o, "vf", jstr(v->name));
+        } else
+                json_object_object_add(o, "uuid", jstr(v->name));
         json_object_object_add(o, "type", jstr(v->type ? v->type->short_name : type_name_of(x->g, v->type_id)));
         json_object_object_add(o, "type_id", json_object_new_int64(v->type_id));
         json_object_object_add(o, "gpu", jstr(x->info.bdf));

@@ -47,6 +47,11 @@ static int hook(enum nvv_state_save_step step)
 
 /* ---- field checks ---- */
 
+bool nvv_state_vgpu_name_valid(const char *s)
+{
+        return nvv_state_uuid_valid(s) || nvv_state_bdf_valid(s);
+}
+
 bool nvv_state_uuid_valid(const char *s)
 {
         if (!s || strlen(s) != 36)
@@ -104,8 +109,8 @@ static int vgpu_check(const struct nvv_state_vgpu *v, char **reterr_msg)
 {
         const char *id;
 
-        if (!TERMINATED(v->uuid) || !nvv_state_uuid_valid(v->uuid))
-                return nvv_fail(reterr_msg, "vGPU uuid is not a lowercase canonical UUID");
+        if (!TERMINATED(v->uuid) || !nvv_state_vgpu_name_valid(v->uuid))
+                return nvv_fail(reterr_msg, "vGPU uuid is not a lowercase canonical UUID, nor a VF's PCI address");
         id = v->uuid;
         if (!TERMINATED(v->gpu) || !nvv_state_bdf_valid(v->gpu))
                 return nvv_fail(reterr_msg, "vGPU %s: gpu is not a PCI address like 0000:41:00.0", id);
@@ -542,8 +547,8 @@ static int vgpu_from_json(struct nvv_json *j, json_object *o, struct nvv_state_v
         *v = (struct nvv_state_vgpu) {};
         r = nvv_json_get_object(j, o);
         r = r ?: nvv_json_check_keys(j, o, vgpu_keys);
-        r = r ?: get_text(j, o, "uuid", true, sizeof(v->uuid), nvv_state_uuid_valid,
-                          "a UUID in lowercase canonical form", v->uuid);
+        r = r ?: get_text(j, o, "uuid", true, sizeof(v->uuid), nvv_state_vgpu_name_valid,
+                          "a UUID in lowercase canonical form, or a VF's PCI address", v->uuid);
         r = r ?: get_text(j, o, "gpu", true, sizeof(v->gpu), nvv_state_bdf_valid,
                           "a PCI address like 0000:41:00.0", v->gpu);
         r = r ?: get_text(j, o, "type", true, sizeof(v->type_name), nvv_state_type_name_valid,

@@ -54,7 +54,7 @@ enum nvv_state_vgpu_state nvv_state_vgpu_state_from_string(const char *s);
 
 /* A vGPU the daemon made, with what adopt needs (struct nvv_pgpu_known). */
 struct nvv_state_vgpu {
-        char uuid[NVV_STATE_UUID_MAX];          /* lowercase canonical; the vGPU's name */
+        char uuid[NVV_STATE_UUID_MAX];          /* lowercase canonical, or a VF's address: the vGPU's name */
         char gpu[NVV_STATE_BDF_MAX];            /* its physical GPU, canonical PCI address */
         char type_name[NVV_STATE_TYPE_NAME_MAX]; /* "L40S-8Q" */
         uint32_t type_id;
@@ -95,6 +95,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_state *, nvv_state_free);
 /* Field checks (what add and load apply). */
 bool nvv_state_uuid_valid(const char *s);       /* 8-4-4-4-12 lowercase hex */
 bool nvv_state_bdf_valid(const char *s);        /* "0000:41:00.0", lowercase */
+/* A vGPU's name: its UUID (mdev model), or its VF's address (the VF model, where a VF holds
+ * the vGPU and the firmware knows it by that address). */
+bool nvv_state_vgpu_name_valid(const char *s);
 bool nvv_state_type_name_valid(const char *s);  /* 1..63 of [A-Za-z0-9._-] */
 bool nvv_state_vm_name_valid(const char *s);    /* 1..255 printable ASCII characters */
 

@@ -64,7 +64,7 @@ start_daemon() {
         done
 }
 
-nvvgpu-sim --gpus 'L40S@595.45.04*2' --socket "$S" --sysfs-mount "$dir/sys" >"$dir/sim.log" 2>&1 &
+nvvgpu-sim --gpus 'L40S@595.45.04*2,L40S@595.45.04:vf' --socket "$S" --sysfs-mount "$dir/sys" >"$dir/sim.log" 2>&1 &
 spid=$!
 i=0
 while [ ! -S "$S" ] || [ ! -d "$dir/sys/bus" ]; do
@@ -150,6 +150,27 @@ for i in $(awk '$1 == "made" {print $2}' "$dir/kill"); do
         nvvgpuctl list | grep -q "^11111111-2222-4333-8444-5555555555$i " || fail "write $i succeeded but the vGPU is gone"
 done
 grep -qv "^made\|^failed" "$dir/kill" || true
+
+# The VF model: a type id into a VF's nvidia/current_vgpu_type, 0 to free it.
+VPF=0000:43:00.0
+v=/sys/bus/pci/devices
+VF0=0000:43:00.4
+VF1=0000:43:00.5
+out=$(ns "cat $v/$VF0/nvidia/creatable_vgpu_types")
+echo "$out" | grep -q "^$T8 *: NVIDIA L40S-8Q" && ok "a VF lists the registered types" || fail "creatable_vgpu_types: $out"
+ns "echo $T8 > $v/$VF0/nvidia/current_vgpu_type" >"$dir/o" || fail "current_vgpu_type: $(cat "$dir/o")"
+nvvgpuctl list --gpu $VPF | grep -q "^$VF0  *L40S-8Q" && ok "echo ID > current_vgpu_type: nvvgpud's vGPU, named by its VF" ||
+        fail "VF vGPU not listed: $(nvvgpuctl list --gpu $VPF)"
+nvvgpuctl list --json --gpu $VPF | grep -q "\"vf\": \"$VF0\"" || fail "no vf key in the JSON"
+[ "$(ns "cat $v/$VF0/nvidia/current_vgpu_type")" = "$T8" ] || fail "current_vgpu_type reads $(ns "cat $v/$VF0/nvidia/current_vgpu_type")"
+out=$(ns "echo $T24 > $v/$VF1/nvidia/current_vgpu_type")
+case $out in *"Invalid argument"*) ok "VF: a type the equal-size mode refuses is EINVAL" ;; *) fail "VF 24Q beside 8Q: $out" ;; esac
+kill "$dpid"; wait "$dpid"; dpid=
+start_daemon
+nvvgpuctl list --gpu $VPF | grep -q "^$VF0 " && ok "a VF's vGPU survives a daemon restart" || fail "VF vGPU lost across restart"
+ns "echo 0 > $v/$VF0/nvidia/current_vgpu_type" >"$dir/o" || fail "echo 0: $(cat "$dir/o")"
+nvvgpuctl list --gpu $VPF | grep -q "^$VF0 " && fail "VF cleared but still listed" || ok "echo 0 > current_vgpu_type frees it"
+[ "$(nvgpus 2)" = 0 ] || fail "the firmware holds $(nvgpus 2) on the VF GPU"
 
 kill "$dpid"; wait "$dpid"; dpid=
 echo "daemon-sysfs: $fails failed"

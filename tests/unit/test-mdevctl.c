@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "nvv-mdevctl.h"
+#include "nvv-vftypes.h"
 #include "testutil.h"
 
 /* As `mdevctl define -p 0000:41:00.0 -t nvidia-1155 -u ... -a` wrote it (mdevctl 1.2.0, Debian 12). */
@@ -130,11 +131,49 @@ static void test_tree(void **state)
         assert_int_equal(system(cmd), 0);
 }
 
+/* creatable_vgpu_types in both field layouts, read by field, not column. */
+static void test_vftypes(void **state)
+{
+        static const char rfc[] = "ID    : vGPU Name\n1152  : NVIDIA L40S-8Q\n1155  : NVIDIA L40S-24Q\n";
+        static const char field[] = "vGPU Name    ID\nNVIDIA L40S-8Q       1152\n  NVIDIA L40S-24Q 1155  \n\n";
+        static const char *const bad[] = { "1152 : \n", "NVIDIA L40S-8Q\n", "abc : NVIDIA L40S-8Q\n", "0 : x\n",
+                                           "1152 : a\n1152 : b\n", "99999999999 : x\n" };
+        const char *docs[] = { rfc, field };
+
+        for (size_t k = 0; k < 2; k++) {
+                _cleanup_free_ struct nvv_vftype *t = NULL;
+                size_t n = 0;
+
+                assert_int_equal(nvv_vftypes_parse(docs[k], strlen(docs[k]), &t, &n, NULL), 0);
+                assert_int_equal(n, 2);
+                assert_int_equal(t[0].id, 1152);
+                assert_string_equal(t[0].name, "NVIDIA L40S-8Q");
+                assert_int_equal(t[1].id, 1155);
+                assert_string_equal(t[1].name, "NVIDIA L40S-24Q");
+        }
+        {
+                _cleanup_free_ struct nvv_vftype *t = NULL;
+                size_t n = 9;
+
+                assert_int_equal(nvv_vftypes_parse("", 0, &t, &n, NULL), 0); /* a VF with a type lists nothing */
+                assert_int_equal(n, 0);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ struct nvv_vftype *t = NULL;
+                _cleanup_free_ char *msg = NULL;
+                size_t n;
+
+                if (nvv_vftypes_parse(bad[i], strlen(bad[i]), &t, &n, &msg) != -EINVAL || !msg || !strstr(msg, "line "))
+                        fail_msg("'%s' was not refused with a line number (%s)", bad[i], msg ? msg : "no message");
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse),
                 cmocka_unit_test(test_tree),
+                cmocka_unit_test(test_vftypes),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
