@@ -22,6 +22,8 @@
 #include "nvv-daemon.h"
 #include "nvv-evbus.h"
 #include "nvv-fwdb.h"
+#include "nvv-host.h"
+#include "nvv-hotplug.h"
 #include "nvv-json.h"
 #include "nvv-mdevctl.h"
 #include "nvv-simconn.h"
@@ -41,6 +43,7 @@ struct daemon_gpu {
         bool has_sim;                   /* behind the simulator: its sysfs index */
         uint32_t sim_index;
         bool registered;                /* its types are registered with the core driver */
+        bool gone;                      /* unplugged (event thread only) */
 };
 
 /* What the daemon knows beyond the firmware: which VM a vGPU was made for. */
@@ -52,7 +55,9 @@ struct vgpu_note {
 struct nvv_daemon {
         struct nvv_daemon_options opt;
         char **fwabi_dirs;
-        char *backend_s, *catalog_dir, *policy_file, *state_dir, *mdevctl_dir;
+        char *backend_s, *catalog_dir, *policy_file, *state_dir, *mdevctl_dir, *sysfs_root;
+        struct nvv_host *host;                  /* discovery at start (sysfs_root) */
+        struct nvv_hotplug *hotplug;            /* udev: GPUs coming and going (real /sys) */
         struct nvv_fwdb *db;
         struct nvv_catalog *catalog;
         struct nvv_backend *backend;            /* parsed from opt.backend (owned) */
@@ -116,7 +121,8 @@ int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, 
             (o->catalog_dir && !(d->catalog_dir = strdup(o->catalog_dir))) ||
             (o->policy_file && !(d->policy_file = strdup(o->policy_file))) ||
             (o->state_dir && !(d->state_dir = strdup(o->state_dir))) ||
-            (o->mdevctl_dir && o->mdevctl_dir[0] && !(d->mdevctl_dir = strdup(o->mdevctl_dir))))
+            (o->mdevctl_dir && o->mdevctl_dir[0] && !(d->mdevctl_dir = strdup(o->mdevctl_dir))) ||
+            (o->sysfs_root && o->sysfs_root[0] && !(d->sysfs_root = strdup(o->sysfs_root))))
                 return -ENOMEM;
         d->opt.state_dir = d->state_dir;
         d->opt.fwabi_dirs = d->fwabi_dirs;
@@ -204,6 +210,9 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         free(d->policy_file);
         free(d->state_dir);
         free(d->mdevctl_dir);
+        free(d->sysfs_root);
+        nvv_host_free(d->host);
+        nvv_hotplug_free(d->hotplug);
         nvv_state_free(d->state);
         nvv_evbus_free(d->bus);
         pthread_mutex_destroy(&d->lock);
@@ -302,6 +311,7 @@ static void autostart(struct nvv_daemon *d, const char *only_gpu, char ***log);
 static int sysfs_register(struct nvv_daemon *d, struct daemon_gpu *x, char ***log);
 static void sysfs_process(struct nvv_daemon *d);
 static const char *type_name_of(const struct nvv_pgpu *g, uint32_t type_id);
+static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x, bool replugged);
 
 /* ---- the state store ---- */
 
@@ -498,14 +508,15 @@ static void dlog(struct nvv_daemon *d, int level, const char *fmt, ...)
  * brought up, and each recorded vGPU re-created with its UUID and type; one that cannot be is
  * logged and its record kept, so it is reported, never forgotten.
  */
-static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
+static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x, bool replugged)
 {
         _cleanup_free_ struct nvv_pgpu_vgpu *v = NULL;
         _cleanup_free_ char *msg = NULL;
         size_t n = nvv_pgpu_count(x->g), k = 0, made = 0;
 
-        dlog(d, 4, "GPU %s: the GSP reset; recovering %zu vGPUs", x->info.bdf, n);
-        emit(d, "gpu-reset", x->info.bdf, NULL, kv("vgpus", json_object_new_int64((int64_t) n), NULL));
+        dlog(d, 4, "GPU %s: %s; recovering %zu vGPUs", x->info.bdf, replugged ? "it is back" : "the GSP reset", n);
+        emit(d, replugged ? "gpu-added" : "gpu-reset", x->info.bdf, NULL,
+             kv("vgpus", json_object_new_int64((int64_t) n), NULL));
         v = calloc(n ? n : 1, sizeof(*v));
         if (!v)
                 return;
@@ -565,9 +576,9 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x)
 static void *event_main(void *userdata)
 {
         struct nvv_daemon *d = userdata;
-        _cleanup_free_ struct pollfd *p = calloc(d->n_gpus + 2, sizeof(*p));
-        _cleanup_free_ struct daemon_gpu **who = calloc(d->n_gpus + 2, sizeof(*who));
-        size_t n = 0, sysfs_at = 0;
+        _cleanup_free_ struct pollfd *p = calloc(d->n_gpus + 3, sizeof(*p));
+        _cleanup_free_ struct daemon_gpu **who = calloc(d->n_gpus + 3, sizeof(*who));
+        size_t n = 0, sysfs_at = 0, hotplug_at = 0;
 
         if (!p || !who)
                 return NULL;
@@ -580,6 +591,10 @@ static void *event_main(void *userdata)
         if (d->sysfs) {
                 sysfs_at = n;
                 p[n++] = (struct pollfd) { .fd = nvv_simconn_sysfs_get_fd(d->sysfs), .events = POLLIN };
+        }
+        if (d->hotplug) {
+                hotplug_at = n;
+                p[n++] = (struct pollfd) { .fd = nvv_hotplug_get_fd(d->hotplug), .events = POLLIN };
         }
         for (;;) {
                 if (poll(p, n, -1) < 0) {
@@ -596,9 +611,13 @@ static void *event_main(void *userdata)
                                 sysfs_process(d);
                                 continue;
                         }
+                        if (hotplug_at && i == hotplug_at) {
+                                (void) nvv_hotplug_process(d->hotplug);
+                                continue;
+                        }
                         (void) nvv_pgpu_process(who[i]->g);
-                        if (nvv_pgpu_get_state(who[i]->g) == NVV_PGPU_LOST)
-                                recover_gpu(d, who[i]);
+                        if (nvv_pgpu_get_state(who[i]->g) == NVV_PGPU_LOST && !who[i]->gone)
+                                recover_gpu(d, who[i], false);
                 }
         }
         return NULL;
@@ -727,6 +746,54 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
         return r;
 }
 
+/* ---- GPUs that go and come back ---- */
+
+/* Unplugged (a PCI remove uevent): what its firmware held is gone. Its vGPUs stay, LOST, and
+ * their records stay in the state: they are made again when the GPU is back. */
+static void gpu_vanished(struct nvv_daemon *d, const char *bdf, const char *how)
+{
+        struct daemon_gpu *x = find_gpu(d, bdf);
+
+        if (!x || !x->g || x->gone)
+                return;
+        x->gone = true;
+        x->registered = false;
+        (void) nvv_pgpu_set_lost(x->g, "the GPU was removed; it is managed again when it is back");
+        dlog(d, 4, "GPU %s: removed (%s); its %zu vGPUs are lost until it is back", bdf, how, nvv_pgpu_count(x->g));
+        emit(d, "gpu-removed", bdf, NULL, kv("vgpus", json_object_new_int64((int64_t) nvv_pgpu_count(x->g)), NULL));
+}
+
+/* Back (a PCI add uevent), as a freshly powered GPU: brought up, its recorded vGPUs made
+ * again, its types registered, its autostart definitions made. A GPU nvvgpud did not manage
+ * at start is only logged: the backend's GPUs are opened at start. */
+static void gpu_appeared(struct nvv_daemon *d, const char *bdf, const char *how)
+{
+        struct daemon_gpu *x = find_gpu(d, bdf);
+
+        if (!x || !x->g) {
+                dlog(d, 5, "GPU %s appeared (%s); it is not one nvvgpud opened at start: restart nvvgpud to manage it",
+                     bdf, how);
+                return;
+        }
+        if (!x->gone)
+                return;
+        x->gone = false;
+        recover_gpu(d, x, true);
+        autostart(d, bdf, NULL);
+}
+
+static void on_hotplug(const struct nvv_hotplug_event *ev, void *userdata)
+{
+        struct nvv_daemon *d = userdata;
+
+        if (ev->is_vf)
+                return;
+        if (ev->action == NVV_HOTPLUG_REMOVE || ev->action == NVV_HOTPLUG_UNBIND)
+                gpu_vanished(d, ev->bdf, "udev");
+        else if (ev->action == NVV_HOTPLUG_ADD || (ev->action == NVV_HOTPLUG_BIND && ev->driver))
+                gpu_appeared(d, ev->bdf, "udev");
+}
+
 static void sysfs_process(struct nvv_daemon *d)
 {
         struct nvv_sysfs_request q;
@@ -745,9 +812,19 @@ static void sysfs_process(struct nvv_daemon *d)
                         (void) sysfs_act(d, &q, true);
                 }
         }
-        /* Uevents: every create and remove came through us; nothing to learn from them. */
-        while (nvv_simconn_sysfs_next_uevent(d->sysfs, &u) == 0)
-                ;
+        /* Uevents: every create and remove came through us; what is news is a GPU that goes or
+         * comes back (the kernel's PCI remove and add). */
+        while (nvv_simconn_sysfs_next_uevent(d->sysfs, &u) == 0) {
+                const char *sub = nvv_uevent_get(&u, "SUBSYSTEM"), *act = nvv_uevent_get(&u, "ACTION"),
+                           *slot = nvv_uevent_get(&u, "PCI_SLOT_NAME");
+
+                if (!sub || !act || !slot || !streq(sub, "pci"))
+                        continue;
+                if (streq(act, "remove"))
+                        gpu_vanished(d, slot, "the core driver's uevent");
+                else if (streq(act, "add"))
+                        gpu_appeared(d, slot, "the core driver's uevent");
+        }
 }
 
 /* Every firmware event, as the managed GPU saw it (its state is already updated). */
@@ -795,6 +872,13 @@ static int start_events(struct nvv_daemon *d, char ***log)
                 if (d->gpus[i].g && nvv_pgpu_subscribe(d->gpus[i].g, on_firmware_event, d, &m) < 0)
                         log_line(log, "%s", m ? m : "cannot receive firmware events");
         }
+        /* The host's own GPUs coming and going, from udev (only the real /sys has uevents). */
+        if (d->sysfs_root && streq(d->sysfs_root, "/sys")) {
+                int r = nvv_hotplug_new(on_hotplug, d, &d->hotplug);
+
+                if (r < 0)
+                        log_line(log, "cannot watch for GPUs coming and going (udev): %s", strerror(-r));
+        }
         d->stop_fd = eventfd(0, EFD_CLOEXEC);
         if (d->stop_fd < 0)
                 return -errno;
@@ -802,6 +886,46 @@ static int start_events(struct nvv_daemon *d, char ***log)
                 return -EAGAIN;
         d->event_started = true;
         return 0;
+}
+
+/* ---- discovery ---- */
+
+static const struct nvv_host_gpu *host_gpu(struct nvv_daemon *d, const char *bdf)
+{
+        for (size_t i = 0; d->host && i < d->host->n; i++)
+                if (streq(d->host->gpus[i]->bdf, bdf) && d->host->gpus[i]->model)
+                        return d->host->gpus[i];
+        return NULL;
+}
+
+/* What sysfs shows against what the backend has: each GPU found in both gets its NUMA node
+ * and model from sysfs; one in only one of them is logged. */
+static void discover(struct nvv_daemon *d, const struct nvv_backend_gpu *bg, size_t n, char ***log)
+{
+        struct nvv_host_scan_params sp = { .sysfs_root = d->sysfs_root, .catalog = d->catalog, .fwdb = d->db };
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (!d->sysfs_root)
+                return;
+        r = nvv_host_scan(&sp, &d->host, &msg);
+        if (r < 0) {
+                log_line(log, "discovery in %s failed: %s; going on with what the backend reports", d->sysfs_root,
+                         msg ? msg : strerror(-r));
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (bg[i].info.bdf[0] && !host_gpu(d, bg[i].info.bdf))
+                        log_line(log, "GPU %s behind the backend is not a known GPU in %s", bg[i].info.bdf, d->sysfs_root);
+        for (size_t k = 0; k < d->host->n; k++) {
+                bool behind = false;
+
+                for (size_t i = 0; i < n; i++)
+                        behind |= streq(bg[i].info.bdf, d->host->gpus[k]->bdf);
+                if (!behind)
+                        log_line(log, "GPU %s in %s has no channel behind the backend; not managed", d->host->gpus[k]->bdf,
+                                 d->sysfs_root);
+        }
 }
 
 int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
@@ -817,6 +941,7 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         r = nvv_backend_open_all(d->opt.inproc ? d->opt.inproc : d->backend, d->db, &bg, &n, reterr_msg);
         if (r < 0)
                 return r;
+        discover(d, bg, n, ret_log);
         d->gpus = calloc(n, sizeof(*d->gpus));
         if (!d->gpus) {
                 nvv_backend_gpus_free(bg, n);
@@ -824,7 +949,8 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         }
         for (size_t i = 0; i < n; i++) {
                 struct daemon_gpu *x = &d->gpus[d->n_gpus++];
-                struct nvv_pgpu_options po = { .catalog = d->catalog, .policy = d->policy };
+                struct nvv_pgpu_options po = { .catalog = d->catalog, .policy = d->policy,
+                                               .host = host_gpu(d, bg[i].info.bdf) };
                 _cleanup_free_ char *msg = NULL;
 
                 x->info = bg[i].info;

@@ -26,6 +26,11 @@ struct nvv_daemon_options {
         const char *state_dir;                  /* NULL: no state store (tests, what-if) */
         /* mdevctl's definitions (nvv-mdevctl.h), shared both ways: NULL or "": not used. */
         const char *mdevctl_dir;
+        /* Where discovery reads sysfs (the host's /sys, or a simulator's tree): each GPU's
+         * NUMA node and model from there, and differences between sysfs and the backend
+         * logged. NULL: no discovery. With "/sys", the udev monitor reports GPUs that come and
+         * go (a simulator's connection tells its own). */
+        const char *sysfs_root;
         /* What happens later (a GSP reset and its recovery) is told here, with a syslog
          * level; the library itself logs nothing above debug. */
         void (*log_fn)(void *userdata, int level, const char *message);

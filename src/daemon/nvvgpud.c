@@ -40,6 +40,7 @@ static const char *arg_catalog;
 static const char *arg_read_group = "nvvgpu";
 static const char *arg_state_dir = "/var/lib/nvvgpu";
 static const char *arg_mdevctl_dir = NVV_MDEVCTL_DEFAULT_DIR;
+static const char *arg_sysfs_root = "/sys";
 static char **arg_fwabi_dirs;
 static unsigned arg_max_clients = DEFAULT_MAX_CLIENTS;
 
@@ -74,6 +75,7 @@ static void help(void)
                "  --state-dir DIR      the state store (default /var/lib/nvvgpu)\n"
                "  --policy FILE        placement policy (nvvgpu-policy(5)); default: the built-in one\n"
                "  --mdevctl-dir DIR    mdevctl's definitions, shared (default /etc/mdevctl.d; '' for none)\n"
+               "  --sysfs-root DIR     discovery (default /sys; '' for none)\n"
                "  --fwabi-dir DIR      also read release descriptions from DIR (repeatable)\n"
                "  --catalog DIR        GPU catalog directory\n"
                "  --read-group NAME    members may read (default nvvgpu; root may do everything)\n"
@@ -91,7 +93,7 @@ static int parse_args(int argc, char **argv)
                 { "catalog", required_argument, NULL, 'c' },   { "read-group", required_argument, NULL, 'g' },
                 { "max-clients", required_argument, NULL, 'm' }, { "verbose", no_argument, NULL, 'v' },
                 { "version", no_argument, NULL, 'V' },         { "state-dir", required_argument, NULL, 'D' },
-                { "mdevctl-dir", required_argument, NULL, 'M' },         { "help", no_argument, NULL, 'h' },
+                { "mdevctl-dir", required_argument, NULL, 'M' }, { "sysfs-root", required_argument, NULL, 'R' },         { "help", no_argument, NULL, 'h' },
                 {},
         };
         uint64_t n;
@@ -120,6 +122,9 @@ static int parse_args(int argc, char **argv)
                         break;
                 case 'M':
                         arg_mdevctl_dir = optarg;
+                        break;
+                case 'R':
+                        arg_sysfs_root = optarg;
                         break;
                 case 'g':
                         arg_read_group = optarg;
@@ -395,6 +400,7 @@ int main(int argc, char **argv)
                 .policy_file = arg_policy,
                 .state_dir = arg_state_dir,
                 .mdevctl_dir = arg_mdevctl_dir,
+                .sysfs_root = arg_sysfs_root,
                 .log_fn = log_event,
         };
         r = nvv_daemon_new(&o, &d, &msg);

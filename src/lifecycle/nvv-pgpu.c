@@ -429,6 +429,16 @@ int nvv_pgpu_clone_partition(const struct nvv_pgpu *g, struct nvv_partition **re
         return nvv_partition_clone(g->part, ret);
 }
 
+/* The GPU and every vGPU are LOST (state_lock held): what the firmware held is gone. */
+static void set_lost_locked(struct nvv_pgpu *g, const char *why)
+{
+        g->state = NVV_PGPU_LOST;
+        free(g->error);
+        g->error = strdup(why);
+        for (size_t i = 0; i < g->n; i++)
+                g->vgpus[i].pub.state = NVV_VGPU_LOST;
+}
+
 /* ---- events ---- */
 
 static void on_event(void *userdata, struct nvv_channel *ch, int event, const union nvv_cmd_any *payload,
@@ -441,14 +451,10 @@ static void on_event(void *userdata, struct nvv_channel *ch, int event, const un
         {
                 PGPU_LOCK(l, &g->state_lock);
 
-                if (event == NVV_EVENT_GSP_RESET) {
+                if (event == NVV_EVENT_GSP_RESET)
                         /* The firmware forgot its type table and every vGPU: never forget them here. */
-                        g->state = NVV_PGPU_LOST;
-                        free(g->error);
-                        g->error = strdup("the GSP reset; the GPU must be brought up again");
-                        for (size_t i = 0; i < g->n; i++)
-                                g->vgpus[i].pub.state = NVV_VGPU_LOST;
-                } else if (event == NVV_EVENT_PLUGIN && payload->event_plugin.notify == NVV_NOTIFY_CRASHED) {
+                        set_lost_locked(g, "the GSP reset; the GPU must be brought up again");
+                else if (event == NVV_EVENT_PLUGIN && payload->event_plugin.notify == NVV_NOTIFY_CRASHED) {
                         for (size_t i = 0; i < g->n; i++)
                                 if (g->vgpus[i].pub.gfid == payload->event_plugin.gfid &&
                                     g->vgpus[i].pub.state == NVV_VGPU_RUNNING)
@@ -457,6 +463,14 @@ static void on_event(void *userdata, struct nvv_channel *ch, int event, const un
         }
         if (g->event_fn)
                 g->event_fn(g->event_userdata, g, event, payload);
+}
+
+int nvv_pgpu_set_lost(struct nvv_pgpu *g, const char *why)
+{
+        assert_return(g && why, -EINVAL);
+        PGPU_LOCK(l, &g->state_lock);
+        set_lost_locked(g, why);
+        return 0;
 }
 
 int nvv_pgpu_subscribe(struct nvv_pgpu *g, nvv_pgpu_event_fn fn, void *userdata, char **reterr_msg)

@@ -235,6 +235,9 @@ typedef void (*nvv_pgpu_event_fn)(void *userdata, struct nvv_pgpu *g, int event,
 int nvv_pgpu_subscribe(struct nvv_pgpu *g, nvv_pgpu_event_fn fn, void *userdata, char **reterr_msg);
 int nvv_pgpu_get_fd(const struct nvv_pgpu *g);
 int nvv_pgpu_process(struct nvv_pgpu *g);
+/* What a GSP reset event does, for when the manager learns otherwise that the firmware's
+ * state is gone (the GPU was unplugged): the GPU and every vGPU LOST, why as its error. */
+int nvv_pgpu_set_lost(struct nvv_pgpu *g, const char *why);
 
 /*
  * Why a type cannot be created on this GPU now, for people ("no peer tells its users this").
