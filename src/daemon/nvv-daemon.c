@@ -1827,7 +1827,6 @@ int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t siz
         _cleanup_json_ json_object *reply = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_ipc_request req;
-        const char *s;
         int r;
 
         r = nvv_ipc_parse_request(data, size, &req, &msg);
@@ -1836,8 +1835,5 @@ int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t siz
                 *ret_subscribed = r >= 0 && req.method == NVV_IPC_SUBSCRIBE;
         if (!reply)
                 return -ENOMEM;
-        s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
-        if (!s || !(*ret_reply = strdup(s)))
-                return -ENOMEM;
-        return 0;
+        return nvv_ipc_to_text(reply, ret_reply);
 }

@@ -2,7 +2,8 @@
 /*
  * nvvgpud's IPC messages from a client (and, the other way, a daemon's reply as nvvgpuctl
  * reads it): parsed or refused with a message; a request that parses formats back into one
- * that parses to the same thing.
+ * that parses to the same thing; and any JSON document (and any reply) is written by
+ * nvv_ipc_to_text byte for byte as json-c writes it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,21 @@
 #include "nvv-json.h"
 #include "util.h"
 
+/* nvv_ipc_to_text against json-c's writer, on whatever o is. */
+static void check_text(json_object *o)
+{
+        const char *want = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        char *got = NULL;
+
+        if (nvv_ipc_to_text(o, &got) < 0 || !want || strcmp(got, want) != 0)
+                abort();
+        free(got);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+        struct json_tokener *tok;
+        json_object *any;
         struct nvv_ipc_request a, b;
         json_object *doc = NULL, *res = NULL;
         char *msg = NULL, *text = NULL;
@@ -38,7 +52,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         if (r >= 0 && !res)
                 abort();
+        if (r >= 0)
+                check_text(doc);
         json_object_put(doc);
         free(msg);
+        /* Any document json-c reads, strict or not (duplicate keys, big numbers, doubles). */
+        if (size > (size_t) INT32_MAX)
+                return 0;
+        tok = json_tokener_new();
+        if (!tok)
+                return 0;
+        any = json_tokener_parse_ex(tok, (const char *) data, (int) size);
+        json_tokener_free(tok);
+        if (any)
+                check_text(any);
+        json_object_put(any);
         return 0;
 }
