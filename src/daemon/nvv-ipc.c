@@ -2,6 +2,7 @@
 /* nvvgpud's IPC messages: strict request parsing and reply building (no I/O). */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,94 @@ int nvv_ipc_to_text(json_object *o, char **ret)
         if (!t.p)
                 return -ENOMEM;
         text_value(&t, o);
+        if (t.r < 0) {
+                free(t.p);
+                return t.r;
+        }
+        t.p[t.n] = '\0';
+        *ret = t.p;
+        return 0;
+}
+
+/* The status fields in their order, for the object and the text alike. */
+static const struct status_field {
+        const char *key;
+        size_t offset;          /* in struct nvv_ipc_status; SIZE_MAX: the protocol version */
+        bool string;
+} status_fields[] = {
+#define S(f) { #f, offsetof(struct nvv_ipc_status, f), true }
+#define I(f) { #f, offsetof(struct nvv_ipc_status, f), false }
+        S(version), { "protocol", SIZE_MAX, false }, S(backend), S(policy), I(gpus), I(gpus_ready),
+        I(vgpus), I(uptime_s), I(definitions), I(subscribers),
+#undef S
+#undef I
+};
+
+static const char *status_string(const struct nvv_ipc_status *st, const struct status_field *f)
+{
+        const char *v;
+
+        memcpy(&v, (const char *) st + f->offset, sizeof(v));
+        return v ?: "";
+}
+
+static int64_t status_int(const struct nvv_ipc_status *st, const struct status_field *f)
+{
+        int64_t v;
+
+        if (f->offset == SIZE_MAX)
+                return NVV_IPC_VERSION;
+        memcpy(&v, (const char *) st + f->offset, sizeof(v));
+        return v;
+}
+
+json_object *nvv_ipc_status_to_json(const struct nvv_ipc_status *st)
+{
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(status_fields); i++) {
+                const struct status_field *f = &status_fields[i];
+                json_object *v = f->string ? json_object_new_string(status_string(st, f))
+                                           : json_object_new_int64(status_int(st, f));
+
+                if (!v || json_object_object_add(o, f->key, v) < 0) {
+                        json_object_put(v);
+                        json_object_put(o);
+                        return NULL;
+                }
+        }
+        return o;
+}
+
+int nvv_ipc_status_reply_text(const struct nvv_ipc_status *st, char **ret)
+{
+        struct text t = {};
+
+        assert_return(st && ret, -EINVAL);
+        t.p = malloc(t.cap = 512);
+        if (!t.p)
+                return -ENOMEM;
+        /* nvv_ipc_reply_ok's members around the result. */
+        text_puts(&t, "{\"version\":");
+        text_int(&t, NVV_IPC_VERSION);
+        text_puts(&t, ",\"ok\":true,\"result\":{");
+        for (size_t i = 0; i < ELEMENTSOF(status_fields); i++) {
+                const struct status_field *f = &status_fields[i];
+
+                if (i > 0)
+                        text_puts(&t, ",");
+                text_string(&t, f->key, strlen(f->key));
+                text_puts(&t, ":");
+                if (f->string) {
+                        const char *v = status_string(st, f);
+
+                        text_string(&t, v, strlen(v));
+                } else
+                        text_int(&t, status_int(st, f));
+        }
+        text_puts(&t, "}}");
         if (t.r < 0) {
                 free(t.p);
                 return t.r;

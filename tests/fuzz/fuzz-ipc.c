@@ -2,8 +2,9 @@
 /*
  * nvvgpud's IPC messages from a client (and, the other way, a daemon's reply as nvvgpuctl
  * reads it): parsed or refused with a message; a request that parses formats back into one
- * that parses to the same thing; and any JSON document (and any reply) is written by
- * nvv_ipc_to_text byte for byte as json-c writes it.
+ * that parses to the same thing; any JSON document (and any reply) is written by
+ * nvv_ipc_to_text byte for byte as json-c writes it; and a status reply written as text is
+ * the text of its object (numbers and strings taken from the input).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,30 @@ static void check_text(json_object *o)
 
         if (nvv_ipc_to_text(o, &got) < 0 || !want || strcmp(got, want) != 0)
                 abort();
+        free(got);
+}
+
+static void check_status(const uint8_t *data, size_t size)
+{
+        struct nvv_ipc_status st = {};
+        int64_t n[6] = {};
+        char str[3][128] = {};
+        size_t k = MIN(size, sizeof(n)), rest;
+        json_object *o;
+        char *want = NULL, *got = NULL;
+
+        memcpy(n, data, k);
+        rest = size - k;
+        for (size_t i = 0; i < 3; i++)
+                memcpy(str[i], data + k + i * rest / 3, MIN(rest / 3, sizeof(str[i]) - 1));
+        st = (struct nvv_ipc_status) { .version = str[0], .backend = str[1], .policy = str[2], .gpus = n[0],
+                                       .gpus_ready = n[1], .vgpus = n[2], .uptime_s = n[3], .definitions = n[4],
+                                       .subscribers = n[5] };
+        o = nvv_ipc_reply_ok(nvv_ipc_status_to_json(&st));
+        if (!o || nvv_ipc_to_text(o, &want) < 0 || nvv_ipc_status_reply_text(&st, &got) < 0 || strcmp(want, got) != 0)
+                abort();
+        json_object_put(o);
+        free(want);
         free(got);
 }
 
@@ -56,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check_text(doc);
         json_object_put(doc);
         free(msg);
+        check_status(data, size);
         /* Any document json-c reads, strict or not (duplicate keys, big numbers, doubles). */
         if (size > (size_t) INT32_MAX)
                 return 0;
