@@ -2312,40 +2312,44 @@ static char *prometheus_text(struct nvv_daemon *d)
         return TAKE_PTR(buf);
 }
 
+static void status_of(struct nvv_daemon *d, struct nvv_ipc_status *st)
+{
+        *st = (struct nvv_ipc_status) {
+                .version = PACKAGE_VERSION,
+                .backend = d->backend_s ? d->backend_s : "in-process",
+                .policy = d->policy_file ? d->policy_file : "(default)",
+                .gpus = (int64_t) d->n_gpus,
+                .uptime_s = (int64_t) (time(NULL) - d->started),
+                .subscribers = (int64_t) nvv_evbus_count(d->bus),
+        };
+        for (size_t i = 0; i < d->n_gpus; i++)
+                if (d->gpus[i].g) {
+                        st->gpus_ready += nvv_pgpu_get_state(d->gpus[i].g) == NVV_PGPU_READY;
+                        st->vgpus += (int64_t) nvv_pgpu_count(d->gpus[i].g);
+                }
+        pthread_mutex_lock(&d->lock);
+        st->definitions = (int64_t) d->state->n_definitions;
+        pthread_mutex_unlock(&d->lock);
+}
+
 static json_object *do_status(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
-        json_object *o = json_object_new_object();
-        size_t ready = 0, vgpus = 0;
+        struct nvv_ipc_status st;
+        json_object *o;
 
-        if (!o)
-                return fail(-ENOMEM, "out of memory");
         if (req->prometheus) {
                 _cleanup_free_ char *text = prometheus_text(d);
 
-                if (!text) {
-                        json_object_put(o);
+                o = text ? json_object_new_object() : NULL;
+                if (!o)
                         return fail(-ENOMEM, "out of memory");
-                }
                 json_object_object_add(o, "prometheus", jstr(text));
                 return nvv_ipc_reply_ok(o);
         }
-        for (size_t i = 0; i < d->n_gpus; i++)
-                if (d->gpus[i].g) {
-                        ready += nvv_pgpu_get_state(d->gpus[i].g) == NVV_PGPU_READY;
-                        vgpus += nvv_pgpu_count(d->gpus[i].g);
-                }
-        json_object_object_add(o, "version", jstr(PACKAGE_VERSION));
-        json_object_object_add(o, "protocol", json_object_new_int(NVV_IPC_VERSION));
-        json_object_object_add(o, "backend", jstr(d->backend_s ? d->backend_s : "in-process"));
-        json_object_object_add(o, "policy", jstr(d->policy_file ? d->policy_file : "(default)"));
-        json_object_object_add(o, "gpus", json_object_new_int64((int64_t) d->n_gpus));
-        json_object_object_add(o, "gpus_ready", json_object_new_int64((int64_t) ready));
-        json_object_object_add(o, "vgpus", json_object_new_int64((int64_t) vgpus));
-        json_object_object_add(o, "uptime_s", json_object_new_int64((int64_t) (time(NULL) - d->started)));
-        pthread_mutex_lock(&d->lock);
-        json_object_object_add(o, "definitions", json_object_new_int64((int64_t) d->state->n_definitions));
-        pthread_mutex_unlock(&d->lock);
-        json_object_object_add(o, "subscribers", json_object_new_int64((int64_t) nvv_evbus_count(d->bus)));
+        status_of(d, &st);
+        o = nvv_ipc_status_to_json(&st);
+        if (!o)
+                return fail(-ENOMEM, "out of memory");
         return nvv_ipc_reply_ok(o);
 }
 
@@ -2403,17 +2407,21 @@ int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t siz
         _cleanup_json_ json_object *reply = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_ipc_request req;
-        const char *s;
         int r;
 
         r = nvv_ipc_parse_request(data, size, &req, &msg);
-        reply = r < 0 ? nvv_ipc_reply_error(r, msg) : nvv_daemon_handle(d, &req, may_mutate);
         if (ret_subscribed)
                 *ret_subscribed = r >= 0 && req.method == NVV_IPC_SUBSCRIBE;
+        /* status (anyone may read it): the reply written as text at once, as do_status's
+         * object would be written, without building that object. */
+        if (r >= 0 && req.method == NVV_IPC_STATUS && !req.prometheus) {
+                struct nvv_ipc_status st;
+
+                status_of(d, &st);
+                return nvv_ipc_status_reply_text(&st, ret_reply);
+        }
+        reply = r < 0 ? nvv_ipc_reply_error(r, msg) : nvv_daemon_handle(d, &req, may_mutate);
         if (!reply)
                 return -ENOMEM;
-        s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
-        if (!s || !(*ret_reply = strdup(s)))
-                return -ENOMEM;
-        return 0;
+        return nvv_ipc_to_text(reply, ret_reply);
 }

@@ -2,6 +2,7 @@
 /* nvvgpud's IPC messages: strict request parsing and reply building (no I/O). */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +441,269 @@ json_object *nvv_ipc_reply_error(int error, const char *message)
         json_object_object_add(o, "ok", json_object_new_boolean(false));
         json_object_object_add(o, "error", e);
         return o;
+}
+
+/* ---- writing a message ---- */
+
+struct text {
+        char *p;
+        size_t n, cap;
+        int r;                  /* the first failure; once set, nothing more is written */
+};
+
+static char *text_room(struct text *t, size_t k)
+{
+        if (t->r < 0)
+                return NULL;
+        if (k > NVV_IPC_MAX_REPLY - t->n) {
+                t->r = -E2BIG;
+                return NULL;
+        }
+        if (t->n + k + 1 > t->cap) {
+                size_t cap = MAX(t->cap * 2, t->n + k + 1);
+                char *p = realloc(t->p, cap);
+
+                if (!p) {
+                        t->r = -ENOMEM;
+                        return NULL;
+                }
+                t->p = p;
+                t->cap = cap;
+        }
+        return t->p + t->n;
+}
+
+static void text_put(struct text *t, const char *s, size_t k)
+{
+        char *d = text_room(t, k);
+
+        if (d) {
+                memcpy(d, s, k);
+                t->n += k;
+        }
+}
+
+#define text_puts(t, lit) text_put((t), "" lit, sizeof(lit) - 1)
+
+/* A string as json-c's json_escape_str() writes it (without JSON_C_TO_STRING_NOSLASHESCAPE):
+ * \b \f \n \r \t \" \\ and \/ by name, other bytes below 0x20 as \u00xx (lower-case hex),
+ * everything else, bytes above 0x7e included, as it is. */
+static void text_string(struct text *t, const char *s, size_t len)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t start = 0;
+
+        text_puts(t, "\"");
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                char esc[6] = { '\\' };
+                size_t k = 2;
+
+                switch (c) {
+                case '\b': esc[1] = 'b'; break;
+                case '\f': esc[1] = 'f'; break;
+                case '\n': esc[1] = 'n'; break;
+                case '\r': esc[1] = 'r'; break;
+                case '\t': esc[1] = 't'; break;
+                case '"': esc[1] = '"'; break;
+                case '\\': esc[1] = '\\'; break;
+                case '/': esc[1] = '/'; break;
+                default:
+                        if (c >= 0x20)
+                                continue;
+                        memcpy(esc + 1, "u00", 3);
+                        esc[4] = hex[c >> 4];
+                        esc[5] = hex[c & 0xf];
+                        k = 6;
+                }
+                text_put(t, s + start, i - start);
+                text_put(t, esc, k);
+                start = i + 1;
+        }
+        text_put(t, s + start, len - start);
+        text_puts(t, "\"");
+}
+
+static void text_int(struct text *t, int64_t v)
+{
+        char b[24], *e = b + sizeof(b), *p = e;
+        uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+
+        do
+                *--p = (char) ('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+                *--p = '-';
+        text_put(t, p, (size_t) (e - p));
+}
+
+static void text_value(struct text *t, json_object *o)
+{
+        const char *s;
+        size_t i, n;
+        bool first = true;
+        int64_t v;
+
+        switch (json_object_get_type(o)) {
+        case json_type_null:
+                text_puts(t, "null");
+                return;
+        case json_type_boolean:
+                if (json_object_get_boolean(o))
+                        text_puts(t, "true");
+                else
+                        text_puts(t, "false");
+                return;
+        case json_type_int:
+                v = json_object_get_int64(o);
+                /* INT64_MAX may stand for a larger unsigned value (json-c clamps it there):
+                 * json-c writes that one itself, as below for doubles. */
+                if (v != INT64_MAX) {
+                        text_int(t, v);
+                        return;
+                }
+                break;
+        case json_type_string:
+                text_string(t, json_object_get_string(o), (size_t) json_object_get_string_len(o));
+                return;
+        case json_type_object:
+                text_puts(t, "{");
+                json_object_object_foreach(o, key, val) {
+                        if (!first)
+                                text_puts(t, ",");
+                        first = false;
+                        text_string(t, key, strlen(key));
+                        text_puts(t, ":");
+                        text_value(t, val);
+                }
+                text_puts(t, "}");
+                return;
+        case json_type_array:
+                text_puts(t, "[");
+                n = json_object_array_length(o);
+                for (i = 0; i < n; i++) {
+                        if (i > 0)
+                                text_puts(t, ",");
+                        text_value(t, json_object_array_get_idx(o, i));
+                }
+                text_puts(t, "]");
+                return;
+        default:
+                break;
+        }
+        /* Doubles (and the clamped integer): json-c's own formatting, so the text stays its. */
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        if (!s) {
+                t->r = -ENOMEM;
+                return;
+        }
+        text_put(t, s, strlen(s));
+}
+
+int nvv_ipc_to_text(json_object *o, char **ret)
+{
+        struct text t = {};
+
+        assert_return(ret, -EINVAL);
+        t.p = malloc(t.cap = 512);
+        if (!t.p)
+                return -ENOMEM;
+        text_value(&t, o);
+        if (t.r < 0) {
+                free(t.p);
+                return t.r;
+        }
+        t.p[t.n] = '\0';
+        *ret = t.p;
+        return 0;
+}
+
+/* The status fields in their order, for the object and the text alike. */
+static const struct status_field {
+        const char *key;
+        size_t offset;          /* in struct nvv_ipc_status; SIZE_MAX: the protocol version */
+        bool string;
+} status_fields[] = {
+#define S(f) { #f, offsetof(struct nvv_ipc_status, f), true }
+#define I(f) { #f, offsetof(struct nvv_ipc_status, f), false }
+        S(version), { "protocol", SIZE_MAX, false }, S(backend), S(policy), I(gpus), I(gpus_ready),
+        I(vgpus), I(uptime_s), I(definitions), I(subscribers),
+#undef S
+#undef I
+};
+
+static const char *status_string(const struct nvv_ipc_status *st, const struct status_field *f)
+{
+        const char *v;
+
+        memcpy(&v, (const char *) st + f->offset, sizeof(v));
+        return v ?: "";
+}
+
+static int64_t status_int(const struct nvv_ipc_status *st, const struct status_field *f)
+{
+        int64_t v;
+
+        if (f->offset == SIZE_MAX)
+                return NVV_IPC_VERSION;
+        memcpy(&v, (const char *) st + f->offset, sizeof(v));
+        return v;
+}
+
+json_object *nvv_ipc_status_to_json(const struct nvv_ipc_status *st)
+{
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(status_fields); i++) {
+                const struct status_field *f = &status_fields[i];
+                json_object *v = f->string ? json_object_new_string(status_string(st, f))
+                                           : json_object_new_int64(status_int(st, f));
+
+                if (!v || json_object_object_add(o, f->key, v) < 0) {
+                        json_object_put(v);
+                        json_object_put(o);
+                        return NULL;
+                }
+        }
+        return o;
+}
+
+int nvv_ipc_status_reply_text(const struct nvv_ipc_status *st, char **ret)
+{
+        struct text t = {};
+
+        assert_return(st && ret, -EINVAL);
+        t.p = malloc(t.cap = 512);
+        if (!t.p)
+                return -ENOMEM;
+        /* nvv_ipc_reply_ok's members around the result. */
+        text_puts(&t, "{\"version\":");
+        text_int(&t, NVV_IPC_VERSION);
+        text_puts(&t, ",\"ok\":true,\"result\":{");
+        for (size_t i = 0; i < ELEMENTSOF(status_fields); i++) {
+                const struct status_field *f = &status_fields[i];
+
+                if (i > 0)
+                        text_puts(&t, ",");
+                text_string(&t, f->key, strlen(f->key));
+                text_puts(&t, ":");
+                if (f->string) {
+                        const char *v = status_string(st, f);
+
+                        text_string(&t, v, strlen(v));
+                } else
+                        text_int(&t, status_int(st, f));
+        }
+        text_puts(&t, "}}");
+        if (t.r < 0) {
+                free(t.p);
+                return t.r;
+        }
+        t.p[t.n] = '\0';
+        *ret = t.p;
+        return 0;
 }
 
 int nvv_ipc_parse_reply(const void *data, size_t size, json_object **ret_doc, json_object **ret_result,

@@ -76,6 +76,22 @@ int nvv_ipc_format_request(const struct nvv_ipc_request *req, char **ret);
 /* Replies. Both take ownership of `result`. */
 json_object *nvv_ipc_reply_ok(json_object *result);
 json_object *nvv_ipc_reply_error(int error, const char *message);
+/* A message's text (the caller frees it): byte for byte what
+ * json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) writes, written straight into
+ * one buffer (json-c formats each integer through snprintf() and appends a string's pieces
+ * one by one: most of what a small reply costs). -ENOMEM, or -E2BIG past NVV_IPC_MAX_REPLY. */
+int nvv_ipc_to_text(json_object *o, char **ret);
+
+/* The answer to "status" (without "prometheus"): what monitoring asks for again and again. */
+struct nvv_ipc_status {
+        const char *version, *backend, *policy;
+        int64_t gpus, gpus_ready, vgpus, uptime_s, definitions, subscribers;
+};
+/* As a result (for nvv_ipc_reply_ok; the protocol version added), and as the text of the
+ * whole reply, written without building objects: the same text as
+ * nvv_ipc_to_text(nvv_ipc_reply_ok(nvv_ipc_status_to_json(st))) (fuzz-ipc checks it). */
+json_object *nvv_ipc_status_to_json(const struct nvv_ipc_status *st);
+int nvv_ipc_status_reply_text(const struct nvv_ipc_status *st, char **ret);
 /* Read a reply (the client side): *ret_result borrowed from *ret_doc; on an error reply, the
  * negative errno and the daemon's message. */
 int nvv_ipc_parse_reply(const void *data, size_t size, json_object **ret_doc, json_object **ret_result,

@@ -58,9 +58,10 @@ int nvv_ipcsock_call(int fd, const char *request, int timeout_ms, char **ret_rep
                 nvv_sock_rx_done(&rx);
                 return nvv_fail_errno(-EBADMSG, reterr_msg, "nvvgpud sent an empty reply");
         }
-        *ret_reply = strndup((const char *) rx.data, rx.have);
+        /* The payload is NUL-terminated (nvv_sock_rx_feed): it is the reply, not copied. */
+        *ret_reply = (char *) TAKE_PTR(rx.data);
         nvv_sock_rx_done(&rx);
-        return *ret_reply ? 0 : -ENOMEM;
+        return 0;
 }
 
 int nvv_ipcsock_next_event(int fd, int timeout_ms, char **ret_event, char **reterr_msg)
@@ -83,7 +84,7 @@ int nvv_ipcsock_next_event(int fd, int timeout_ms, char **ret_event, char **rete
                 if (rx.first.type == NVV_IPCSOCK_EVENT && rx.have > 0 && rx.data)
                         break;
         }
-        *ret_event = strndup((const char *) rx.data, rx.have);
+        *ret_event = (char *) TAKE_PTR(rx.data);
         nvv_sock_rx_done(&rx);
-        return *ret_event ? 0 : -ENOMEM;
+        return 0;
 }

@@ -192,9 +192,9 @@ static void send_reply(int fd, uint32_t tag, const char *text)
 static char *error_text(int r, const char *msg)
 {
         _cleanup_json_ json_object *o = nvv_ipc_reply_error(r, msg);
-        const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+        char *s = NULL;
 
-        return s ? strdup(s) : NULL;
+        return o && nvv_ipc_to_text(o, &s) >= 0 ? s : NULL;
 }
 
 /*
@@ -262,9 +262,13 @@ static void *client_main(void *userdata)
                 }
                 if (rx.first.type != NVV_IPCSOCK_REQUEST) {
                         reply = error_text(-EBADMSG, "expected a request message");
-                } else if (nvv_daemon_handle_message(s->d, rx.data ? rx.data : (const uint8_t *) "", rx.have,
-                                                     c->access == NVV_SOCK_ALL, &reply, &subscribed) < 0)
-                        reply = error_text(-ENOMEM, "out of memory");
+                } else if ((r = nvv_daemon_handle_message(s->d, rx.data ? rx.data : (const uint8_t *) "", rx.have,
+                                                          c->access == NVV_SOCK_ALL, &reply, &subscribed)) < 0) {
+                        reply = r == -E2BIG ? error_text(-EMSGSIZE, "the answer is larger than a reply may be "
+                                                                    "(16 MiB); ask for less (one GPU, one VM)")
+                                            : error_text(-ENOMEM, "out of memory");
+                        subscribed = false;
+                }
                 if (!reply)
                         break;
                 if (subscribed) {

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <json-c/linkhash.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +32,17 @@ int nvv_json_fail(struct nvv_json *j, const char *fmt, ...)
         return -EINVAL;
 }
 
+/* Pushed for every member a parser reads, failing or not: copied, not formatted. Cut short
+ * where the path is full, as snprintf would. */
 size_t nvv_json_push(struct nvv_json *j, const char *key)
 {
-        size_t old = strlen(j->path);
+        size_t old = strlen(j->path), n = old, k;
 
-        snprintf(j->path + old, sizeof(j->path) - old, "%s%s", old ? "." : "", key);
+        if (old > 0 && n + 1 < sizeof(j->path))
+                j->path[n++] = '.';
+        k = MIN(strlen(key), sizeof(j->path) - 1 - n);
+        memcpy(j->path + n, key, k);
+        j->path[n + k] = '\0';
         return old;
 }
 
@@ -56,15 +63,20 @@ void nvv_json_pop(struct nvv_json *j, size_t old)
  *
  * json-c keeps the last of two equal keys and clamps integers beyond int64. One pass over a
  * document json-c has already accepted (so it is well formed and at most NVV_JSON_MAX_DEPTH
- * deep) finds both: a key set per open object (json-c's own seeded hash table, so no worse
- * than json-c's parse of the same text) and a digit count per integer. */
+ * deep) finds both: a key set per open object (the first few keys compared one by one,
+ * then json-c's own seeded hash table, so no worse than json-c's parse of the same text)
+ * and a digit count per integer. */
+
+#define SCAN_FEW_KEYS 8          /* an object's keys compared one by one before a hash table */
 
 struct scan_frame {
         bool object;
         size_t index;            /* array: the element being read */
         const char *key;         /* object: the member being read (raw, for the path) */
         size_t key_len;
-        struct lh_table *keys;   /* object: decoded keys seen so far */
+        size_t n_keys;           /* object: decoded keys seen so far: in few[], then in keys */
+        const char *few[SCAN_FEW_KEYS];
+        struct lh_table *keys;
 };
 
 struct scan {
@@ -190,13 +202,32 @@ static int scan_key(struct scan *s, const char *b, const char *e)
 {
         struct scan_frame *f = &s->stack[s->depth];
         const char *k = scan_decode(s, b, e);
+        bool dup = false;
 
-        if (lh_table_lookup_entry(f->keys, k)) {
+        if (f->keys)
+                dup = lh_table_lookup_entry(f->keys, k) != NULL;
+        else
+                for (size_t i = 0; i < f->n_keys && !dup; i++)
+                        dup = streq(f->few[i], k);
+        if (dup) {
                 f->key = NULL; /* the path names the object; the message names the key */
                 return scan_fail(s, "duplicate key '%.*s'", 64, k);
         }
-        if (lh_table_insert(f->keys, k, NULL) < 0)
-                return -ENOMEM;
+        if (!f->keys && f->n_keys < SCAN_FEW_KEYS)
+                f->few[f->n_keys] = k;
+        else {
+                if (!f->keys) {
+                        f->keys = lh_kchar_table_new(64, NULL);
+                        if (!f->keys)
+                                return -ENOMEM;
+                        for (size_t i = 0; i < f->n_keys; i++)
+                                if (lh_table_insert(f->keys, f->few[i], NULL) < 0)
+                                        return -ENOMEM;
+                }
+                if (lh_table_insert(f->keys, k, NULL) < 0)
+                        return -ENOMEM;
+        }
+        f->n_keys++;
         f->key = b;
         f->key_len = (size_t) (e - b);
         return 0;
@@ -263,11 +294,6 @@ static int scan_run(struct scan *s)
                                 return nvv_json_fail(s->j, "line %zu: nesting too deep", s->line);
                         f = &s->stack[++s->depth];
                         *f = (struct scan_frame) { .object = *p == '{' };
-                        if (f->object) {
-                                f->keys = lh_kchar_table_new(16, NULL);
-                                if (!f->keys)
-                                        return -ENOMEM;
-                        }
                         want_key = f->object;
                         p++;
                         break;
@@ -308,16 +334,58 @@ static int scan_run(struct scan *s)
 static int scan_document(struct nvv_json *j, const char *data, size_t size)
 {
         struct scan s = { .j = j, .data = data, .size = size, .line = 1 };
+        char small[512];
         int r;
 
-        s.arena = malloc(size + 1);
+        s.arena = size < sizeof(small) ? small : malloc(size + 1);
         if (!s.arena)
                 return -ENOMEM;
         r = scan_run(&s);
         while (s.depth > 0)
                 scan_pop(&s);
-        free(s.arena);
+        if (s.arena != small)
+                free(s.arena);
         return r;
+}
+
+/* One tokener per thread, reset between documents: json_tokener_new_ex allocates its stack
+ * of NVV_JSON_MAX_DEPTH levels each time, a large block whose allocation also makes malloc
+ * consolidate its free lists. A thread's exit frees its tokener. */
+static pthread_key_t tok_key;
+static bool tok_key_ok;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+
+static void tok_free(void *tok)
+{
+        json_tokener_free(tok);
+}
+
+static void tok_key_init(void)
+{
+        tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
+}
+
+static struct json_tokener *tokener_take(void)
+{
+        struct json_tokener *tok = NULL;
+
+        (void) pthread_once(&tok_once, tok_key_init);
+        if (tok_key_ok && (tok = pthread_getspecific(tok_key))) {
+                (void) pthread_setspecific(tok_key, NULL);
+                json_tokener_reset(tok);
+                return tok;
+        }
+        tok = json_tokener_new_ex(NVV_JSON_MAX_DEPTH);
+        if (tok)
+                json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        return tok;
+}
+
+static void tokener_give(struct json_tokener *tok)
+{
+        if (tok_key_ok && !pthread_getspecific(tok_key) && pthread_setspecific(tok_key, tok) == 0)
+                return;
+        json_tokener_free(tok);
 }
 
 int nvv_json_parse(struct nvv_json *j, const char *data, size_t size, size_t max_size,
@@ -334,14 +402,13 @@ int nvv_json_parse(struct nvv_json *j, const char *data, size_t size, size_t max
                 return nvv_json_fail(j, "larger than %zu bytes", max_size);
         if (memchr(data, '\0', size))
                 return nvv_json_fail(j, "contains a NUL byte");
-        tok = json_tokener_new_ex(NVV_JSON_MAX_DEPTH);
+        tok = tokener_take();
         if (!tok)
                 return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         root = json_tokener_parse_ex(tok, data, (int) size);
         je = json_tokener_get_error(tok);
         end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
+        tokener_give(tok);
         if (!root || je != json_tokener_success || end < size) {
                 size_t line = 1;
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -283,7 +285,7 @@ void nvv_sock_put_header(void *pkt, const struct nvv_sock_header *h)
 
 void nvv_sock_rx_init(struct nvv_sock_rx *rx, const struct nvv_sock_proto *p, size_t max_payload)
 {
-        *rx = (struct nvv_sock_rx) { .proto = p, .max = max_payload };
+        *rx = (struct nvv_sock_rx) { .proto = p, .max = max_payload, .timeo_fd = -1 };
 }
 
 void nvv_sock_rx_done(struct nvv_sock_rx *rx)
@@ -293,6 +295,7 @@ void nvv_sock_rx_done(struct nvv_sock_rx *rx)
         rx->cap = rx->have = 0;
         rx->busy = false;
         rx->skipping = false;
+        rx->timeo_fd = -1;
 }
 
 static const char *type_name(const struct nvv_sock_proto *p, int type)
@@ -399,11 +402,16 @@ static int ms_left(uint64_t deadline)
         return (int) MIN((deadline - now + 999999) / 1000000, (uint64_t) INT32_MAX);
 }
 
-static int send_until(int fd, const void *buf, size_t len, uint64_t deadline, bool may_wait)
+/* One packet from `n` pieces (header and payload: sendmsg() gathers them, so the payload is
+ * neither copied nor allocated for); the first try does not wait, which is all a reader
+ * that keeps up ever costs: one system call. */
+static int send_until(int fd, const struct iovec *iov, size_t n, size_t len, uint64_t deadline, bool may_wait)
 {
+        struct msghdr m = { .msg_iov = (struct iovec *) iov, .msg_iovlen = n };
+
         for (;;) {
                 struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-                ssize_t k = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
                 int wait;
 
                 if (k >= 0)
@@ -424,13 +432,14 @@ static int send_until(int fd, const void *buf, size_t len, uint64_t deadline, bo
 
 int nvv_sock_send_timeout(int fd, const void *buf, size_t len, int timeout_ms)
 {
-        return send_until(fd, buf, len, deadline_of(timeout_ms), timeout_ms != 0);
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+
+        return send_until(fd, &iov, 1, len, deadline_of(timeout_ms), timeout_ms != 0);
 }
 
 int nvv_sock_send_msg(int fd, const struct nvv_sock_proto *p, const struct nvv_sock_header *hh, const void *payload,
                       size_t len, size_t max_payload, int timeout_ms)
 {
-        _cleanup_free_ uint8_t *pkt = NULL;
         const uint8_t *src = payload;
         uint64_t deadline = deadline_of(timeout_ms);
         size_t off = 0;
@@ -438,9 +447,6 @@ int nvv_sock_send_msg(int fd, const struct nvv_sock_proto *p, const struct nvv_s
 
         if (len > max_payload || len > UINT32_MAX)
                 return -E2BIG;
-        pkt = malloc(NVV_SOCK_HEADER + MIN(len, (size_t) NVV_SOCK_CHUNK));
-        if (!pkt)
-                return -ENOMEM;
         do {
                 size_t chunk = MIN(len - off, (size_t) NVV_SOCK_CHUNK);
                 struct nvv_sock_header h = {
@@ -448,11 +454,14 @@ int nvv_sock_send_msg(int fd, const struct nvv_sock_proto *p, const struct nvv_s
                         .flags = off + chunk < len ? NVV_SOCK_FLAG_MORE : 0, .len = (uint32_t) chunk,
                         .total = (uint32_t) len, .timeout_ms = hh->timeout_ms,
                 };
+                uint8_t head[NVV_SOCK_HEADER];
+                struct iovec iov[2] = {
+                        { .iov_base = head, .iov_len = sizeof(head) },
+                        { .iov_base = chunk ? (void *) (src + off) : NULL, .iov_len = chunk },
+                };
 
-                nvv_sock_put_header(pkt, &h);
-                if (chunk)
-                        memcpy(pkt + NVV_SOCK_HEADER, src + off, chunk);
-                r = send_until(fd, pkt, NVV_SOCK_HEADER + chunk, deadline, timeout_ms != 0 || off > 0);
+                nvv_sock_put_header(head, &h);
+                r = send_until(fd, iov, chunk ? 2 : 1, NVV_SOCK_HEADER + chunk, deadline, timeout_ms != 0 || off > 0);
                 if (r < 0)
                         return r;
                 off += chunk;
@@ -477,21 +486,41 @@ static bool at_eof(int fd)
         return queued == 0;
 }
 
+/* Make the socket's SO_RCVTIMEO timeout_ms (<0: none), unless rx set it so on this fd last. */
+static int set_recv_timeout(int fd, struct nvv_sock_rx *rx, int timeout_ms)
+{
+        struct timeval tv = {};
+
+        if (rx->timeo_fd == fd && rx->timeo_ms == timeout_ms)
+                return 0;
+        if (timeout_ms > 0)
+                tv = (struct timeval) { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+                rx->timeo_fd = -1;
+                return -errno;
+        }
+        rx->timeo_fd = fd;
+        rx->timeo_ms = timeout_ms;
+        return 0;
+}
+
 int nvv_sock_recv_msg(int fd, struct nvv_sock_rx *rx, int timeout_ms, char *err, size_t errlen)
 {
         static _Thread_local uint8_t pkt[NVV_SOCK_HEADER + NVV_SOCK_CHUNK + 1];
         uint64_t deadline = deadline_of(timeout_ms);
-        bool reset = false;
-
-        bool polled = false;
+        bool reset = false, polled = false;
+        /* The first wait is a blocking recv() that SO_RCVTIMEO bounds by timeout_ms: a message
+         * that comes later (the common case: a reply, the next request) costs one system call,
+         * not recv(), poll() and recv() again. Any later wait (the next packet of a long
+         * message, after an empty packet, EINTR, or an O_NONBLOCK socket) is a poll() up to
+         * the deadline, so the whole call still ends within timeout_ms. */
+        bool block = timeout_ms != 0 && set_recv_timeout(fd, rx, timeout_ms) == 0;
 
         for (;;) {
                 struct pollfd pfd = { .fd = fd, .events = POLLIN };
                 ssize_t n;
                 int r;
 
-                /* Read first and wait only when nothing is there: a packet that is already
-                 * queued (the common case for an answer) costs one system call, not two. */
                 if (polled) {
                         r = poll(&pfd, 1, ms_left(deadline));
                         if (r < 0) {
@@ -505,10 +534,13 @@ int nvv_sock_recv_msg(int fd, struct nvv_sock_rx *rx, int timeout_ms, char *err,
                                 return -ETIMEDOUT;
                         }
                 }
-                n = recv(fd, pkt, sizeof(pkt), MSG_TRUNC | MSG_DONTWAIT);
-                polled = n < 0 && errno == EAGAIN;
+                n = recv(fd, pkt, sizeof(pkt), MSG_TRUNC | (block ? 0 : MSG_DONTWAIT));
+                block = false;
+                /* EAGAIN after a blocking recv(): SO_RCVTIMEO ran out (poll() finds the
+                 * deadline passed) or the socket does not block. */
+                polled = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
                 if (n < 0) {
-                        if (errno == EINTR || errno == EAGAIN)
+                        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                                 continue;
                         /* A peer that closed with our packets unread reports ECONNRESET once,
                          * ahead of what it sent before closing: read that first. */

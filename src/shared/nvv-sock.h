@@ -120,6 +120,9 @@ struct nvv_sock_rx {
          * the peer hears of the refusal once, not once per packet. */
         bool skipping;
         struct nvv_sock_header skip;
+        /* The SO_RCVTIMEO nvv_sock_recv_msg last set, and on which fd (-1: none), so that a
+         * connection waiting with the same timeout each time sets it once. */
+        int timeo_fd, timeo_ms;
 };
 
 void nvv_sock_rx_init(struct nvv_sock_rx *rx, const struct nvv_sock_proto *p, size_t max_payload);
@@ -141,7 +144,13 @@ int nvv_sock_send_msg(int fd, const struct nvv_sock_proto *p, const struct nvv_s
 /* Receive one whole message (up to timeout_ms; <0: forever). The payload stays in rx until
  * the next call. 1: a message; -ECONNRESET: the peer closed or shut down writing;
  * -ETIMEDOUT; -EBADMSG/-EPROTO/-E2BIG: a bad packet (the connection is still usable).
- * err always says what happened on failure. */
+ * err always says what happened on failure.
+ *
+ * The wait is a blocking recv() bounded by the socket's SO_RCVTIMEO, which this sets to
+ * timeout_ms (one system call per message where recv() and poll() took three). rx remembers
+ * what it set, so: an rx reads one connection at a time (nvv_sock_rx_done or _init before
+ * another socket gets the same fd number), and nobody else sets SO_RCVTIMEO on that socket
+ * or receives on it without MSG_DONTWAIT. */
 int nvv_sock_recv_msg(int fd, struct nvv_sock_rx *rx, int timeout_ms, char *err, size_t errlen);
 
 /* Tell a refused client why (one message of `type`, sent within NVV_SOCK_REFUSE_TIMEOUT_MS)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The one socket helper: listening without unlinking a live socket, the mode asked for,
- * connect's messages, peer credentials and access, sends with a deadline, empty packets. */
+ * connect's messages, peer credentials and access, sends with a deadline, empty packets,
+ * receive timeouts (the socket's SO_RCVTIMEO, kept by the rx) that hold whatever came before. */
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
@@ -219,6 +220,84 @@ static void test_empty_packets_and_eof(void **state)
         close(sv[1]);
 }
 
+static uint64_t ms_since(uint64_t start)
+{
+        return (now_ns() - start) / 1000000u;
+}
+
+/* The wait is the socket's SO_RCVTIMEO, which the rx remembers having set: a shorter timeout
+ * on the same rx, the same rx on a new socket under the same fd number, a non-blocking
+ * socket, and a message whose second packet never comes all end at their own timeout (a
+ * stale SO_RCVTIMEO would wait 30 s, or forever). */
+static void test_recv_timeouts(void **state)
+{
+        struct nvv_sock_header h = { .type = 2, .tag = 1 };
+        struct nvv_sock_rx rx;
+        uint8_t half[NVV_SOCK_HEADER + 4];
+        char err[256];
+        uint64_t start;
+        int sv[2], fd;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        nvv_sock_rx_init(&rx, &proto, 1 << 20);
+        assert_int_equal(nvv_sock_send_msg(sv[0], &proto, &h, "a", 1, 100, -1), 0);
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 30000, err, sizeof(err)), 1);
+        start = now_ns();
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 150, err, sizeof(err)), -ETIMEDOUT);
+        assert_true(ms_since(start) >= 140 && ms_since(start) < 5000);
+        assert_strstr(err, "no answer within 150 ms");
+        /* Waiting forever, then a message: still read. */
+        assert_int_equal(nvv_sock_send_msg(sv[0], &proto, &h, "b", 1, 100, -1), 0);
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, -1, err, sizeof(err)), 1);
+        assert_string_equal((const char *) rx.data, "b");
+
+        /* A new socket under the old number, after rx_done: its own timeout, though the
+         * same timeout was set on the old one (a new socket's SO_RCVTIMEO is "forever";
+         * the alarm turns a wait without end into a failure). */
+        assert_int_equal(nvv_sock_send_msg(sv[0], &proto, &h, "c", 1, 100, -1), 0);
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 150, err, sizeof(err)), 1);
+        fd = sv[1];
+        nvv_sock_rx_done(&rx);
+        close(sv[0]);
+        close(sv[1]);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        if (sv[1] != fd) {
+                int t = sv[0];
+
+                sv[0] = sv[1];
+                sv[1] = t;
+        }
+        assert_int_equal(sv[1], fd);
+        alarm(10);
+        start = now_ns();
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 150, err, sizeof(err)), -ETIMEDOUT);
+        assert_true(ms_since(start) >= 140 && ms_since(start) < 5000);
+        alarm(0);
+
+        /* A non-blocking socket waits all the same. */
+        assert_int_equal(fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK), 0);
+        start = now_ns();
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 150, err, sizeof(err)), -ETIMEDOUT);
+        assert_true(ms_since(start) >= 140 && ms_since(start) < 5000);
+        assert_int_equal(nvv_sock_send_msg(sv[0], &proto, &h, "d", 1, 100, -1), 0);
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 1000, err, sizeof(err)), 1);
+        assert_string_equal((const char *) rx.data, "d");
+        assert_int_equal(fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK), 0);
+
+        /* The first packet of two, and no second: the whole call ends at the timeout. */
+        nvv_sock_put_header(half, &(struct nvv_sock_header) { .magic = proto.magic, .version = proto.version,
+                                                               .type = 2, .tag = 3, .flags = NVV_SOCK_FLAG_MORE,
+                                                               .len = 4, .total = 8 });
+        memcpy(half + NVV_SOCK_HEADER, "half", 4);
+        assert_int_equal(send(sv[0], half, sizeof(half), 0), (ssize_t) sizeof(half));
+        start = now_ns();
+        assert_int_equal(nvv_sock_recv_msg(sv[1], &rx, 150, err, sizeof(err)), -ETIMEDOUT);
+        assert_true(ms_since(start) >= 140 && ms_since(start) < 5000);
+        nvv_sock_rx_done(&rx);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 /* A message over the limit is refused once, however many packets it comes in, and the
  * next message is read as usual. */
 static void test_oversized_refused_once(void **state)
@@ -288,6 +367,7 @@ int main(void)
                 cmocka_unit_test(test_access_supplementary),
                 cmocka_unit_test(test_send_deadline),
                 cmocka_unit_test(test_empty_packets_and_eof),
+                cmocka_unit_test(test_recv_timeouts),
                 cmocka_unit_test(test_oversized_refused_once),
                 cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
         };

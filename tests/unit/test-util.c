@@ -109,6 +109,22 @@ static void test_json_duplicate_keys(void **state)
         expect_json_error("{\"key\": 1, \"k\\u0065y\": 2}", "t.json: line 1: duplicate key 'key'");
         expect_json_error("{\"s\": {\"\\u00e9\": 1, \"\xc3\xa9\": 2}}", "t.json: s: line 1: duplicate key '\xc3\xa9'");
         expect_json_error("{\"\\ud83d\\ude00\": 1, \"\xf0\x9f\x98\x80\": 2}", "t.json: line 1: duplicate key '\xf0\x9f\x98\x80'");
+        /* Past the first keys (compared one by one) into the hash table: a key from before,
+         * a key from after, none; and in a document too long for the scan's stack buffer. */
+        expect_json_error("{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"k0\":10}",
+                          "t.json: line 1: duplicate key 'k0'");
+        expect_json_error("{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"k9\":10}",
+                          "t.json: line 1: duplicate key 'k9'");
+        assert_null(json_error("{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"k10\":10}"));
+        {
+                char big[2048];
+                int n = snprintf(big, sizeof(big), "{\"pad\": \"%0600d\", \"o\": {", 0);
+
+                for (int i = 0; i < 30; i++)
+                        n += snprintf(big + n, sizeof(big) - (size_t) n, "\"key%d\": %d, ", i, i);
+                snprintf(big + n, sizeof(big) - (size_t) n, "\"key17\": 0}}");
+                expect_json_error(big, "t.json: o: line 1: duplicate key 'key17'");
+        }
         /* The same key in different objects, or as a string value, is fine. */
         assert_null(json_error("{\"a\": {\"a\": \"a\"}, \"b\": [{\"a\": 1}, {\"a\": 2}], \"c\": \"a\"}"));
         assert_null(json_error("{\"a\\\"\": 1, \"a\": 2, \"a\\\\\": 3}"));
