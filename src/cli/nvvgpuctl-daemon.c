@@ -818,6 +818,31 @@ int nvvgpuctl_plan_live(int argc, char **argv)
         return json_object_array_length(unplaced) ? -ENOSPC : 0;
 }
 
+/* ---- mode ---- */
+
+static int cmd_mode(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL;
+        struct nvv_ipc_request req = { .method = NVV_IPC_MODE_SET };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl mode --gpu BDF equal-size|mixed-size [--json] [--socket PATH]", gpu_opt, &o, 1, 1,
+              &args);
+        if (!o.gpu)
+                cli_usage_error("mode: --gpu is required");
+        if (!streq(args[0], "equal-size") && !streq(args[0], "mixed-size"))
+                cli_usage_error("mode: '%s' is not equal-size or mixed-size", args[0]);
+        snprintf(req.mode, sizeof(req.mode), "%s", args[0]);
+        r = ask(&o, &req, &doc, &res);
+        if (r <= 0)
+                return r;
+        printf("GPU %s: %s, %" PRId64 " types\n", jget(res, "gpu"), jget(res, "mode"), jnum(res, "types"));
+        return 0;
+}
+
 /* ---- status, policy ---- */
 
 static bool status_opt(int c)
@@ -903,6 +928,7 @@ int nvvgpuctl_daemon(int argc, char **argv)
                 { "status", cmd_status },   { "policy", cmd_policy },
                 { "define", cmd_define },   { "undefine", cmd_uuid_verb }, { "start", cmd_uuid_verb },
                 { "stop", cmd_uuid_verb },  { "scheduler", cmd_scheduler }, { "events", cmd_events },
+                { "mode", cmd_mode },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cmds); i++)

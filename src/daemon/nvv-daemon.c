@@ -2121,6 +2121,27 @@ static json_object *do_scheduler_set(struct nvv_daemon *d, const struct nvv_ipc_
         return nvv_ipc_reply_ok(sched_json(x, &sc));
 }
 
+/* ---- the GPU's mode ---- */
+
+static json_object *do_mode_set(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        _cleanup_free_ char *msg = NULL;
+        struct daemon_gpu *x = find_gpu(d, req->gpu);
+        enum nvv_partition_mode m = streq(req->mode, "mixed-size") ? NVV_PARTITION_HETEROGENEOUS : NVV_PARTITION_HOMOGENEOUS;
+        int r;
+
+        if (!x)
+                return fail(-ENOENT, "no GPU %s here", req->gpu);
+        if (!x->g)
+                return fail(-ENODEV, "GPU %s is not managed: %s", x->info.bdf, x->error ? x->error : "?");
+        r = nvv_pgpu_set_mode(x->g, m, &msg);
+        if (r < 0)
+                return fail(r, "mode of GPU %s not changed: %s", x->info.bdf, msg ? msg : strerror(-r));
+        (void) sysfs_register(d, x, NULL);
+        emit(d, "gpu-mode", x->info.bdf, NULL, kv("mode", json_object_new_string(req->mode), NULL));
+        return nvv_ipc_reply_ok(gpu_json(x));
+}
+
 /* ---- what-if against the live state ---- */
 
 /*
@@ -2393,6 +2414,8 @@ json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_reques
                 return do_scheduler_set(d, req);
         case NVV_IPC_PLAN:
                 return do_plan(d, req);
+        case NVV_IPC_MODE_SET:
+                return do_mode_set(d, req);
         case NVV_IPC_SUBSCRIBE:
                 /* The socket server turns the connection into a stream (nvv_daemon_get_bus). */
                 return nvv_ipc_reply_ok(kv("stream", json_object_new_string("events"), NULL));

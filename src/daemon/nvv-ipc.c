@@ -18,6 +18,7 @@ static const char *const method_names[_NVV_IPC_METHOD_MAX] = {
         [NVV_IPC_DEFINE] = "define",   [NVV_IPC_UNDEFINE] = "undefine", [NVV_IPC_START] = "start",
         [NVV_IPC_STOP] = "stop",       [NVV_IPC_SCHEDULER_GET] = "scheduler-get",
         [NVV_IPC_SCHEDULER_SET] = "scheduler-set", [NVV_IPC_PLAN] = "plan", [NVV_IPC_SUBSCRIBE] = "subscribe",
+        [NVV_IPC_MODE_SET] = "mode-set",
 };
 
 /* Which parameters each method takes; anything else is refused. */
@@ -38,6 +39,7 @@ static const char *const method_params[_NVV_IPC_METHOD_MAX][7] = {
         [NVV_IPC_SCHEDULER_SET] = { "gpu", "policy", "timeslice_ms", "arr", "arr_avg_factor", "arr_frequency" },
         [NVV_IPC_PLAN] = { "request" },
         [NVV_IPC_SUBSCRIBE] = {},
+        [NVV_IPC_MODE_SET] = { "gpu", "mode" },
 };
 
 const char *nvv_ipc_method_to_string(enum nvv_ipc_method m)
@@ -56,7 +58,8 @@ enum nvv_ipc_method nvv_ipc_method_from_string(const char *s)
 bool nvv_ipc_method_mutates(enum nvv_ipc_method m)
 {
         return m == NVV_IPC_CREATE || m == NVV_IPC_DESTROY || m == NVV_IPC_POLICY_RELOAD || m == NVV_IPC_DEFINE ||
-               m == NVV_IPC_UNDEFINE || m == NVV_IPC_START || m == NVV_IPC_STOP || m == NVV_IPC_SCHEDULER_SET;
+               m == NVV_IPC_UNDEFINE || m == NVV_IPC_START || m == NVV_IPC_STOP || m == NVV_IPC_SCHEDULER_SET ||
+               m == NVV_IPC_MODE_SET;
 }
 
 /* Text that came from a client is quoted in messages only when it is short and printable. */
@@ -206,7 +209,12 @@ static int get_word_param(struct nvv_json *j, json_object *params, const char *k
                 size_t old = nvv_json_push(j, key);
                 char b[48];
 
-                r = nvv_json_fail(j, "'%s' is not one of %s, %s, %s", shown(s, b), words[0], words[1], words[2]);
+                char list[128] = "";
+                size_t k = 0;
+
+                for (const char *const *w = words; *w && k < sizeof(list); w++)
+                        k += (size_t) snprintf(list + k, sizeof(list) - k, "%s%s", w == words ? "" : ", ", *w);
+                r = nvv_json_fail(j, "'%s' is not one of %s", shown(s, b), list);
                 nvv_json_pop(j, old);
         }
         return r;
@@ -315,6 +323,11 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
                         r = get_word_param(&j, params, "policy", pol, req.sched_policy, sizeof(req.sched_policy));
                 }
                 if (r >= 0) {
+                        static const char *const modes[] = { "equal-size", "mixed-size", NULL };
+
+                        r = get_word_param(&j, params, "mode", modes, req.mode, sizeof(req.mode));
+                }
+                if (r >= 0) {
                         static const char *const arr[] = { "default", "enable", "disable", NULL };
 
                         r = get_word_param(&j, params, "arr", arr, req.arr, sizeof(req.arr));
@@ -354,6 +367,8 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
                 return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.gpu is required");
         if (req.method == NVV_IPC_SCHEDULER_SET && !req.sched_policy[0])
                 return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.policy is required");
+        if (req.method == NVV_IPC_MODE_SET && (!req.gpu[0] || !req.mode[0]))
+                return nvv_fail_errno(-EINVAL, reterr_msg, "mode-set: params.gpu and params.mode are required");
         if (req.method == NVV_IPC_PLAN && !req.spec[0])
                 return nvv_fail_errno(-EINVAL, reterr_msg, "plan: params.request is required");
         if (req.method == NVV_IPC_SHOW && !req.uuid[0] && !req.vm[0] && !req.gpu[0])
@@ -400,6 +415,8 @@ int nvv_ipc_format_request(const struct nvv_ipc_request *req, char **ret)
                 json_object_object_add(p, "arr_frequency", json_object_new_int64(req->arr_frequency));
         if (req->spec[0])
                 json_object_object_add(p, "request", json_object_new_string(req->spec));
+        if (req->mode[0])
+                json_object_object_add(p, "mode", json_object_new_string(req->mode));
         json_object_object_add(o, "version", json_object_new_int(NVV_IPC_VERSION));
         json_object_object_add(o, "method", json_object_new_string(m));
         json_object_object_add(o, "params", TAKE_PTR(p));

@@ -42,6 +42,7 @@ enum nvv_ipc_method {
         NVV_IPC_SCHEDULER_SET,
         NVV_IPC_PLAN,                           /* what-if against the live state */
         NVV_IPC_SUBSCRIBE,                      /* the connection becomes an event stream */
+        NVV_IPC_MODE_SET,                       /* equal-size / mixed-size, while no vGPU exists */
         _NVV_IPC_METHOD_MAX,
         _NVV_IPC_METHOD_INVALID = -EINVAL,
 };
@@ -65,6 +66,7 @@ struct nvv_ipc_request {
         char arr[16];                           /* "default", "enable", "disable" */
         uint32_t timeslice_ms, arr_avg_factor, arr_frequency;
         char spec[NVV_IPC_SPEC_MAX];            /* plan: "L40S-8Q*2,L40S-24Q:vm=db" */
+        char mode[16];                          /* mode-set: "equal-size", "mixed-size" */
 };
 
 /* Parse one request. -EINVAL (or -EPROTONOSUPPORT for a newer version) with a message

@@ -277,3 +277,39 @@ int nvv_pgpu_bring_up(struct nvv_pgpu *g, char **reterr_msg)
         }
         return 0;
 }
+
+int nvv_pgpu_set_mode(struct nvv_pgpu *g, enum nvv_partition_mode mode, char **reterr_msg)
+{
+        enum nvv_partition_mode old;
+        int r;
+
+        assert_return(g && (mode == NVV_PARTITION_HOMOGENEOUS || mode == NVV_PARTITION_HETEROGENEOUS), -EINVAL);
+        {
+                PGPU_LOCK(op, &g->op_lock);
+                PGPU_LOCK(l, &g->state_lock);
+                size_t live = 0;
+
+                if (mode == NVV_PARTITION_HETEROGENEOUS && !g->model->mixed_size)
+                        return nvv_fail_errno(-EOPNOTSUPP, reterr_msg,
+                                              "GPU %s (%s): mixed-size mode is not available on this GPU model", g->name,
+                                              g->model->short_name);
+                for (size_t i = 0; i < g->n; i++)
+                        live += g->vgpus[i].pub.state != NVV_VGPU_LOST;
+                /* NVIDIA: the mode can be switched only while no vGPU exists on the GPU. */
+                if (live)
+                        return nvv_fail_errno(-EBUSY, reterr_msg,
+                                              "GPU %s holds %zu vGPUs; its mode can be switched only while none exists", g->name,
+                                              live);
+                if (g->mode == mode && g->state == NVV_PGPU_READY)
+                        return 0;
+                old = g->mode;
+                g->mode = mode;
+        }
+        r = nvv_pgpu_bring_up(g, reterr_msg);
+        if (r == -EBUSY) {
+                /* A create came in between; nothing was sent: the mode stays as it was. */
+                PGPU_LOCK(op, &g->op_lock);
+                g->mode = old;
+        }
+        return r;
+}

@@ -112,6 +112,10 @@ char *nvv_pgpu_get_error(const struct nvv_pgpu *g);
  * when no vGPU exists (-EBUSY otherwise).
  */
 int nvv_pgpu_bring_up(struct nvv_pgpu *g, char **reterr_msg);
+/* Switch between equal-size and mixed-size mode and bring the GPU up in it: only while no vGPU
+ * exists on it (-EBUSY, saying so), and mixed-size only on models that have it (-EOPNOTSUPP).
+ * The mode stays for later bring-ups (after a GSP reset). */
+int nvv_pgpu_set_mode(struct nvv_pgpu *g, enum nvv_partition_mode mode, char **reterr_msg);
 
 /* What the init list did (for status output and tests). */
 struct nvv_pgpu_init_info {
