@@ -391,6 +391,7 @@ static int state_put(struct nvv_daemon *d, const struct daemon_gpu *x, const str
                 if (!vm)
                         snprintf(rec.vm_name, sizeof(rec.vm_name), "%s", old->vm_name);
                 memcpy(rec.vm_uuid, old->vm_uuid, sizeof(rec.vm_uuid));
+                rec.on_demand = old->on_demand;
         }
         if (vm)
                 snprintf(rec.vm_name, sizeof(rec.vm_name), "%s", vm);
@@ -1130,6 +1131,9 @@ static json_object *vgpu_json(struct nvv_daemon *d, const struct daemon_gpu *x, 
         json_object_object_add(o, "channels", json_object_new_int64(v->place.chid_count));
         if (vm[0])
                 json_object_object_add(o, "vm", jstr(vm));
+        /* Bound: the libvirt domain it runs for. */
+        if (vm[0] && v->state == NVV_VGPU_RUNNING)
+                json_object_object_add(o, "domain", jstr(vm));
         if (v->gfid)
                 json_object_object_add(o, "gfid", json_object_new_int64(v->gfid));
         if (v->adopted)
@@ -2142,6 +2146,264 @@ static json_object *do_mode_set(struct nvv_daemon *d, const struct nvv_ipc_reque
         return nvv_ipc_reply_ok(gpu_json(x));
 }
 
+/* ---- VMs: the libvirt hook's prepare and release ---- */
+
+struct vm_item {
+        struct daemon_gpu *x;
+        char name[37];
+        bool made_here;                 /* made by this prepare: undone on failure */
+        bool started_here;
+};
+
+static bool on_demand_of(struct nvv_daemon *d, const char *uuid)
+{
+        const struct nvv_state_vgpu *r;
+        bool od;
+
+        pthread_mutex_lock(&d->lock);
+        r = nvv_state_find_vgpu(d->state, uuid);
+        od = r && r->on_demand;
+        pthread_mutex_unlock(&d->lock);
+        return od;
+}
+
+/* Record what the managed GPU holds for name now (bound to vm), durably. */
+static int vm_record(struct nvv_daemon *d, struct daemon_gpu *x, const char *name, const char *vm, bool on_demand,
+                     char **reterr_msg)
+{
+        struct nvv_pgpu_vgpu v;
+        int r;
+
+        if (nvv_pgpu_find_vgpu(x->g, name, &v) < 0)
+                return -ENOENT;
+        (void) note_set(d, name, vm);
+        pthread_mutex_lock(&d->lock);
+        r = state_put(d, x, &v, vm, reterr_msg);
+        if (r >= 0) {
+                const struct nvv_state_vgpu *old = nvv_state_find_vgpu(d->state, name);
+                struct nvv_state_vgpu rec;
+
+                if (old) {
+                        rec = *old;
+                        rec.on_demand = rec.on_demand || on_demand;
+                        /* What a later manager needs to stop it (adopt takes it back from here). */
+                        rec.host_handle = v.state == NVV_VGPU_RUNNING ? nvv_pgpu_get_host_handle(x->g, name) : 0;
+                        r = nvv_state_update_vgpu(d->state, &rec, reterr_msg);
+                }
+        }
+        if (r >= 0)
+                r = state_save_locked(d, reterr_msg);
+        pthread_mutex_unlock(&d->lock);
+        return r;
+}
+
+static void vm_undo(struct nvv_daemon *d, struct vm_item *it, size_t n)
+{
+        for (size_t i = n; i-- > 0;) {
+                if (it[i].started_here)
+                        (void) nvv_pgpu_vm_stop(it[i].x->g, it[i].name, NULL);
+                if (it[i].made_here) {
+                        struct nvv_ipc_request q = { .method = NVV_IPC_DESTROY };
+
+                        snprintf(q.uuid, sizeof(q.uuid), "%s", it[i].name);
+                        json_object_put(do_destroy(d, &q));
+                } else if (it[i].started_here)
+                        (void) vm_record(d, it[i].x, it[i].name, NULL, false, NULL);
+        }
+}
+
+static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        struct vm_item it[NVV_IPC_MAX_UUIDS + NVV_PLAN_MAX_REQUESTS / 16];
+        struct nvv_pgpu_vm_params params = {};
+        struct nvv_plan_request *reqs = NULL;
+        size_t n = 0, n_reqs = 0;
+        bool have_on_demand = false;
+        json_object *out, *err = NULL;
+        int r;
+
+        /* The domain's UUID as the firmware's 16 bytes (checked canonical by the parser). */
+        for (size_t i = 0, k = 0; req->vm_uuid[0] && k < 16 && req->vm_uuid[i]; i++) {
+                char hex[3] = { req->vm_uuid[i], req->vm_uuid[i + 1], 0 };
+
+                if (req->vm_uuid[i] == '-')
+                        continue;
+                params.vm_uuid[k++] = (uint8_t) strtoul(hex, NULL, 16);
+                i++;
+        }
+        /* 1. The mdevs its hostdevs name: they exist (or are defined, then made now). */
+        for (size_t i = 0; i < req->n_uuids; i++) {
+                struct nvv_pgpu_vgpu v;
+                struct daemon_gpu *x = where_is(d, req->uuids[i], &v);
+                bool made = false;
+                char vm[NVV_IPC_NAME_MAX + 1];
+
+                if (!x) {
+                        struct daemon_def def;
+                        _cleanup_json_ json_object *rep = NULL;
+                        const char *m;
+
+                        if (find_definition(d, req->uuids[i], &def) < 0) {
+                                err = fail(-ENOENT, "VM %s: its mdev %s does not exist; define or create it first", req->vm,
+                                           req->uuids[i]);
+                                goto undo;
+                        }
+                        rep = start_definition(d, &def.def);
+                        r = reply_errno(rep, &m);
+                        if (r < 0) {
+                                err = fail(r, "VM %s: its mdev %s cannot be made: %s", req->vm, req->uuids[i], m ? m : strerror(-r));
+                                goto undo;
+                        }
+                        x = where_is(d, req->uuids[i], &v);
+                        made = true;
+                        if (!x) {
+                                err = fail(-EIO, "VM %s: mdev %s vanished", req->vm, req->uuids[i]);
+                                goto undo;
+                        }
+                }
+                note_get(d, v.name, vm);
+                if (v.state == NVV_VGPU_RUNNING && !streq(vm, req->vm)) {
+                        err = fail(-EBUSY, "VM %s: its mdev %s is in use by VM %s", req->vm, v.name, vm[0] ? vm : "(another)");
+                        goto undo;
+                }
+                it[n] = (struct vm_item) { .x = x, .made_here = made };
+                snprintf(it[n].name, sizeof(it[n].name), "%.36s", v.name);
+                n++;
+        }
+        /* 2. vGPUs asked for by type in its metadata, made on demand (once: a second prepare
+         * finds them). */
+        for (size_t g = 0; g < d->n_gpus; g++)
+                for (size_t k = 0; d->gpus[g].g && k < nvv_pgpu_count(d->gpus[g].g); k++) {
+                        struct nvv_pgpu_vgpu v;
+
+                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) == 0 && vm_matches(d, v.name, req->vm) &&
+                            on_demand_of(d, v.name) && n < ELEMENTSOF(it)) {
+                                have_on_demand = true;
+                                it[n] = (struct vm_item) { .x = &d->gpus[g] };
+                                snprintf(it[n].name, sizeof(it[n].name), "%.36s", v.name);
+                                n++;
+                        }
+                }
+        if (req->spec[0] && !have_on_demand) {
+                _cleanup_free_ char *msg = NULL;
+
+                r = nvv_planner_parse_requests(req->spec, d->catalog, &reqs, &n_reqs, &msg);
+                if (r < 0) {
+                        err = fail(r, "VM %s: its vGPU request %s", req->vm, msg ? msg : strerror(-r));
+                        goto undo;
+                }
+                for (size_t i = 0; i < n_reqs; i++) {
+                        struct nvv_ipc_request c = { .method = NVV_IPC_CREATE };
+                        _cleanup_json_ json_object *rep = NULL;
+                        json_object *res = NULL, *u = NULL;
+                        const char *m;
+
+                        if (!reqs[i].type || n >= ELEMENTSOF(it)) {
+                                err = fail(-EINVAL, "VM %s: request %s: ask for a vGPU type (L40S-8Q), at most %zu", req->vm,
+                                           reqs[i].what, ELEMENTSOF(it));
+                                goto undo;
+                        }
+                        snprintf(c.type, sizeof(c.type), "%.*s", NVV_IPC_TYPE_MAX - 1, reqs[i].type);
+                        snprintf(c.vm, sizeof(c.vm), "%s", req->vm);
+                        rep = do_create(d, &c);
+                        r = reply_errno(rep, &m);
+                        if (r < 0) {
+                                err = fail(r, "VM %s: no %s for it: %s", req->vm, c.type, m ? m : strerror(-r));
+                                goto undo;
+                        }
+                        if (!json_object_object_get_ex(rep, "result", &res) || !json_object_object_get_ex(res, "uuid", &u) ||
+                            !json_object_object_get_ex(res, "gpu", &res)) {
+                                err = fail(-EIO, "VM %s: a create answered without its vGPU", req->vm);
+                                goto undo;
+                        }
+                        it[n] = (struct vm_item) { .x = find_gpu(d, json_object_get_string(res)), .made_here = true };
+                        snprintf(it[n].name, sizeof(it[n].name), "%s", json_object_get_string(u));
+                        n++;
+                        (void) vm_record(d, it[n - 1].x, it[n - 1].name, req->vm, true, NULL);
+                }
+        }
+        /* 3. Start each (plugin bootloaded, placement set, guest created: §4). */
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *msg = NULL;
+                struct nvv_pgpu_vgpu v;
+
+                if (nvv_pgpu_find_vgpu(it[i].x->g, it[i].name, &v) == 0 && v.state == NVV_VGPU_RUNNING)
+                        continue;
+                r = nvv_pgpu_vm_start(it[i].x->g, it[i].name, &params, &v, &msg);
+                if (r < 0) {
+                        err = fail(r, "VM %s: vGPU %s does not start: %s", req->vm, it[i].name, msg ? msg : strerror(-r));
+                        goto undo;
+                }
+                it[i].started_here = true;
+                free(msg);
+                msg = NULL;
+                r = vm_record(d, it[i].x, it[i].name, req->vm, on_demand_of(d, it[i].name), &msg);
+                if (r < 0) {
+                        err = fail(r, "VM %s: vGPU %s started, but the state store failed: %s", req->vm, it[i].name,
+                                   msg ? msg : strerror(-r));
+                        goto undo;
+                }
+                emit(d, "vgpu-started", it[i].x->info.bdf, it[i].name, kv("vm", json_object_new_string(req->vm), NULL));
+        }
+        nvv_plan_requests_free(reqs, n_reqs);
+        out = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+                struct nvv_pgpu_vgpu v;
+
+                if (nvv_pgpu_find_vgpu(it[i].x->g, it[i].name, &v) == 0)
+                        json_object_array_add(out, vgpu_json(d, it[i].x, &v));
+        }
+        return nvv_ipc_reply_ok(kv("vgpus", out, NULL));
+undo:
+        nvv_plan_requests_free(reqs, n_reqs);
+        vm_undo(d, it, n);
+        return err;
+}
+
+/* Idempotent: every vGPU bound to the VM stopped; those made on demand for it removed. */
+static json_object *do_vm_release(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        size_t stopped = 0, removed = 0;
+
+        for (size_t g = 0; g < d->n_gpus; g++) {
+                struct daemon_gpu *x = &d->gpus[g];
+                char names[NVV_MAX_VGPUS][37];
+                size_t k = 0;
+
+                for (size_t i = 0; x->g && i < nvv_pgpu_count(x->g) && k < NVV_MAX_VGPUS; i++) {
+                        struct nvv_pgpu_vgpu v;
+
+                        if (nvv_pgpu_get_vgpu(x->g, i, &v) == 0 && vm_matches(d, v.name, req->vm))
+                                snprintf(names[k++], 37, "%.36s", v.name);
+                }
+                for (size_t i = 0; i < k; i++) {
+                        _cleanup_free_ char *m = NULL;
+
+                        if (nvv_pgpu_vm_stop(x->g, names[i], &m) < 0)
+                                dlog(d, 4, "VM %s: vGPU %s: stop: %s", req->vm, names[i], m ? m : "failed");
+                        stopped++;
+                        if (on_demand_of(d, names[i])) {
+                                struct nvv_ipc_request q = { .method = NVV_IPC_DESTROY };
+
+                                _cleanup_json_ json_object *rep = NULL;
+                                const char *m2;
+
+                                snprintf(q.uuid, sizeof(q.uuid), "%.36s", names[i]);
+                                rep = do_destroy(d, &q);
+                                if (reply_errno(rep, &m2) < 0)
+                                        dlog(d, 4, "VM %s: vGPU %s made for it cannot be removed: %s", req->vm, names[i],
+                                             m2 ? m2 : "?");
+                                else
+                                        removed++;
+                        } else
+                                (void) vm_record(d, x, names[i], req->vm, false, NULL);
+                        emit(d, "vgpu-stopped", x->info.bdf, names[i], kv("vm", json_object_new_string(req->vm), NULL));
+                }
+        }
+        return nvv_ipc_reply_ok(kv("stopped", json_object_new_int64((int64_t) stopped), "removed",
+                                   json_object_new_int64((int64_t) removed), NULL));
+}
+
 /* ---- what-if against the live state ---- */
 
 /*
@@ -2416,6 +2678,10 @@ json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_reques
                 return do_plan(d, req);
         case NVV_IPC_MODE_SET:
                 return do_mode_set(d, req);
+        case NVV_IPC_VM_PREPARE:
+                return do_vm_prepare(d, req);
+        case NVV_IPC_VM_RELEASE:
+                return do_vm_release(d, req);
         case NVV_IPC_SUBSCRIBE:
                 /* The socket server turns the connection into a stream (nvv_daemon_get_bus). */
                 return nvv_ipc_reply_ok(kv("stream", json_object_new_string("events"), NULL));

@@ -18,7 +18,7 @@ static const char *const method_names[_NVV_IPC_METHOD_MAX] = {
         [NVV_IPC_DEFINE] = "define",   [NVV_IPC_UNDEFINE] = "undefine", [NVV_IPC_START] = "start",
         [NVV_IPC_STOP] = "stop",       [NVV_IPC_SCHEDULER_GET] = "scheduler-get",
         [NVV_IPC_SCHEDULER_SET] = "scheduler-set", [NVV_IPC_PLAN] = "plan", [NVV_IPC_SUBSCRIBE] = "subscribe",
-        [NVV_IPC_MODE_SET] = "mode-set",
+        [NVV_IPC_MODE_SET] = "mode-set",  [NVV_IPC_VM_PREPARE] = "vm-prepare", [NVV_IPC_VM_RELEASE] = "vm-release",
 };
 
 /* Which parameters each method takes; anything else is refused. */
@@ -40,6 +40,8 @@ static const char *const method_params[_NVV_IPC_METHOD_MAX][7] = {
         [NVV_IPC_PLAN] = { "request" },
         [NVV_IPC_SUBSCRIBE] = {},
         [NVV_IPC_MODE_SET] = { "gpu", "mode" },
+        [NVV_IPC_VM_PREPARE] = { "vm", "vm_uuid", "uuids", "request" },
+        [NVV_IPC_VM_RELEASE] = { "vm" },
 };
 
 const char *nvv_ipc_method_to_string(enum nvv_ipc_method m)
@@ -59,7 +61,7 @@ bool nvv_ipc_method_mutates(enum nvv_ipc_method m)
 {
         return m == NVV_IPC_CREATE || m == NVV_IPC_DESTROY || m == NVV_IPC_POLICY_RELOAD || m == NVV_IPC_DEFINE ||
                m == NVV_IPC_UNDEFINE || m == NVV_IPC_START || m == NVV_IPC_STOP || m == NVV_IPC_SCHEDULER_SET ||
-               m == NVV_IPC_MODE_SET;
+               m == NVV_IPC_MODE_SET || m == NVV_IPC_VM_PREPARE || m == NVV_IPC_VM_RELEASE;
 }
 
 /* Text that came from a client is quoted in messages only when it is short and printable. */
@@ -322,6 +324,31 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
 
                         r = get_word_param(&j, params, "policy", pol, req.sched_policy, sizeof(req.sched_policy));
                 }
+                if (r >= 0 && (r = get_string_param(&j, params, "vm_uuid", 64, &s)) >= 0 && s) {
+                        size_t o2 = nvv_json_push(&j, "vm_uuid");
+
+                        r = nvv_ipc_check_uuid(s, req.vm_uuid, &err);
+                        nvv_json_pop(&j, o2);
+                }
+                if (r >= 0 && (r = nvv_json_member(&j, params, "uuids", false, &v)) >= 0 && v) {
+                        size_t o2 = nvv_json_push(&j, "uuids"), nu = 0;
+
+                        r = nvv_json_get_array(&j, v, NVV_IPC_MAX_UUIDS, &nu);
+                        for (size_t i = 0; r >= 0 && i < nu; i++) {
+                                size_t o3 = nvv_json_push_index(&j, i);
+
+                                r = nvv_json_get_string(&j, json_object_array_get_idx(v, i), 64, &s);
+                                if (r >= 0)
+                                        r = nvv_ipc_check_uuid(s, req.uuids[i], &err);
+                                for (size_t k = 0; r >= 0 && k < i; k++)
+                                        if (streq(req.uuids[k], req.uuids[i]))
+                                                r = nvv_json_fail(&j, "%s twice", req.uuids[i]);
+                                nvv_json_pop(&j, o3);
+                        }
+                        if (r >= 0)
+                                req.n_uuids = nu;
+                        nvv_json_pop(&j, o2);
+                }
                 if (r >= 0) {
                         static const char *const modes[] = { "equal-size", "mixed-size", NULL };
 
@@ -367,6 +394,8 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
                 return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.gpu is required");
         if (req.method == NVV_IPC_SCHEDULER_SET && !req.sched_policy[0])
                 return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.policy is required");
+        if ((req.method == NVV_IPC_VM_PREPARE || req.method == NVV_IPC_VM_RELEASE) && !req.vm[0])
+                return nvv_fail_errno(-EINVAL, reterr_msg, "%s: params.vm is required", method_names[req.method]);
         if (req.method == NVV_IPC_MODE_SET && (!req.gpu[0] || !req.mode[0]))
                 return nvv_fail_errno(-EINVAL, reterr_msg, "mode-set: params.gpu and params.mode are required");
         if (req.method == NVV_IPC_PLAN && !req.spec[0])
@@ -417,6 +446,15 @@ int nvv_ipc_format_request(const struct nvv_ipc_request *req, char **ret)
                 json_object_object_add(p, "request", json_object_new_string(req->spec));
         if (req->mode[0])
                 json_object_object_add(p, "mode", json_object_new_string(req->mode));
+        if (req->vm_uuid[0])
+                json_object_object_add(p, "vm_uuid", json_object_new_string(req->vm_uuid));
+        if (req->n_uuids) {
+                json_object *a = json_object_new_array();
+
+                for (size_t i = 0; i < req->n_uuids; i++)
+                        json_object_array_add(a, json_object_new_string(req->uuids[i]));
+                json_object_object_add(p, "uuids", a);
+        }
         json_object_object_add(o, "version", json_object_new_int(NVV_IPC_VERSION));
         json_object_object_add(o, "method", json_object_new_string(m));
         json_object_object_add(o, "params", TAKE_PTR(p));

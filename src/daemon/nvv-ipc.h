@@ -24,6 +24,7 @@
 #define NVV_IPC_NAME_MAX 64                      /* VM names */
 #define NVV_IPC_TYPE_MAX 32                      /* "L40S-8Q" */
 #define NVV_IPC_SPEC_MAX 4096                    /* a plan's request list */
+#define NVV_IPC_MAX_UUIDS 16                     /* vm-prepare: a domain's mdev hostdevs */
 
 enum nvv_ipc_method {
         NVV_IPC_STATUS,
@@ -43,6 +44,8 @@ enum nvv_ipc_method {
         NVV_IPC_PLAN,                           /* what-if against the live state */
         NVV_IPC_SUBSCRIBE,                      /* the connection becomes an event stream */
         NVV_IPC_MODE_SET,                       /* equal-size / mixed-size, while no vGPU exists */
+        NVV_IPC_VM_PREPARE,                     /* the libvirt hook: a domain's vGPUs made and started */
+        NVV_IPC_VM_RELEASE,                     /* ... stopped, and those made on demand removed */
         _NVV_IPC_METHOD_MAX,
         _NVV_IPC_METHOD_INVALID = -EINVAL,
 };
@@ -67,6 +70,9 @@ struct nvv_ipc_request {
         uint32_t timeslice_ms, arr_avg_factor, arr_frequency;
         char spec[NVV_IPC_SPEC_MAX];            /* plan: "L40S-8Q*2,L40S-24Q:vm=db" */
         char mode[16];                          /* mode-set: "equal-size", "mixed-size" */
+        char vm_uuid[37];                       /* vm-prepare: the domain's UUID, "" when not given */
+        size_t n_uuids;                         /* vm-prepare: the mdevs its hostdevs name */
+        char uuids[NVV_IPC_MAX_UUIDS][37];
 };
 
 /* Parse one request. -EINVAL (or -EPROTONOSUPPORT for a newer version) with a message

@@ -416,6 +416,8 @@ static json_object *vgpu_to_json(const struct nvv_state_vgpu *v)
         r = r ?: json_add(o, "host_handle", json_object_new_int64(v->host_handle));
         r = r ?: json_add_opt(o, "vm", v->vm_name);
         r = r ?: json_add_opt(o, "vm_uuid", v->vm_uuid);
+        if (v->on_demand)
+                r = r ?: json_add(o, "on_demand", json_object_new_boolean(true));
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
@@ -534,7 +536,7 @@ static int get_u32(struct nvv_json *j, json_object *obj, const char *key, uint32
 
 static const char *const vgpu_keys[] = {
         "uuid", "gpu", "type", "type_id", "vgpu_id", "placement_id", "fb_offset", "fb_length",
-        "chid_offset", "chid_count", "state", "gfid", "host_handle", "vm", "vm_uuid", NULL,
+        "chid_offset", "chid_count", "state", "gfid", "host_handle", "vm", "vm_uuid", "on_demand", NULL,
 };
 
 static int vgpu_from_json(struct nvv_json *j, json_object *o, struct nvv_state_vgpu *v)
@@ -583,6 +585,21 @@ static int vgpu_from_json(struct nvv_json *j, json_object *o, struct nvv_state_v
                           "a UUID in lowercase canonical form", v->vm_uuid);
         if (r < 0)
                 return r;
+        {
+                json_object *od = NULL;
+
+                r = nvv_json_member(j, o, "on_demand", false, &od);
+                if (r >= 0 && od) {
+                        size_t o2 = nvv_json_push(j, "on_demand");
+
+                        r = nvv_json_get_bool(j, od, &v->on_demand);
+                        nvv_json_pop(j, o2);
+                }
+                if (r >= 0 && v->on_demand && !v->vm_name[0])
+                        r = nvv_json_fail(j, "on_demand: a vGPU made on demand is made for a VM (vm)");
+                if (r < 0)
+                        return r;
+        }
         r = nvv_json_member(j, o, "state", true, &p);
         if (r < 0)
                 return r;

@@ -66,6 +66,7 @@ struct nvv_state_vgpu {
         uint32_t host_handle;                   /* 0 unless running */
         char vm_name[NVV_STATE_VM_NAME_MAX];    /* "": none */
         char vm_uuid[NVV_STATE_UUID_MAX];       /* "": none */
+        bool on_demand;                         /* made for vm_name by its start; its release removes it */
         enum nvv_state_vgpu_state state;
 };
 

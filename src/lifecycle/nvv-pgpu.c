@@ -507,3 +507,15 @@ bool nvv_pgpu_get_ecc(const struct nvv_pgpu *g)
 {
         return g && g->ecc;
 }
+
+uint32_t nvv_pgpu_get_host_handle(const struct nvv_pgpu *g, const char *name)
+{
+        struct nvv_pgpu *m = (struct nvv_pgpu *) g; /* the lock is not the object's state */
+        struct vgpu_rec *v;
+
+        if (!g || !name)
+                return 0;
+        PGPU_LOCK(l, &m->state_lock);
+        v = pgpu_find(m, name);
+        return v && v->pub.state == NVV_VGPU_RUNNING ? v->host_handle : 0;
+}

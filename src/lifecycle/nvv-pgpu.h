@@ -206,6 +206,9 @@ int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_
 size_t nvv_pgpu_count(const struct nvv_pgpu *g);
 int nvv_pgpu_get_vgpu(const struct nvv_pgpu *g, size_t i, struct nvv_pgpu_vgpu *ret);
 int nvv_pgpu_find_vgpu(const struct nvv_pgpu *g, const char *name, struct nvv_pgpu_vgpu *ret);
+/* The handle of a started vGPU's host vGPU device (what the state records, so that a later
+ * manager can stop it); 0 when it is not started or not there. */
+uint32_t nvv_pgpu_get_host_handle(const struct nvv_pgpu *g, const char *name);
 unsigned nvv_pgpu_available(const struct nvv_pgpu *g, uint32_t type_id);
 /* A copy of the model (for planning against live state). */
 int nvv_pgpu_clone_partition(const struct nvv_pgpu *g, struct nvv_partition **ret);

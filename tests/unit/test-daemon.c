@@ -776,6 +776,85 @@ static void test_evbus_gaps(void **state)
         nvv_evsub_close(s);
 }
 
+static size_t sim_running(struct denv *e, size_t gpu)
+{
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        size_t n = 0;
+
+        assert_non_null(st);
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(e->t.sim, gpu), st), 0);
+        for (size_t i = 0; i < st->n_vgpus; i++)
+                n += st->vgpus[i].gfid != 0;
+        return n;
+}
+
+/* The libvirt hook's calls: a domain's hostdev mdevs and its vGPUs asked for by type are made
+ * and started before QEMU; release stops them and removes what was made on demand; a start
+ * that cannot be done leaves nothing behind, and says why. */
+static void test_vm_prepare_release(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX";
+        _cleanup_free_ char *msg = NULL;
+        struct denv e;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, true));
+        assert_error(&e, REQ("vm-prepare", "\"vm\":\"web\""), false, "EPERM", "only root");
+        assert_error(&e, REQ("vm-prepare", "\"vm\":\"web\",\"uuids\":[\"" U2 "\"]"), true, "ENOENT",
+                     "VM web: its mdev " U2 " does not exist");
+        {
+                _cleanup_json_ json_object *p = call(
+                        &e,
+                        REQ("vm-prepare", "\"vm\":\"web\",\"vm_uuid\":\"" U3 "\",\"uuids\":[\"" U1 "\"],\"request\":\"L40S-8Q*2\""),
+                        true, true);
+                json_object *a = json_object_object_get(result(p), "vgpus");
+
+                assert_int_equal(json_object_array_length(a), 3);
+                for (size_t i = 0; i < 3; i++) {
+                        assert_string_equal(str(json_object_array_get_idx(a, i), "state"), "running");
+                        assert_string_equal(str(json_object_array_get_idx(a, i), "domain"), "web");
+                }
+        }
+        assert_int_equal(sim_vgpus(&e, 0), 3);
+        assert_int_equal(sim_running(&e, 0), 3);
+        /* A second prepare (libvirt retries) makes nothing more. */
+        json_object_put(call(&e, REQ("vm-prepare", "\"vm\":\"web\",\"uuids\":[\"" U1 "\"],\"request\":\"L40S-8Q*2\""), true, true));
+        assert_int_equal(sim_vgpus(&e, 0), 3);
+        /* Another VM cannot take a running mdev. */
+        assert_error(&e, REQ("vm-prepare", "\"vm\":\"db\",\"uuids\":[\"" U1 "\"]"), true, "EBUSY", "in use by VM web");
+        /* What does not fit: refused with the reason; nothing of it left. */
+        assert_error(&e, REQ("vm-prepare", "\"vm\":\"big\",\"request\":\"L40S-8Q*2,L40S-48Q\""), true, "ENOSPC",
+                     "VM big: no L40S-48Q for it");
+        assert_int_equal(sim_vgpus(&e, 0), 3);
+        /* A firmware refusal at a VM-start step: the step is named; nothing left. */
+        assert_int_equal(nvv_sim_inject(e.t.sim, "status:bootload_plugin:NV_ERR_INSUFFICIENT_RESOURCES@0*1", &msg), 0);
+        assert_error(&e, REQ("vm-prepare", "\"vm\":\"ml\",\"request\":\"L40S-8Q\""), true, "ENOSPC", "bootload");
+        assert_int_equal(sim_vgpus(&e, 0), 3);
+        assert_int_equal(sim_running(&e, 0), 3);
+        /* The on-demand vGPUs survive a daemon restart as such. */
+        e.d = nvv_daemon_free(e.d);
+        daemon_start(&e, dir, NULL);
+        {
+                _cleanup_json_ json_object *r = call(&e, REQ("vm-release", "\"vm\":\"web\""), true, true);
+
+                assert_int_equal(num(result(r), "stopped"), 3);
+                assert_int_equal(num(result(r), "removed"), 2);
+        }
+        assert_int_equal(sim_vgpus(&e, 0), 1); /* the hostdev's mdev stays, stopped */
+        assert_int_equal(sim_running(&e, 0), 0);
+        {
+                _cleanup_json_ json_object *r = call(&e, REQ("vm-release", "\"vm\":\"web\""), true, true);
+
+                assert_int_equal(num(result(r), "removed"), 0); /* idempotent */
+        }
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
 /* plan against the live state: beside the vGPUs there, in the GPU's mode; nothing is made. */
 static void test_plan_live(void **state)
 {
@@ -821,6 +900,7 @@ int main(void)
                 cmocka_unit_test(test_events),
                 cmocka_unit_test(test_evbus_gaps),
                 cmocka_unit_test(test_plan_live),
+                cmocka_unit_test(test_vm_prepare_release),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
