@@ -843,6 +843,71 @@ static int cmd_mode(int argc, char **argv)
         return 0;
 }
 
+/* ---- vm ---- */
+
+/* The VMs (libvirt domains) that hold vGPUs, each with its vGPUs and their state. */
+static int cmd_vm(int argc, char **argv)
+{
+        _cleanup_json_ json_object *doc = NULL, *vms = json_object_new_object();
+        struct nvv_ipc_request req = { .method = NVV_IPC_LIST };
+        struct opts o = {};
+        json_object *res;
+        char **args;
+        int r;
+
+        parse(argc, argv, "nvvgpuctl vm [NAME] [--json] [--socket PATH]", no_opts, &o, 0, 1, &args);
+        if (args[0])
+                o.vm = args[0];
+        fill(&o, &req);
+        r = call(&o, &req, &doc, &res);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < json_object_array_length(res); i++) {
+                json_object *v = json_object_array_get_idx(res, i), *a = NULL;
+                const char *vm = jget(v, "vm");
+
+                if (!vm)
+                        continue;
+                if (!json_object_object_get_ex(vms, vm, &a)) {
+                        a = json_object_new_array();
+                        json_object_object_add(vms, vm, a);
+                }
+                json_object_array_add(a, json_object_get(v));
+        }
+        if (args[0] && json_object_object_length(vms) == 0)
+                return cli_error(-ENOENT, "no vGPU is bound to VM '%s'", args[0]);
+        if (o.json) {
+                _cleanup_json_ json_object *out = json_object_new_array();
+
+                json_object_object_foreach(vms, name, list) {
+                        json_object *x = json_object_new_object();
+
+                        json_object_object_add(x, "vm", json_object_new_string(name));
+                        json_object_object_add(x, "running", json_object_new_boolean(false));
+                        for (size_t i = 0; i < json_object_array_length(list); i++)
+                                if (jget(json_object_array_get_idx(list, i), "domain"))
+                                        json_object_object_add(x, "running", json_object_new_boolean(true));
+                        json_object_object_add(x, "vgpus", json_object_get(list));
+                        json_object_array_add(out, x);
+                }
+                cli_print_json(out);
+                return 0;
+        }
+        printf("%-24s %-36s  %-14s %-13s %s\n", "VM", "VGPU", "TYPE", "GPU", "STATE");
+        json_object_object_foreach(vms, name, list) {
+                _cleanup_free_ char *k1 = NULL, *k2 = NULL;
+
+                for (size_t i = 0; i < json_object_array_length(list); i++) {
+                        json_object *v = json_object_array_get_idx(list, i);
+
+                        printf("%-24s %-36s  %-14s %-13s %s\n", i == 0 ? esc(name, &k1) : "",
+                               jget(v, "uuid") ? jget(v, "uuid") : jget(v, "vf"), esc(jget(v, "type"), &k2), jget(v, "gpu"),
+                               jget(v, "state"));
+                }
+        }
+        return 0;
+}
+
 /* ---- status, policy ---- */
 
 static bool status_opt(int c)
@@ -928,7 +993,7 @@ int nvvgpuctl_daemon(int argc, char **argv)
                 { "status", cmd_status },   { "policy", cmd_policy },
                 { "define", cmd_define },   { "undefine", cmd_uuid_verb }, { "start", cmd_uuid_verb },
                 { "stop", cmd_uuid_verb },  { "scheduler", cmd_scheduler }, { "events", cmd_events },
-                { "mode", cmd_mode },
+                { "mode", cmd_mode },       { "vm", cmd_vm },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cmds); i++)

@@ -32,6 +32,7 @@ static const struct {
         { "stop", nvvgpuctl_daemon, "remove a vGPU, keeping its definition" },
         { "scheduler", nvvgpuctl_daemon, "a GPU's time-sliced scheduler: get, or set until nvvgpud restarts" },
         { "events", nvvgpuctl_daemon, "follow firmware and lifecycle events" },
+        { "vm", nvvgpuctl_daemon, "the VMs that hold vGPUs, and their vGPUs' state" },
         { "mode", nvvgpuctl_daemon, "switch a GPU between equal-size and mixed-size mode (no vGPU on it)" },
 };
 
