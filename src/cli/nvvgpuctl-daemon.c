@@ -945,6 +945,7 @@ static int cmd_status(int argc, char **argv)
         printf("vGPUs        %" PRId64 "\n", jnum(res, "vgpus"));
         printf("definitions  %" PRId64 "\n", jnum(res, "definitions"));
         printf("subscribers  %" PRId64 "\n", jnum(res, "subscribers"));
+        printf("libvirt      %s\n", jget(res, "libvirt") ? jget(res, "libvirt") : "-");
         return 0;
 }
 

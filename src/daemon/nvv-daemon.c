@@ -25,6 +25,7 @@
 #include "nvv-host.h"
 #include "nvv-hotplug.h"
 #include "nvv-json.h"
+#include "nvv-libvirt.h"
 #include "nvv-mdevctl.h"
 #include "nvv-simconn.h"
 #include "nvv-pgpu.h"
@@ -58,6 +59,8 @@ struct nvv_daemon {
         char *backend_s, *catalog_dir, *policy_file, *state_dir, *mdevctl_dir, *sysfs_root;
         struct nvv_host *host;                  /* discovery at start (sysfs_root) */
         struct nvv_hotplug *hotplug;            /* udev: GPUs coming and going (real /sys) */
+        char *libvirt_uri;
+        struct nvv_libvirt *libvirt;            /* domain lifecycle events */
         struct nvv_fwdb *db;
         struct nvv_catalog *catalog;
         struct nvv_backend *backend;            /* parsed from opt.backend (owned) */
@@ -122,7 +125,8 @@ int nvv_daemon_new(const struct nvv_daemon_options *o, struct nvv_daemon **ret, 
             (o->policy_file && !(d->policy_file = strdup(o->policy_file))) ||
             (o->state_dir && !(d->state_dir = strdup(o->state_dir))) ||
             (o->mdevctl_dir && o->mdevctl_dir[0] && !(d->mdevctl_dir = strdup(o->mdevctl_dir))) ||
-            (o->sysfs_root && o->sysfs_root[0] && !(d->sysfs_root = strdup(o->sysfs_root))))
+            (o->sysfs_root && o->sysfs_root[0] && !(d->sysfs_root = strdup(o->sysfs_root))) ||
+            (o->libvirt_uri && o->libvirt_uri[0] && !(d->libvirt_uri = strdup(o->libvirt_uri))))
                 return -ENOMEM;
         d->opt.state_dir = d->state_dir;
         d->opt.fwabi_dirs = d->fwabi_dirs;
@@ -174,6 +178,8 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
 {
         if (!d)
                 return NULL;
+        /* Its callbacks use everything below: it goes first. */
+        d->libvirt = nvv_libvirt_stop(d->libvirt);
         if (d->event_started) {
                 uint64_t one = 1;
 
@@ -211,6 +217,7 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         free(d->state_dir);
         free(d->mdevctl_dir);
         free(d->sysfs_root);
+        free(d->libvirt_uri);
         nvv_host_free(d->host);
         nvv_hotplug_free(d->hotplug);
         nvv_state_free(d->state);
@@ -312,6 +319,8 @@ static int sysfs_register(struct nvv_daemon *d, struct daemon_gpu *x, char ***lo
 static void sysfs_process(struct nvv_daemon *d);
 static const char *type_name_of(const struct nvv_pgpu *g, uint32_t type_id);
 static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x, bool replugged);
+static bool vm_matches(struct nvv_daemon *d, const char *uuid, const char *vm);
+static void note_get(struct nvv_daemon *d, const char *uuid, char vm[static NVV_IPC_NAME_MAX + 1]);
 
 /* ---- the state store ---- */
 
@@ -747,6 +756,99 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
         return r;
 }
 
+/* ---- libvirt's events ---- */
+
+static json_object *do_vm_release(struct nvv_daemon *d, const struct nvv_ipc_request *req);
+
+static bool vm_has_vgpus(struct nvv_daemon *d, const char *vm, bool running_only)
+{
+        for (size_t g = 0; g < d->n_gpus; g++)
+                for (size_t k = 0; d->gpus[g].g && k < nvv_pgpu_count(d->gpus[g].g); k++) {
+                        struct nvv_pgpu_vgpu v;
+
+                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) == 0 && vm_matches(d, v.name, vm) &&
+                            (!running_only || v.state == NVV_VGPU_RUNNING))
+                                return true;
+                }
+        return false;
+}
+
+static void vm_release_missed(struct nvv_daemon *d, const char *vm, const char *why)
+{
+        struct nvv_ipc_request q = { .method = NVV_IPC_VM_RELEASE };
+
+        if (strlen(vm) > NVV_IPC_NAME_MAX || !vm_has_vgpus(d, vm, true))
+                return;
+        snprintf(q.vm, sizeof(q.vm), "%s", vm);
+        json_object_put(do_vm_release(d, &q));
+        dlog(d, 4, "VM %s %s without its vGPUs being released; released now", vm, why);
+}
+
+static void on_libvirt_event(void *userdata, enum nvv_libvirt_event e, const char *domain, const char *detail)
+{
+        struct nvv_daemon *d = userdata;
+        char name[40];
+
+        if (!domain || strlen(domain) > NVV_IPC_NAME_MAX || !vm_has_vgpus(d, domain, false))
+                return;
+        snprintf(name, sizeof(name), "vm-%s", nvv_libvirt_event_to_string(e));
+        emit(d, name, NULL, NULL, kv("vm", json_object_new_string(domain), "detail", json_object_new_string(detail), NULL));
+        switch (e) {
+        case NVV_LIBVIRT_STOPPED:
+                /* The hook's release should have done it; a hook that failed, or a libvirtd
+                 * that died in between, leaves it to us. */
+                vm_release_missed(d, domain, "stopped");
+                break;
+        case NVV_LIBVIRT_SUSPENDED:
+        case NVV_LIBVIRT_RESUMED:
+        case NVV_LIBVIRT_CRASHED:
+        case NVV_LIBVIRT_REBOOTED:
+                /* Pausing, resuming and resetting a vGPU's plugin take commands no release
+                 * description (data/fwabi) names yet: told, not acted on. */
+                dlog(d, 5, "VM %s %s (libvirt event %s); its vGPUs' plugins are left as they are", domain,
+                     nvv_libvirt_event_to_string(e), detail);
+                break;
+        default:
+                break;
+        }
+}
+
+/* After a (re)connect: a VM whose vGPUs run but which libvirt does not run any more stopped
+ * while nobody listened. Those that run are left untouched. */
+static void on_libvirt_connected(void *userdata, char *const *running)
+{
+        struct nvv_daemon *d = userdata;
+        _cleanup_strv_free_ char **vms = NULL;
+
+        for (size_t g = 0; g < d->n_gpus; g++)
+                for (size_t k = 0; d->gpus[g].g && k < nvv_pgpu_count(d->gpus[g].g); k++) {
+                        struct nvv_pgpu_vgpu v;
+                        char vm[NVV_IPC_NAME_MAX + 1];
+                        bool seen = false;
+
+                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) < 0 || v.state != NVV_VGPU_RUNNING)
+                                continue;
+                        note_get(d, v.name, vm);
+                        for (char **p = vms; p && *p; p++)
+                                seen |= streq(*p, vm);
+                        if (vm[0] && !seen)
+                                (void) strv_extend(&vms, vm);
+                }
+        for (char **vm = vms; vm && *vm; vm++) {
+                bool runs = false;
+
+                for (char *const *p = running; p && *p; p++)
+                        runs |= streq(*p, *vm);
+                if (!runs)
+                        vm_release_missed(d, *vm, "is not running in libvirt");
+        }
+}
+
+static void on_libvirt_log(void *userdata, int level, const char *message)
+{
+        dlog(userdata, level, "%s", message);
+}
+
 /* ---- GPUs that go and come back ---- */
 
 /* Unplugged (a PCI remove uevent): what its firmware held is gone. Its vGPUs stay, LOST, and
@@ -996,6 +1098,15 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         r = start_events(d, ret_log);
         if (r < 0)
                 return nvv_fail_errno(r, reterr_msg, "cannot start the event thread: %s", strerror(-r));
+        if (d->libvirt_uri) {
+                static const struct nvv_libvirt_callbacks cb = {
+                        .event = on_libvirt_event, .connected = on_libvirt_connected, .log = on_libvirt_log,
+                };
+
+                r = nvv_libvirt_start(d->libvirt_uri, &cb, d, &d->libvirt);
+                if (r < 0)
+                        log_line(ret_log, "libvirt: cannot listen for domain events: %s", strerror(-r));
+        }
         (void) ready;
         return 0;
 }
@@ -2595,7 +2706,7 @@ static char *prometheus_text(struct nvv_daemon *d)
         return TAKE_PTR(buf);
 }
 
-static void status_of(struct nvv_daemon *d, struct nvv_ipc_status *st)
+static void status_of(struct nvv_daemon *d, struct nvv_ipc_status *st, char lv[static 320])
 {
         *st = (struct nvv_ipc_status) {
                 .version = PACKAGE_VERSION,
@@ -2604,6 +2715,7 @@ static void status_of(struct nvv_daemon *d, struct nvv_ipc_status *st)
                 .gpus = (int64_t) d->n_gpus,
                 .uptime_s = (int64_t) (time(NULL) - d->started),
                 .subscribers = (int64_t) nvv_evbus_count(d->bus),
+                .libvirt = nvv_libvirt_describe(d->libvirt, lv, 320),
         };
         for (size_t i = 0; i < d->n_gpus; i++)
                 if (d->gpus[i].g) {
@@ -2629,7 +2741,9 @@ static json_object *do_status(struct nvv_daemon *d, const struct nvv_ipc_request
                 json_object_object_add(o, "prometheus", jstr(text));
                 return nvv_ipc_reply_ok(o);
         }
-        status_of(d, &st);
+        char lv[320];
+
+        status_of(d, &st, lv);
         o = nvv_ipc_status_to_json(&st);
         if (!o)
                 return fail(-ENOMEM, "out of memory");
@@ -2705,8 +2819,9 @@ int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t siz
          * object would be written, without building that object. */
         if (r >= 0 && req.method == NVV_IPC_STATUS && !req.prometheus) {
                 struct nvv_ipc_status st;
+                char lv[320];
 
-                status_of(d, &st);
+                status_of(d, &st, lv);
                 return nvv_ipc_status_reply_text(&st, ret_reply);
         }
         reply = r < 0 ? nvv_ipc_reply_error(r, msg) : nvv_daemon_handle(d, &req, may_mutate);

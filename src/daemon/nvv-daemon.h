@@ -31,6 +31,8 @@ struct nvv_daemon_options {
          * logged. NULL: no discovery. With "/sys", the udev monitor reports GPUs that come and
          * go (a simulator's connection tells its own). */
         const char *sysfs_root;
+        /* libvirt's URI for domain lifecycle events (nvv-libvirt.h); NULL or "": none. */
+        const char *libvirt_uri;
         /* What happens later (a GSP reset and its recovery) is told here, with a syslog
          * level; the library itself logs nothing above debug. */
         void (*log_fn)(void *userdata, int level, const char *message);

@@ -682,7 +682,7 @@ static const struct status_field {
 #define S(f) { #f, offsetof(struct nvv_ipc_status, f), true }
 #define I(f) { #f, offsetof(struct nvv_ipc_status, f), false }
         S(version), { "protocol", SIZE_MAX, false }, S(backend), S(policy), I(gpus), I(gpus_ready),
-        I(vgpus), I(uptime_s), I(definitions), I(subscribers),
+        I(vgpus), I(uptime_s), I(definitions), I(subscribers), S(libvirt),
 #undef S
 #undef I
 };

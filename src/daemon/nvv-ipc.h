@@ -94,6 +94,7 @@ int nvv_ipc_to_text(json_object *o, char **ret);
 struct nvv_ipc_status {
         const char *version, *backend, *policy;
         int64_t gpus, gpus_ready, vgpus, uptime_s, definitions, subscribers;
+        const char *libvirt;                    /* "connected to URI", "not connected ...", "off" */
 };
 /* As a result (for nvv_ipc_reply_ok; the protocol version added), and as the text of the
  * whole reply, written without building objects: the same text as

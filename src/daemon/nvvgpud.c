@@ -41,6 +41,7 @@ static const char *arg_read_group = "nvvgpu";
 static const char *arg_state_dir = "/var/lib/nvvgpu";
 static const char *arg_mdevctl_dir = NVV_MDEVCTL_DEFAULT_DIR;
 static const char *arg_sysfs_root = "/sys";
+static const char *arg_libvirt = "qemu:///system";
 static char **arg_fwabi_dirs;
 static unsigned arg_max_clients = DEFAULT_MAX_CLIENTS;
 
@@ -76,6 +77,7 @@ static void help(void)
                "  --policy FILE        placement policy (nvvgpu-policy(5)); default: the built-in one\n"
                "  --mdevctl-dir DIR    mdevctl's definitions, shared (default /etc/mdevctl.d; '' for none)\n"
                "  --sysfs-root DIR     discovery (default /sys; '' for none)\n"
+               "  --libvirt URI        domain events from libvirt (default qemu:///system; '' for none)\n"
                "  --fwabi-dir DIR      also read release descriptions from DIR (repeatable)\n"
                "  --catalog DIR        GPU catalog directory\n"
                "  --read-group NAME    members may read (default nvvgpu; root may do everything)\n"
@@ -93,7 +95,8 @@ static int parse_args(int argc, char **argv)
                 { "catalog", required_argument, NULL, 'c' },   { "read-group", required_argument, NULL, 'g' },
                 { "max-clients", required_argument, NULL, 'm' }, { "verbose", no_argument, NULL, 'v' },
                 { "version", no_argument, NULL, 'V' },         { "state-dir", required_argument, NULL, 'D' },
-                { "mdevctl-dir", required_argument, NULL, 'M' }, { "sysfs-root", required_argument, NULL, 'R' },         { "help", no_argument, NULL, 'h' },
+                { "mdevctl-dir", required_argument, NULL, 'M' }, { "sysfs-root", required_argument, NULL, 'R' },
+                { "libvirt", required_argument, NULL, 'L' },         { "help", no_argument, NULL, 'h' },
                 {},
         };
         uint64_t n;
@@ -125,6 +128,9 @@ static int parse_args(int argc, char **argv)
                         break;
                 case 'R':
                         arg_sysfs_root = optarg;
+                        break;
+                case 'L':
+                        arg_libvirt = optarg;
                         break;
                 case 'g':
                         arg_read_group = optarg;
@@ -405,6 +411,7 @@ int main(int argc, char **argv)
                 .state_dir = arg_state_dir,
                 .mdevctl_dir = arg_mdevctl_dir,
                 .sysfs_root = arg_sysfs_root,
+                .libvirt_uri = arg_libvirt,
                 .log_fn = log_event,
         };
         r = nvv_daemon_new(&o, &d, &msg);

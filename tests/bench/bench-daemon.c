@@ -223,7 +223,8 @@ static uint64_t daemon_start(struct daemon *d, const struct sim *s, size_t want)
         char backend[160];
         /* mdevctl's definitions are not part of this benchmark (and /etc is not ours to write). */
         char *argv[] = { bin_daemon,     (char *) "--backend",   backend,  (char *) "--socket",     d->socket,
-                         (char *) "--state-dir", d->state,       (char *) "--mdevctl-dir", (char *) "", NULL };
+                         (char *) "--state-dir", d->state,       (char *) "--mdevctl-dir", (char *) "",
+                         (char *) "--libvirt", (char *) "", NULL };
         uint64_t t0;
         int fd = -1;
 

@@ -43,7 +43,7 @@ for _ in $(seq 200); do [ -S "$dir/s.sock" ] && [ -d "$dir/sys/bus" ] && break; 
 [ -d "$dir/sys/bus" ] || { cat "$dir/sim.log"; exit 1; }
 NVVGPU_SOCKET="$dir/d.sock"
 export NVVGPU_SOCKET
-nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir '' \
+nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir '' --libvirt '' \
         --policy "$dir/policy.json" 2>"$dir/d.log" &
 dpid=$!
 for _ in $(seq 400); do [ -S "$dir/d.sock" ] && break; sleep 0.02; done

@@ -78,7 +78,7 @@ EOS
 
 start_daemon() {
         rm -f "$dir/d.sock"
-        nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/mdevctl.d" 2>>"$dir/d.log" &
+        nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/mdevctl.d" --libvirt "" 2>>"$dir/d.log" &
         dpid=$!
         wait_sock "$dir/d.sock" $dpid || fail "nvvgpud did not start"
 }

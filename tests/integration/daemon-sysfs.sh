@@ -53,7 +53,7 @@ ns() {
 nvgpus() { nvvgpu-sim status --socket "$S" "$1" | grep -c '"vgpu_id"'; }
 start_daemon() {
         rm -f "$dir/d.sock"
-        nvvgpud --backend "sim:$S" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/etc" --sysfs-root "$dir/sys" \
+        nvvgpud --backend "sim:$S" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/etc" --sysfs-root "$dir/sys" --libvirt "" \
                 2>>"$dir/d.log" &
         dpid=$!
         i=0

@@ -50,7 +50,7 @@ NVVGPU_SOCKET="$dir/d.sock"
 export NVVGPU_SOCKET
 start_daemon() { # the default --mdevctl-dir: /etc/mdevctl.d, ours in this namespace
         rm -f "$dir/d.sock"
-        nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" 2>>"$dir/d.log" &
+        nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --libvirt "" 2>>"$dir/d.log" &
         dpid=$!
         wait_sock "$dir/d.sock" $dpid || fail "nvvgpud did not start"
 }

@@ -37,7 +37,7 @@ nvvgpu-sim --gpus "$gpus" --socket "$dir/sim.sock" >"$dir/sim.log" 2>&1 &
 spid=$!
 wait_for "$dir/sim.sock" $spid || { echo "nvvgpu-sim did not start:"; cat "$dir/sim.log"; exit 99; }
 # shellcheck disable=SC2086
-nvvgpud --backend "sim:$dir/sim.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/mdevctl.d" ${NVVGPUD_ARGS:-} 2>"$dir/d.log" &
+nvvgpud --backend "sim:$dir/sim.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/mdevctl.d" --libvirt "" ${NVVGPUD_ARGS:-} 2>"$dir/d.log" &
 dpid=$!
 wait_for "$dir/d.sock" $dpid || { echo "nvvgpud did not start:"; cat "$dir/d.log"; exit 99; }
 NVVGPU_SOCKET="$dir/d.sock"
