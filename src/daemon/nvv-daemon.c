@@ -321,6 +321,7 @@ static const char *type_name_of(const struct nvv_pgpu *g, uint32_t type_id);
 static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x, bool replugged);
 static bool vm_matches(struct nvv_daemon *d, const char *uuid, const char *vm);
 static void note_get(struct nvv_daemon *d, const char *uuid, char vm[static NVV_IPC_NAME_MAX + 1]);
+static struct daemon_gpu *where_is(struct nvv_daemon *d, const char *uuid, struct nvv_pgpu_vgpu *ret_v);
 
 /* ---- the state store ---- */
 
@@ -751,6 +752,29 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
                 reply = do_destroy(d, &req);
         }
         r = reply_errno(reply, &msg);
+        if (r == -ENOENT && !make && !undo) {
+                /* A vGPU the firmware holds that nvvgpud does not know (its state was lost):
+                 * removing it in sysfs deletes it in the firmware; a GPU that could not be brought
+                 * up because of it is brought up again once it holds none. */
+                _cleanup_free_ char *m = NULL;
+                bool found = false;
+
+                r = nvv_pgpu_discard_vgpu(x->g, name, &found, &m);
+                if (r >= 0 && !found)
+                        r = -ENOENT;
+                if (r >= 0 && nvv_pgpu_get_state(x->g) == NVV_PGPU_FAILED && nvv_pgpu_count(x->g) == 0) {
+                        free(m);
+                        m = NULL;
+                        if (nvv_pgpu_bring_up(x->g, &m) >= 0) {
+                                dlog(d, 5, "GPU %s: brought up, now that the vGPUs nobody recorded are removed", x->info.bdf);
+                                (void) sysfs_register(d, x, NULL);
+                                autostart(d, x->info.bdf, NULL);
+                        }
+                }
+                msg = r < 0 ? "the firmware holds no such vGPU" : "a vGPU nvvgpud did not know, removed from the firmware";
+                if (r >= 0)
+                        r = 0;
+        }
         dlog(d, r < 0 ? 5 : 6, "sysfs request %u: %s%s %s on GPU %s: %s", q->id, undo ? "undo of " : "",
              nvv_sysfs_op_to_string(q->op), name, q->gpu, r < 0 ? (msg ? msg : strerror(-r)) : "done");
         return r;
@@ -1031,6 +1055,40 @@ static void discover(struct nvv_daemon *d, const struct nvv_backend_gpu *bg, siz
         }
 }
 
+/* What sysfs shows of the vGPUs (DIR/bus/mdev/devices) against what nvvgpud holds after
+ * reconciling with the firmware and the state: each difference is reported. */
+static void reconcile_sysfs(struct nvv_daemon *d, char ***log)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        if (!d->sysfs_root || asprintf(&path, "%s/bus/mdev/devices", d->sysfs_root) < 0)
+                return;
+        r = nvv_dir_list(path, NULL, NULL, 4 * NVV_STATE_MAX_VGPUS, &names);
+        if (r < 0)
+                return; /* no mdev bus there: nothing to compare */
+        for (char **n = names; n && *n; n++) {
+                struct nvv_pgpu_vgpu v;
+
+                if (!where_is(d, *n, &v))
+                        log_line(log, "vGPU %s is in %s but not nvvgpud's (not in its state, and not adoptable); left "
+                                      "alone: remove it through sysfs, or with the tool that made it", *n, path);
+        }
+        for (size_t g = 0; g < d->n_gpus; g++)
+                for (size_t k = 0; d->gpus[g].g && k < nvv_pgpu_count(d->gpus[g].g); k++) {
+                        struct nvv_pgpu_vgpu v;
+                        bool seen = false;
+
+                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) < 0 || nvv_state_bdf_valid(v.name))
+                                continue;
+                        for (char **n = names; n && *n && !seen; n++)
+                                seen = streq(*n, v.name);
+                        if (!seen)
+                                log_line(log, "vGPU %s of GPU %s is not in %s", v.name, d->gpus[g].info.bdf, path);
+                }
+}
+
 int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
 {
         struct nvv_backend_gpu *bg = NULL;
@@ -1087,6 +1145,7 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         if (d->n_gpus == 0)
                 return nvv_fail_errno(-ENODEV, reterr_msg, "no GPU behind the backend");
         autostart(d, NULL, ret_log);
+        reconcile_sysfs(d, ret_log);
         for (size_t i = 0; i < d->state->n_vgpus; i++)
                 if (!find_gpu(d, d->state->vgpus[i].gpu) || !find_gpu(d, d->state->vgpus[i].gpu)->g)
                         log_line(ret_log, "vGPU %s: its GPU %s is not here; its record stays until the GPU is back",

@@ -172,6 +172,22 @@ ns "echo 0 > $v/$VF0/nvidia/current_vgpu_type" >"$dir/o" || fail "echo 0: $(cat 
 nvvgpuctl list --gpu $VPF | grep -q "^$VF0 " && fail "VF cleared but still listed" || ok "echo 0 > current_vgpu_type frees it"
 [ "$(nvgpus 2)" = 0 ] || fail "the firmware holds $(nvgpus 2) on the VF GPU"
 
+# The state lost (a damaged file, kept aside): GPUs whose firmware holds vGPUs nobody recorded
+# cannot be brought up; those vGPUs are reported, and removing them in sysfs frees the GPU.
+kill "$dpid"; wait "$dpid"; dpid=
+echo '{"format": "nvvgpu-state", "ver' >"$dir/state/state.json"
+start_daemon
+grep -q "kept aside\|corrupt" "$dir/d.log" || fail "the damaged state file is not reported"
+grep -q "is in $dir/sys/bus/mdev/devices but not nvvgpud's" "$dir/d.log" && ok "unrecorded vGPUs are reported" ||
+        fail "unrecorded vGPUs not reported"
+nvvgpuctl gpus | grep -q "^$PF .* failed" || fail "GPU $PF: $(nvvgpuctl gpus | grep "^$PF")"
+for u in $(ls "$dir/sys/bus/mdev/devices"); do
+        ns "echo 1 > /sys/bus/mdev/devices/$u/remove" >"$dir/o" || fail "remove of unrecorded $u: $(cat "$dir/o")"
+done
+[ "$(nvgpus 0)" = 0 ] && [ "$(nvgpus 1)" = 0 ] || fail "the firmware still holds vGPUs: $(nvgpus 0) $(nvgpus 1)"
+nvvgpuctl gpus | grep -c " ready " | grep -qx 3 && ok "removing them in sysfs brings the GPUs up again" ||
+        fail "after removal: $(nvvgpuctl gpus)"
+
 kill "$dpid"; wait "$dpid"; dpid=
 echo "daemon-sysfs: $fails failed"
 [ $fails = 0 ] || { echo "--- nvvgpud's log"; cat "$dir/d.log"; exit 1; }
