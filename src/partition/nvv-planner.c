@@ -172,8 +172,9 @@ static int cmp_job_size(const void *a, const void *b)
 /*
  * The search (NVV_PLAN_SEARCH_DEFAULT). The same space as the first search, dfs() above: the
  * requests in the order of cmp_job_size (identical requests made adjacent), each on a GPU that
- * takes it or left out, created in that order. Where both finish they place equally many;
- * within a budget this one gets further (bench-plan, the differential test in test-planner):
+ * takes it or left out, created in that order. Where both finish this one places at least as
+ * many (in test-planner's differential test now and then one more: the two orders differ
+ * among requests of equal size); within a budget it gets further (bench-plan):
  *  - a run of identical requests is distributed, not permuted: each goes to the same GPU as
  *    the one before it or to one later in the run's GPU order, and the left-out ones are the
  *    last of the run;
