@@ -287,11 +287,6 @@ enum nvv_partition_mode nvv_partition_get_mode(const struct nvv_partition *p)
 
 /* ---- resources ---- */
 
-static bool unit_used(const struct nvv_partition *p, uint32_t u)
-{
-        return p->units[u / 64] >> (u % 64) & 1;
-}
-
 static void units_set(struct nvv_partition *p, uint32_t first, uint32_t n, bool on)
 {
         for (uint32_t u = first; u < first + n; u++) {
@@ -306,10 +301,71 @@ static bool units_free(const struct nvv_partition *p, uint32_t first, uint32_t n
 {
         if ((uint64_t) first + n > p->geo.placement_units)
                 return false;
-        for (uint32_t u = first; u < first + n; u++)
-                if (unit_used(p, u))
+        /* A word at a time. */
+        while (n) {
+                uint32_t b = first % 64, k = MIN(n, 64 - b);
+                uint64_t mask = (k == 64 ? ~UINT64_C(0) : (UINT64_C(1) << k) - 1) << b;
+
+                if (p->units[first / 64] & mask)
                         return false;
+                first += k;
+                n -= k;
+        }
         return true;
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+        return a < b + blen && b < a + alen;
+}
+
+#define MAX_CHID_BLOCKS 1024
+
+/*
+ * The channel blocks of `block` ids (aligned, from 0) that no vGPU's channels overlap: how
+ * many (at most limit) and the lowest. A map of the blocks marked by each vGPU's range, not
+ * a test of every block against every vGPU.
+ */
+static unsigned free_chid_blocks(const struct nvv_partition *p, uint32_t block, unsigned limit, uint32_t *ret_first)
+{
+        uint64_t used[MAX_CHID_BLOCKS / 64] = {};
+        uint64_t nb = block ? p->geo.total_chids / block : 0;
+        unsigned n = 0;
+
+        if (nb > MAX_CHID_BLOCKS) {
+                /* Not met with real geometries (block >= total / (2 x max_instance)); the slow way. */
+                for (uint64_t off = 0; off + block <= p->geo.total_chids && n < limit; off += block) {
+                        bool ok = true;
+
+                        for (size_t i = 0; ok && i < p->n; i++)
+                                if (ranges_overlap(off, block, p->vgpus[i].chid_offset, p->vgpus[i].chid_count))
+                                        ok = false;
+                        if (ok && n++ == 0 && ret_first)
+                                *ret_first = (uint32_t) off;
+                }
+                return n;
+        }
+        for (size_t i = 0; i < p->n; i++) {
+                const struct nvv_partition_vgpu *v = &p->vgpus[i];
+                uint64_t a, z;
+
+                if (!v->chid_count)
+                        continue;
+                a = v->chid_offset / block;
+                z = ((uint64_t) v->chid_offset + v->chid_count - 1) / block;
+                for (uint64_t b = a; b <= z && b < nb; b++)
+                        used[b / 64] |= UINT64_C(1) << (b % 64);
+        }
+        for (uint64_t i = 0; i * 64 < nb && n < limit; i++) {
+                uint64_t bits = nb - i * 64, f = ~used[i];
+
+                if (bits < 64)
+                        f &= (UINT64_C(1) << bits) - 1;
+                if (f && n == 0 && ret_first)
+                        *ret_first = (uint32_t) ((i * 64 + (uint64_t) __builtin_ctzll(f)) * block);
+                n += (unsigned) __builtin_popcountll(f);
+        }
+        return MIN(n, limit);
 }
 
 /* A type without placement ids for the current mode (all of them before 550; equal-size
@@ -318,11 +374,6 @@ static bool is_first_fit(const struct nvv_vgpu_type *t, enum nvv_partition_mode 
 {
         return t->placement_size == 0 ||
                (mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_count : t->heterogeneous_placement_count) == 0;
-}
-
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-        return a < b + blen && b < a + alen;
 }
 
 static uint32_t prev_pow2(uint32_t v)
@@ -471,24 +522,9 @@ static int try_create(const struct nvv_partition *p, uint32_t type_id, const cha
         block = prev_pow2(p->geo.total_chids / t->max_instance);
         if (block == 0)
                 return fail_check(NVV_CHECK_CHANNELS, reterr_check);
-        {
-                bool found = false;
-
-                for (uint64_t off = 0; off + block <= p->geo.total_chids && !found; off += block) {
-                        bool ok = true;
-
-                        for (size_t i = 0; ok && i < p->n; i++)
-                                if (ranges_overlap(off, block, p->vgpus[i].chid_offset, p->vgpus[i].chid_count))
-                                        ok = false;
-                        if (ok) {
-                                v.chid_offset = (uint32_t) off;
-                                v.chid_count = block;
-                                found = true;
-                        }
-                }
-                if (!found)
-                        return fail_check(NVV_CHECK_CHANNELS, reterr_check);
-        }
+        if (free_chid_blocks(p, block, 1, &v.chid_offset) == 0)
+                return fail_check(NVV_CHECK_CHANNELS, reterr_check);
+        v.chid_count = block;
         /* The reply: lowest unused vgpu_id from 1. */
         for (uint32_t id = 1;; id++) {
                 bool used = false;
@@ -728,14 +764,7 @@ static unsigned available_by_counting(const struct nvv_partition *p, const struc
                         places++;
                 }
         block = prev_pow2(p->geo.total_chids / t->max_instance);
-        for (uint64_t off = 0; block && off + block <= p->geo.total_chids && blocks < places; off += block) {
-                bool ok = true;
-
-                for (size_t i = 0; ok && i < p->n; i++)
-                        if (ranges_overlap(off, block, p->vgpus[i].chid_offset, p->vgpus[i].chid_count))
-                                ok = false;
-                blocks += ok;
-        }
+        blocks = places && block ? free_chid_blocks(p, block, places, NULL) : 0;
         return MIN(places, blocks);
 }
 
@@ -748,6 +777,46 @@ unsigned nvv_partition_available(const struct nvv_partition *p, uint32_t type_id
         if (is_first_fit(t, p->mode))
                 return available_by_creating(p, type_id);
         return available_by_counting(p, t);
+}
+
+/*
+ * The placements where the type could still be created: those of the mode's list whose units
+ * are all free now, if checks 3-5 of create() and the slot-size check pass (none otherwise).
+ * Every vGPU of the type made from here on, among whatever others, takes one of them (units
+ * are only taken by creating). The planner's search bounds with them what a GPU's free units
+ * can still hold.
+ */
+int nvv_partition_free_placements(const struct nvv_partition *p, uint32_t type_id, uint32_t ret[static NVV_MAX_PLACEMENTS])
+{
+        const struct nvv_vgpu_type *t;
+        const uint32_t *ids;
+        uint32_t n_ids;
+        uint64_t slot, fb_len;
+        int n = 0;
+
+        assert_return(p && ret, -EINVAL);
+        t = nvv_partition_find_type(p, type_id);
+        if (!t)
+                return -ENOENT;
+        if (is_first_fit(t, p->mode))
+                return -EOPNOTSUPP;
+        if (p->n >= p->max_vgpus || nvv_partition_count_type(p, type_id) >= t->max_instance)
+                return 0;
+        if (p->mode == NVV_PARTITION_HOMOGENEOUS)
+                for (size_t i = 0; i < p->n; i++)
+                        if (p->vgpus[i].type_id != type_id)
+                                return 0;
+        slot = (uint64_t) t->placement_size * p->unit_size;
+        fb_len = ALIGN_UP(t->fb_length, p->geo.vmmu_segment);
+        if (fb_len > slot || fb_len + t->gsp_heap_size > slot)
+                return 0;
+        ids = p->mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_ids : t->heterogeneous_placement_ids;
+        n_ids = MIN(p->mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_count : t->heterogeneous_placement_count,
+                    (uint32_t) NVV_MAX_PLACEMENTS);
+        for (uint32_t i = 0; i < n_ids; i++)
+                if (units_free(p, ids[i], t->placement_size))
+                        ret[n++] = ids[i];
+        return n;
 }
 
 unsigned nvv_partition_available_by_creating(const struct nvv_partition *p, uint32_t type_id)

@@ -131,6 +131,13 @@ unsigned nvv_partition_available(const struct nvv_partition *p, uint32_t type_id
  * tests). */
 unsigned nvv_partition_available_by_creating(const struct nvv_partition *p, uint32_t type_id);
 
+/* The placement ids a type with placement ids could still be created at: those whose units
+ * are all free, if the GPU has a slot, an instance and (equal-size mode) no other type for it;
+ * none otherwise. Each covers the type's placement_size units from the id. Returns how many
+ * (>= 0), -EOPNOTSUPP for a type placed first-fit in this mode (it may take any free FB),
+ * -ENOENT for an unknown type. */
+int nvv_partition_free_placements(const struct nvv_partition *p, uint32_t type_id, uint32_t ret[static NVV_MAX_PLACEMENTS]);
+
 size_t nvv_partition_count(const struct nvv_partition *p);
 const struct nvv_partition_vgpu *nvv_partition_get(const struct nvv_partition *p, size_t i);
 const struct nvv_partition_vgpu *nvv_partition_find(const struct nvv_partition *p, const char *name);

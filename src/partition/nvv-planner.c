@@ -172,20 +172,26 @@ static int cmp_job_size(const void *a, const void *b)
 /*
  * The search (NVV_PLAN_SEARCH_DEFAULT). The same space as the first search, dfs() above: the
  * requests in the order of cmp_job_size (identical requests made adjacent), each on a GPU that
- * takes it or left out, created in that order. Where both finish they place equally many;
- * within a budget this one gets further (bench-plan, the differential test in test-planner):
+ * takes it or left out, created in that order. Where both finish this one places at least as
+ * many (in test-planner's differential test now and then one more: the two orders differ
+ * among requests of equal size); within a budget it gets further (bench-plan):
  *  - a run of identical requests is distributed, not permuted: each goes to the same GPU as
  *    the one before it or to one later in the run's GPU order, and the left-out ones are the
  *    last of the run;
- *  - the bound counts, for the requests still to place, what fits by each GPU's free FB and
- *    VF slots and by how many of each request the GPU would still take (available());
+ *  - the bound is the least of several, cheapest first (search2_bound()): the slot bound
+ *    (free placements as intervals of units, priced per class), the geometry bound (the units
+ *    each set of classes can still reach, per GPU), what fits by each GPU's free FB and VF
+ *    slots and by how many of each request the GPU would still take (available()), and a
+ *    priced form of the latter;
  *  - a GPU in the same state as one tried at the same step is not tried again (states are
  *    compared by an order-free hash of their vGPUs, then in full);
  *  - a pool state met before at the start of a run (the same GPUs in the same states, in any
  *    order) is not searched again unless it could now beat the best (memo of upper bounds).
- * Every step changes one GPU; what the bound needs of it is updated for that GPU alone. A run
- * is left out first where that does not lower the bound (good assignments leave out large
- * requests; finding one early prunes more).
+ * Every step changes one GPU; what the bounds need of it is updated for that GPU alone and put
+ * back from a copy when the step is undone. A run is left out first where that does not lower
+ * the bound (good assignments leave out large requests; finding one early prunes more). The
+ * search stops when the best found reaches the bound at the root, or at the budget with the
+ * best found (NVV_PLAN_DEFAULT_MAX_STEPS says why its default is what it is).
  */
 
 #define MEMO_SIZE (1u << 15)
@@ -225,6 +231,24 @@ struct search2 {
         double *lambda;         /* per class: the price of the bound below, fixed at the root */
         size_t *by_ratio;       /* classes by (1 - lambda) / bytes, best first */
         double *xsum;           /* scratch: per class, how many the GPUs' relaxations take */
+        /* the geometry bound (geo_bound()), when there are at most GEO_MAX_CLS classes */
+        bool geo;
+        size_t words;           /* of a unit map */
+        uint64_t *win;          /* [(g * n_cls + c) * words]: the units class c could take on g */
+        bool *anyfb;            /* [g * n_cls + c]: class c is placed first-fit on g (any free FB) */
+        uint64_t *cov;          /* [(g << n_cls) + T]: FB the classes in T can reach on g */
+        uint64_t *reach;        /* [T]: the same summed over the GPUs */
+        /* the slot bound (slot_bound()), where every class has placement ids on every GPU */
+        bool slots;
+        uint64_t *ends;         /* [(g * n_cls + c) * words]: bit e: a free placement of c ends at unit e + 1 */
+        uint32_t *psize;        /* [g * n_cls + c]: its placement size, units */
+        double *mu;             /* per class: the price of slot_bound(), fixed at the root */
+        double *vg;             /* [g * n_cls + c0]: g's best packing from class c0 on, at those prices */
+        uint64_t *vstamp;       /* [g * n_cls + c0]: vg is for g's state stamped so (computed when asked) */
+        uint64_t *gstamp, stamps; /* per GPU: its state's stamp; the last one given */
+        /* what the step at position k changed, to put back */
+        uint64_t *savedw, *savede, *savedcov, *savedvs, *savedgs;
+        double *savedvg;
         int *assign, *best;
         size_t placed, best_placed, root_bound;
         uint64_t steps, max_steps;
@@ -296,13 +320,263 @@ static void gpu_change(struct search2 *s, size_t g, const struct nvv_partition_v
 static double lagrange_bound(const struct search2 *s, size_t k, const double *lambda, const size_t *by_ratio,
                              double *xsum);
 
+/*
+ * The geometry bound. On GPU g the vGPUs of a set T of classes can only lie in the units
+ * that some class of T could still take (nvv_partition_reach(): the L40S's 4Q, 8Q and 16Q
+ * only in units 0-31, a 16Q only at 0 or 16, ...), and in no more than the GPU's free FB:
+ * bytes_T(g) <= cov_g(T) = min(|union of their windows| x unit size, free FB), a coverage
+ * function, so submodular, as is its sum over the GPUs, reach(T). With y_c the bytes that
+ * class c takes over all GPUs (at least bytes_c per request), y(T) <= reach(T) for every T
+ * and y_c <= bytes_c x u_c, u_c = min(left_c, the GPUs' avail summed): a polymatroid cut by
+ * a box, whose rank is F(S) = min over T in S of reach(T) + sum over S \ T of bytes_c u_c.
+ * Counting requests values a byte of class c at 1 / bytes_c, so the greedy (Edmonds),
+ * smallest class first, is optimal on it: class k of the order gets
+ * (F(S_k) - F(S_k-1)) / bytes_k. Its total, rounded down, bounds what can still be placed.
+ */
+#define GEO_MAX_CLS 8
+
+/* Without -mpopcnt the builtin is a library call; this is inlined. */
+static inline uint64_t popcount64(uint64_t x)
+{
+        x -= (x >> 1) & UINT64_C(0x5555555555555555);
+        x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+        x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+        return (x * UINT64_C(0x0101010101010101)) >> 56;
+}
+#define UNIT_WORDS (NVV_PARTITION_MAX_UNITS / 64)
+
+/* cov of GPU g for the sets of classes from c on (those the steps below still look at). */
+static void gpu_cov(struct search2 *s, size_t g, size_t c)
+{
+        const struct nvv_partition *part = nvv_pool_get(s->pool, g)->part;
+        uint64_t unit = nvv_partition_unit_size(part), f = s->free_fb[g], *cov = &s->cov[g << s->n_cls];
+        uint64_t u[(1u << GEO_MAX_CLS) * UNIT_WORDS];
+        bool any[1u << GEO_MAX_CLS];
+        size_t nt = (size_t) 1 << (s->n_cls - c), w = s->words;
+
+        memset(u, 0, w * sizeof(u[0]));
+        any[0] = false;
+        for (size_t t = 0; t < nt; t++) {
+                size_t T = t << c;
+                uint64_t v = 0;
+
+                if (t) {
+                        size_t i = c + (size_t) __builtin_ctzll(t), r = t & (t - 1);
+                        const uint64_t *wc = &s->win[(g * s->n_cls + i) * w];
+
+                        for (size_t j = 0; j < w; j++)
+                                u[t * w + j] = u[r * w + j] | wc[j];
+                        any[t] = any[r] || s->anyfb[g * s->n_cls + i];
+                }
+                if (any[t])
+                        v = f;
+                else {
+                        for (size_t j = 0; j < w; j++)
+                                v += popcount64(u[t * w + j]);
+                        v = MIN(v * unit, f);
+                }
+                s->reach[T] += v - cov[T];
+                cov[T] = v;
+        }
+}
+
+/* The free placements of GPU g for the classes from c on, as windows and as slot ends (none
+ * where it takes no more of the class). */
+static void gpu_win(struct search2 *s, size_t g, size_t c)
+{
+        const struct nvv_partition *part = nvv_pool_get(s->pool, g)->part;
+
+        for (; c < s->n_cls; c++) {
+                uint32_t ids[NVV_MAX_PLACEMENTS], size;
+                size_t i = g * s->n_cls + c;
+                uint64_t *w = &s->win[i * s->words], *e = &s->ends[i * s->words];
+                int r = 0;
+
+                s->anyfb[i] = false;
+                memset(w, 0, s->words * sizeof(uint64_t));
+                memset(e, 0, s->words * sizeof(uint64_t));
+                if (!s->avail[i])
+                        continue;
+                r = nvv_partition_free_placements(part, s->rtype[i]->type_id, ids);
+                if (r == -EOPNOTSUPP) {
+                        s->anyfb[i] = true;
+                        continue;
+                }
+                size = s->psize[i];
+                for (int k = 0; k < r; k++) {
+                        for (uint32_t u = ids[k]; u < ids[k] + size; u++)
+                                w[u / 64] |= UINT64_C(1) << (u % 64);
+                        e[(ids[k] + size - 1) / 64] |= UINT64_C(1) << ((ids[k] + size - 1) % 64);
+                }
+        }
+}
+
+/*
+ * The slot bound. The vGPUs still to come on GPU g take free placements of their classes that
+ * do not overlap (intervals of units), at most left_c of class c over all GPUs. Pricing that
+ * limit by mu_c in [0, 1]: at most sum_c mu_c left_c + sum_g (the best packing of g's free
+ * placements, each worth 1 - mu_c). A packing of intervals is found exactly by a pass over
+ * the units (slot_dp), and the bound sees what the volume bound does not: a 12Q at unit 0
+ * spoils the 8Q placement at 8. The prices are fitted at the root (slot_fit); each GPU's
+ * packing value is kept per first class and redone for the GPU a step changes.
+ */
+static double slot_dp(const struct search2 *s, size_t g, size_t c0, const double *mu, unsigned *cnt)
+{
+        uint32_t units = nvv_partition_get_geometry(nvv_pool_get(s->pool, g)->part)->placement_units;
+        double dp[NVV_PARTITION_MAX_UNITS + 1];
+        int8_t how[NVV_PARTITION_MAX_UNITS + 1];
+        uint64_t any[UNIT_WORDS] = {};
+        size_t nc = s->n_cls;
+
+        for (size_t c = c0; c < nc; c++)
+                if (mu[c] < 1.0)
+                        for (size_t i = 0; i < s->words; i++)
+                                any[i] |= s->ends[(g * nc + c) * s->words + i];
+        dp[0] = 0;
+        for (uint32_t e = 1; e <= units; e++) {
+                dp[e] = dp[e - 1];
+                how[e] = -1;
+                if (!(any[(e - 1) / 64] >> ((e - 1) % 64) & 1))
+                        continue;
+                for (size_t c = c0; c < nc; c++) {
+                        const uint64_t *en = &s->ends[(g * nc + c) * s->words];
+                        double v;
+
+                        if (mu[c] >= 1.0 || !(en[(e - 1) / 64] >> ((e - 1) % 64) & 1))
+                                continue;
+                        v = dp[e - s->psize[g * nc + c]] + (1.0 - mu[c]);
+                        if (v > dp[e]) {
+                                dp[e] = v;
+                                how[e] = (int8_t) c;
+                        }
+                }
+        }
+        if (cnt)
+                for (uint32_t e = units; e > 0;) {
+                        if (how[e] < 0) {
+                                e--;
+                                continue;
+                        }
+                        cnt[how[e]]++;
+                        e -= s->psize[g * nc + (size_t) how[e]];
+                }
+        return dp[units];
+}
+
+static double slot_bound(struct search2 *s, size_t k)
+{
+        size_t c0 = s->cls_of[k], nc = s->n_cls;
+        double total = 0;
+
+        for (size_t g = 0; g < s->n_gpus; g++) {
+                if (s->vstamp[g * nc + c0] != s->gstamp[g]) {
+                        s->vg[g * nc + c0] = slot_dp(s, g, c0, s->mu, NULL);
+                        s->vstamp[g * nc + c0] = s->gstamp[g];
+                }
+                total += s->vg[g * nc + c0];
+        }
+        for (size_t c = c0; c < nc; c++)
+                total += s->mu[c] * (double) (c == c0 ? s->cls[c].end - k : s->cls[c].end - s->cls[c].first);
+        return total;
+}
+
+static void slot_fit(struct search2 *s)
+{
+        double mu[GEO_MAX_CLS] = {}, best_v = -1, step = 0.5;
+        unsigned cnt[GEO_MAX_CLS];
+
+        for (unsigned it = 0; it < 80; it++) {
+                double v = 0;
+
+                memset(cnt, 0, sizeof(cnt));
+                for (size_t c = 0; c < s->n_cls; c++)
+                        v += mu[c] * (double) (s->cls[c].end - s->cls[c].first);
+                for (size_t g = 0; g < s->n_gpus; g++)
+                        v += slot_dp(s, g, 0, mu, cnt);
+                if (best_v < 0 || v < best_v) {
+                        best_v = v;
+                        memcpy(s->mu, mu, s->n_cls * sizeof(mu[0]));
+                } else
+                        step *= 0.85;
+                for (size_t c = 0; c < s->n_cls; c++) {
+                        double left = (double) (s->cls[c].end - s->cls[c].first);
+
+                        /* Classes the packings take more of than there are get dearer. */
+                        mu[c] += step * ((double) cnt[c] - left) / MAX(left, 1.0);
+                        mu[c] = MIN(MAX(mu[c], 0.0), 1.0);
+                }
+        }
+}
+
+static double geo_bound(const struct search2 *s, size_t k)
+{
+        size_t c0 = s->cls_of[k], m = 0, cls[GEO_MAX_CLS];
+        uint64_t gm[1u << GEO_MAX_CLS], bu[GEO_MAX_CLS];
+        int64_t sbu[1u << GEO_MAX_CLS], mn[GEO_MAX_CLS];
+        double total = 0;
+        int64_t prev = 0, best = 0, acc = 0;
+
+        /* The classes still to place that some GPU takes, smallest first. */
+        for (size_t i = 0; i < s->n_cls; i++) {
+                size_t c = s->by_bytes[i], left, cap = 0;
+
+                if (c < c0)
+                        continue;
+                left = c == c0 ? s->cls[c].end - k : s->cls[c].end - s->cls[c].first;
+                for (size_t g = 0; g < s->n_gpus; g++)
+                        cap += s->avail[g * s->n_cls + c];
+                left = MIN(left, cap);
+                if (!left)
+                        continue;
+                bu[m] = (uint64_t) left * s->cls[c].bytes;
+                mn[m] = INT64_MAX;
+                cls[m++] = c;
+        }
+        gm[0] = 0;
+        sbu[0] = 0;
+        for (size_t t = 1; t < ((size_t) 1 << m); t++) {
+                size_t i = (size_t) __builtin_ctzll(t), r = t & (t - 1), h = 63 - (size_t) __builtin_clzll(t);
+                int64_t v;
+
+                gm[t] = gm[r] | (UINT64_C(1) << cls[i]);
+                sbu[t] = sbu[r] + (int64_t) bu[i];
+                v = (int64_t) s->reach[gm[t]] - sbu[t];
+                if (v < mn[h])
+                        mn[h] = v;
+        }
+        for (size_t i = 0; i < m; i++) {
+                int64_t f;
+
+                acc += (int64_t) bu[i];
+                best = MIN(best, mn[i]);
+                f = acc + best;
+                if (f > prev)
+                        total += (double) (f - prev) / (double) s->cls[cls[i]].bytes;
+                prev = MAX(prev, f);
+        }
+        return total;
+}
+
 /* The most of the requests from position k on that can still be placed; once it is known to
  * be at most enough, the dearer part is not computed. */
-static size_t search2_bound(const struct search2 *s, size_t k, size_t enough)
+static size_t search2_bound(struct search2 *s, size_t k, size_t enough)
 {
-        size_t c0 = s->cls_of[k], per_gpu = 0, all = 0;
+        size_t c0 = s->cls_of[k], per_gpu = 0, all = 0, best = s->n - k;
         uint64_t free_all = 0, slots_all = 0;
 
+        /* Cheapest first; stop once one says it is not enough. */
+#define TAKE(x)                                                                         \
+        do {                                                                            \
+                double _x = (x);                                                        \
+                if (_x + 1e-6 < (double) best)                                          \
+                        best = (size_t) (_x + 1e-6); /* floor, with room for rounding */ \
+                if (best <= enough)                                                     \
+                        return best;                                                    \
+        } while (0)
+        if (s->slots)
+                TAKE(slot_bound(s, k));
+        if (s->geo)
+                TAKE(geo_bound(s, k));
         for (size_t g = 0; g < s->n_gpus; g++) {
                 uint64_t f = s->free_fb[g];
                 size_t ub = 0;
@@ -342,16 +616,11 @@ static size_t search2_bound(const struct search2 *s, size_t k, size_t enough)
                 all += t;
                 free_all -= (uint64_t) t * s->cls[c].bytes;
         }
-        all = MIN(all, (size_t) slots_all);
-        all = MIN(all, per_gpu);
-        if (s->lambda && all > enough) {
-                double lb = lagrange_bound(s, k, s->lambda, s->by_ratio, NULL);
-
-                /* floor, with room for rounding */
-                if (lb + 1e-6 < (double) all)
-                        all = (size_t) (lb + 1e-6);
-        }
-        return all;
+        TAKE(MIN(MIN(all, (size_t) slots_all), per_gpu));
+        if (s->lambda)
+                TAKE(lagrange_bound(s, k, s->lambda, s->by_ratio, NULL));
+#undef TAKE
+        return best;
 }
 
 /*
@@ -467,6 +736,48 @@ static void record_best(struct search2 *s)
         }
 }
 
+/* What a step at position k (class c) changes of GPU g's bound data, kept to be put back. */
+static void step_save(struct search2 *s, size_t k, size_t g, size_t c)
+{
+        size_t nc = s->n_cls, w = s->words;
+
+        memcpy(&s->saved[k * nc + c], &s->avail[g * nc + c], (nc - c) * sizeof(unsigned));
+        if (!s->geo)
+                return;
+        memcpy(&s->savedw[(k * nc + c) * w], &s->win[(g * nc + c) * w], (nc - c) * w * sizeof(uint64_t));
+        memcpy(&s->savede[(k * nc + c) * w], &s->ends[(g * nc + c) * w], (nc - c) * w * sizeof(uint64_t));
+        for (size_t t = 0; t < ((size_t) 1 << (nc - c)); t++)
+                s->savedcov[(k << nc) + t] = s->cov[(g << nc) + (t << c)];
+        if (!s->slots)
+                return;
+        memcpy(&s->savedvg[k * nc + c], &s->vg[g * nc + c], (nc - c) * sizeof(double));
+        memcpy(&s->savedvs[k * nc + c], &s->vstamp[g * nc + c], (nc - c) * sizeof(uint64_t));
+        s->savedgs[k] = s->gstamp[g];
+        s->gstamp[g] = ++s->stamps;
+}
+
+static void step_restore(struct search2 *s, size_t k, size_t g, size_t c)
+{
+        size_t nc = s->n_cls, w = s->words;
+
+        memcpy(&s->avail[g * nc + c], &s->saved[k * nc + c], (nc - c) * sizeof(unsigned));
+        if (!s->geo)
+                return;
+        memcpy(&s->win[(g * nc + c) * w], &s->savedw[(k * nc + c) * w], (nc - c) * w * sizeof(uint64_t));
+        memcpy(&s->ends[(g * nc + c) * w], &s->savede[(k * nc + c) * w], (nc - c) * w * sizeof(uint64_t));
+        for (size_t t = 0; t < ((size_t) 1 << (nc - c)); t++) {
+                size_t T = t << c;
+
+                s->reach[T] += s->savedcov[(k << nc) + t] - s->cov[(g << nc) + T];
+                s->cov[(g << nc) + T] = s->savedcov[(k << nc) + t];
+        }
+        if (!s->slots)
+                return;
+        memcpy(&s->vg[g * nc + c], &s->savedvg[k * nc + c], (nc - c) * sizeof(double));
+        memcpy(&s->vstamp[g * nc + c], &s->savedvs[k * nc + c], (nc - c) * sizeof(uint64_t));
+        s->gstamp[g] = s->savedgs[k];
+}
+
 static void dfs2(struct search2 *s, size_t k, size_t minpos)
 {
         size_t tried[NVV_POOL_MAX_GPUS], n_tried = 0, c, entry_placed = s->placed, bound;
@@ -528,9 +839,13 @@ static void dfs2(struct search2 *s, size_t k, size_t minpos)
                 tried[n_tried++] = g;
                 if (nvv_partition_create(part, s->rtype[g * s->n_cls + c]->type_id, name, &v, NULL) < 0)
                         continue;
-                memcpy(&s->saved[k * s->n_cls + c], &s->avail[g * s->n_cls + c], (s->n_cls - c) * sizeof(unsigned));
+                step_save(s, k, g, c);
                 gpu_change(s, g, &v, true);
                 gpu_avail(s, g, c);
+                if (s->geo) {
+                        gpu_win(s, g, c);
+                        gpu_cov(s, g, c);
+                }
                 s->assign[k] = (int) g;
                 s->placed++;
                 dfs2(s, k + 1, p);
@@ -538,7 +853,7 @@ static void dfs2(struct search2 *s, size_t k, size_t minpos)
                 s->assign[k] = -1;
                 (void) nvv_partition_remove(part, name);
                 gpu_change(s, g, &v, false);
-                memcpy(&s->avail[g * s->n_cls + c], &s->saved[k * s->n_cls + c], (s->n_cls - c) * sizeof(unsigned));
+                step_restore(s, k, g, c);
         }
         if (s->done || s->aborted)
                 return;
@@ -639,6 +954,51 @@ static int search2_run(struct nvv_pool *work, struct job **sorted, size_t n, con
                 }
                 gpu_terms(&s, g);
         }
+        s.geo = n && s.n_cls <= GEO_MAX_CLS;
+        if (s.geo) {
+                for (size_t g = 0; g < ng; g++)
+                        s.words = MAX(s.words, (size_t) (nvv_partition_get_geometry(nvv_pool_get(work, g)->part)->placement_units + 63) / 64);
+                s.words = MAX(s.words, (size_t) 1);
+                s.win = calloc(ng * s.n_cls * s.words, sizeof(uint64_t));
+                s.anyfb = calloc(ng * s.n_cls, sizeof(bool));
+                s.cov = calloc(ng << s.n_cls, sizeof(uint64_t));
+                s.reach = calloc((size_t) 1 << s.n_cls, sizeof(uint64_t));
+                s.ends = calloc(ng * s.n_cls * s.words, sizeof(uint64_t));
+                s.psize = calloc(ng * s.n_cls, sizeof(uint32_t));
+                s.mu = calloc(s.n_cls, sizeof(double));
+                s.vg = calloc(ng * s.n_cls, sizeof(double));
+                s.vstamp = calloc(ng * s.n_cls, sizeof(uint64_t));
+                s.gstamp = calloc(ng, sizeof(uint64_t));
+                s.savedvs = calloc(n * s.n_cls, sizeof(uint64_t));
+                s.savedgs = calloc(n, sizeof(uint64_t));
+                s.savedw = calloc(n * s.n_cls * s.words, sizeof(uint64_t));
+                s.savede = calloc(n * s.n_cls * s.words, sizeof(uint64_t));
+                s.savedcov = calloc(n << s.n_cls, sizeof(uint64_t));
+                s.savedvg = calloc(n * s.n_cls, sizeof(double));
+                if (!s.win || !s.anyfb || !s.cov || !s.reach || !s.ends || !s.psize || !s.mu || !s.vg || !s.vstamp || !s.gstamp ||
+                    !s.savedvs || !s.savedgs ||
+                    !s.savedw || !s.savede || !s.savedcov || !s.savedvg)
+                        goto out;
+                s.slots = true;
+                for (size_t g = 0; g < ng; g++) {
+                        const struct nvv_partition *part = nvv_pool_get(work, g)->part;
+
+                        for (size_t c = 0; c < s.n_cls; c++) {
+                                const struct nvv_catalog_type *t = s.rtype[g * s.n_cls + c];
+                                const struct nvv_vgpu_type *vt = t ? nvv_partition_find_type(part, t->type_id) : NULL;
+
+                                s.psize[g * s.n_cls + c] = vt ? vt->placement_size : 0;
+                        }
+                        gpu_win(&s, g, 0);
+                        gpu_cov(&s, g, 0);
+                        s.gstamp[g] = ++s.stamps;
+                        for (size_t c = 0; c < s.n_cls; c++)
+                                if (s.anyfb[g * s.n_cls + c])
+                                        s.slots = false;
+                }
+                if (s.slots)
+                        slot_fit(&s);
+        }
         if (n && s.n_cls <= NVV_PLAN_MAX_REQUESTS) {
                 s.lambda = calloc(s.n_cls, sizeof(double));
                 s.by_ratio = calloc(s.n_cls, sizeof(size_t));
@@ -673,6 +1033,22 @@ out:
         free(s.lambda);
         free(s.by_ratio);
         free(s.xsum);
+        free(s.win);
+        free(s.anyfb);
+        free(s.cov);
+        free(s.reach);
+        free(s.ends);
+        free(s.psize);
+        free(s.mu);
+        free(s.vg);
+        free(s.vstamp);
+        free(s.gstamp);
+        free(s.savedvs);
+        free(s.savedgs);
+        free(s.savedw);
+        free(s.savede);
+        free(s.savedcov);
+        free(s.savedvg);
         return r;
 }
 

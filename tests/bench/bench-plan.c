@@ -4,16 +4,20 @@
  *
  * The workload of issue 8: `nvvgpuctl plan` asked of a running host, 16 x L40S, for a batch of
  * 96 random L40S Q vGPUs of 2-24 GiB (the batch of bench-partition's "Batch plan" section,
- * whose 96-request figures the issue quotes), search budget 200000 steps. Unlike there the
+ * whose 96-request figures the issue quotes). Unlike there the
  * GPUs are not empty: each starts from a live partition (nvv_pool_add_partition) that has been
  * used for a while, vGPUs created and some destroyed again, so the free space is in holes;
  * two of the sixteen run in equal-size mode holding one type. Each batch is planned by the
- * current search and by the first one (NVV_PLAN_SEARCH_V1, the baseline), by turns, on the
- * same pool. Every batch must need the search (the in-order pass leaves something over).
+ * current search as `plan` runs it (its default budget, NVV_PLAN_DEFAULT_MAX_STEPS) and by
+ * the first one (NVV_PLAN_SEARCH_V1, the baseline) with a budget of 200000 steps, by turns,
+ * on the same pool. Every batch must need the search (the in-order pass leaves something
+ * over). For reference, not timed against a goal, the current search also runs with the
+ * baseline's 200000 steps: what its smaller default budget gives up.
  *
- * Reported: per plan call p50/p99/max of both, search steps, how many searches finished, and
- * vGPUs placed. Goals: p99 of the current search <= 100 ms, and on every batch it places at
- * least as many as the baseline (any batch where it places fewer is printed and fails).
+ * Reported: per plan call p50/p99/max, search steps, how many searches finished (proved
+ * optimal within the search's space), and vGPUs placed. Goals: p99 of the current search
+ * <= 100 ms, and on every batch it places at least as many as the baseline (any batch where
+ * it places fewer is printed and fails).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,7 +36,7 @@
 #define N_GPUS 16
 #define N_REQ 96
 #define N_BATCHES 96
-#define MAX_STEPS 200000
+#define BASELINE_STEPS 200000
 #define TARGET_P99_MS 100.0
 
 static struct nvv_catalog *catalog;
@@ -157,6 +161,7 @@ static bool plan_replays(const struct nvv_pool *pool, const struct nvv_plan_resu
 struct side {
         const char *name;
         enum nvv_plan_search search;
+        uint64_t max_steps;             /* 0: the default */
         double ms[N_BATCHES];
         uint64_t steps[N_BATCHES];
         unsigned placed[N_BATCHES];
@@ -167,7 +172,7 @@ struct side {
 static void plan_one(const struct nvv_pool *pool, const struct nvv_plan_request *q, struct side *sd, unsigned b)
 {
         struct nvv_plan_options o = {
-                .prefs = { NVV_PLACE_PACK, NVV_NUMA_IGNORE }, .max_steps = MAX_STEPS, .search = sd->search,
+                .prefs = { NVV_PLACE_PACK, NVV_NUMA_IGNORE }, .max_steps = sd->max_steps, .search = sd->search,
         };
         struct nvv_plan_result *res = NULL;
         uint64_t t0;
@@ -204,9 +209,10 @@ static void report(struct side *sd)
         memcpy(st, sd->steps, sizeof(st));
         qsort(ms, N_BATCHES, sizeof(ms[0]), bench_cmp_double);
         qsort(st, N_BATCHES, sizeof(st[0]), cmp_u64);
-        printf("   %-9s p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms   steps p50 %7" PRIu64 " max %7" PRIu64
-               "   finished %2u/%u   placed %lu\n",
-               sd->name, bench_percentile(ms, N_BATCHES, 50), bench_percentile(ms, N_BATCHES, 99), ms[N_BATCHES - 1],
+        printf("   %-14s budget %6" PRIu64 "   p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms   steps p50 %6" PRIu64
+               " max %6" PRIu64 "   finished %2u/%u   placed %lu\n",
+               sd->name, sd->max_steps ? sd->max_steps : (uint64_t) NVV_PLAN_DEFAULT_MAX_STEPS,
+               bench_percentile(ms, N_BATCHES, 50), bench_percentile(ms, N_BATCHES, 99), ms[N_BATCHES - 1],
                st[N_BATCHES / 2], st[N_BATCHES - 1], sd->complete, N_BATCHES, sd->total_placed);
 }
 
@@ -214,11 +220,12 @@ int main(void)
 {
         static const char *const req_types[] = { "L40S-2Q", "L40S-4Q", "L40S-8Q", "L40S-12Q", "L40S-16Q", "L40S-24Q" };
         struct side cur = { .name = "current", .search = NVV_PLAN_SEARCH_DEFAULT };
-        struct side base = { .name = "baseline", .search = NVV_PLAN_SEARCH_V1 };
+        struct side base = { .name = "baseline", .search = NVV_PLAN_SEARCH_V1, .max_steps = BASELINE_STEPS };
+        struct side ref = { .name = "current@200000", .search = NVV_PLAN_SEARCH_DEFAULT, .max_steps = BASELINE_STEPS };
         struct nvv_fwdb *db = NULL;
         char *msg = NULL;
         uint64_t s = 0x8a11;
-        unsigned worse = 0, better = 0;
+        unsigned worse = 0, better = 0, ref_better = 0;
         double p99;
         int ok = 1;
 
@@ -234,9 +241,10 @@ int main(void)
         }
         printf("bench-plan: firmware sizing %s, catalog %s\n", fw->release, nvv_catalog_default_dir());
         printf("Plan against live state: %d x L40S (14 mixed-size, 2 equal-size, each part-used and fragmented),\n"
-               "%d batches of %d random L40S Q requests (2-24 GiB), pack, budget %d steps; current search and\n"
-               "baseline (the first search) by turns on the same pool\n",
-               N_GPUS, N_BATCHES, N_REQ, MAX_STEPS);
+               "%d batches of %d random L40S Q requests (2-24 GiB), pack; the current search (its default budget)\n"
+               "and the baseline (the first search, %d steps) by turns on the same pool; current@%d: the\n"
+               "current search with the baseline's budget, for reference (not a goal)\n",
+               N_GPUS, N_BATCHES, N_REQ, BASELINE_STEPS, BASELINE_STEPS);
         for (unsigned b = 0; b < N_BATCHES; b++) {
                 struct nvv_pool *pool = live_pool(&s);
                 struct nvv_plan_request q[N_REQ];
@@ -261,6 +269,8 @@ int main(void)
                         worse++;
                 }
                 better += cur.placed[b] > base.placed[b];
+                plan_one(pool, q, &ref, b);
+                ref_better += ref.placed[b] > cur.placed[b];
                 nvv_pool_free(pool);
         }
         if (cur.searched != N_BATCHES || base.searched != N_BATCHES) {
@@ -270,10 +280,13 @@ int main(void)
         }
         report(&cur);
         report(&base);
+        report(&ref);
         p99 = bench_percentile(cur.ms, N_BATCHES, 99);
         printf("   placed: current more on %u batches, fewer on %u, the same on %u\n", better, worse,
                N_BATCHES - better - worse);
         printf("   p99 current / baseline: %.2fx\n", p99 / bench_percentile(base.ms, N_BATCHES, 99));
+        printf("   the smaller budget: current@%d placed more on %u batches, %ld vGPUs in all\n", BASELINE_STEPS,
+               ref_better, (long) ref.total_placed - (long) cur.total_placed);
         if (worse) {
                 printf("   GOAL MISSED: the current search placed fewer than the baseline on %u batches\n", worse);
                 ok = 0;

@@ -551,6 +551,102 @@ static void test_available_counted(void **state)
         assert_true(nonzero > compared / 10 && nonzero < compared);
 }
 
+static bool id_in(const uint32_t *ids, int n, uint32_t id)
+{
+        for (int i = 0; i < n; i++)
+                if (ids[i] == id)
+                        return true;
+        return false;
+}
+
+/*
+ * free_placements(), which the search's bounds rest on, on random states: a placement id
+ * where a create would succeed is in it; one in it fails, if at all, only for want of a
+ * channel block; and every vGPU made afterwards, of whatever types in whatever order, lies
+ * at a placement its type had in the list at the start.
+ */
+static void test_free_placements(void **state)
+{
+        static const struct {
+                const char *model;
+                enum nvv_partition_mode mode;
+        } hosts[] = {
+                { "L40S", NVV_PARTITION_HETEROGENEOUS }, { "L40S", NVV_PARTITION_HOMOGENEOUS },
+                { "H100", NVV_PARTITION_HETEROGENEOUS }, { "L4", NVV_PARTITION_HETEROGENEOUS },
+        };
+        uint64_t s = 0xf7ee;
+        unsigned listed = 0, later = 0;
+
+        for (size_t h = 0; h < ELEMENTSOF(hosts); h++)
+                for (unsigned round = 0; round < 40; round++) {
+                        struct nvv_pool_gpu_config c = {
+                                .name = "gpu0", .model = nvv_catalog_find_gpu(catalog, hosts[h].model),
+                                .fw = nvv_fwdb_find(fwdb, "595.45.04"), .numa_node = -1,
+                        };
+                        _cleanup_(nvv_partition_freep) struct nvv_partition *p = NULL;
+                        uint32_t ids[64][NVV_MAX_PLACEMENTS];
+                        int n_ids[64];
+                        unsigned ops = (unsigned) (rnd(&s) % 16);
+
+                        assert_non_null(c.model);
+                        assert_true(c.model->n_types <= 64);
+                        p = live_partition(&c, hosts[h].mode);
+                        for (unsigned i = 0; i < ops; i++) {
+                                char name[16];
+
+                                snprintf(name, sizeof(name), "v%u", i);
+                                if (rnd(&s) % 4 == 0 && nvv_partition_count(p))
+                                        (void) nvv_partition_remove(p, nvv_partition_get(p, rnd(&s) % nvv_partition_count(p))->name);
+                                else
+                                        (void) nvv_partition_create(p, c.model->types[rnd(&s) % c.model->n_types].type_id, name,
+                                                                    NULL, NULL);
+                        }
+                        for (size_t k = 0; k < c.model->n_types; k++) {
+                                const struct nvv_vgpu_type *t = nvv_partition_find_type(p, c.model->types[k].type_id);
+                                const uint32_t *all;
+                                uint32_t n_all;
+
+                                n_ids[k] = t ? nvv_partition_free_placements(p, t->type_id, ids[k]) : -1;
+                                if (!t)
+                                        continue;
+                                /* 595.45.04 gives every type placement ids in both modes. */
+                                assert_true(n_ids[k] >= 0);
+                                all = hosts[h].mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_ids
+                                                                                 : t->heterogeneous_placement_ids;
+                                n_all = hosts[h].mode == NVV_PARTITION_HOMOGENEOUS ? t->homogeneous_placement_count
+                                                                                   : t->heterogeneous_placement_count;
+                                for (uint32_t i = 0; i < n_all; i++) {
+                                        enum nvv_partition_check why = NVV_CHECK_OK;
+                                        int r = nvv_partition_try_create_at(p, t->type_id, "probe", all[i], NULL, &why);
+
+                                        if (r == 0 && !id_in(ids[k], n_ids[k], all[i]))
+                                                fail_msg("%s: %s can be made at %u, not listed", hosts[h].model,
+                                                         c.model->types[k].short_name, all[i]);
+                                        if (r < 0 && id_in(ids[k], n_ids[k], all[i]) && why != NVV_CHECK_CHANNELS)
+                                                fail_msg("%s: %s listed at %u, refused there: %s", hosts[h].model,
+                                                         c.model->types[k].short_name, all[i],
+                                                         nvv_partition_check_to_string(why));
+                                }
+                                listed += (unsigned) n_ids[k];
+                        }
+                        /* What comes later lies inside the lists. */
+                        for (unsigned i = 0; i < 24; i++) {
+                                size_t k = rnd(&s) % c.model->n_types;
+                                struct nvv_partition_vgpu v;
+                                char name[16];
+
+                                snprintf(name, sizeof(name), "w%u", i);
+                                if (nvv_partition_create(p, c.model->types[k].type_id, name, &v, NULL) < 0)
+                                        continue;
+                                if (!id_in(ids[k], n_ids[k], v.placement_id))
+                                        fail_msg("%s: %s made at %u, not in its list at the start", hosts[h].model,
+                                                 c.model->types[k].short_name, v.placement_id);
+                                later++;
+                        }
+                }
+        assert_true(listed > 100 && later > 100);
+}
+
 /*
  * The differential test: 200 seeded random cases (2-4 GPUs of one model, part-used live
  * states, 6-13 requests by type or size, random policy), planned by the search and by the
@@ -561,7 +657,7 @@ static void test_search_differential(void **state)
 {
         static const char *const models[] = { "L40S", "L4", "H100", "T4" };
         uint64_t s = 0xd1ff;
-        unsigned searched = 0;
+        unsigned searched = 0, v1_complete = 0;
 
         for (unsigned cs = 0; cs < 200; cs++) {
                 const struct nvv_catalog_gpu *m = nvv_catalog_find_gpu(catalog, models[cs % ELEMENTSOF(models)]);
@@ -613,11 +709,17 @@ static void test_search_differential(void **state)
                 }
                 o.search = NVV_PLAN_SEARCH_DEFAULT;
                 assert_int_equal(nvv_planner_run(pool, q, n_req, &o, &a), 0);
+                /* The first search with the old default budget: on these cases it mostly finishes. */
                 o.search = NVV_PLAN_SEARCH_V1;
+                o.max_steps = 2000000;
                 assert_int_equal(nvv_planner_run(pool, q, n_req, &o, &b), 0);
+                o.max_steps = 0;
+                /* Where the first search finished it found its best: a bound of this one that cut
+                 * too much would show here as fewer. */
                 if (a->n_placed < b->n_placed)
-                        fail_msg("case %u (%u x %s, %u requests): the search placed %zu, the first search %zu", cs, n_gpus,
-                                 m->short_name, n_req, a->n_placed, b->n_placed);
+                        fail_msg("case %u (%u x %s, %u requests): the search placed %zu, the first search %zu%s", cs, n_gpus,
+                                 m->short_name, n_req, a->n_placed, b->n_placed, b->complete ? " (finished)" : "");
+                v1_complete += b->complete;
                 assert_int_equal(a->searched, b->searched);
                 assert_true(a->complete);       /* small cases: it finishes */
                 if (b->complete)
@@ -632,6 +734,7 @@ static void test_search_differential(void **state)
         }
         /* The cases exercise the search, not only the in-order pass. */
         assert_true(searched >= 60);
+        assert_true(v1_complete >= 150);
 }
 
 int main(void)
@@ -644,6 +747,7 @@ int main(void)
                 cmocka_unit_test(test_pool_mixed_releases),
                 cmocka_unit_test(test_specs),           cmocka_unit_test(test_pool_errors),
                 cmocka_unit_test(test_live_pool),       cmocka_unit_test(test_available_counted),
+                cmocka_unit_test(test_free_placements),
                 cmocka_unit_test(test_search_differential),
         };
 
