@@ -12,7 +12,7 @@ libudev-dev libvirt-dev libxml2-dev libfuse3-dev fuse3 libcmocka-dev libumockdev
 clang libclang-rt-14-dev xz-utils mdevctl util-linux"
 
 # Tests that run more than one thread (the golden tests start nvvgpu-sim).
-TSAN_TESTS="tests/unit/test-ring tests/unit/test-genl tests/unit/test-fwctl tests/unit/test-channel
+TSAN_TESTS="tests/unit/test-ring tests/unit/test-genl tests/unit/test-fwctl tests/unit/test-channel tests/unit/test-simplug
 tests/unit/test-agreement tests/unit/test-pgpu tests/unit/test-daemon tests/unit/test-sock tests/unit/test-host-umockdev tests/golden/run-cli-golden.sh tests/fuzz/fuzz-simgpu"
 
 install_packages() {

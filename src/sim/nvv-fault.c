@@ -12,7 +12,8 @@
 static const char *const kind_names[_NVV_FAULT_MAX] = {
         [NVV_FAULT_DELAY] = "delay",     [NVV_FAULT_DROP] = "drop",       [NVV_FAULT_STATUS] = "status",
         [NVV_FAULT_CHECKSUM] = "checksum", [NVV_FAULT_TRUNCATE] = "truncate", [NVV_FAULT_GARBAGE] = "garbage",
-        [NVV_FAULT_RESET] = "reset",     [NVV_FAULT_CRASH] = "crash",
+        [NVV_FAULT_RESET] = "reset",     [NVV_FAULT_CRASH] = "crash",      [NVV_FAULT_UNPLUG] = "unplug",
+        [NVV_FAULT_PLUG] = "plug",
 };
 
 const char *nvv_fault_kind_to_string(enum nvv_fault_kind k)
@@ -54,12 +55,19 @@ static int parse_one(char *item, struct nvv_fault *f, char **reterr)
                 if (streq(kind_names[k], parts[0]))
                         kind = k;
         if (kind < 0)
-                return nvv_fail(reterr, "unknown fault '%s' (known: delay, drop, status, checksum, truncate, garbage, reset, crash)",
+                return nvv_fail(reterr, "unknown fault '%s' (known: delay, drop, status, checksum, truncate, garbage, reset, crash, unplug, plug)",
                            parts[0]);
         f->kind = (enum nvv_fault_kind) kind;
         if (f->kind == NVV_FAULT_CRASH) {
                 if (n != 2 || safe_atou32(parts[1], &f->arg) < 0 || f->arg == 0)
                         return nvv_fail(reterr, "fault 'crash' takes a gfid: crash:GFID");
+                f->cmd = -2;
+                return 0;
+        }
+        if (f->kind == NVV_FAULT_UNPLUG || f->kind == NVV_FAULT_PLUG) {
+                /* A removal or an arrival happens to one device: which one must be said. */
+                if (n != 1 || f->gpu == NVV_FAULT_ANY_GPU)
+                        return nvv_fail(reterr, "fault '%s' takes a GPU and nothing else: %s@GPU", parts[0], parts[0]);
                 f->cmd = -2;
                 return 0;
         }

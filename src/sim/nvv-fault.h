@@ -17,6 +17,9 @@
  *   reset:CMD          the GSP reboots while CMD is pending (no answer; a gsp_reset event)
  *   reset              the GSP reboots now (runtime injection)
  *   crash:GFID         the plugin task of GFID crashes now (runtime injection)
+ *   unplug@GPU         GPU is surprise-removed now: RPCs fail with ENODEV, no more events, gone
+ *                      from sysfs (runtime injection; the GPU must be named)
+ *   plug@GPU           an unplugged GPU comes back, freshly powered (runtime injection)
  */
 
 #include <stdbool.h>
@@ -32,6 +35,8 @@ enum nvv_fault_kind {
         NVV_FAULT_GARBAGE,
         NVV_FAULT_RESET,
         NVV_FAULT_CRASH,
+        NVV_FAULT_UNPLUG,
+        NVV_FAULT_PLUG,
         _NVV_FAULT_MAX,
         _NVV_FAULT_INVALID = -22,
 };
@@ -52,5 +57,5 @@ struct nvv_fault {
 const char *nvv_fault_kind_to_string(enum nvv_fault_kind k);
 /* Parse a spec into at most NVV_FAULT_MAX_SPECS faults; *reterr_msg says what is wrong. */
 int nvv_fault_parse(const char *spec, struct nvv_fault **ret, size_t *ret_n, char **reterr_msg);
-/* An immediate fault (reset now, crash GFID) rather than one waiting for a command. */
+/* An immediate fault (reset now, crash GFID, unplug, plug) rather than one waiting for a command. */
 bool nvv_fault_is_immediate(const struct nvv_fault *f);

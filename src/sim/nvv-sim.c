@@ -126,6 +126,9 @@ struct nvv_sim {
         pthread_t uevent_thread;
         bool uevent_started, uevent_stop, uevent_dirty;
         uint64_t seqnum;             /* atomic */
+        /* The mdevs last announced, per GPU; look_lock keeps a look and an unplug or plug
+         * (which announce by themselves) from interleaving their uevents. */
+        pthread_mutex_t look_lock;
         size_t n_seen[MAX_GPUS];
         struct nvv_simfs_vgpu *seen[MAX_GPUS];
 };
@@ -133,6 +136,7 @@ struct nvv_sim {
 /* A write held for the manager's answer. */
 struct sysfs_pending {
         struct sysfs_pending *next;
+        int gpu;
         uint32_t id;
         bool done;
         int error;
@@ -517,6 +521,8 @@ static json_object *info_json(struct nvv_sim *s)
                 json_object_object_add(o, "vendor", json_object_new_int64(c->pci_vendor));
                 json_object_object_add(o, "device", json_object_new_int64(c->pci_device));
                 json_object_object_add(o, "release", json_object_new_string(c->release));
+                /* An unplugged GPU keeps its place: clients' indexes never shift. */
+                json_object_object_add(o, "present", json_object_new_boolean(nvv_simgpu_is_present(s->gpus[i])));
                 json_object_object_add(ho, "client", json_object_new_int64(h.client));
                 json_object_object_add(ho, "device", json_object_new_int64(h.device));
                 json_object_object_add(ho, "subdevice", json_object_new_int64(h.subdevice));
@@ -556,6 +562,7 @@ static json_object *status_json(struct nvv_simgpu *g)
                 return NULL;
         o = json_object_new_object();
         arr = json_object_new_array();
+        json_object_object_add(o, "present", json_object_new_boolean(nvv_simgpu_is_present(g)));
         json_object_object_add(o, "heterogeneous_mode", json_object_new_boolean(st->state.heterogeneous_mode));
         json_object_object_add(o, "types", json_object_new_int64((int64_t) st->state.n_types));
         {
@@ -786,6 +793,12 @@ static int sysfs_snapshot(void *userdata, struct nvv_simfs_view *v)
                 int r;
 
                 fill_identity(s, i, g);
+                g->unplugged = !nvv_simgpu_is_present(s->gpus[i]);
+                if (g->unplugged) {
+                        g->n_types = 0;
+                        g->n_vgpus = 0;
+                        continue;
+                }
                 r = nvv_simgpu_get_status(s->gpus[i], st);
                 if (r < 0)
                         return r;
@@ -851,11 +864,17 @@ static int sysfs_forward(void *userdata, struct nvv_sysfs_request *req)
                 until.tv_nsec -= 1000000000L;
         }
         pthread_mutex_lock(&s->sysfs_lock);
+        /* Checked under the lock an unplug takes to fail the writes held for its GPU. */
+        if (!nvv_simgpu_is_present(s->gpus[gpu])) {
+                pthread_mutex_unlock(&s->sysfs_lock);
+                return -ENODEV;
+        }
         if (!s->manager || s->sysfs_closing) {
                 pthread_mutex_unlock(&s->sysfs_lock);
                 log_debug("sim: sysfs %s on %s: no manager subscribed", nvv_sysfs_op_to_string(req->op), req->gpu);
                 return -ENODEV;
         }
+        p.gpu = gpu;
         if (++s->next_request == 0)
                 s->next_request = 1;
         req->id = p.id = s->next_request;
@@ -968,6 +987,43 @@ static void uevent_mdev(struct nvv_sim *s, uint32_t gpu, const struct nvv_simfs_
         broadcast_uevent(s, gpu, &u);
 }
 
+/* A PCI function's device_add() / device_del(), as a hot-plug, a `remove` or a `rescan` makes
+ * them: KOBJ_ADD / KOBJ_REMOVE, with ACTION, DEVPATH and SUBSYSTEM from kobject_uevent_env()
+ * (lib/kobject_uevent.c), DRIVER from dev_uevent() (drivers/base/core.c) while a driver is
+ * bound, then what the PCI bus adds in pci_uevent() (drivers/pci/pci-driver.c):
+ * PCI_CLASS=%04X, PCI_ID=%04X:%04X, PCI_SUBSYS_ID=%04X:%04X, PCI_SLOT_NAME=%s and
+ * MODALIAS=pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02x (lower-case prog-if there, unlike
+ * the modalias attribute). A removed device has lost its driver before device_del(): no
+ * DRIVER. An added one carries DRIVER=nvidia here, standing for the bind that follows. */
+static void uevent_pci(struct nvv_sim *s, uint32_t gpu, const struct nvv_simfs_gpu *g, int vf, bool add)
+{
+        struct nvv_uevent u = {};
+        char path[NVV_SIMFS_PATH_MAX + 1] = "/", bdf[NVV_SYSFS_BDF_MAX], v[96];
+
+        if (vf >= 0) {
+                if (nvv_simfs_vf_bdf(g, (uint32_t) vf, bdf) < 0)
+                        return;
+        } else
+                snprintf(bdf, sizeof(bdf), "%s", g->bdf);
+        nvv_simfs_device_path(g, vf, path + 1, sizeof(path) - 1);
+        (void) nvv_uevent_add(&u, "ACTION", add ? "add" : "remove");
+        (void) nvv_uevent_add(&u, "DEVPATH", path);
+        (void) nvv_uevent_add(&u, "SUBSYSTEM", "pci");
+        if (add)
+                (void) nvv_uevent_add(&u, "DRIVER", "nvidia");
+        snprintf(v, sizeof(v), "%04X", g->pci_class);
+        (void) nvv_uevent_add(&u, "PCI_CLASS", v);
+        snprintf(v, sizeof(v), "%04X:%04X", g->vendor, g->device);
+        (void) nvv_uevent_add(&u, "PCI_ID", v);
+        snprintf(v, sizeof(v), "%04X:%04X", g->subsystem_vendor, g->subsystem_device);
+        (void) nvv_uevent_add(&u, "PCI_SUBSYS_ID", v);
+        (void) nvv_uevent_add(&u, "PCI_SLOT_NAME", bdf);
+        snprintf(v, sizeof(v), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02x", g->vendor, g->device, g->subsystem_vendor,
+                 g->subsystem_device, (g->pci_class >> 16) & 0xff, (g->pci_class >> 8) & 0xff, g->pci_class & 0xff);
+        (void) nvv_uevent_add(&u, "MODALIAS", v);
+        broadcast_uevent(s, gpu, &u);
+}
+
 static bool seen_has(const struct nvv_simfs_vgpu *list, size_t n, const struct nvv_simfs_vgpu *v)
 {
         for (size_t i = 0; i < n; i++)
@@ -977,33 +1033,42 @@ static bool seen_has(const struct nvv_simfs_vgpu *list, size_t n, const struct n
 }
 
 /* Compare each GPU's mdevs with the last look; announce what came and went. */
+/* Compare GPU i's mdevs with the last look; announce what came and went. With look_lock. */
+static void look_at_gpu(struct nvv_sim *s, size_t i, struct nvv_simgpu_status *st, struct nvv_simfs_gpu *g)
+{
+        struct nvv_simfs_vgpu *now;
+        size_t n = 0;
+
+        /* An unplugged GPU's mdevs went with it (sim_unplug announced them). */
+        if (s->vf_model[i] || !nvv_simgpu_is_present(s->gpus[i]))
+                return;
+        fill_identity(s, i, g);
+        if (nvv_simgpu_get_status(s->gpus[i], st) < 0)
+                return;
+        fill_vgpus(st, g);
+        now = calloc(g->n_vgpus ? g->n_vgpus : 1, sizeof(*now));
+        if (!now)
+                return;
+        for (size_t k = 0; k < g->n_vgpus; k++)
+                if (g->vgpus[k].vf < 0)
+                        now[n++] = g->vgpus[k];
+        for (size_t k = 0; k < s->n_seen[i]; k++)
+                if (!seen_has(now, n, &s->seen[i][k]))
+                        uevent_mdev(s, (uint32_t) i, g, &s->seen[i][k], false);
+        for (size_t k = 0; k < n; k++)
+                if (!seen_has(s->seen[i], s->n_seen[i], &now[k]))
+                        uevent_mdev(s, (uint32_t) i, g, &now[k], true);
+        free(s->seen[i]);
+        s->seen[i] = now;
+        s->n_seen[i] = n;
+}
+
 static void look_for_changes(struct nvv_sim *s, struct nvv_simgpu_status *st, struct nvv_simfs_gpu *g)
 {
         for (size_t i = 0; i < s->n_gpus; i++) {
-                struct nvv_simfs_vgpu *now;
-                size_t n = 0;
-
-                if (s->vf_model[i])
-                        continue;
-                fill_identity(s, i, g);
-                if (nvv_simgpu_get_status(s->gpus[i], st) < 0)
-                        continue;
-                fill_vgpus(st, g);
-                now = calloc(g->n_vgpus ? g->n_vgpus : 1, sizeof(*now));
-                if (!now)
-                        continue;
-                for (size_t k = 0; k < g->n_vgpus; k++)
-                        if (g->vgpus[k].vf < 0)
-                                now[n++] = g->vgpus[k];
-                for (size_t k = 0; k < s->n_seen[i]; k++)
-                        if (!seen_has(now, n, &s->seen[i][k]))
-                                uevent_mdev(s, (uint32_t) i, g, &s->seen[i][k], false);
-                for (size_t k = 0; k < n; k++)
-                        if (!seen_has(s->seen[i], s->n_seen[i], &now[k]))
-                                uevent_mdev(s, (uint32_t) i, g, &now[k], true);
-                free(s->seen[i]);
-                s->seen[i] = now;
-                s->n_seen[i] = n;
+                pthread_mutex_lock(&s->look_lock);
+                look_at_gpu(s, i, st, g);
+                pthread_mutex_unlock(&s->look_lock);
         }
 }
 
@@ -1105,11 +1170,28 @@ static void serve_sysfs(struct connection *c, const struct nvv_sock_rx *rx)
                         (void) send_error(c, h->target, h->tag, -r, msg ? msg : strerror(-r));
                         return;
                 }
+
                 pthread_mutex_lock(&s->sysfs_lock);
                 if (s->manager != c) {
                         pthread_mutex_unlock(&s->sysfs_lock);
                         free(types);
                         (void) send_error(c, h->target, h->tag, EPERM, "subscribe as the manager before registering types");
+                        return;
+                }
+                /* A GPU that is not there registers nothing; withdrawing from it (a manager
+                 * that stops) succeeds with nothing to do: its types went at the unplug.
+                 * Under sysfs_lock, which the unplug takes after marking the GPU gone. */
+                if (!nvv_simgpu_is_present(s->gpus[h->target])) {
+                        const struct nvv_simgpu_config *gc = nvv_simgpu_get_config(s->gpus[h->target]);
+
+                        pthread_mutex_unlock(&s->sysfs_lock);
+                        free(types);
+                        if (n == 0)
+                                (void) send_locked(c, NVV_SIMPROTO_ACK, h->target, h->tag, NULL, 0);
+                        else {
+                                snprintf(text, sizeof(text), "GPU %u (%s) is unplugged", gc->index, gc->bdf);
+                                (void) send_error(c, h->target, h->tag, ENODEV, text);
+                        }
                         return;
                 }
                 was = s->n_types[h->target] > 0;
@@ -1413,6 +1495,86 @@ static int listen_on(struct nvv_sim *s, const struct nvv_sim_options *o, char **
         return 0;
 }
 
+/* Fault unplug@N: the GPU is surprise-removed, as `echo 1 > .../remove` or a hot-unplug
+ * does it. Its driver's remove runs first: mdev_unregister_parent() removes its mdevs (a
+ * KOBJ_REMOVE each) and then says MDEV_STATE=unregistered; pci_disable_sriov() removes its
+ * VFs; then the PF goes. Writes held for it fail with ENODEV, its types are forgotten. */
+static int sim_unplug(struct nvv_sim *s, size_t i, const struct nvv_fault *f, char **reterr)
+{
+        _cleanup_free_ struct nvv_simfs_gpu *g = calloc(1, sizeof(*g));
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        char err[256] = "";
+        bool had_types;
+        int r;
+
+        if (!g || !st)
+                return -ENOMEM;
+        pthread_mutex_lock(&s->look_lock);
+        /* What came since the last look is announced first: an mdev made just before the
+         * unplug is added, then removed, as the kernel would have said it. */
+        look_at_gpu(s, i, st, g);
+        r = nvv_simgpu_inject(s->gpus[i], f, err, sizeof(err));
+        if (r < 0) {
+                pthread_mutex_unlock(&s->look_lock);
+                return nvv_fail_errno(r, reterr, "%s", err[0] ? err : strerror(-r));
+        }
+        pthread_mutex_lock(&s->sysfs_lock);
+        for (struct sysfs_pending *p = s->pending; p; p = p->next)
+                if (!p->done && p->gpu == (int) i) {
+                        p->done = true;
+                        p->error = ENODEV;
+                }
+        pthread_cond_broadcast(&s->sysfs_cv);
+        had_types = s->n_types[i] > 0;
+        free(s->types[i]);
+        s->types[i] = NULL;
+        s->n_types[i] = 0;
+        pthread_mutex_unlock(&s->sysfs_lock);
+        bump_generation(s);
+
+        fill_identity(s, i, g);
+        for (size_t k = 0; k < s->n_seen[i]; k++)
+                uevent_mdev(s, (uint32_t) i, g, &s->seen[i][k], false);
+        free(s->seen[i]);
+        s->seen[i] = NULL;
+        s->n_seen[i] = 0;
+        if (had_types && !s->vf_model[i])
+                uevent_parent(s, (uint32_t) i, false);
+        for (uint32_t vf = 0; vf < g->num_vfs; vf++)
+                uevent_pci(s, (uint32_t) i, g, (int) vf, false);
+        uevent_pci(s, (uint32_t) i, g, -1, false);
+        pthread_mutex_unlock(&s->look_lock);
+        log_debug("sim: GPU %zu (%s) unplugged", i, g->bdf);
+        return 0;
+}
+
+/* Fault plug@N: the GPU arrives freshly powered (its firmware boots: no types, no vGPUs) and
+ * is bound to nvidia, which enables its VFs in the VF model. A manager registers its types
+ * again. */
+static int sim_plug(struct nvv_sim *s, size_t i, const struct nvv_fault *f, char **reterr)
+{
+        _cleanup_free_ struct nvv_simfs_gpu *g = calloc(1, sizeof(*g));
+        char err[256] = "";
+        int r;
+
+        if (!g)
+                return -ENOMEM;
+        pthread_mutex_lock(&s->look_lock);
+        r = nvv_simgpu_inject(s->gpus[i], f, err, sizeof(err));
+        if (r < 0) {
+                pthread_mutex_unlock(&s->look_lock);
+                return nvv_fail_errno(r, reterr, "%s", err[0] ? err : strerror(-r));
+        }
+        bump_generation(s);
+        fill_identity(s, i, g);
+        uevent_pci(s, (uint32_t) i, g, -1, true);
+        for (uint32_t vf = 0; vf < g->num_vfs; vf++)
+                uevent_pci(s, (uint32_t) i, g, (int) vf, true);
+        pthread_mutex_unlock(&s->look_lock);
+        log_debug("sim: GPU %zu (%s) plugged in", i, g->bdf);
+        return 0;
+}
+
 int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
 {
         _cleanup_free_ struct nvv_fault *faults = NULL;
@@ -1429,6 +1591,14 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
 
                 if (faults[i].gpu != NVV_FAULT_ANY_GPU && (size_t) faults[i].gpu >= s->n_gpus)
                         return nvv_fail(reterr_msg, "fault for GPU %d, but there are %zu GPUs", faults[i].gpu, s->n_gpus);
+                /* The parser made sure these name their GPU. */
+                if (faults[i].kind == NVV_FAULT_UNPLUG || faults[i].kind == NVV_FAULT_PLUG) {
+                        r = faults[i].kind == NVV_FAULT_UNPLUG ? sim_unplug(s, (size_t) faults[i].gpu, &faults[i], reterr_msg)
+                                                               : sim_plug(s, (size_t) faults[i].gpu, &faults[i], reterr_msg);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 for (size_t g = 0; g < s->n_gpus; g++) {
                         char err[256] = "";
 
@@ -1436,8 +1606,9 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                                 continue;
                         r = nvv_simgpu_inject(s->gpus[g], &faults[i], err, sizeof(err));
                         /* A fault for any GPU skips GPUs whose release lacks the command or the
-                         * status, as long as one GPU takes it. */
-                        if ((r == -EOPNOTSUPP || r == -EINVAL) && faults[i].gpu == NVV_FAULT_ANY_GPU && s->n_gpus > 1) {
+                         * status, and unplugged ones, as long as one GPU takes it. */
+                        if ((r == -EOPNOTSUPP || r == -EINVAL || r == -ENODEV) && faults[i].gpu == NVV_FAULT_ANY_GPU &&
+                            s->n_gpus > 1) {
                                 if (first_r == 0) {
                                         first_r = r;
                                         first_gpu = g;
@@ -1445,12 +1616,16 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                                 }
                                 continue;
                         }
+                        if (r == -ENODEV) /* the text names the GPU */
+                                return nvv_fail_errno(r, reterr_msg, "%s", err);
                         if (r < 0) {
                                 nvv_fail(reterr_msg, "GPU %zu: %s", g, err[0] ? err : strerror(-r));
                                 return r;
                         }
                         armed++;
                 }
+                if (armed == 0 && first_r == -ENODEV)
+                        return nvv_fail_errno(first_r, reterr_msg, "no GPU takes the fault: %s", first_err);
                 if (armed == 0 && first_r < 0) {
                         nvv_fail(reterr_msg, "no GPU takes the fault; GPU %zu: %s", first_gpu,
                                  first_err[0] ? first_err : strerror(-first_r));
@@ -1508,6 +1683,7 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
         pthread_mutex_destroy(&s->sysfs_lock);
         pthread_cond_destroy(&s->sysfs_cv);
         pthread_mutex_destroy(&s->uevent_lock);
+        pthread_mutex_destroy(&s->look_lock);
         pthread_cond_destroy(&s->uevent_cv);
         nvv_catalog_free(s->catalog);
         nvv_fwdb_free(s->db);
@@ -1534,6 +1710,7 @@ int nvv_sim_start(const struct nvv_sim_options *o, struct nvv_sim **ret, char **
         pthread_mutex_init(&s->lock, NULL);
         pthread_mutex_init(&s->sysfs_lock, NULL);
         pthread_mutex_init(&s->uevent_lock, NULL);
+        pthread_mutex_init(&s->look_lock, NULL);
         pthread_cond_init(&s->uevent_cv, NULL);
         {
                 pthread_condattr_t ca;

@@ -339,7 +339,7 @@ static void list_dir(struct builder *b)
         case D_MDEV_BUS:
                 /* A parent is registered with the mdev core while it offers a type. */
                 for (size_t i = 0; i < v->n_gpus; i++)
-                        if (!v->gpus[i].vf_model && v->gpus[i].n_types > 0) {
+                        if (!v->gpus[i].unplugged && !v->gpus[i].vf_model && v->gpus[i].n_types > 0) {
                                 nvv_simfs_device_path(&v->gpus[i], -1, path, sizeof(path));
                                 emit_link(b, v->gpus[i].bdf, "%s", path);
                         }
@@ -355,7 +355,7 @@ static void list_dir(struct builder *b)
         case D_PCI_DEVICES:
         case D_PCI_DRV:
                 for (size_t i = 0; i < v->n_gpus; i++)
-                        for (int vf = -1; vf < (v->gpus[i].vf_model ? (int) v->gpus[i].num_vfs : 0); vf++) {
+                        for (int vf = -1; !v->gpus[i].unplugged && vf < (v->gpus[i].vf_model ? (int) v->gpus[i].num_vfs : 0); vf++) {
                                 bdf_of(&v->gpus[i], vf, bdf);
                                 nvv_simfs_device_path(&v->gpus[i], vf, path, sizeof(path));
                                 emit_link(b, bdf, "%s", path);
@@ -371,7 +371,7 @@ static void list_dir(struct builder *b)
         case D_MDEV_DEVICES:
         case D_MDEV_DRV:
                 for (size_t i = 0; i < v->n_gpus; i++)
-                        for (size_t k = 0; k < v->gpus[i].n_vgpus; k++)
+                        for (size_t k = 0; !v->gpus[i].unplugged && k < v->gpus[i].n_vgpus; k++)
                                 if (is_mdev(&v->gpus[i], k)) {
                                         nvv_simfs_device_path(&v->gpus[i], -1, path, sizeof(path));
                                         emit_link(b, v->gpus[i].vgpus[k].name, "%s/%s", path, v->gpus[i].vgpus[k].name);
@@ -387,6 +387,8 @@ static void list_dir(struct builder *b)
                 for (size_t i = 0; i < v->n_gpus; i++) {
                         const struct nvv_simfs_gpu *x = &v->gpus[i];
 
+                        if (x->unplugged)
+                                continue;
                         for (int vf = -1; vf < (x->vf_model ? (int) x->num_vfs : 0); vf++) {
                                 snprintf(name, sizeof(name), "%u", group_of(x, vf, -1));
                                 emit_dir(b, name, D_GROUP, (int) i, vf, -1, -1);
@@ -411,7 +413,8 @@ static void list_dir(struct builder *b)
                 }
                 break;
         case D_DEVICES:
-                /* One root bus per distinct bus, in order of the first GPU on it. */
+                /* One root bus per distinct bus, in order of the first GPU on it. A root bus
+                 * stays when its GPUs are unplugged, as a host bridge's does. */
                 for (size_t i = 0; i < v->n_gpus; i++) {
                         char rb[16], other[16];
                         bool seen = false;
@@ -431,7 +434,7 @@ static void list_dir(struct builder *b)
                 root_bus(g, rb);
                 for (size_t i = 0; i < v->n_gpus; i++) {
                         root_bus(&v->gpus[i], other);
-                        if (!streq(rb, other))
+                        if (!streq(rb, other) || v->gpus[i].unplugged)
                                 continue;
                         emit_dir(b, v->gpus[i].bdf, D_PF, (int) i, -1, -1, -1);
                         for (uint32_t vf = 0; v->gpus[i].vf_model && vf < v->gpus[i].num_vfs; vf++) {
@@ -859,6 +862,8 @@ int nvv_simfs_write(const struct nvv_simfs_view *v, const struct nvv_simfs_node 
         if (n->gpu < 0 || (size_t) n->gpu >= v->n_gpus)
                 return -ENOENT;
         g = &v->gpus[n->gpu];
+        if (g->unplugged)
+                return -ENODEV;
         snprintf(q.gpu, sizeof(q.gpu), "%s", g->bdf);
         switch (n->what) {
         case A_T_CREATE:

@@ -34,6 +34,7 @@ struct nvv_simfs_gpu {
         int numa_node;
         uint64_t fb_size;                       /* sizes the FB aperture (BAR1) */
         uint32_t index;                         /* spaces the BAR addresses and IOMMU groups */
+        bool unplugged;                         /* removed: in no directory; its root bus stays */
         bool vf_model;                          /* SR-IOV VFs with nvidia/; else an mdev parent */
         uint32_t num_vfs;                       /* VF model: enabled VFs */
         size_t n_types;                         /* registered by the manager */

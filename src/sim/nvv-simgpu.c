@@ -100,11 +100,31 @@ struct nvv_simgpu {
         nvv_simgpu_change_fn change_fn; /* under lock */
         void *change_ud;
         uint64_t vgpu_sig;   /* GSP thread: signature of the vGPU set last seen */
+        /* Surprise-removed (fault unplug): atomic, set and cleared on the GSP thread. It is
+         * the kick word of the kernel side's rings, so that an RPC waiting on them gives up
+         * with ENODEV at once. */
+        volatile uint32_t gone;
 };
 
 static inline bool stopping(const struct nvv_simgpu *g)
 {
         return __atomic_load_n(&g->stop, __ATOMIC_ACQUIRE);
+}
+
+static inline bool is_gone(const struct nvv_simgpu *g)
+{
+        return __atomic_load_n(&g->gone, __ATOMIC_ACQUIRE) != 0;
+}
+
+bool nvv_simgpu_is_present(const struct nvv_simgpu *g)
+{
+        return !is_gone(g);
+}
+
+static int unplugged_error(const struct nvv_simgpu *g, char *err, size_t errlen)
+{
+        nvv_errf(err, errlen, "GPU %u (%s) is unplugged", g->cfg.index, g->cfg.bdf);
+        return -ENODEV;
 }
 
 const struct nvv_simgpu_config *nvv_simgpu_get_config(const struct nvv_simgpu *g)
@@ -189,6 +209,8 @@ static void on_engine_event(void *userdata, int event, const union nvv_cmd_any *
 {
         struct nvv_simgpu *g = userdata;
 
+        if (is_gone(g))
+                return;         /* a removed GPU tells nobody anything */
         if (g->n_events >= MAX_PENDING_EVENTS) {
                 g->bad_messages++;
                 log_debug("GPU %u: event queue full, event %d dropped", g->cfg.index, event);
@@ -236,6 +258,10 @@ static void flush_events(struct nvv_simgpu *g)
         size_t sent = 0;
         bool wrote = false;
 
+        if (is_gone(g)) {
+                g->n_events = 0;
+                return;
+        }
         while (sent < g->n_events) {
                 uint8_t buf[512];
                 size_t len;
@@ -327,6 +353,36 @@ static void gsp_reset(struct nvv_simgpu *g)
         (void) nvv_gsp_reset(g->engine);
         g->n_objects = 0;
         nvv_reasm_reset(g->gsp_reasm);
+}
+
+static void engine_config(const struct nvv_simgpu *g, struct nvv_gsp_config *ret)
+{
+        *ret = g->cfg.gsp;
+        if (!ret->firmware_version[0])
+                snprintf(ret->firmware_version, sizeof(ret->firmware_version), "%s", g->cfg.release);
+}
+
+/* Power lost or restored (unplug, plug): the firmware as it boots, with no host tasks, no
+ * type table and no vGPUs, and no GSP-reset event (a GPU that was away announces nothing
+ * through its queue; its arrival is a PCI uevent). Armed faults stay: they belong to the
+ * test, not to the GPU. */
+static int power_cycle(struct nvv_simgpu *g)
+{
+        struct nvv_gsp_config gc;
+        struct nvv_gsp *e;
+        int r;
+
+        engine_config(g, &gc);
+        r = nvv_gsp_new(&gc, g->fw, &e);
+        if (r < 0)
+                return r;
+        nvv_gsp_set_event_fn(e, on_engine_event, g);
+        nvv_gsp_free(g->engine);
+        g->engine = e;
+        g->n_objects = 0;
+        g->n_events = 0;
+        nvv_reasm_reset(g->gsp_reasm);
+        return 0;
 }
 
 /* RM's checks of an allocation's parent (serverAllocResourceUnderLock in
@@ -601,6 +657,34 @@ static void run_actions(struct nvv_simgpu *g)
                         s->rpcs_handled = g->rpcs_handled;
                         s->events_sent = g->events_sent;
                         s->bad_messages = g->bad_messages;
+                } else if (a->fault.kind == NVV_FAULT_UNPLUG) {
+                        if (is_gone(g)) {
+                                a->result = -EALREADY;
+                                nvv_errf(a->err, sizeof(a->err), "GPU %u is unplugged already", g->cfg.index);
+                        } else {
+                                /* First gone, so that nothing the old firmware still says
+                                 * reaches anyone; then the waiting RPCs are woken. */
+                                __atomic_store_n(&g->gone, 1, __ATOMIC_RELEASE);
+                                nvv_ring_wake_all(&g->cmd_k);
+                                nvv_ring_wake_all(&g->stat_k);
+                                /* Out of memory, the old state stays until the plug
+                                 * boots it afresh (or fails to). */
+                                if (power_cycle(g) < 0)
+                                        log_debug("GPU %u: unplugged; its firmware state stays until a plug",
+                                                  g->cfg.index);
+                        }
+                } else if (a->fault.kind == NVV_FAULT_PLUG) {
+                        if (!is_gone(g)) {
+                                a->result = -EALREADY;
+                                nvv_errf(a->err, sizeof(a->err), "GPU %u is plugged in already", g->cfg.index);
+                        } else {
+                                a->result = power_cycle(g);
+                                if (a->result < 0)
+                                        nvv_errf(a->err, sizeof(a->err), "GPU %u cannot boot: %s", g->cfg.index,
+                                                 strerror(-a->result));
+                                else
+                                        __atomic_store_n(&g->gone, 0, __ATOMIC_RELEASE);
+                        }
                 } else if (a->fault.kind == NVV_FAULT_RESET && nvv_fault_is_immediate(&a->fault)) {
                         gsp_reset(g);
                 } else if (a->fault.kind == NVV_FAULT_CRASH) {
@@ -725,7 +809,7 @@ static int kernel_read(struct nvv_simgpu *g, int timeout_ms, const uint8_t **ret
                         size_t nl;
 
                         pthread_mutex_lock(&g->lock);
-                        nl = g->n_listeners;
+                        nl = is_gone(g) ? 0 : g->n_listeners;
                         for (size_t i = 0; i < nl; i++)
                                 g->listeners[i].fn(g->listeners[i].userdata, g, rpc, rlen);
                         pthread_mutex_unlock(&g->lock);
@@ -796,6 +880,8 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
                 nvv_errf(err, errlen, "RPC of %zu bytes is larger than the queue accepts", len);
                 return -E2BIG;
         }
+        if (is_gone(g))
+                return unplugged_error(g, err, errlen);
         pthread_mutex_lock(&g->submit_lock);
         pthread_mutex_lock(&g->lock);
         __atomic_store_n(&g->rpc_active, true, __ATOMIC_SEQ_CST);
@@ -807,6 +893,8 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
         r = nvv_ring_send_rpc(&g->cmd_k, g->fw, rpc, len, &g->k_tx_seq, g->k_work, timeout_ms);
         if (r == -ETIMEDOUT)
                 nvv_errf(err, errlen, "the command queue stayed full for %d ms", timeout_ms);
+        else if (r == -EAGAIN) /* the kick: the GPU went away */
+                r = unplugged_error(g, err, errlen);
         while (r == 0) {
                 const uint8_t *ans;
                 size_t alen;
@@ -827,6 +915,12 @@ int nvv_simgpu_rpc(struct nvv_simgpu *g, const void *rpc, size_t len, int timeou
                 if (k == -ETIMEDOUT) {
                         r = -ETIMEDOUT;
                         nvv_errf(err, errlen, "no answer within %d ms", timeout_ms);
+                        break;
+                }
+                if (k == -EAGAIN || (k == READ_EVENT && is_gone(g))) {
+                        /* Unplugged while waiting: a message cut short stays behind. */
+                        nvv_reasm_reset(g->k_reasm);
+                        r = unplugged_error(g, err, errlen);
                         break;
                 }
                 if (k < 0) {
@@ -882,6 +976,8 @@ int nvv_simgpu_submit_raw(struct nvv_simgpu *g, const void *data, size_t len, in
         size_t off = 0;
         int r = 0;
 
+        if (is_gone(g))
+                return -ENODEV;
         pthread_mutex_lock(&g->submit_lock);
         while (off < len && r == 0) {
                 size_t chunk = MIN(len - off, (size_t) g->cmd_k.max_elements * q->element_size);
@@ -960,6 +1056,10 @@ int nvv_simgpu_inject(struct nvv_simgpu *g, const struct nvv_fault *f, char *err
                         nvv_errf(err, errlen, "firmware %s has no status '%s'", g->fw->release, f->status);
                 return -EINVAL;
         }
+        /* Nothing fires on a GPU that is not there; armed faults wait for a command, which
+         * can only come after a plug. */
+        if (nvv_fault_is_immediate(f) && f->kind != NVV_FAULT_PLUG && f->kind != NVV_FAULT_UNPLUG && is_gone(g))
+                return unplugged_error(g, err, errlen);
         r = post_action(g, &a);
         if (r < 0)
                 return r;
@@ -1063,10 +1163,9 @@ int nvv_simgpu_new(const struct nvv_simgpu_config *cfg, const struct nvv_fwabi *
                 return r;
         g->cmd_k.stop = g->stat_k.stop = g->cmd_g.stop = g->stat_g.stop = &g->stop;
         g->cmd_g.kick = &g->kick;
+        g->cmd_k.kick = g->stat_k.kick = &g->gone;
 
-        gc = cfg->gsp;
-        if (!gc.firmware_version[0])
-                snprintf(gc.firmware_version, sizeof(gc.firmware_version), "%s", cfg->release);
+        engine_config(g, &gc);
         r = nvv_gsp_new(&gc, fw, &g->engine);
         if (r < 0)
                 return r;

@@ -61,9 +61,16 @@ void nvv_simgpu_remove_listener(struct nvv_simgpu *g, nvv_simgpu_event_fn fn, vo
 typedef void (*nvv_simgpu_change_fn)(void *userdata, struct nvv_simgpu *g);
 void nvv_simgpu_set_change_fn(struct nvv_simgpu *g, nvv_simgpu_change_fn fn, void *userdata);
 
-/* Faults: ones that wait for a command are armed; immediate ones (reset, crash) run on the
- * GSP thread at once. */
+/* Faults: ones that wait for a command are armed; immediate ones (reset, crash, unplug,
+ * plug) run on the GSP thread at once. Unplug: from then on RPCs fail with -ENODEV ("GPU N
+ * (BDF) is unplugged"), also one waiting for its answer, no event reaches a listener, and
+ * immediate faults but plug are refused (-ENODEV); the firmware loses its state. Plug: the
+ * firmware boots afresh (no type table, no vGPUs, no host tasks) without a GSP-reset event.
+ * A second unplug or plug is -EALREADY ("GPU N is unplugged already", "GPU N is plugged in
+ * already"). */
 int nvv_simgpu_inject(struct nvv_simgpu *g, const struct nvv_fault *f, char *err, size_t errlen);
+/* False between an unplug and the next plug. */
+bool nvv_simgpu_is_present(const struct nvv_simgpu *g);
 
 /* A copy of the firmware's state, taken on the GSP thread. */
 struct nvv_simgpu_status {

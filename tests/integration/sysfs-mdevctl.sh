@@ -208,6 +208,20 @@ stop_manager
 out=$(ns "echo 1 > /sys/bus/mdev/devices/$U3/remove")
 echo "$out" | grep -q 'No such device' && has_vgpu 0 "$U3" $T8 && ok "no manager: ENODEV" || fail "no manager: $out"
 
+# ---- hot-plug: GPU 0 is surprise-removed, then comes back freshly booted ----
+nvvgpu-sim inject --socket "$S" unplug@0 || fail "unplug@0 refused"
+out=$(ns "ls /sys/bus/pci/devices; mdevctl list; mdevctl types")
+! echo "$out" | grep -q "$PF" && ! echo "$out" | grep -q "$U3" && echo "$out" | grep -q "$VPF" &&
+        status 0 | grep -q '"present": false' &&
+        ok "unplugged: GPU 0 and its mdevs are gone for mdevctl and ls, GPU 1 stays" || fail "unplugged: $out"
+out=$(nvvgpu-sim inject --socket "$S" unplug@0 2>&1)
+[ "$out" = "nvvgpu-sim: GPU 0 is unplugged already" ] && ok "a second unplug is refused" || fail "second unplug: $out"
+nvvgpu-sim inject --socket "$S" plug@0 || fail "plug@0 refused"
+out=$(ns "ls /sys/bus/pci/devices /sys/devices/pci0000:41/$PF; mdevctl list")
+echo "$out" | grep -q "$PF" && ! echo "$out" | grep -q mdev_supported_types && ! echo "$out" | grep -q "$U3" &&
+        [ "$(nvgpus 0)" = 0 ] && status 0 | grep -q '"present": true' &&
+        ok "plugged: GPU 0 is back with no vGPUs and no types until a manager registers" || fail "plugged: $out"
+
 # ---- the simulator stops cleanly, unmounts, and no sanitizer spoke ----
 kill "$spid"
 wait "$spid"
