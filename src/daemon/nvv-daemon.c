@@ -898,7 +898,9 @@ static void gpu_appeared(struct nvv_daemon *d, const char *bdf, const char *how)
         struct daemon_gpu *x = find_gpu(d, bdf);
 
         if (!x || !x->g) {
-                dlog(d, 5, "GPU %s appeared (%s); it is not one nvvgpud opened at start: restart nvvgpud to manage it",
+                /* The core driver's events name VFs too (they come and go with their PF). */
+                dlog(d, strstr(how, "udev") ? 5 : 7,
+                     "PCI function %s appeared (%s); not a GPU nvvgpud opened at start: restart nvvgpud to manage a new GPU",
                      bdf, how);
                 return;
         }

@@ -188,6 +188,33 @@ done
 nvvgpuctl gpus | grep -c " ready " | grep -qx 3 && ok "removing them in sysfs brings the GPUs up again" ||
         fail "after removal: $(nvvgpuctl gpus)"
 
+# A GPU that goes and comes back: its vGPUs lost meanwhile, records kept, made again when it is
+# back, with its autostart definitions; its types registered again.
+U5=11111111-2222-4333-8444-55555555d005
+U6=11111111-2222-4333-8444-55555555d006
+nvvgpuctl create --type L40S-8Q --gpu 0000:42:00.0 --uuid "$U5" >/dev/null || fail "create on 42:00.0"
+nvvgpuctl define --type L40S-8Q --gpu 0000:42:00.0 --uuid "$U6" >/dev/null || fail "define on 42:00.0"
+nvvgpuctl stop "$U6" 2>/dev/null
+nvvgpuctl events --json --count 2 >"$dir/hp" 2>&1 &
+evpid=$!
+until nvvgpuctl status --json | grep -q 'subscribers.: 1'; do sleep 0.05; done
+nvvgpu-sim inject --socket "$S" unplug@1 || fail "unplug"
+for _ in $(seq 100); do nvvgpuctl gpus | grep -q "^0000:42:00.0 .* lost" && break; sleep 0.05; done
+nvvgpuctl gpus | grep -q "^0000:42:00.0 .* lost" && ok "an unplugged GPU is lost" || fail "after unplug: $(nvvgpuctl gpus)"
+nvvgpuctl list --gpu 0000:42:00.0 | grep -q "^$U5 .* lost" || fail "its vGPU is not lost: $(nvvgpuctl list --gpu 0000:42:00.0)"
+out=$(nvvgpuctl create --type L40S-8Q --gpu 0000:42:00.0 2>&1)
+case $out in *"not ready"*|*"lost"*|*"is lost"*) ok "no create on an unplugged GPU" ;; *) fail "create on an unplugged GPU: $out" ;; esac
+nvvgpu-sim inject --socket "$S" plug@1 || fail "plug"
+for _ in $(seq 100); do nvvgpuctl gpus | grep -q "^0000:42:00.0 .* ready" && break; sleep 0.05; done
+nvvgpuctl gpus | grep -q "^0000:42:00.0 .* ready" && ok "plugged back: ready again" || fail "after plug: $(nvvgpuctl gpus)"
+nvvgpuctl list --gpu 0000:42:00.0 | grep -q "^$U5 .* created" && ok "its recorded vGPU is made again" || fail "not made again"
+nvvgpuctl list --gpu 0000:42:00.0 | grep -q "^$U6 " && ok "its autostart definition is started" || fail "definition not started"
+[ "$(nvgpus 1)" = 2 ] || fail "the firmware holds $(nvgpus 1) on the plugged GPU"
+[ -e "$dir/sys/class/mdev_bus/0000:42:00.0/mdev_supported_types/nvidia-$T8" ] && ok "its types registered again" ||
+        fail "types not registered after plug"
+wait $evpid
+grep -q '"event":"gpu-removed"' "$dir/hp" && grep -q '"event":"gpu-added"' "$dir/hp" || fail "events: $(cat "$dir/hp")"
+
 kill "$dpid"; wait "$dpid"; dpid=
 echo "daemon-sysfs: $fails failed"
 [ $fails = 0 ] || { echo "--- nvvgpud's log"; cat "$dir/d.log"; exit 1; }
