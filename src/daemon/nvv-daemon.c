@@ -2836,6 +2836,10 @@ json_object *nvv_daemon_handle(struct nvv_daemon *d, const struct nvv_ipc_reques
                 if (nvv_daemon_reload_policy(d, &msg) < 0)
                         return fail(-EINVAL, "policy not reloaded: %s", msg ? msg : "cannot read it");
                 emit(d, "policy-reloaded", NULL, NULL, NULL);
+                /* sysfs shows what each GPU offers as it is now (a policy's types reach a GPU at
+                 * its next bring-up). */
+                for (size_t i = 0; i < d->n_gpus; i++)
+                        (void) sysfs_register(d, &d->gpus[i], NULL);
                 return nvv_ipc_reply_ok(NULL);
         case NVV_IPC_DEFINE:
                 return do_define(d, req);

@@ -98,6 +98,18 @@ out=$(ns "mdevctl list")
 echo "$out" | grep -q "^$U1 $PF nvidia-$T8" && ok "mdevctl list" || fail "mdevctl list: $out"
 [ "$(cat "$TYPES/nvidia-$T8/available_instances")" = 5 ] || fail "available after one: $(cat "$TYPES/nvidia-$T8/available_instances")"
 
+# mdevctl's own persistent devices: define, start -u, stop, undefine; nvvgpud shares its files
+U7=11111111-2222-4333-8444-55555555d007
+ns "mdevctl define -p $PF -t nvidia-$T8 -u $U7" >"$dir/o" || fail "mdevctl define: $(cat "$dir/o")"
+nvvgpuctl list --defined | grep -q "^$U7 .*L40S-8Q .*$PF" && ok "mdevctl define: in nvvgpuctl list --defined" ||
+        fail "not in list --defined: $(nvvgpuctl list --defined)"
+ns "mdevctl start -u $U7" >"$dir/o" || fail "mdevctl start -u: $(cat "$dir/o")"
+nvvgpuctl list | grep -q "^$U7 " && ok "mdevctl start -u: made by nvvgpud" || fail "start -u not in list"
+ns "mdevctl stop -u $U7" >"$dir/o" || fail "mdevctl stop: $(cat "$dir/o")"
+ns "mdevctl undefine -u $U7" >"$dir/o" || fail "mdevctl undefine: $(cat "$dir/o")"
+nvvgpuctl list --defined | grep -q "^$U7 " && fail "undefined by mdevctl but still defined" || ok "mdevctl stop, undefine"
+nvvgpuctl list | grep -q "^$U7 " && fail "stopped by mdevctl but still listed"
+
 # a shell's echo, and what it is refused
 ns "echo $U2 > /sys/class/mdev_bus/$PF/mdev_supported_types/nvidia-$T8/create" >"$dir/o" || fail "echo create: $(cat "$dir/o")"
 nvvgpuctl list | grep -q "^$U2 " && ok "echo into create" || fail "echo create not in list"
