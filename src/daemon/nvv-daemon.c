@@ -1165,7 +1165,9 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
                 };
 
                 r = nvv_libvirt_start(d->libvirt_uri, &cb, d, &d->libvirt);
-                if (r < 0)
+                if (r == -ENOENT)
+                        log_line(ret_log, "libvirt: not installed (libvirt.so.0); no domain events");
+                else if (r < 0)
                         log_line(ret_log, "libvirt: cannot listen for domain events: %s", strerror(-r));
         }
         (void) ready;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nvvgpud's libvirt client: lifecycle events, reconnection with backoff. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <libvirt/libvirt.h>
@@ -13,6 +14,70 @@
 
 #include "nvv-libvirt.h"
 #include "util.h"
+
+/* libvirt is loaded when a connection is asked for (dlopen), not linked: nvvgpud runs, and
+ * stays small, on a host without it; --libvirt then says it is absent. Its headers still give
+ * the types and constants. */
+static struct {
+        __typeof__(virEventRegisterDefaultImpl) *virEventRegisterDefaultImpl;
+        __typeof__(virEventRunDefaultImpl) *virEventRunDefaultImpl;
+        __typeof__(virEventAddHandle) *virEventAddHandle;
+        __typeof__(virEventRemoveHandle) *virEventRemoveHandle;
+        __typeof__(virEventAddTimeout) *virEventAddTimeout;
+        __typeof__(virEventRemoveTimeout) *virEventRemoveTimeout;
+        __typeof__(virConnectOpen) *virConnectOpen;
+        __typeof__(virConnectClose) *virConnectClose;
+        __typeof__(virConnectRegisterCloseCallback) *virConnectRegisterCloseCallback;
+        __typeof__(virConnectDomainEventRegisterAny) *virConnectDomainEventRegisterAny;
+        __typeof__(virConnectDomainEventDeregisterAny) *virConnectDomainEventDeregisterAny;
+        __typeof__(virConnectListAllDomains) *virConnectListAllDomains;
+        __typeof__(virDomainGetName) *virDomainGetName;
+        __typeof__(virDomainFree) *virDomainFree;
+        __typeof__(virGetLastError) *virGetLastError;
+        __typeof__(virSetErrorFunc) *virSetErrorFunc;
+        __typeof__(virConnectIsAlive) *virConnectIsAlive;
+} lv;
+
+static void load_once(void)
+{
+        /* The soname of libvirt's C library (libvirt 7 and later keep it). */
+        void *h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
+
+        if (!h)
+                return;
+        lv.virEventRegisterDefaultImpl = dlsym(h, "virEventRegisterDefaultImpl");
+        lv.virEventRunDefaultImpl = dlsym(h, "virEventRunDefaultImpl");
+        lv.virEventAddHandle = dlsym(h, "virEventAddHandle");
+        lv.virEventRemoveHandle = dlsym(h, "virEventRemoveHandle");
+        lv.virEventAddTimeout = dlsym(h, "virEventAddTimeout");
+        lv.virEventRemoveTimeout = dlsym(h, "virEventRemoveTimeout");
+        lv.virConnectOpen = dlsym(h, "virConnectOpen");
+        lv.virConnectClose = dlsym(h, "virConnectClose");
+        lv.virConnectRegisterCloseCallback = dlsym(h, "virConnectRegisterCloseCallback");
+        lv.virConnectDomainEventRegisterAny = dlsym(h, "virConnectDomainEventRegisterAny");
+        lv.virConnectDomainEventDeregisterAny = dlsym(h, "virConnectDomainEventDeregisterAny");
+        lv.virConnectListAllDomains = dlsym(h, "virConnectListAllDomains");
+        lv.virDomainGetName = dlsym(h, "virDomainGetName");
+        lv.virDomainFree = dlsym(h, "virDomainFree");
+        lv.virGetLastError = dlsym(h, "virGetLastError");
+        lv.virSetErrorFunc = dlsym(h, "virSetErrorFunc");
+        lv.virConnectIsAlive = dlsym(h, "virConnectIsAlive");
+        /* All or nothing: a libvirt without one of them is not used. */
+        if (!lv.virEventRegisterDefaultImpl || !lv.virEventRunDefaultImpl || !lv.virEventAddHandle ||
+            !lv.virEventRemoveHandle || !lv.virEventAddTimeout || !lv.virEventRemoveTimeout || !lv.virConnectOpen ||
+            !lv.virConnectClose || !lv.virConnectRegisterCloseCallback || !lv.virConnectDomainEventRegisterAny ||
+            !lv.virConnectDomainEventDeregisterAny || !lv.virConnectListAllDomains || !lv.virDomainGetName ||
+            !lv.virDomainFree || !lv.virGetLastError || !lv.virSetErrorFunc || !lv.virConnectIsAlive)
+                memset(&lv, 0, sizeof(lv));
+}
+
+static int load_libvirt(void)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+        pthread_once(&once, load_once);
+        return lv.virConnectOpen ? 0 : -ENOENT;
+}
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
@@ -90,7 +155,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
         if (!known || !l->cb.event)
                 return 0;
         snprintf(d, sizeof(d), "%d/%d", event, detail);
-        l->cb.event(l->userdata, e, virDomainGetName(dom), d);
+        l->cb.event(l->userdata, e, lv.virDomainGetName(dom), d);
         return 0;
 }
 
@@ -99,7 +164,7 @@ static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
         struct nvv_libvirt *l = opaque;
 
         if (l->cb.event)
-                l->cb.event(l->userdata, NVV_LIBVIRT_REBOOTED, virDomainGetName(dom), "reboot");
+                l->cb.event(l->userdata, NVV_LIBVIRT_REBOOTED, lv.virDomainGetName(dom), "reboot");
 }
 
 static void schedule_retry(struct nvv_libvirt *l);
@@ -109,10 +174,10 @@ static void drop_connection(struct nvv_libvirt *l)
         pthread_mutex_lock(&l->lock);
         if (l->conn) {
                 if (l->lifecycle_id >= 0)
-                        (void) virConnectDomainEventDeregisterAny(l->conn, l->lifecycle_id);
+                        (void) lv.virConnectDomainEventDeregisterAny(l->conn, l->lifecycle_id);
                 if (l->reboot_id >= 0)
-                        (void) virConnectDomainEventDeregisterAny(l->conn, l->reboot_id);
-                virConnectClose(l->conn);
+                        (void) lv.virConnectDomainEventDeregisterAny(l->conn, l->reboot_id);
+                lv.virConnectClose(l->conn);
                 l->conn = NULL;
         }
         l->lifecycle_id = l->reboot_id = -1;
@@ -133,14 +198,14 @@ static void report_running(struct nvv_libvirt *l)
 {
         virDomainPtr *doms = NULL;
         char **names = NULL;
-        int n = virConnectListAllDomains(l->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        int n = lv.virConnectListAllDomains(l->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 
         for (int i = 0; i < n; i++) {
-                if (strv_extend(&names, virDomainGetName(doms[i])) < 0)
+                if (strv_extend(&names, lv.virDomainGetName(doms[i])) < 0)
                         break;
         }
         for (int i = 0; i < n; i++)
-                virDomainFree(doms[i]);
+                lv.virDomainFree(doms[i]);
         free(doms);
         if (n >= 0 && l->cb.connected)
                 l->cb.connected(l->userdata, names ? names : (char *[]) { NULL });
@@ -149,11 +214,11 @@ static void report_running(struct nvv_libvirt *l)
 
 static bool try_connect(struct nvv_libvirt *l)
 {
-        virConnectPtr c = virConnectOpen(l->uri);
+        virConnectPtr c = lv.virConnectOpen(l->uri);
         virErrorPtr e;
 
         if (!c) {
-                e = virGetLastError();
+                e = lv.virGetLastError();
                 pthread_mutex_lock(&l->lock);
                 snprintf(l->why, sizeof(l->why), "%s", e && e->message ? e->message : "cannot connect");
                 pthread_mutex_unlock(&l->lock);
@@ -164,10 +229,10 @@ static bool try_connect(struct nvv_libvirt *l)
         l->closed = false;
         l->why[0] = '\0';
         pthread_mutex_unlock(&l->lock);
-        (void) virConnectRegisterCloseCallback(c, on_close, l, NULL);
-        l->lifecycle_id = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+        (void) lv.virConnectRegisterCloseCallback(c, on_close, l, NULL);
+        l->lifecycle_id = lv.virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                            VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), l, NULL);
-        l->reboot_id = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_REBOOT,
+        l->reboot_id = lv.virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_REBOOT,
                                                         VIR_DOMAIN_EVENT_CALLBACK(on_reboot), l, NULL);
         say(l, 6, "libvirt: connected to %s", l->uri);
         l->backoff_ms = BACKOFF_MIN_MS;
@@ -179,7 +244,7 @@ static void on_retry(int timer, void *opaque)
 {
         struct nvv_libvirt *l = opaque;
 
-        virEventRemoveTimeout(timer);
+        lv.virEventRemoveTimeout(timer);
         l->retry_timer = -1;
         if (l->stopping)
                 return;
@@ -194,7 +259,7 @@ static void schedule_retry(struct nvv_libvirt *l)
         int ms = l->backoff_ms;
 
         l->backoff_ms = MIN(l->backoff_ms * 2, BACKOFF_MAX_MS);
-        l->retry_timer = virEventAddTimeout(ms, on_retry, l, NULL);
+        l->retry_timer = lv.virEventAddTimeout(ms, on_retry, l, NULL);
 }
 
 static void on_stop(int watch, int fd, int events, void *opaque)
@@ -211,7 +276,7 @@ static void on_tick(int timer, void *opaque)
         bool closed;
 
         pthread_mutex_lock(&l->lock);
-        closed = l->conn && (l->closed || virConnectIsAlive(l->conn) != 1);
+        closed = l->conn && (l->closed || lv.virConnectIsAlive(l->conn) != 1);
         pthread_mutex_unlock(&l->lock);
         if (closed && !l->stopping) {
                 say(l, 4, "libvirt: the connection to %s is gone (%s); reconnecting", l->uri, l->why[0] ? l->why : "not alive");
@@ -224,20 +289,20 @@ static void on_tick(int timer, void *opaque)
 static void *loop_main(void *userdata)
 {
         struct nvv_libvirt *l = userdata;
-        int watch = virEventAddHandle(l->stop_fd, VIR_EVENT_HANDLE_READABLE, on_stop, l, NULL);
-        int tick = virEventAddTimeout(1000, on_tick, l, NULL);
+        int watch = lv.virEventAddHandle(l->stop_fd, VIR_EVENT_HANDLE_READABLE, on_stop, l, NULL);
+        int tick = lv.virEventAddTimeout(1000, on_tick, l, NULL);
 
         if (!try_connect(l)) {
                 say(l, 5, "libvirt: %s not reachable: %s; retrying in the background", l->uri, l->why);
                 schedule_retry(l);
         }
         while (!l->stopping)
-                if (virEventRunDefaultImpl() < 0)
+                if (lv.virEventRunDefaultImpl() < 0)
                         break;
         if (l->retry_timer >= 0)
-                virEventRemoveTimeout(l->retry_timer);
-        virEventRemoveTimeout(tick);
-        virEventRemoveHandle(watch);
+                lv.virEventRemoveTimeout(l->retry_timer);
+        lv.virEventRemoveTimeout(tick);
+        lv.virEventRemoveHandle(watch);
         drop_connection(l);
         return NULL;
 }
@@ -246,7 +311,7 @@ static int registered = -1;
 
 static void register_loop(void)
 {
-        registered = virEventRegisterDefaultImpl();
+        registered = lv.virEventRegisterDefaultImpl();
 }
 
 int nvv_libvirt_start(const char *uri, const struct nvv_libvirt_callbacks *cb, void *userdata, struct nvv_libvirt **ret)
@@ -255,7 +320,9 @@ int nvv_libvirt_start(const char *uri, const struct nvv_libvirt_callbacks *cb, v
         struct nvv_libvirt *l;
 
         assert_return(uri && cb && ret, -EINVAL);
-        virSetErrorFunc(NULL, quiet);
+        if (load_libvirt() < 0)
+                return -ENOENT;
+        lv.virSetErrorFunc(NULL, quiet);
         /* The default event loop is process-wide: registered once. */
         pthread_once(&once, register_loop);
         if (registered < 0)

@@ -34,6 +34,7 @@ struct nvv_libvirt_callbacks {
 
 struct nvv_libvirt;
 
+/* -ENOENT: libvirt's library is not installed (it is loaded at run time, not linked). */
 int nvv_libvirt_start(const char *uri, const struct nvv_libvirt_callbacks *cb, void *userdata, struct nvv_libvirt **ret);
 struct nvv_libvirt *nvv_libvirt_stop(struct nvv_libvirt *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_libvirt *, nvv_libvirt_stop);
