@@ -470,6 +470,9 @@ static int reconcile_gpu(struct nvv_daemon *d, struct daemon_gpu *x, char ***log
                          x->info.bdf, n, msg ? msg : strerror(-r));
                 msg = (free(msg), NULL);
         }
+        /* A create a killed daemon left half done may have left its vGPU in the firmware: it
+         * goes first, or the bring-up would find the firmware in use. */
+        settle_intents(d, x, log);
         r = nvv_pgpu_bring_up(x->g, &msg);
         if (r < 0) {
                 log_line(log, "GPU %s: bring-up failed: %s", x->info.bdf, msg ? msg : strerror(-r));

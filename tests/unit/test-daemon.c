@@ -886,6 +886,42 @@ static void test_plan_live(void **state)
         denv_stop(&e);
 }
 
+/* A daemon killed between a create's firmware command and its record: the state holds only
+ * the intent, the firmware the vGPU. The restart settles it before bringing the GPU up (found
+ * by the crash storm under ASan: the bring-up found the firmware in use). */
+static void test_intent_only(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX", path[96], cmd[256];
+        _cleanup_free_ char *msg = NULL;
+        char **log = NULL;
+        struct denv e;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, true));
+        e.d = nvv_daemon_free(e.d);
+        assert_int_equal(sim_vgpus(&e, 0), 1);
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        snprintf(cmd, sizeof(cmd), "sed -i 's/\"state\": \"created\"/\"state\": \"creating\"/' '%s'", path);
+        assert_int_equal(system(cmd), 0);
+        daemon_start(&e, dir, &log);
+        if (!log_has(log, "the interrupted create is settled (the firmware held it; deleted)"))
+                fail_msg("the intent was not settled");
+        assert_false(log_has(log, "bring-up failed"));
+        log = strv_free(log);
+        assert_int_equal(sim_vgpus(&e, 0), 0);
+        {
+                _cleanup_json_ json_object *g = call(&e, REQ("gpus", ""), false, true);
+
+                assert_string_equal(str(json_object_array_get_idx(result(g), 0), "state"), "ready");
+        }
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -901,6 +937,7 @@ int main(void)
                 cmocka_unit_test(test_evbus_gaps),
                 cmocka_unit_test(test_plan_live),
                 cmocka_unit_test(test_vm_prepare_release),
+                cmocka_unit_test(test_intent_only),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
