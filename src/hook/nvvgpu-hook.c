@@ -107,8 +107,8 @@ static int prepare(const char *vm)
                 return say("VM %s: %s", vm, msg ? msg : strerror(-r));
         r = nvv_hook_call(socket_path(), req, NVV_HOOK_TIMEOUT_MS, &absent, &msg);
         if (r < 0 && absent)
-                return say("VM %s asks for vGPUs, but nvvgpud is not running (%s); start it (systemctl start nvvgpud)", vm,
-                           msg ? msg : "no socket");
+                return say("VM %s asks for vGPUs, but nvvgpud is not running (%s '%s'); start it (systemctl start nvvgpud)",
+                           vm, r == -ENOENT ? "no socket" : "nothing listens on", socket_path());
         if (r < 0)
                 return say("%s", msg ? msg : strerror(-r));
         return EXIT_SUCCESS;
