@@ -240,6 +240,11 @@ static int syntax_error(xmlParserCtxtPtr ctxt, char **reterr_msg)
         if (!e || !e->message)
                 return nvv_fail(reterr_msg, "domain XML: not well-formed");
         snprintf(m, sizeof(m), "%s", e->message);
+        /* Some of libxml2's messages run over two lines ("... encoding !\nBytes: 0xFF ..."):
+         * the refusal is one. */
+        for (char *p = m; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = ' ';
         trim(m);
         return nvv_fail(reterr_msg, "domain XML: line %d: %s", e->line, m);
 }
