@@ -1043,7 +1043,7 @@ static void look_at_gpu(struct nvv_sim *s, size_t i, struct nvv_simgpu_status *s
         if (s->vf_model[i] || !nvv_simgpu_is_present(s->gpus[i]))
                 return;
         fill_identity(s, i, g);
-        if (nvv_simgpu_get_status(s->gpus[i], st) < 0)
+        if (nvv_simgpu_get_vgpus(s->gpus[i], st) < 0)
                 return;
         fill_vgpus(st, g);
         now = calloc(g->n_vgpus ? g->n_vgpus : 1, sizeof(*now));

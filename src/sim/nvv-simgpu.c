@@ -42,6 +42,7 @@ struct action {
         enum action_kind kind;
         struct nvv_fault fault;
         struct nvv_simgpu_status *status;
+        bool vgpus_only;                /* status: without the type table's counts */
         int result;
         char err[128];
         bool done;
@@ -648,7 +649,8 @@ static void run_actions(struct nvv_simgpu *g)
                                 s->n_vgpus++;
                         s->n_types = 0;
                         for (const struct nvv_vgpu_type *t;
-                             s->n_types < NVV_MAX_VGPU_TYPES && (t = nvv_gsp_get_type(g->engine, s->n_types));
+                             !a->vgpus_only && s->n_types < NVV_MAX_VGPU_TYPES &&
+                             (t = nvv_gsp_get_type(g->engine, s->n_types));
                              s->n_types++) {
                                 s->type_ids[s->n_types] = t->type_id;
                                 s->creatable[s->n_types] = nvv_gsp_creatable(g->engine, t->type_id);
@@ -1071,6 +1073,13 @@ int nvv_simgpu_inject(struct nvv_simgpu *g, const struct nvv_fault *f, char *err
 int nvv_simgpu_get_status(struct nvv_simgpu *g, struct nvv_simgpu_status *ret)
 {
         struct action a = { .kind = ACT_STATUS, .status = ret };
+
+        return post_action(g, &a);
+}
+
+int nvv_simgpu_get_vgpus(struct nvv_simgpu *g, struct nvv_simgpu_status *ret)
+{
+        struct action a = { .kind = ACT_STATUS, .status = ret, .vgpus_only = true };
 
         return post_action(g, &a);
 }

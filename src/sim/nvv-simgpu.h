@@ -86,6 +86,10 @@ struct nvv_simgpu_status {
         uint64_t rpcs_handled, events_sent, bad_messages;
 };
 int nvv_simgpu_get_status(struct nvv_simgpu *g, struct nvv_simgpu_status *ret);
+/* The same without the type table's creatable and available counts (n_types 0): what
+ * watching for vGPUs that come and go needs, at a fraction of the cost (counting available
+ * instances tries creates of every type). */
+int nvv_simgpu_get_vgpus(struct nvv_simgpu *g, struct nvv_simgpu_status *ret);
 
 struct nvv_channel;
 struct nvv_fwdb;
