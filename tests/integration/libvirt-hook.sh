@@ -38,6 +38,7 @@ dpid=
 LIBVIRT_DEFAULT_URI=qemu:///system
 export LIBVIRT_DEFAULT_URI
 cleanup() {
+        trap '' INT TERM HUP PIPE
         if [ -S /run/libvirt/libvirt-sock ]; then
                 for d in $(virsh list --name 2>/dev/null); do virsh destroy "$d" >/dev/null 2>&1; done
         fi
@@ -58,6 +59,8 @@ cleanup() {
         rm -rf "$dir"
 }
 trap cleanup EXIT
+# libvirtd and virtlogd run daemonized: a test stopped by a signal (or a closed pipe) stops them too.
+trap 'exit 1' INT TERM HUP PIPE
 fail() {
         echo "FAIL: $*"
         echo "--- hook calls"; cat "$dir/hook.log" 2>/dev/null
