@@ -9,7 +9,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # Every build and test dependency, by Debian package name.
 PACKAGES="build-essential autoconf automake pkg-config libjson-c-dev libnl-3-dev libnl-genl-3-dev
 libudev-dev libvirt-dev libxml2-dev libfuse3-dev fuse3 libcmocka-dev libumockdev-dev umockdev
-clang libclang-rt-14-dev xz-utils mdevctl util-linux"
+clang libclang-rt-14-dev xz-utils mdevctl util-linux
+libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 libvirt-clients"
 
 # Tests that run more than one thread (the golden tests start nvvgpu-sim).
 TSAN_TESTS="tests/unit/test-ring tests/unit/test-genl tests/unit/test-fwctl tests/unit/test-channel tests/unit/test-simplug

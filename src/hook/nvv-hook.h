@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The libvirt hook's decisions (nvvgpu-hook(8)): what an `OBJECT OPERATION SUB-OPERATION
+ * EXTRA` call asks of it, the request it sends nvvgpud (doc/ipc.md, vm-prepare and
+ * vm-release), and the call itself. The program (nvvgpu-hook.c) reads stdin, prints and exits.
+ */
+
+#include <stdbool.h>
+
+#include "nvv-domxml.h"
+
+/* How long the hook waits for nvvgpud's answer: libvirt waits for the hook, and the guest's
+ * start with it. A prepare that makes vGPUs issues firmware commands for each. */
+#define NVV_HOOK_TIMEOUT_MS (30 * 1000)
+/* Past this, the hook gives up whatever it is doing (a connect to a hung nvvgpud too). */
+#define NVV_HOOK_DEADLINE_S 40
+
+enum nvv_hook_action {
+        NVV_HOOK_IGNORE,        /* exit 0 without output */
+        NVV_HOOK_PREPARE,       /* prepare begin: the domain's vGPUs exist and are started */
+        NVV_HOOK_RELEASE,       /* stopped end, release end: they are released */
+        NVV_HOOK_FILTER,        /* migrate begin, restore begin: the XML goes out unchanged */
+        _NVV_HOOK_ACTION_MAX,
+};
+const char *nvv_hook_action_to_string(enum nvv_hook_action a);
+
+/* The action for libvirt's qemu hook arguments 2 and 3. */
+enum nvv_hook_action nvv_hook_action_from_args(const char *operation, const char *sub_operation);
+
+/* The JSON text of the vm-prepare request for domain vm (dx: what its XML asks for), and of
+ * vm-release. -EINVAL with a message for a VM name nvvgpud would refuse. */
+int nvv_hook_prepare_request(const char *vm, const struct nvv_domxml *dx, char **ret_text, char **reterr_msg);
+int nvv_hook_release_request(const char *vm, char **ret_text, char **reterr_msg);
+
+/* Send request to nvvgpud at socket_path and read its answer: 0 when it says ok; the negative
+ * errno and nvvgpud's message when it refuses; an error with a message when it cannot be
+ * asked. *ret_absent (optional) tells that nvvgpud is not running (no socket, or nothing
+ * listening on it). */
+int nvv_hook_call(const char *socket_path, const char *request, int timeout_ms, bool *ret_absent, char **reterr_msg);

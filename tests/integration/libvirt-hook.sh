@@ -1,0 +1,234 @@
+#!/bin/sh
+# nvvgpu-hook under a real libvirtd and QEMU (TCG, 64 MiB diskless guests), in a private mount
+# namespace with tmpfs over libvirt's directories, against nvvgpud on nvvgpu-sim:
+#   - a domain whose metadata asks for 2 x L40S-8Q (set with `virsh metadata`, as
+#     nvvgpu-hook(8) says) starts with them made, bound to it and running in the simulated
+#     firmware (plugin task running, a gfid); `virsh destroy` removes them;
+#   - `virsh save` releases them and `virsh restore` (its restore hook passes the XML through
+#     unchanged) makes them again;
+#   - a domain asking for more than fits is refused: `virsh start`'s error shows the hook's
+#     line, and nothing stays allocated (nvvgpud's list and the firmware are empty);
+#   - a domain naming an mdev that does not exist, and one with bad nvvgpu metadata, are
+#     refused with the hook's line;
+#   - nvvgpud not running: a domain without vGPUs starts; one asking for a vGPU is refused
+#     with "nvvgpud is not running".
+# nvvgpud runs with --libvirt "" (no domain events): what is released is what the hook asked.
+set -u
+build=${NVV_TOP_BUILDDIR:?run through make check}
+PATH="$build:$PATH:/usr/sbin:/sbin"
+export PATH
+for p in libvirtd virtlogd virsh qemu-system-x86_64; do
+        command -v $p >/dev/null ||
+                { echo "SKIP: $p is not installed (apt-get install libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 libvirt-clients)"; exit 77; }
+done
+command -v unshare >/dev/null || { echo "SKIP: unshare (util-linux) is not installed"; exit 77; }
+if [ "${NVV_IN_NS:-}" != 1 ]; then
+        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for a mount namespace and libvirtd"; exit 77; }
+        NVV_IN_NS=1 exec unshare -m --propagation private sh "$0" "$@"
+fi
+# libvirt's qemu driver looks its default user up even when qemu.conf says root.
+if ! getent passwd libvirt-qemu >/dev/null; then
+        useradd --system --no-create-home --home-dir /var/lib/libvirt --shell /usr/sbin/nologin libvirt-qemu ||
+                { echo "SKIP: cannot create the libvirt-qemu user"; exit 77; }
+fi
+dir=$(mktemp -d /tmp/nvv-libvirt-XXXXXX)
+chmod 755 "$dir"
+spid=
+dpid=
+LIBVIRT_DEFAULT_URI=qemu:///system
+export LIBVIRT_DEFAULT_URI
+cleanup() {
+        trap '' INT TERM HUP PIPE
+        if [ -S /run/libvirt/libvirt-sock ]; then
+                for d in $(virsh list --name 2>/dev/null); do virsh destroy "$d" >/dev/null 2>&1; done
+        fi
+        for f in /run/libvirt/libvirtd.pid /run/libvirt/virtlogd.pid; do
+                [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+        done
+        for p in $dpid $spid; do kill "$p" 2>/dev/null; done
+        wait 2>/dev/null
+        # libvirtd daemonized: wait for it to be gone before its directories go.
+        i=0
+        while [ $i -lt 100 ] && { [ -f /run/libvirt/libvirtd.pid ] || [ -f /run/libvirt/virtlogd.pid ]; }; do
+                for f in /run/libvirt/libvirtd.pid /run/libvirt/virtlogd.pid; do
+                        [ -f "$f" ] && ! kill -0 "$(cat "$f")" 2>/dev/null && rm -f "$f"
+                done
+                i=$((i + 1)); sleep 0.05
+        done
+        for m in /var/cache/libvirt /var/log/libvirt /var/lib/libvirt /run/libvirt /etc/libvirt; do umount "$m" 2>/dev/null; done
+        rm -rf "$dir"
+}
+trap cleanup EXIT
+# libvirtd and virtlogd run daemonized: a test stopped by a signal (or a closed pipe) stops them too.
+trap 'exit 1' INT TERM HUP PIPE
+fail() {
+        echo "FAIL: $*"
+        echo "--- hook calls"; cat "$dir/hook.log" 2>/dev/null
+        echo "--- nvvgpud's log"; tail -20 "$dir/d.log" 2>/dev/null
+        echo "--- libvirtd's log"; tail -20 /var/log/libvirt/libvirtd.log 2>/dev/null
+        exit 1
+}
+wait_sock() { # SOCKET PID (PID empty: a daemonized program)
+        i=0
+        while ! [ -S "$1" ]; do
+                [ -z "$2" ] || kill -0 "$2" 2>/dev/null || return 1
+                i=$((i + 1)); [ $i -gt 400 ] && return 1
+                sleep 0.025
+        done
+}
+
+# ---- libvirt, private to this namespace ----
+for m in /etc/libvirt /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do
+        mkdir -p "$m" && mount -t tmpfs -o mode=0755 tmpfs "$m" || { echo "SKIP: cannot mount a tmpfs over $m"; exit 77; }
+done
+mkdir -p /etc/libvirt/hooks/qemu.d /etc/libvirt/qemu
+cat >/etc/libvirt/qemu.conf <<EOF
+user = "root"
+group = "root"
+security_driver = "none"
+cgroup_controllers = [ ]
+EOF
+cat >/etc/libvirt/libvirtd.conf <<EOF
+unix_sock_group = "root"
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+EOF
+: >/etc/libvirt/virtlogd.conf
+# The hook as an administrator installs it, with this test's nvvgpud socket (libvirt runs
+# hooks with a clean environment) and a record of every call. While $dir/hook-off exists it
+# steps aside, to tell libvirt's own problems from the hook's.
+cat >/etc/libvirt/hooks/qemu.d/nvvgpu <<EOF
+#!/bin/sh
+echo "\$*" >>$dir/hook.log
+[ -e $dir/hook-off ] && exit 0
+NVVGPU_SOCKET=$dir/d.sock exec $build/nvvgpu-hook "\$@"
+EOF
+chmod 755 /etc/libvirt/hooks/qemu.d/nvvgpu
+: >"$dir/hook-off"
+virtlogd -d -p /run/libvirt/virtlogd.pid || { echo "SKIP: virtlogd does not start"; exit 77; }
+libvirtd -d -p /run/libvirt/libvirtd.pid || { echo "SKIP: libvirtd does not start"; exit 77; }
+wait_sock /run/libvirt/libvirt-sock "" || { echo "SKIP: libvirtd does not answer"; tail -5 /var/log/libvirt/libvirtd.log; exit 77; }
+
+domain() { # NAME [METADATA] [DEVICES]
+        cat >"$dir/$1.xml" <<EOF
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <metadata>${2:-}</metadata>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices><emulator>$(command -v qemu-system-x86_64)</emulator>${3:-}</devices>
+</domain>
+EOF
+        virsh define "$dir/$1.xml" >/dev/null || fail "virsh define $1"
+}
+NS="xmlns:nvvgpu='urn:nvvgpu:libvirt:1'"
+domain plain
+domain web
+domain big "<nvvgpu:vgpu $NS type='L40S-8Q' count='7'/>"
+domain badmeta "<nvvgpu:vgpu $NS type='L40S-8Q' count='0'/>"
+domain ghost "" "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='6e0f3a52-9d1b-4c7e-8a21-00000000dead'/></source></hostdev>"
+# Set as nvvgpu-hook(8) shows.
+virsh metadata web urn:nvvgpu:libvirt:1 --key nvvgpu --set "<vgpu type='L40S-8Q' count='2'/>" --config >/dev/null ||
+        fail "virsh metadata --set"
+virsh dumpxml --inactive web | grep -q "<nvvgpu:vgpu xmlns:nvvgpu=\"urn:nvvgpu:libvirt:1\" type=\"L40S-8Q\" count=\"2\"/>" ||
+        { virsh dumpxml --inactive web; fail "virsh metadata did not store the element"; }
+
+# Can libvirt run a guest here at all (hook out of the way)?
+if ! virsh start plain >"$dir/probe" 2>&1; then
+        echo "SKIP: libvirt cannot start a QEMU guest here: $(cat "$dir/probe")"
+        exit 77
+fi
+virsh destroy plain >/dev/null || fail "virsh destroy plain (probe)"
+rm -f "$dir/hook-off"
+
+# ---- nvvgpud on one simulated L40S (six L40S-8Q fit) ----
+nvvgpu-sim --gpus 'L40S@595.45.04' --socket "$dir/s.sock" >"$dir/sim.log" 2>&1 &
+spid=$!
+wait_sock "$dir/s.sock" $spid || fail "nvvgpu-sim did not start: $(cat "$dir/sim.log")"
+start_daemon() {
+        rm -f "$dir/d.sock"
+        nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "" --libvirt "" \
+                2>>"$dir/d.log" &
+        dpid=$!
+        wait_sock "$dir/d.sock" $dpid || fail "nvvgpud did not start"
+}
+start_daemon
+NVVGPU_SOCKET="$dir/d.sock"
+export NVVGPU_SOCKET
+
+vm_uuids() { # VM: its vGPUs' UUIDs in nvvgpud's list
+        nvvgpuctl list --vm "$1" --json | sed -n 's/^ *"uuid": "\([0-9a-f-]*\)",$/\1/p'
+}
+# The firmware holds UUID with its plugin task running and a gfid.
+fw_running() {
+        nvvgpu-sim status --socket "$dir/s.sock" >"$dir/fw" 2>&1 || fail "nvvgpu-sim status"
+        grep -A7 "\"name\": \"$1\"" "$dir/fw" | grep -q '"task": "running"' || return 1
+        grep -A7 "\"name\": \"$1\"" "$dir/fw" | grep -Eq '"gfid": [1-9]'
+}
+fw_empty() {
+        nvvgpu-sim status --socket "$dir/s.sock" >"$dir/fw" 2>&1 || fail "nvvgpu-sim status"
+        tr -d ' \n' <"$dir/fw" | grep -q '"vgpus":\[\]'
+}
+nothing_allocated() { # WHY
+        [ -z "$(nvvgpuctl list --json | grep '"uuid"')" ] || { nvvgpuctl list; fail "$1: nvvgpud still lists vGPUs"; }
+        fw_empty || { cat "$dir/fw"; fail "$1: the firmware still holds vGPUs"; }
+}
+
+# 1. Metadata: two L40S-8Q made at the start, running in the firmware; gone after destroy.
+virsh start plain >"$dir/out" 2>&1 || fail "a domain without vGPUs does not start: $(cat "$dir/out")"
+grep -q "^plain prepare begin -" "$dir/hook.log" || fail "libvirt did not run the hook for plain"
+nothing_allocated "plain started"
+virsh destroy plain >/dev/null || fail "virsh destroy plain"
+virsh start web >"$dir/out" 2>&1 || fail "virsh start web: $(cat "$dir/out")"
+uuids=$(vm_uuids web)
+[ "$(echo "$uuids" | grep -c .)" = 2 ] || { nvvgpuctl list; fail "web started with $(echo "$uuids" | grep -c .) vGPUs, not 2"; }
+for u in $uuids; do
+        fw_running "$u" || { cat "$dir/fw"; fail "vGPU $u of web is not running in the firmware"; }
+done
+nvvgpuctl list --vm web | grep -c 'L40S-8Q .* running *web' | grep -qx 2 || { nvvgpuctl list --vm web; fail "web's vGPUs are not L40S-8Q, running, bound to web"; }
+virsh destroy web >/dev/null || fail "virsh destroy web"
+grep -q "^web release end" "$dir/hook.log" || fail "libvirt did not run release end for web"
+[ -z "$(vm_uuids web)" ] || fail "web's vGPUs are still there after virsh destroy"
+nothing_allocated "web destroyed"
+
+# 2. Save releases them; restore (the restore hook passes the XML through) makes them again.
+virsh start web >"$dir/out" 2>&1 || fail "virsh start web (again): $(cat "$dir/out")"
+virsh save web "$dir/web.save" >"$dir/out" 2>&1 || fail "virsh save web: $(cat "$dir/out")"
+nothing_allocated "web saved"
+virsh restore "$dir/web.save" >"$dir/out" 2>&1 || fail "virsh restore web: $(cat "$dir/out")"
+grep -q "^web restore begin -" "$dir/hook.log" || fail "libvirt did not run restore begin"
+virsh domstate web | grep -q running || fail "web is not running after restore"
+[ "$(vm_uuids web | grep -c .)" = 2 ] || { nvvgpuctl list; fail "web restored without its 2 vGPUs"; }
+virsh destroy web >/dev/null || fail "virsh destroy web (restored)"
+nothing_allocated "restored web destroyed"
+
+# 3. More than fits: refused with the hook's line, nothing half-made left.
+virsh start big >"$dir/out" 2>&1 && fail "big (7 x L40S-8Q on one L40S) started"
+grep -q "nvvgpu: VM big: no L40S-8Q for it: " "$dir/out" || { cat "$dir/out"; fail "virsh start big does not show the hook's line"; }
+virsh domstate big | grep -q "shut off" || fail "big is not shut off"
+nothing_allocated "big refused"
+
+# 4. An mdev that does not exist, and bad metadata: refused with the hook's line.
+virsh start ghost >"$dir/out" 2>&1 && fail "ghost (an mdev that does not exist) started"
+grep -q "nvvgpu: VM ghost: its mdev 6e0f3a52-9d1b-4c7e-8a21-00000000dead does not exist" "$dir/out" ||
+        { cat "$dir/out"; fail "virsh start ghost does not show the hook's line"; }
+virsh start badmeta >"$dir/out" 2>&1 && fail "badmeta started"
+grep -q "nvvgpu: VM badmeta: metadata: <nvvgpu:vgpu type='L40S-8Q'> count '0': expected 1 to 16" "$dir/out" ||
+        { cat "$dir/out"; fail "virsh start badmeta does not show the hook's line"; }
+nothing_allocated "ghost and badmeta refused"
+
+# 5. nvvgpud not running: no vGPU, no problem; a vGPU asked for, a clear refusal.
+kill "$dpid"; wait "$dpid" || fail "nvvgpud did not stop cleanly"
+dpid=
+virsh start plain >"$dir/out" 2>&1 || fail "plain does not start without nvvgpud: $(cat "$dir/out")"
+virsh destroy plain >/dev/null || fail "virsh destroy plain (no nvvgpud)"
+virsh start web >"$dir/out" 2>&1 && fail "web started without nvvgpud"
+grep -q "nvvgpu: VM web asks for vGPUs, but nvvgpud is not running" "$dir/out" ||
+        { cat "$dir/out"; fail "virsh start web does not say that nvvgpud is not running"; }
+virsh domstate web | grep -q "shut off" || fail "web is not shut off"
+grep -q "Sanitizer" "$dir/d.log" && fail "nvvgpud's log has a sanitizer report"
+echo "virsh start's refusal, as a user sees it:"
+sed 's/^/  /' "$dir/out"
+echo "PASS: libvirt-hook"
