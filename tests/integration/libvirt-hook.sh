@@ -12,7 +12,9 @@
 #     refused with the hook's line;
 #   - nvvgpud not running: a domain without vGPUs starts; one asking for a vGPU is refused
 #     with "nvvgpud is not running".
-# nvvgpud runs with --libvirt "" (no domain events): what is released is what the hook asked.
+# nvvgpud runs with --libvirt "" (no domain events): what is released is what the hook asked;
+# then with --libvirt qemu:///system: a release the hook missed is done on libvirt's stop event,
+# and a libvirtd restart leaves a running domain's vGPUs as they are.
 set -u
 build=${NVV_TOP_BUILDDIR:?run through make check}
 PATH="$build:$PATH:/usr/sbin:/sbin"
@@ -218,6 +220,44 @@ virsh start badmeta >"$dir/out" 2>&1 && fail "badmeta started"
 grep -q "nvvgpu: VM badmeta: metadata: <nvvgpu:vgpu type='L40S-8Q'> count '0': expected 1 to 16" "$dir/out" ||
         { cat "$dir/out"; fail "virsh start badmeta does not show the hook's line"; }
 nothing_allocated "ghost and badmeta refused"
+
+# 6. nvvgpud's own libvirt connection (--libvirt): a release the hook missed is done when the
+#    domain stops; a libvirtd restart leaves running vGPUs untouched; a domain that died while
+#    libvirtd was away has its vGPUs released at the reconnect.
+kill "$dpid"; wait "$dpid" || fail "nvvgpud did not stop cleanly"
+rm -f "$dir/d.sock"
+nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "" \
+        --libvirt qemu:///system 2>>"$dir/d.log" &
+dpid=$!
+wait_sock "$dir/d.sock" $dpid || fail "nvvgpud (with --libvirt) did not start"
+connected() { for _ in $(seq 100); do nvvgpuctl status | grep -q "^libvirt .*connected to qemu:///system" && ! nvvgpuctl status | grep -q "not connected" && return 0; sleep 0.1; done; return 1; }
+connected || fail "nvvgpud is not connected to libvirt: $(nvvgpuctl status | grep libvirt)"
+virsh start web >"$dir/out" 2>&1 || fail "virsh start web (events): $(cat "$dir/out")"
+[ "$(vm_uuids web | wc -l)" = 2 ] || fail "web's vGPUs before the missed release: $(vm_uuids web)"
+: >"$dir/hook-off"
+virsh destroy web >/dev/null || fail "virsh destroy web (hook off)"
+rm -f "$dir/hook-off"
+for _ in $(seq 100); do [ -z "$(vm_uuids web)" ] && break; sleep 0.05; done
+[ -z "$(vm_uuids web)" ] || fail "a release the hook missed was not done on libvirt's stop event"
+grep -q "VM web stopped without its vGPUs being released; released now" "$dir/d.log" ||
+        fail "the missed release is not logged"
+nothing_allocated "a release the hook missed"
+# libvirtd restarted while web runs: its vGPUs stay as they are
+virsh start web >"$dir/out" 2>&1 || fail "virsh start web (restart): $(cat "$dir/out")"
+before=$(vm_uuids web | sort | tr '\n' ' ')
+kill "$(cat /run/libvirt/libvirtd.pid)"
+for _ in $(seq 100); do [ -S /run/libvirt/libvirt-sock ] || break; sleep 0.05; done
+libvirtd -d -p /run/libvirt/libvirtd.pid || fail "libvirtd does not start again"
+wait_sock /run/libvirt/libvirt-sock "" || fail "libvirtd does not answer again"
+sleep 2.5 # nvvgpud notices within a second and reconnects after its first backoff (1 s)
+connected || fail "nvvgpud did not reconnect: $(nvvgpuctl status | grep libvirt)"
+virsh domstate web | grep -q running || fail "web is not running after libvirtd's restart"
+[ "$(vm_uuids web | sort | tr '\n' ' ')" = "$before" ] || fail "web's vGPUs changed across libvirtd's restart"
+nvvgpuctl list --vm web | grep -c " running " | grep -qx 2 || fail "web's vGPUs are not running after the reconnect"
+virsh destroy web >/dev/null || fail "virsh destroy web (after restart)"
+for _ in $(seq 100); do [ -z "$(vm_uuids web)" ] && break; sleep 0.05; done
+nothing_allocated "libvirtd restarted"
+echo "nvvgpud's libvirt events: missed release done, libvirtd restart survived"
 
 # 5. nvvgpud not running: no vGPU, no problem; a vGPU asked for, a clear refusal.
 kill "$dpid"; wait "$dpid" || fail "nvvgpud did not stop cleanly"
