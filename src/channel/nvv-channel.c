@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,38 @@ int nvv_channel_process(struct nvv_channel *ch)
                 dispatch_event(ch, rpc, len);
                 n++;
         }
+}
+
+int nvv_channel_host_rpc(struct nvv_channel *ch, uint32_t gfid, const char *message, char *err, size_t errlen)
+{
+        uint32_t number, result = 0;
+        char e[256] = "";
+        int r;
+
+        assert_return(ch && message, -EINVAL);
+        if (nvv_fwabi_host_msg_value(ch->fw, message, &number) < 0) {
+                nvv_errf(err, errlen, "GPU %s: firmware %s's description names no host RPC message %s", ch->info.bdf,
+                         ch->fw->release, message);
+                return -EOPNOTSUPP;
+        }
+        if (!ch->t->host_rpc) {
+                nvv_errf(err, errlen, "GPU %s: the %s transport has no host RPC channel to send %s on", ch->info.bdf,
+                         ch->t->name, message);
+                return -EOPNOTSUPP;
+        }
+        r = ch->t->host_rpc(ch->ud, gfid, number, ch->timeout_override >= 0 ? ch->timeout_override : ch->fw->host_rpc_timeout_ms,
+                            &result, e, sizeof(e));
+        if (r < 0) {
+                nvv_errf(err, errlen, "GPU %s: host RPC %s to gfid %" PRIu32 ": %s", ch->info.bdf, message, gfid,
+                         e[0] ? e : strerror(-r));
+                return r;
+        }
+        if (result != 0) {
+                nvv_errf(err, errlen, "GPU %s: the plugin of gfid %" PRIu32 " answered %s with result %" PRIu32,
+                         ch->info.bdf, gfid, message, result);
+                return -EIO;
+        }
+        return 0;
 }
 
 int nvv_channel_measure_rtt(struct nvv_channel *ch, unsigned n, uint64_t *ret_ns, char *err, size_t errlen)

@@ -39,6 +39,10 @@ struct nvv_transport {
         /* One RPC; the answer's bytes go to reply. Negative errno with a message in err. */
         int (*rpc)(void *userdata, const void *req, size_t len, uint32_t sequence, int timeout_ms, void *reply,
                    size_t reply_cap, size_t *ret_len, char *err, size_t errlen);
+        /* One message on the host RPC channel of gfid's plugin (optional: NULL where the
+         * transport has none): 0 and the response region's result code, or negative errno. */
+        int (*host_rpc)(void *userdata, uint32_t gfid, uint32_t message, int timeout_ms, uint32_t *ret_result,
+                        char *err, size_t errlen);
         /* Start receiving events (optional). */
         int (*subscribe)(void *userdata, char *err, size_t errlen);
         /* An fd that polls readable when events may be waiting (optional, -1 if none). */
@@ -88,6 +92,15 @@ int nvv_channel_subscribe(struct nvv_channel *ch, nvv_channel_event_fn fn, void 
 int nvv_channel_get_fd(const struct nvv_channel *ch);
 /* Deliver waiting events; returns how many. Events with no stable meaning are counted, not delivered. */
 int nvv_channel_process(struct nvv_channel *ch);
+
+/*
+ * Send `message` (a name the release's "host_rpc" table gives a number, e.g.
+ * "MIGRATION_STOP_WORK") to the plugin of the vGPU on gfid, over the host RPC channel of its
+ * plugin heap rather than the message queue. -EOPNOTSUPP when the release names no such
+ * message or the transport has no such channel; -EIO when the plugin answers a non-zero
+ * result code (as the RFC's driver treats it); err names the message, the gfid and the GPU.
+ */
+int nvv_channel_host_rpc(struct nvv_channel *ch, uint32_t gfid, const char *message, char *err, size_t errlen);
 
 /* Median round trip of n get_features calls, in nanoseconds. */
 int nvv_channel_measure_rtt(struct nvv_channel *ch, unsigned n, uint64_t *ret_ns, char *err, size_t errlen);

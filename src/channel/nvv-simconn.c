@@ -479,6 +479,28 @@ static int sim_rpc(void *userdata, const void *req, size_t len, uint32_t sequenc
                        err, errlen);
 }
 
+static int sim_host_rpc(void *userdata, uint32_t gfid, uint32_t message, int timeout_ms, uint32_t *ret_result,
+                        char *err, size_t errlen)
+{
+        struct sim_transport *t = userdata;
+        uint8_t req[8], reply[4];
+        size_t n = 0;
+        int r;
+
+        put_le32(req, gfid);
+        put_le32(req + 4, message);
+        r = request(t->c, NVV_SIMPROTO_HOST_RPC, NVV_SIMPROTO_HOST_RPC_RESULT, t->gpu, timeout_ms, req, sizeof(req), reply,
+                    sizeof(reply), &n, err, errlen);
+        if (r < 0)
+                return r;
+        if (n != sizeof(reply)) {
+                nvv_errf(err, errlen, "host RPC result of %zu bytes, not 4", n);
+                return -EPROTO;
+        }
+        *ret_result = get_le32(reply);
+        return 0;
+}
+
 static int sim_subscribe(void *userdata, char *err, size_t errlen)
 {
         struct sim_transport *t = userdata;
@@ -548,6 +570,7 @@ static void sim_close(void *userdata)
 static const struct nvv_transport sim_transport_ops = {
         .name = "sim",
         .rpc = sim_rpc,
+        .host_rpc = sim_host_rpc,
         .subscribe = sim_subscribe,
         .get_fd = sim_get_fd,
         .next_event = sim_next_event,

@@ -9,6 +9,7 @@ static const char *const type_names[_NVV_SIMPROTO_MAX] = {
         [NVV_SIMPROTO_SYSFS_SUBSCRIBE] = "sysfs-subscribe", [NVV_SIMPROTO_SYSFS_REQUEST] = "sysfs-request",
         [NVV_SIMPROTO_SYSFS_ANSWER] = "sysfs-answer", [NVV_SIMPROTO_REGISTER_TYPES] = "register-types",
         [NVV_SIMPROTO_UEVENT] = "uevent",     [NVV_SIMPROTO_UEVENT_SUBSCRIBE] = "uevent-subscribe",
+        [NVV_SIMPROTO_HOST_RPC] = "host-rpc",   [NVV_SIMPROTO_HOST_RPC_RESULT] = "host-rpc-result",
 };
 
 const struct nvv_sock_proto nvv_simproto = {

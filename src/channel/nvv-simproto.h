@@ -45,6 +45,8 @@ enum nvv_simproto_type {
         NVV_SIMPROTO_REGISTER_TYPES = 15,  /* manager → sim; gpu; JSON {types} → ACK or ERROR */
         NVV_SIMPROTO_UEVENT = 16,          /* sim → subscribers; gpu; JSON {ACTION, DEVPATH, ...} */
         NVV_SIMPROTO_UEVENT_SUBSCRIBE = 17, /* uevents only → ACK */
+        NVV_SIMPROTO_HOST_RPC = 18,        /* gpu, tag, timeout; u32 gfid, u32 message → HOST_RPC_RESULT or ERROR */
+        NVV_SIMPROTO_HOST_RPC_RESULT = 19, /* gpu, tag; u32 result code */
         _NVV_SIMPROTO_MAX,
 };
 

@@ -811,6 +811,42 @@ static void vm_release_missed(struct nvv_daemon *d, const char *vm, const char *
         dlog(d, 4, "VM %s %s without its vGPUs being released; released now", vm, why);
 }
 
+/* A suspended VM's vGPUs stop work, a resumed one's resume, a crashed or rebooted one's are
+ * reset (DESIGN.md §4), each over its plugin's host RPC channel. A failure is logged and told
+ * as an event; the VM itself is libvirt's. */
+static void vm_plugins_act(struct nvv_daemon *d, const char *vm, enum nvv_libvirt_event e)
+{
+        const char *what = e == NVV_LIBVIRT_SUSPENDED ? "paused" : e == NVV_LIBVIRT_RESUMED ? "resumed" : "reset";
+        char event[32];
+
+        snprintf(event, sizeof(event), "vgpu-%s", what);
+        for (size_t g = 0; g < d->n_gpus; g++) {
+                struct daemon_gpu *x = &d->gpus[g];
+
+                for (size_t k = 0; x->g && !x->gone && k < nvv_pgpu_count(x->g); k++) {
+                        _cleanup_free_ char *msg = NULL;
+                        struct nvv_pgpu_vgpu v;
+                        int r;
+
+                        if (nvv_pgpu_get_vgpu(x->g, k, &v) < 0 || v.state != NVV_VGPU_RUNNING ||
+                            !vm_matches(d, v.name, vm))
+                                continue;
+                        r = e == NVV_LIBVIRT_SUSPENDED ? nvv_pgpu_vm_pause(x->g, v.name, &msg)
+                          : e == NVV_LIBVIRT_RESUMED   ? nvv_pgpu_vm_resume(x->g, v.name, &msg)
+                                                       : nvv_pgpu_vm_reset(x->g, v.name, &msg);
+                        if (r < 0) {
+                                dlog(d, 3, "VM %s: %s", vm, msg ? msg : strerror(-r));
+                                emit(d, "vgpu-error", x->info.bdf, v.name,
+                                     kv("vm", json_object_new_string(vm), "error",
+                                        json_object_new_string(msg ? msg : strerror(-r)), NULL));
+                                continue;
+                        }
+                        dlog(d, 6, "VM %s: vGPU %s %s", vm, v.name, what);
+                        emit(d, event, x->info.bdf, v.name, kv("vm", json_object_new_string(vm), NULL));
+                }
+        }
+}
+
 static void on_libvirt_event(void *userdata, enum nvv_libvirt_event e, const char *domain, const char *detail)
 {
         struct nvv_daemon *d = userdata;
@@ -830,10 +866,7 @@ static void on_libvirt_event(void *userdata, enum nvv_libvirt_event e, const cha
         case NVV_LIBVIRT_RESUMED:
         case NVV_LIBVIRT_CRASHED:
         case NVV_LIBVIRT_REBOOTED:
-                /* Pausing, resuming and resetting a vGPU's plugin take commands no release
-                 * description (data/fwabi) names yet: told, not acted on. */
-                dlog(d, 5, "VM %s %s (libvirt event %s); its vGPUs' plugins are left as they are", domain,
-                     nvv_libvirt_event_to_string(e), detail);
+                vm_plugins_act(d, domain, e);
                 break;
         default:
                 break;
@@ -1299,7 +1332,11 @@ static json_object *vgpu_json(struct nvv_daemon *d, const struct daemon_gpu *x, 
                 json_object_object_add(o, "placement", json_object_new_int64(v->place.placement_id));
         else
                 json_object_object_add(o, "placement", NULL);
-        json_object_object_add(o, "state", jstr(nvv_vgpu_state_to_string(v->state)));
+        /* Paused is running with its plugin's work stopped (a suspended VM). */
+        json_object_object_add(o, "state", jstr(v->state == NVV_VGPU_RUNNING && v->paused ? "paused"
+                                                                                          : nvv_vgpu_state_to_string(v->state)));
+        if (v->resets)
+                json_object_object_add(o, "resets", json_object_new_int64(v->resets));
         json_object_object_add(o, "vgpu_id", json_object_new_int64(v->vgpu_id));
         json_object_object_add(o, "fb_offset_mib", json_object_new_int64((int64_t) (v->place.fb_offset / MIB)));
         json_object_object_add(o, "fb_mib", json_object_new_int64((int64_t) (v->place.fb_length / MIB)));

@@ -1148,11 +1148,43 @@ static int parse_init(struct ctx *c, json_object *a)
         return 0;
 }
 
+/* ---- host RPC ---- */
+
+static int parse_host_rpc(struct ctx *c, json_object *o)
+{
+        static const char *const allowed[] = { "messages", "timeout_ms", NULL };
+        json_object *m = NULL, *v = NULL;
+        uint32_t t;
+        size_t old;
+        int r;
+
+        if ((r = check_keys(c, o, allowed)) < 0)
+                return r;
+        if ((r = get_obj(c, o, "messages", true, &m)) < 0)
+                return r;
+        old = push(c, "messages");
+        if ((r = parse_named(c, m, "host RPC message", &c->fw->host_msgs, &c->fw->n_host_msgs)) < 0)
+                return r;
+        if (c->fw->n_host_msgs > 64)
+                return fail(c, "%zu messages; at most 64", c->fw->n_host_msgs);
+        pop(c, old);
+        if (!json_object_object_get_ex(o, "timeout_ms", &v))
+                return fail(c, "missing required key 'timeout_ms'");
+        old = push(c, "timeout_ms");
+        if ((r = get_u32(c, v, &t)) < 0)
+                return r;
+        if (t < 1 || t > 600000)
+                return fail(c, "%" PRIu32 " is out of range 1..600000", t);
+        c->fw->host_rpc_timeout_ms = (int) t;
+        pop(c, old);
+        return 0;
+}
+
 static int parse_top(struct ctx *c, json_object *root)
 {
         static const char *const allowed[] = {
                 "release", "compatible", "queue", "functions", "events", "structs", "controls", "allocs",
-                "values", "commands", "event_map", "status", "status_errno", "sizing", "init", NULL,
+                "values", "commands", "event_map", "status", "status_errno", "sizing", "init", "host_rpc", NULL,
         };
         json_object *v = NULL, *o = NULL, *o2 = NULL;
         const char *s;
@@ -1296,6 +1328,15 @@ static int parse_top(struct ctx *c, json_object *root)
         if ((r = parse_init(c, v)) < 0)
                 return r;
         pop(c, old);
+
+        if ((r = get_obj(c, root, "host_rpc", false, &o)) < 0)
+                return r;
+        if (o) {
+                old = push(c, "host_rpc");
+                if ((r = parse_host_rpc(c, o)) < 0)
+                        return r;
+                pop(c, old);
+        }
         return 0;
 }
 

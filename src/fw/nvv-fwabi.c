@@ -96,6 +96,23 @@ int nvv_fwabi_event_value(const struct nvv_fwabi *fw, const char *name, uint32_t
         return 0;
 }
 
+int nvv_fwabi_host_msg_value(const struct nvv_fwabi *fw, const char *name, uint32_t *ret)
+{
+        const struct nvv_named *e = named_by_name(fw->host_msgs, fw->n_host_msgs, name);
+
+        if (!e)
+                return -ENOENT;
+        *ret = e->value;
+        return 0;
+}
+
+const char *nvv_fwabi_host_msg_name(const struct nvv_fwabi *fw, uint32_t value)
+{
+        const struct nvv_named *e = named_by_value(fw->host_msgs, fw->n_host_msgs, value);
+
+        return e ? e->name : NULL;
+}
+
 /* ---- queue ---- */
 
 int nvv_control_compare_id(const void *a, const void *b)
@@ -274,6 +291,9 @@ struct nvv_fwabi *nvv_fwabi_free(struct nvv_fwabi *fw)
         for (size_t i = 0; i < fw->n_events; i++)
                 free(fw->events[i].name);
         free(fw->events);
+        for (size_t i = 0; i < fw->n_host_msgs; i++)
+                free(fw->host_msgs[i].name);
+        free(fw->host_msgs);
         for (size_t i = 0; i < fw->n_controls; i++)
                 free(fw->controls[i].name);
         free(fw->controls);

@@ -147,6 +147,12 @@ struct nvv_fwabi {
         struct nvv_sizing sizing;
         int *init;                        /* enum nvv_cmd_id list */
         size_t n_init;
+        /* The host RPC channel of a running vGPU's plugin (the control/response regions of its
+         * plugin heap and a doorbell, not the message queue): its message numbers, by value;
+         * none when the description names none. */
+        size_t n_host_msgs;
+        struct nvv_named *host_msgs;
+        int host_rpc_timeout_ms;
 };
 
 /* A loaded release (nvv-fwabi-load.h makes one) and the questions asked of it. */
@@ -158,6 +164,9 @@ const char *nvv_fwabi_function_name(const struct nvv_fwabi *fw, uint32_t value);
 const char *nvv_fwabi_event_name(const struct nvv_fwabi *fw, uint32_t value);
 int nvv_fwabi_function_value(const struct nvv_fwabi *fw, const char *name, uint32_t *ret);
 int nvv_fwabi_event_value(const struct nvv_fwabi *fw, const char *name, uint32_t *ret);
+/* A host RPC message's number by its name ("MIGRATION_STOP_WORK"); -ENOENT if not named. */
+int nvv_fwabi_host_msg_value(const struct nvv_fwabi *fw, const char *name, uint32_t *ret);
+const char *nvv_fwabi_host_msg_name(const struct nvv_fwabi *fw, uint32_t value);
 const struct nvv_control *nvv_fwabi_control_by_id(const struct nvv_fwabi *fw, uint32_t id);
 const struct nvv_control *nvv_fwabi_control_by_name(const struct nvv_fwabi *fw, const char *name);
 const struct nvv_alloc *nvv_fwabi_alloc_by_class(const struct nvv_fwabi *fw, uint32_t hclass);

@@ -539,6 +539,8 @@ int nvv_pgpu_vm_start(struct nvv_pgpu *g, const char *name, const struct nvv_pgp
                 v = pgpu_find(g, name);
                 if (v) {
                         v->pub.state = NVV_VGPU_RUNNING;
+                        v->pub.paused = false;
+                        v->pub.resets = 0;
                         v->pub.gfid = gfid;
                         v->pub.vm_pid = params->vm_pid;
                         v->host_handle = handle;
@@ -593,12 +595,74 @@ int nvv_pgpu_vm_stop(struct nvv_pgpu *g, const char *name, char **reterr_msg)
                         v->pub.state = NVV_VGPU_CREATED;
                         v->pub.gfid = 0;
                         v->pub.vm_pid = 0;
+                        v->pub.paused = false;
                         v->host_handle = 0;
                 }
         }
         if (r < 0)
                 return nvv_fail_errno(r, reterr_msg, "VM stop of vGPU %s: %s", name, msg);
         return 0;
+}
+
+/* ---- pause, resume, reset ---- */
+
+enum host_act { ACT_PAUSE, ACT_RESUME, ACT_RESET };
+
+static int host_act(struct nvv_pgpu *g, const char *name, enum host_act act, char **reterr_msg)
+{
+        static const char *const message[] = {
+                [ACT_PAUSE] = "MIGRATION_STOP_WORK", [ACT_RESUME] = "MIGRATION_RESUME_WORK", [ACT_RESET] = "RESET",
+        };
+        static const char *const verb[] = { [ACT_PAUSE] = "pause", [ACT_RESUME] = "resume", [ACT_RESET] = "reset" };
+        char err[512] = "";
+        struct vgpu_rec *v;
+        uint32_t gfid;
+        int r;
+
+        assert_return(g && name, -EINVAL);
+        PGPU_LOCK(op, &g->op_lock);
+        {
+                PGPU_LOCK(l, &g->state_lock);
+
+                v = pgpu_find(g, name);
+                if (!v)
+                        return nvv_fail_errno(-ENOENT, reterr_msg, "GPU %s has no vGPU %s", g->name, name);
+                if (v->pub.state != NVV_VGPU_RUNNING)
+                        return nvv_fail_errno(-ESRCH, reterr_msg, "cannot %s vGPU %s: it is %s, not running", verb[act],
+                                              name, nvv_vgpu_state_to_string(v->pub.state));
+                if ((act == ACT_PAUSE && v->pub.paused) || (act == ACT_RESUME && !v->pub.paused))
+                        return 0;
+                gfid = v->pub.gfid;
+        }
+        r = nvv_channel_host_rpc(g->ch, gfid, message[act], err, sizeof(err));
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "cannot %s vGPU %s: %s", verb[act], name, err);
+        {
+                PGPU_LOCK(l, &g->state_lock);
+
+                v = pgpu_find(g, name);
+                if (v && v->pub.state == NVV_VGPU_RUNNING) {
+                        v->pub.paused = act == ACT_PAUSE;
+                        if (act == ACT_RESET)
+                                v->pub.resets++;
+                }
+        }
+        return 0;
+}
+
+int nvv_pgpu_vm_pause(struct nvv_pgpu *g, const char *name, char **reterr_msg)
+{
+        return host_act(g, name, ACT_PAUSE, reterr_msg);
+}
+
+int nvv_pgpu_vm_resume(struct nvv_pgpu *g, const char *name, char **reterr_msg)
+{
+        return host_act(g, name, ACT_RESUME, reterr_msg);
+}
+
+int nvv_pgpu_vm_reset(struct nvv_pgpu *g, const char *name, char **reterr_msg)
+{
+        return host_act(g, name, ACT_RESET, reterr_msg);
 }
 
 /* ---- adopt ---- */

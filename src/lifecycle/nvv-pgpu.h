@@ -69,6 +69,8 @@ struct nvv_pgpu_vgpu {
         uint32_t gfid;                          /* while started: its VF's function id */
         uint32_t vm_pid;
         bool adopted;                           /* taken over from an earlier manager */
+        bool paused;                            /* RUNNING, its plugin told to stop work */
+        uint32_t resets;                        /* plugin resets since it started */
 };
 
 struct nvv_pgpu_options {
@@ -184,6 +186,17 @@ int nvv_pgpu_vm_start(struct nvv_pgpu *g, const char *name, const struct nvv_pgp
  * the host vGPU device. Idempotent: a vGPU not started is left as it is (0). Every step runs
  * even when one before it fails; the first error is returned. */
 int nvv_pgpu_vm_stop(struct nvv_pgpu *g, const char *name, char **reterr_msg);
+
+/*
+ * What a running VM's pause, resume and reset mean for its vGPU: a message on the host RPC
+ * channel of its plugin (MIGRATION_STOP_WORK, MIGRATION_RESUME_WORK, RESET; the numbers are
+ * the release's, nvv_channel_host_rpc). Pausing a paused vGPU or resuming a running one does
+ * nothing; a reset resumes too. -ESRCH: the vGPU is not running; -EOPNOTSUPP: the release or
+ * the transport has no such channel; the plugin's refusal is -EIO.
+ */
+int nvv_pgpu_vm_pause(struct nvv_pgpu *g, const char *name, char **reterr_msg);
+int nvv_pgpu_vm_resume(struct nvv_pgpu *g, const char *name, char **reterr_msg);
+int nvv_pgpu_vm_reset(struct nvv_pgpu *g, const char *name, char **reterr_msg);
 
 /*
  * Adopt: rebuild the model from what the firmware holds, without sending a command that

@@ -58,6 +58,24 @@ int write_file_replace_at(int dfd, const char *name, const char *tmp_prefix, con
                           unsigned mode, const char **ret_step);
 
 bool streq_ptr(const char *a, const char *b);
+/* Little-endian u32 at any alignment (wire payloads). */
+static inline void put_le32(void *p, uint32_t v)
+{
+        uint8_t *b = p;
+
+        b[0] = (uint8_t) v;
+        b[1] = (uint8_t) (v >> 8);
+        b[2] = (uint8_t) (v >> 16);
+        b[3] = (uint8_t) (v >> 24);
+}
+
+static inline uint32_t get_le32(const void *p)
+{
+        const uint8_t *b = p;
+
+        return (uint32_t) b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16 | (uint32_t) b[3] << 24;
+}
+
 static inline bool streq(const char *a, const char *b)
 {
         return __builtin_strcmp(a, b) == 0;

@@ -52,6 +52,8 @@ struct gsp_host {
         uint32_t guest_lifecycle;
         bool driver_loaded;
         bool states_freed;      /* free_states ran; the device object waits for its free */
+        bool work_stopped;      /* host RPC MIGRATION_STOP_WORK: its vGPU gets no time slice */
+        uint32_t resets;        /* host RPC RESETs since the plugin booted */
 };
 
 struct nvv_gsp {
@@ -755,6 +757,8 @@ static const char *do_bootload_plugin(struct nvv_gsp *g, const struct nvv_cmd_bo
                 return ST_INVALID_ARGUMENT;
         }
         h->task = NVV_GSP_TASK_RUNNING;
+        h->work_stopped = false;
+        h->resets = 0;
         emit_plugin(g, c->gfid, NVV_NOTIFY_BOOTLOADED);
         return ST_OK;
 }
@@ -1059,6 +1063,42 @@ int nvv_gsp_crash_plugin(struct nvv_gsp *g, uint32_t gfid)
         return 0;
 }
 
+int nvv_gsp_host_message(struct nvv_gsp *g, uint32_t gfid, uint32_t message, uint32_t *ret_result)
+{
+        const char *name;
+        struct gsp_host *h;
+
+        assert_return(g, -EINVAL);
+        assert_return(ret_result, -EINVAL);
+        h = find_host(g, gfid);
+        if (!h)
+                return -ENOENT;
+        /* Only a booted plugin reads its control region (doc/firmware-model.md §6). */
+        if (h->task != NVV_GSP_TASK_RUNNING)
+                return -ESRCH;
+        name = nvv_fwabi_host_msg_name(g->fw, message);
+        *ret_result = NVV_GSP_HOST_RESULT_OK;
+        if (!name)
+                *ret_result = NVV_GSP_HOST_RESULT_UNKNOWN;
+        else if (streq(name, "MIGRATION_STOP_WORK"))
+                h->work_stopped = true;
+        else if (streq(name, "MIGRATION_RESUME_WORK"))
+                h->work_stopped = false;
+        else if (streq(name, "RESET")) {
+                /* The guest's view of the GPU starts over: its driver must load again. */
+                h->resets++;
+                h->work_stopped = false;
+                if (h->driver_loaded) {
+                        h->driver_loaded = false;
+                        emit_plugin(g, gfid, NVV_NOTIFY_GUEST_DRIVER_UNLOADED);
+                }
+        } else
+                *ret_result = NVV_GSP_HOST_RESULT_UNSUPPORTED;
+        log_debug("gsp: host RPC %s (%" PRIu32 ") on gfid %" PRIu32 ": result %" PRIu32, name ? name : "?", message,
+                  gfid, *ret_result);
+        return 0;
+}
+
 int nvv_gsp_reset(struct nvv_gsp *g)
 {
         assert_return(g, -EINVAL);
@@ -1209,6 +1249,8 @@ int nvv_gsp_get_vgpu(const struct nvv_gsp *g, size_t i, struct nvv_gsp_vgpu_info
                 .num_chids = best->num_chids,
                 .gfid = best->gfid,
                 .task = best->gfid ? g->hosts[best->gfid].task : NVV_GSP_TASK_NONE,
+                .work_stopped = best->gfid && g->hosts[best->gfid].work_stopped,
+                .resets = best->gfid ? g->hosts[best->gfid].resets : 0,
         };
         memcpy(ret->name, best->name, sizeof(ret->name));
         return 0;
@@ -1233,6 +1275,8 @@ int nvv_gsp_get_host(const struct nvv_gsp *g, uint32_t gfid, struct nvv_gsp_host
                 .device_instance_id = h->device_instance_id,
                 .guest_lifecycle = h->guest_lifecycle,
                 .driver_loaded = h->driver_loaded,
+                .work_stopped = h->work_stopped,
+                .resets = h->resets,
         };
         return 0;
 }

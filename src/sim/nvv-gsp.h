@@ -85,6 +85,17 @@ void nvv_gsp_set_event_fn(struct nvv_gsp *g, nvv_gsp_event_fn fn, void *userdata
 /* RUNNING task of gfid crashes: -> CRASHED, event crashed. -ENOENT: no host vGPU device;
  * -ESRCH: its task is not RUNNING. */
 int nvv_gsp_crash_plugin(struct nvv_gsp *g, uint32_t gfid);
+/* One message on the host RPC channel of gfid's plugin (the control region of its plugin
+ * heap; message numbers from the release's "host_rpc"): MIGRATION_STOP_WORK stops its vGPU's
+ * work, MIGRATION_RESUME_WORK resumes it, RESET starts the guest's GPU over (its driver
+ * unloads). *ret_result is the response region's result code: OK, UNKNOWN (a number the
+ * release does not name) or UNSUPPORTED (a message this model does not act on) — values of
+ * the model (doc/firmware-model.md §6). -ENOENT: no host vGPU device; -ESRCH: the plugin is
+ * not RUNNING (nobody reads the region). */
+#define NVV_GSP_HOST_RESULT_OK 0u
+#define NVV_GSP_HOST_RESULT_UNKNOWN 1u
+#define NVV_GSP_HOST_RESULT_UNSUPPORTED 2u
+int nvv_gsp_host_message(struct nvv_gsp *g, uint32_t gfid, uint32_t message, uint32_t *ret_result);
 /* GSP reboot: every task CRASHED, every vGPU, the type table, the modes, the scheduler and
  * power state lost; event gsp_reset. */
 int nvv_gsp_reset(struct nvv_gsp *g);
@@ -107,6 +118,8 @@ struct nvv_gsp_vgpu_info {
         uint32_t chid_offset, num_chids;
         uint32_t gfid;            /* 0: no host vGPU device */
         enum nvv_gsp_task task;
+        bool work_stopped;        /* its plugin was told MIGRATION_STOP_WORK */
+        uint32_t resets;          /* host RPC RESETs since its plugin booted */
 };
 
 struct nvv_gsp_host_info {
@@ -116,6 +129,8 @@ struct nvv_gsp_host_info {
         uint32_t dbdf, vm_pid, accounting_pid, device_instance_id;
         uint32_t guest_lifecycle; /* enum nvv_guest_lifecycle, UNKNOWN until set */
         bool driver_loaded;
+        bool work_stopped;
+        uint32_t resets;
 };
 
 struct nvv_gsp_state {

@@ -33,6 +33,15 @@ static int inproc_rpc(void *userdata, const void *req, size_t len, uint32_t sequ
         return nvv_simgpu_rpc(p->gpu, req, len, timeout_ms, reply, reply_cap, ret_len, err, errlen);
 }
 
+static int inproc_host_rpc(void *userdata, uint32_t gfid, uint32_t message, int timeout_ms, uint32_t *ret_result,
+                           char *err, size_t errlen)
+{
+        struct inproc *p = userdata;
+
+        (void) timeout_ms; /* answered at once, on the GPU's own thread */
+        return nvv_simgpu_host_rpc(p->gpu, gfid, message, ret_result, err, errlen);
+}
+
 static void on_event(void *userdata, struct nvv_simgpu *g, const uint8_t *rpc, size_t len)
 {
         struct inproc *p = userdata;
@@ -96,6 +105,7 @@ static void inproc_close(void *userdata)
 static const struct nvv_transport inproc_ops = {
         .name = "in-process",
         .rpc = inproc_rpc,
+        .host_rpc = inproc_host_rpc,
         .subscribe = inproc_subscribe,
         .get_fd = inproc_get_fd,
         .next_event = inproc_next_event,

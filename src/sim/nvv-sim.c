@@ -595,6 +595,10 @@ static json_object *status_json(struct nvv_simgpu *g)
                 json_object_object_add(v, "fb_length", json_object_new_int64((int64_t) st->vgpus[i].fb_length));
                 json_object_object_add(v, "gfid", json_object_new_int64(st->vgpus[i].gfid));
                 json_object_object_add(v, "task", json_object_new_string(nvv_gsp_task_to_string(st->vgpus[i].task)));
+                if (st->vgpus[i].task == NVV_GSP_TASK_RUNNING) {
+                        json_object_object_add(v, "work", json_object_new_string(st->vgpus[i].work_stopped ? "stopped" : "running"));
+                        json_object_object_add(v, "resets", json_object_new_int64(st->vgpus[i].resets));
+                }
                 json_object_array_add(arr, v);
         }
         json_object_object_add(o, "vgpus", arr);
@@ -1305,6 +1309,29 @@ static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
                 t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
                 (void) send_locked(c, NVV_SIMPROTO_STATUS_INFO, h->target, h->tag, t, strlen(t));
                 json_object_put(o);
+                break;
+        }
+        case NVV_SIMPROTO_HOST_RPC: {
+                char err[256] = "";
+                uint8_t out[4];
+                uint32_t result = 0;
+
+                if (h->target >= s->n_gpus) {
+                        (void) send_error(c, h->target, h->tag, ENODEV, "no such GPU");
+                        break;
+                }
+                if (rx->have != 8) {
+                        (void) send_error(c, h->target, h->tag, EINVAL, "a host RPC is u32 gfid, u32 message");
+                        break;
+                }
+                r = nvv_simgpu_host_rpc(s->gpus[h->target], get_le32(rx->data), get_le32(rx->data + 4), &result, err,
+                                        sizeof(err));
+                if (r < 0) {
+                        (void) send_error(c, h->target, h->tag, -r, err[0] ? err : strerror(-r));
+                        break;
+                }
+                put_le32(out, result);
+                (void) send_locked(c, NVV_SIMPROTO_HOST_RPC_RESULT, h->target, h->tag, out, sizeof(out));
                 break;
         }
         case NVV_SIMPROTO_SYSFS_SUBSCRIBE:

@@ -36,6 +36,7 @@ struct object_map {
 enum action_kind {
         ACT_FAULT,
         ACT_STATUS,
+        ACT_HOST_RPC,
 };
 
 struct action {
@@ -43,6 +44,7 @@ struct action {
         struct nvv_fault fault;
         struct nvv_simgpu_status *status;
         bool vgpus_only;                /* status: without the type table's counts */
+        uint32_t gfid, message, rpc_result; /* host RPC */
         int result;
         char err[128];
         bool done;
@@ -659,6 +661,18 @@ static void run_actions(struct nvv_simgpu *g)
                         s->rpcs_handled = g->rpcs_handled;
                         s->events_sent = g->events_sent;
                         s->bad_messages = g->bad_messages;
+                } else if (a->kind == ACT_HOST_RPC) {
+                        if (is_gone(g)) {
+                                a->result = -ENODEV;
+                                nvv_errf(a->err, sizeof(a->err), "GPU %u is unplugged", g->cfg.index);
+                        } else {
+                                a->result = nvv_gsp_host_message(g->engine, a->gfid, a->message, &a->rpc_result);
+                                if (a->result == -ENOENT)
+                                        nvv_errf(a->err, sizeof(a->err), "gfid %u has no host vGPU device", a->gfid);
+                                else if (a->result == -ESRCH)
+                                        nvv_errf(a->err, sizeof(a->err), "the plugin of gfid %u is not running",
+                                                 a->gfid);
+                        }
                 } else if (a->fault.kind == NVV_FAULT_UNPLUG) {
                         if (is_gone(g)) {
                                 a->result = -EALREADY;
@@ -1075,6 +1089,23 @@ int nvv_simgpu_get_status(struct nvv_simgpu *g, struct nvv_simgpu_status *ret)
         struct action a = { .kind = ACT_STATUS, .status = ret };
 
         return post_action(g, &a);
+}
+
+int nvv_simgpu_host_rpc(struct nvv_simgpu *g, uint32_t gfid, uint32_t message, uint32_t *ret_result, char *err,
+                        size_t errlen)
+{
+        struct action a = { .kind = ACT_HOST_RPC, .gfid = gfid, .message = message };
+        int r;
+
+        r = post_action(g, &a);
+        if (r < 0)
+                return r;
+        if (a.result < 0) {
+                nvv_errf(err, errlen, "%s", a.err);
+                return a.result;
+        }
+        *ret_result = a.rpc_result;
+        return 0;
 }
 
 int nvv_simgpu_get_vgpus(struct nvv_simgpu *g, struct nvv_simgpu_status *ret)

@@ -90,6 +90,10 @@ int nvv_simgpu_get_status(struct nvv_simgpu *g, struct nvv_simgpu_status *ret);
  * watching for vGPUs that come and go needs, at a fraction of the cost (counting available
  * instances tries creates of every type). */
 int nvv_simgpu_get_vgpus(struct nvv_simgpu *g, struct nvv_simgpu_status *ret);
+/* One message on the host RPC channel of gfid's plugin (nvv_gsp_host_message): its result
+ * code. -ENOENT / -ESRCH / -ENODEV (unplugged) with a message in err. */
+int nvv_simgpu_host_rpc(struct nvv_simgpu *g, uint32_t gfid, uint32_t message, uint32_t *ret_result, char *err,
+                        size_t errlen);
 
 struct nvv_channel;
 struct nvv_fwdb;

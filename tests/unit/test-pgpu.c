@@ -196,6 +196,36 @@ static void lifecycle_on(const char *release, bool socket)
         free(msg);
         msg = NULL;
 
+        /* A suspended VM: its plugin stops work over the host RPC channel, in the firmware
+         * too; resumed, it works again; a reset counts in the firmware and resumes. */
+        if (nvv_pgpu_vm_pause(e.g, uuids[1], &msg) < 0)
+                fail_msg("%s: pause: %s", release, msg);
+        assert_int_equal(nvv_pgpu_vm_pause(e.g, uuids[1], NULL), 0); /* paused already: nothing to do */
+        assert_int_equal(nvv_pgpu_find_vgpu(e.g, uuids[1], &v2), 0);
+        assert_true(v2.paused);
+        env_status(&e);
+        assert_true(fw_vgpu(&e, type, creates ? 1 : 0)->work_stopped);
+        if (nvv_pgpu_vm_resume(e.g, uuids[1], &msg) < 0)
+                fail_msg("%s: resume: %s", release, msg);
+        env_status(&e);
+        assert_false(fw_vgpu(&e, type, creates ? 1 : 0)->work_stopped);
+        assert_int_equal(nvv_pgpu_vm_pause(e.g, uuids[1], NULL), 0);
+        if (nvv_pgpu_vm_reset(e.g, uuids[1], &msg) < 0)
+                fail_msg("%s: reset: %s", release, msg);
+        env_status(&e);
+        assert_false(fw_vgpu(&e, type, creates ? 1 : 0)->work_stopped);
+        assert_int_equal(fw_vgpu(&e, type, creates ? 1 : 0)->resets, 1);
+        assert_int_equal(nvv_pgpu_find_vgpu(e.g, uuids[1], &v2), 0);
+        assert_false(v2.paused);
+        assert_int_equal(v2.resets, 1);
+        /* A vGPU whose VM is not running has no plugin to tell. */
+        if (creates) {
+                assert_int_equal(nvv_pgpu_vm_pause(e.g, uuids[0], &msg), -ESRCH);
+                assert_non_null(strstr(msg, "not running"));
+                free(msg);
+                msg = NULL;
+        }
+
         if (nvv_pgpu_vm_stop(e.g, uuids[1], &msg) < 0)
                 fail_msg("%s: VM stop: %s", release, msg);
         assert_int_equal(nvv_pgpu_vm_stop(e.g, uuids[1], NULL), 0); /* idempotent */
