@@ -254,10 +254,59 @@ connected || fail "nvvgpud did not reconnect: $(nvvgpuctl status | grep libvirt)
 virsh domstate web | grep -q running || fail "web is not running after libvirtd's restart"
 [ "$(vm_uuids web | sort | tr '\n' ' ')" = "$before" ] || fail "web's vGPUs changed across libvirtd's restart"
 nvvgpuctl list --vm web | grep -c " running " | grep -qx 2 || fail "web's vGPUs are not running after the reconnect"
+# virsh suspend / resume / reset reach the firmware: each vGPU's plugin is told to stop work,
+# to resume, and to reset, over its host RPC channel (libvirt's SUSPENDED, RESUMED and reboot
+# events).
+fw_work() { # UUID: the plugin's work state in the firmware ("running", "stopped")
+        nvvgpu-sim status --socket "$dir/s.sock" >"$dir/fw" 2>&1 || fail "nvvgpu-sim status"
+        grep -A10 "\"name\": \"$1\"" "$dir/fw" | sed -n 's/^ *"work": "\([a-z]*\)",*$/\1/p'
+}
+fw_resets() { grep -A12 "\"name\": \"$1\"" "$dir/fw" | sed -n 's/^ *"resets": \([0-9]*\),*$/\1/p'; }
+all_work() { # STATE: every vGPU of web has it in the firmware (waits up to 5 s)
+        for _ in $(seq 100); do
+                ok=1
+                for u in $(vm_uuids web); do [ "$(fw_work "$u")" = "$1" ] || ok=; done
+                [ -n "$ok" ] && return 0
+                sleep 0.05
+        done
+        return 1
+}
+virsh suspend web >/dev/null || fail "virsh suspend web"
+all_work stopped || { cat "$dir/fw"; fail "virsh suspend did not stop the plugins' work in the firmware"; }
+nvvgpuctl list --vm web --json | grep -c '"state": "paused"' | grep -qx 2 ||
+        { nvvgpuctl list --vm web --json; fail "nvvgpuctl list does not show web's vGPUs paused"; }
+virsh resume web >/dev/null || fail "virsh resume web"
+all_work running || { cat "$dir/fw"; fail "virsh resume did not resume the plugins' work in the firmware"; }
+nvvgpuctl list --vm web | grep -c " running " | grep -qx 2 || fail "web's vGPUs are not running after resume"
+virsh reset web >/dev/null || fail "virsh reset web"
+for _ in $(seq 100); do
+        nvvgpu-sim status --socket "$dir/s.sock" >"$dir/fw" 2>&1
+        n=0; for u in $(vm_uuids web); do [ "$(fw_resets "$u")" = 1 ] && n=$((n + 1)); done
+        [ "$n" = 2 ] && break
+        sleep 0.05
+done
+[ "$n" = 2 ] || { cat "$dir/fw"; fail "virsh reset did not reset web's plugins in the firmware"; }
+grep -q '"vgpu-error"' "$dir/d.log" && fail "nvvgpud reported a vGPU error"
+echo "virsh suspend / resume / reset: the plugins stopped work, resumed, and were reset in the firmware"
 virsh destroy web >/dev/null || fail "virsh destroy web (after restart)"
 for _ in $(seq 100); do [ -z "$(vm_uuids web)" ] && break; sleep 0.05; done
 nothing_allocated "libvirtd restarted"
 echo "nvvgpud's libvirt events: missed release done, libvirtd restart survived"
+
+# 7. A firmware fault at each step of the start: refused with the step named, nothing left.
+for step in create_device alloc_host_vgpu bootload_plugin set_placement_id set_guest_lifecycle; do
+        nvvgpu-sim inject --socket "$dir/s.sock" "status:$step:NV_ERR_INVALID_ARGUMENT@0" >/dev/null ||
+                fail "nvvgpu-sim inject at $step"
+        virsh start web >"$dir/out" 2>&1 && fail "web started with a fault at $step"
+        grep "nvvgpu: VM web: " "$dir/out" | grep "$step" | grep -q NV_ERR_INVALID_ARGUMENT ||
+                { cat "$dir/out"; fail "virsh start with a fault at $step does not name the step and the status"; }
+        virsh domstate web | grep -q "shut off" || fail "web is not shut off after the fault at $step"
+        nothing_allocated "a fault at $step"
+        echo "fault at $step: $(grep -o 'nvvgpu: VM web: .*' "$dir/out" | head -1)"
+done
+virsh start web >"$dir/out" 2>&1 || fail "web does not start after the faults: $(cat "$dir/out")"
+virsh destroy web >/dev/null || fail "virsh destroy web (after the faults)"
+nothing_allocated "after the faults"
 
 # 5. nvvgpud not running: no vGPU, no problem; a vGPU asked for, a clear refusal.
 kill "$dpid"; wait "$dpid" || fail "nvvgpud did not stop cleanly"
