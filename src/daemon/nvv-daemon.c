@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nvvgpud's core: the managed GPUs and the answers to IPC requests. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -321,6 +322,7 @@ static const char *type_name_of(const struct nvv_pgpu *g, uint32_t type_id);
 static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x, bool replugged);
 static bool vm_matches(struct nvv_daemon *d, const char *uuid, const char *vm);
 static void note_get(struct nvv_daemon *d, const char *uuid, char vm[static NVV_IPC_NAME_MAX + 1]);
+static void settle_prepares(struct nvv_daemon *d, char ***log);
 static struct daemon_gpu *where_is(struct nvv_daemon *d, const char *uuid, struct nvv_pgpu_vgpu *ret_v);
 
 /* ---- the state store ---- */
@@ -1183,6 +1185,7 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
         if (d->n_gpus == 0)
                 return nvv_fail_errno(-ENODEV, reterr_msg, "no GPU behind the backend");
         autostart(d, NULL, ret_log);
+        settle_prepares(d, ret_log);
         reconcile_sysfs(d, ret_log);
         for (size_t i = 0; i < d->state->n_vgpus; i++)
                 if (!find_gpu(d, d->state->vgpus[i].gpu) || !find_gpu(d, d->state->vgpus[i].gpu)->g)
@@ -2426,7 +2429,110 @@ static void vm_undo(struct nvv_daemon *d, struct vm_item *it, size_t n)
         }
 }
 
+/* ---- starts cut short ----
+ * While a prepare runs, STATE_DIR/preparing-HEX (HEX: the VM's name in hex) names the VM and
+ * every vGPU the prepare makes, written before it is made. An nvvgpud killed in between
+ * finds the mark at its next start: the hook's call failed with the kill, so libvirt refused
+ * the start, and what the prepare made or started is undone. The mark goes before the answer,
+ * so a prepare that answered is never undone. Not fsync'd: after a power loss the firmware
+ * holds nothing of it either. */
+
+static char *prepare_mark_path(struct nvv_daemon *d, const char *vm)
+{
+        char hex[2 * NVV_IPC_NAME_MAX + 1];
+        char *p = NULL;
+        size_t k = 0;
+
+        for (const char *c = vm; *c && k + 2 < sizeof(hex); c++, k += 2)
+                snprintf(hex + k, 3, "%02x", (unsigned char) *c);
+        hex[k] = 0;
+        return asprintf(&p, "%s/preparing-%s", d->state_dir, hex) < 0 ? NULL : p;
+}
+
+static void prepare_mark(struct nvv_daemon *d, const char *vm, const struct vm_item *it, size_t n, const char *adding)
+{
+        _cleanup_free_ char *path = NULL, *tmp = NULL, *text = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (!d->state_dir || !(path = prepare_mark_path(d, vm)) || asprintf(&tmp, "%s/.preparing-", d->state_dir) < 0)
+                return;
+        f = open_memstream(&text, &len);
+        if (!f)
+                return;
+        fprintf(f, "%s\n", vm);
+        for (size_t i = 0; i < n; i++)
+                if (it[i].made_here)
+                        fprintf(f, "%s\n", it[i].name);
+        if (adding)
+                fprintf(f, "%s\n", adding);
+        if (fclose(f) != 0)
+                return;
+        if (write_file_replace_at(AT_FDCWD, path, tmp, text, len, 0600, NULL) < 0)
+                dlog(d, 4, "VM %s: cannot mark its prepare in %s: %m", vm, path);
+}
+
+static void prepare_unmark(struct nvv_daemon *d, const char *vm)
+{
+        _cleanup_free_ char *path = d->state_dir ? prepare_mark_path(d, vm) : NULL;
+
+        if (path && unlink(path) < 0 && errno != ENOENT)
+                dlog(d, 4, "VM %s: cannot remove %s: %m", vm, path);
+}
+
+/* At start: undo every prepare a kill cut short. */
+static void settle_prepares(struct nvv_daemon *d, char ***log)
+{
+        DIR *dir = d->state_dir ? opendir(d->state_dir) : NULL;
+
+        for (struct dirent *e; dir && (e = readdir(dir));) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                struct nvv_ipc_request q = { .method = NVV_IPC_VM_RELEASE };
+                size_t removed = 0;
+                char *line, *save = NULL;
+
+                if (strncmp(e->d_name, "preparing-", 10) != 0 || asprintf(&path, "%s/%s", d->state_dir, e->d_name) < 0)
+                        continue;
+                if (read_full_file(path, 64 * 1024, &text, NULL) < 0 || !(line = strtok_r(text, "\n", &save)) ||
+                    strlen(line) > NVV_IPC_NAME_MAX) {
+                        log_line(log, "%s: not a prepare mark; removed", path);
+                        (void) unlink(path);
+                        continue;
+                }
+                snprintf(q.vm, sizeof(q.vm), "%s", line);
+                json_object_put(do_vm_release(d, &q));
+                while ((line = strtok_r(NULL, "\n", &save))) {
+                        struct nvv_ipc_request x = { .method = NVV_IPC_DESTROY };
+                        _cleanup_json_ json_object *rep = NULL;
+                        struct nvv_pgpu_vgpu v;
+
+                        if (strlen(line) >= sizeof(x.uuid) || !where_is(d, line, &v))
+                                continue;
+                        snprintf(x.uuid, sizeof(x.uuid), "%s", line);
+                        rep = do_destroy(d, &x);
+                        removed += reply_errno(rep, NULL) >= 0;
+                }
+                log_line(log, "VM %s: its start was cut short by nvvgpud's stop; undone (%zu vGPUs made for it removed)",
+                         q.vm, removed);
+                (void) unlink(path);
+        }
+        if (dir)
+                closedir(dir);
+}
+
+static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_ipc_request *req);
+
 static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        json_object *r;
+
+        prepare_mark(d, req->vm, NULL, 0, NULL);
+        r = do_vm_prepare_marked(d, req);
+        prepare_unmark(d, req->vm);
+        return r;
+}
+
+static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
         struct vm_item it[NVV_IPC_MAX_UUIDS + NVV_PLAN_MAX_REQUESTS / 16];
         struct nvv_pgpu_vm_params params = {};
@@ -2461,6 +2567,12 @@ static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_req
                                 err = fail(-ENOENT, "VM %s: its mdev %s does not exist; define or create it first", req->vm,
                                            req->uuids[i]);
                                 goto undo;
+                        }
+                        {
+                                struct vm_item next = { .made_here = true };
+
+                                snprintf(next.name, sizeof(next.name), "%.36s", req->uuids[i]);
+                                prepare_mark(d, req->vm, it, n, next.name);
                         }
                         rep = start_definition(d, &def.def);
                         r = reply_errno(rep, &m);
@@ -2519,6 +2631,9 @@ static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_req
                         }
                         snprintf(c.type, sizeof(c.type), "%.*s", NVV_IPC_TYPE_MAX - 1, reqs[i].type);
                         snprintf(c.vm, sizeof(c.vm), "%s", req->vm);
+                        /* Named before it is made, so that a kill in between leaves its name in the mark. */
+                        random_uuid(c.uuid);
+                        prepare_mark(d, req->vm, it, n, c.uuid);
                         rep = do_create(d, &c);
                         r = reply_errno(rep, &m);
                         if (r < 0) {

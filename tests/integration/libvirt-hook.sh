@@ -308,6 +308,37 @@ virsh start web >"$dir/out" 2>&1 || fail "web does not start after the faults: $
 virsh destroy web >/dev/null || fail "virsh destroy web (after the faults)"
 nothing_allocated "after the faults"
 
+# 8. nvvgpud killed while it prepares a start (its first on-demand create held 400 ms in the
+#    firmware; the kill comes 0.05 to 0.6 s after libvirt ran the hook): the start fails
+#    cleanly or succeeds. After nvvgpud's restart nothing is half-made: a refused start holds
+#    nothing, in nvvgpud or in the firmware; a start that succeeded holds its two vGPUs,
+#    running in the firmware.
+for delay in 0.05 0.15 0.3 0.6; do
+        nvvgpu-sim inject --socket "$dir/s.sock" "delay:create_device:400@0" >/dev/null || fail "inject delay"
+        calls=$(grep -c "^web prepare begin" "$dir/hook.log")
+        virsh start web >"$dir/out" 2>&1 &
+        vpid=$!
+        for _ in $(seq 400); do [ "$(grep -c "^web prepare begin" "$dir/hook.log")" -gt "$calls" ] && break; sleep 0.01; done
+        sleep "$delay"
+        kill -9 "$dpid"; wait "$dpid" 2>/dev/null
+        if wait "$vpid"; then started=yes; else started=no; fi
+        sleep 0.5 # the held create is answered (to nobody)
+        start_daemon
+        if [ "$started" = yes ]; then
+                virsh domstate web | grep -q running || fail "web started but is not running (kill after $delay s)"
+                [ "$(vm_uuids web | wc -l)" = 2 ] || { nvvgpuctl list; fail "web started without its 2 vGPUs (kill after $delay s)"; }
+                for u in $(vm_uuids web); do fw_running "$u" || { cat "$dir/fw"; fail "vGPU $u of web is not running in the firmware (kill after $delay s)"; }; done
+                virsh destroy web >/dev/null || fail "virsh destroy web (kill after $delay s)"
+                for _ in $(seq 100); do [ -z "$(vm_uuids web)" ] && break; sleep 0.05; done
+        else
+                virsh domstate web | grep -q "shut off" || fail "web is not shut off (kill after $delay s)"
+                grep -q "nvvgpu: " "$dir/out" || { cat "$dir/out"; fail "a refused start has no hook line (kill after $delay s)"; }
+        fi
+        nothing_allocated "nvvgpud killed $delay s into a start ($started)"
+        echo "nvvgpud killed ${delay} s into prepare: start $( [ $started = yes ] && echo succeeded || echo "refused: $(grep -o 'nvvgpu: .*' "$dir/out" | head -1)")"
+done
+grep -q "its start was cut short by nvvgpud's stop; undone" "$dir/d.log" || fail "no restart found a prepare cut short"
+
 # 5. nvvgpud not running: no vGPU, no problem; a vGPU asked for, a clear refusal.
 kill "$dpid"; wait "$dpid" || fail "nvvgpud did not stop cleanly"
 dpid=
