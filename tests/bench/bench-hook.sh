@@ -1,0 +1,88 @@
+#!/bin/sh
+# What nvvgpu-hook adds to `virsh start` and `virsh destroy`, against the same domain with a
+# hook that does nothing, in one run, under a real libvirtd and QEMU (TCG) in a private mount
+# namespace (tests/integration/libvirt-env.sh), nvvgpud on nvvgpu-sim with one L40S. The
+# domain asks for one L40S-8Q by metadata, so with the real hook each start makes it and boots
+# its plugin in the simulated firmware, and each destroy removes it. The two hooks take turns,
+# so load on the machine hits both alike. Targets: the median start <= 10 ms slower, each kind
+# of hook call <= 5 ms (median). Prints one table; exits 1 over a target.
+set -u
+. "${NVV_TOP_SRCDIR:?run through make bench}/tests/integration/libvirt-env.sh"
+N=${NVV_BENCH_HOOK_ROUNDS:-15}
+# The hook in either role: "noop" exits at once, "real" runs nvvgpu-hook and records each
+# call's own time (us) in calls-real.
+cat >/etc/libvirt/hooks/qemu.d/nvvgpu <<HOOK
+#!/bin/sh
+[ "\$(cat $dir/mode)" = noop ] && exit 0
+t0=\$(date +%s%N)
+NVVGPU_SOCKET=$dir/d.sock $build/nvvgpu-hook "\$@"
+st=\$?
+echo "\$2 \$(( (\$(date +%s%N) - t0) / 1000 ))" >>$dir/calls-real
+exit \$st
+HOOK
+chmod 755 /etc/libvirt/hooks/qemu.d/nvvgpu
+echo noop >"$dir/mode"
+libvirt_start
+domain web "<nvvgpu:vgpu xmlns:nvvgpu='urn:nvvgpu:libvirt:1' type='L40S-8Q' count='1'/>"
+virsh start web >"$dir/probe" 2>&1 || { echo "SKIP: libvirt cannot start a QEMU guest here: $(cat "$dir/probe")"; exit 77; }
+virsh destroy web >/dev/null || fail "virsh destroy web (probe)"
+
+nvvgpu-sim --gpus 'L40S@595.45.04' --socket "$dir/s.sock" >"$dir/sim.log" 2>&1 &
+spid=$!
+wait_sock "$dir/s.sock" $spid || fail "nvvgpu-sim did not start: $(cat "$dir/sim.log")"
+nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "" --libvirt "" \
+        2>>"$dir/d.log" &
+dpid=$!
+wait_sock "$dir/d.sock" $dpid || fail "nvvgpud did not start"
+NVVGPU_SOCKET="$dir/d.sock"
+export NVVGPU_SOCKET
+
+now() { date +%s%N; }
+: >"$dir/calls-real"
+echo "bench-hook: $N rounds of virsh start + destroy with each hook ..." >&2
+for i in $(seq "$N"); do
+        for mode in noop real; do
+                echo $mode >"$dir/mode"
+                t0=$(now); virsh start web >"$dir/out" 2>&1 || fail "virsh start web ($mode): $(cat "$dir/out")"
+                t1=$(now); virsh destroy web >/dev/null || fail "virsh destroy web ($mode)"
+                t2=$(now)
+                echo "$(( (t1 - t0) / 1000 )) $(( (t2 - t1) / 1000 ))" >>"$dir/times-$mode"
+        done
+        [ "$(nvvgpuctl list --json | grep -c '"uuid"')" = 0 ] || fail "the real hook's destroy left vGPUs (round $i)"
+        printf '\r  round %s/%s' "$i" "$N" >&2
+done
+echo >&2
+[ "$(grep -c '^prepare ' "$dir/calls-real")" = "$N" ] || fail "the real hook's prepare ran $(grep -c '^prepare ' "$dir/calls-real") times for $N starts"
+
+# median, p10 and p90 of column C of FILE (us), in ms
+stat() { # FILE COL
+        sort -n -k"$2","$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END {
+                m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                hi = int(NR * 0.9 + 0.5); if (hi < 1) hi = 1; if (hi > NR) hi = NR
+                printf "%.2f %.2f %.2f\n", m / 1000, v[int(NR * 0.1) + 1] / 1000, v[hi] / 1000 }'
+}
+row() { printf '%-24s %9s %17s %9s %17s %8s %8s\n' "$@"; }
+st=0
+row "bench-hook ($N rounds)" "no-op ms" "(p10..p90)" "hook ms" "(p10..p90)" "added" "target"
+for col in 1 2; do
+        set -- $(stat "$dir/times-noop" $col); n=$1 nr="($2..$3)"
+        set -- $(stat "$dir/times-real" $col); r=$1 rr="($2..$3)"
+        added=$(echo "$r $n" | awk '{ printf "%.2f", $1 - $2 }')
+        if [ $col = 1 ]; then
+                ok=$(echo "$added" | awk '{ print ($1 <= 10) ? "10 PASS" : "10 FAIL" }')
+                row "virsh start" "$n" "$nr" "$r" "$rr" "$added" "$ok"
+        else
+                ok=-
+                row "virsh destroy" "$n" "$nr" "$r" "$rr" "$added" "$ok"
+        fi
+        case $ok in *FAIL) st=1 ;; esac
+done
+for op in prepare start started stopped release; do
+        awk -v op=$op '$1 == op { print $2 }' "$dir/calls-real" >"$dir/c-$op"
+        [ -s "$dir/c-$op" ] || continue
+        set -- $(stat "$dir/c-$op" 1)
+        ok=$(echo "$1" | awk '{ print ($1 <= 5) ? "5 PASS" : "5 FAIL" }')
+        case $ok in *FAIL) st=1 ;; esac
+        row "hook call: $op" - "" "$1" "($2..$3)" - "$ok"
+done
+exit $st
