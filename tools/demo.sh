@@ -39,5 +39,5 @@ nvvgpuctl plan --host 'L40S*2' --request 'L40S-24Q*2,L40S-48Q' || true
 step "nvvgpuctl fw decode 535.113.01 <capture>   # a 317 KB type upload split into continuation records"
 nvvgpuctl fw decode 535.113.01 "$top/tests/golden/input/535.113.01-add_vgpu_types.bin" | head -30
 
-step "nvvgpuctl fw layout 575.51.02 NVA081_CTRL_VGPU_INFO   # unknown releases are refused, never guessed"
-nvvgpuctl fw layout 575.51.02 NVA081_CTRL_VGPU_INFO || true
+step "nvvgpuctl fw layout 585.12.01 NVA081_CTRL_VGPU_INFO   # unknown releases are refused, never guessed"
+nvvgpuctl fw layout 585.12.01 NVA081_CTRL_VGPU_INFO || true

@@ -242,8 +242,12 @@ static void release_roundtrip(const char *model, const char *release)
 
 static void test_roundtrip_535(void **state) { release_roundtrip("L40S", "535.113.01"); }
 static void test_roundtrip_550(void **state) { release_roundtrip("L40S", "550.40.07"); }
+static void test_roundtrip_560(void **state) { release_roundtrip("L40S", "560.35.03"); }
+static void test_roundtrip_565(void **state) { release_roundtrip("L40S", "565.77"); }
 static void test_roundtrip_570(void **state) { release_roundtrip("L40S", "570.144"); }
+static void test_roundtrip_575(void **state) { release_roundtrip("L40S", "575.64.05"); }
 static void test_roundtrip_580(void **state) { release_roundtrip("L40S", "580.65.06"); }
+static void test_roundtrip_590(void **state) { release_roundtrip("H200", "590.48.01"); }
 static void test_roundtrip_595(void **state) { release_roundtrip("L40S", "595.45.04"); }
 
 /* What a real H200 host runs: served by the 580.65.06 description's "580." prefix. */
@@ -355,9 +359,9 @@ static void test_unknown_release_refused_by_sim(void **state)
         struct simtest t;
         char *msg = NULL;
 
-        assert_int_equal(simtest_start(&t, "L40S@575.51.02", NULL, NULL, &msg), -EINVAL);
-        assert_strstr(msg, "GPU 0 (L40S): firmware release 575.51.02 is not supported");
-        assert_strstr(msg, "the nearest known release is 570.144");
+        assert_int_equal(simtest_start(&t, "L40S@585.12.01", NULL, NULL, &msg), -EINVAL);
+        assert_strstr(msg, "GPU 0 (L40S): firmware release 585.12.01 is not supported");
+        assert_strstr(msg, "the nearest known release is 580.65.06");
         free(msg);
         simtest_stop(&t);
 }
@@ -1107,8 +1111,12 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_roundtrip_535),
                 cmocka_unit_test(test_roundtrip_550),
+                cmocka_unit_test(test_roundtrip_560),
+                cmocka_unit_test(test_roundtrip_565),
                 cmocka_unit_test(test_roundtrip_570),
+                cmocka_unit_test(test_roundtrip_575),
                 cmocka_unit_test(test_roundtrip_580),
+                cmocka_unit_test(test_roundtrip_590),
                 cmocka_unit_test(test_roundtrip_595),
                 cmocka_unit_test(test_roundtrip_h200_compatible),
                 cmocka_unit_test(test_roundtrip_inproc),

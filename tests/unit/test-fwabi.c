@@ -451,10 +451,15 @@ static void test_match(void **state)
         fw = nvv_fwdb_match(db, "580.159.04", &msg);
         assert_non_null(fw);
         assert_string_equal(fw->release, "580.65.06");
+        /* An older build of a described branch is served by the branch's description ("575."). */
         fw = nvv_fwdb_match(db, "575.51.02", &msg);
+        assert_non_null(fw);
+        assert_string_equal(fw->release, "575.64.05");
+        /* No NVIDIA branch 585 is described (nor published): refused, never guessed. */
+        fw = nvv_fwdb_match(db, "585.12.01", &msg);
         assert_null(fw);
-        assert_strstr(msg, "firmware release 575.51.02 is not supported");
-        assert_strstr(msg, "the nearest known release is 570.144");
+        assert_strstr(msg, "firmware release 585.12.01 is not supported");
+        assert_strstr(msg, "the nearest known release is 580.65.06");
         free(msg);
         msg = NULL;
         fw = nvv_fwdb_match(db, "610.1.2", &msg);

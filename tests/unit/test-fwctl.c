@@ -166,8 +166,8 @@ static void test_garbage_release(void **state)
 
 static void test_unknown_release(void **state)
 {
-        fake.release = "575.51.02";
-        expect_open_error(-EINVAL, "the nearest known release is 570.144");
+        fake.release = "585.12.01";
+        expect_open_error(-EINVAL, "the nearest known release is 580.65.06");
 }
 
 static void test_firmware_disagrees(void **state)

@@ -12,7 +12,8 @@
 #include "nvv-policy.h"
 #include "simtest.h"
 
-static const char *const releases[] = { "535.113.01", "550.40.07", "570.144", "580.65.06", "595.45.04" };
+static const char *const releases[] = { "535.113.01", "550.40.07", "560.35.03", "565.77", "570.144",
+                                        "575.64.05", "580.65.06", "590.48.01", "595.45.04" };
 
 struct env {
         struct simtest t;

@@ -1,1 +1,1 @@
-nvvgpuctl fw layout 575.51.02 rpc_gsp_rm_control_v03_00
+nvvgpuctl fw layout 585.12.01 rpc_gsp_rm_control_v03_00

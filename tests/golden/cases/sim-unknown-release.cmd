@@ -1,1 +1,1 @@
-nvvgpu-sim --gpus 'L40S@575.51.02' --socket /tmp/nvv-golden-unused.sock
+nvvgpu-sim --gpus 'L40S@585.12.01' --socket /tmp/nvv-golden-unused.sock
