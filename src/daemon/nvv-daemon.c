@@ -2385,8 +2385,9 @@ static bool on_demand_of(struct nvv_daemon *d, const char *uuid)
 }
 
 /* Record what the managed GPU holds for name now (bound to vm), durably. */
+/* sync false: the prepare mark (settle_prepares) covers a crash until the next synced save. */
 static int vm_record(struct nvv_daemon *d, struct daemon_gpu *x, const char *name, const char *vm, bool on_demand,
-                     char **reterr_msg)
+                     bool sync, char **reterr_msg)
 {
         struct nvv_pgpu_vgpu v;
         int r;
@@ -2409,7 +2410,7 @@ static int vm_record(struct nvv_daemon *d, struct daemon_gpu *x, const char *nam
                 }
         }
         if (r >= 0)
-                r = state_save_locked(d, reterr_msg);
+                r = sync ? state_save_locked(d, reterr_msg) : state_save_intent_locked(d, reterr_msg);
         pthread_mutex_unlock(&d->lock);
         return r;
 }
@@ -2425,7 +2426,7 @@ static void vm_undo(struct nvv_daemon *d, struct vm_item *it, size_t n)
                         snprintf(q.uuid, sizeof(q.uuid), "%s", it[i].name);
                         json_object_put(do_destroy(d, &q));
                 } else if (it[i].started_here)
-                        (void) vm_record(d, it[i].x, it[i].name, NULL, false, NULL);
+                        (void) vm_record(d, it[i].x, it[i].name, NULL, false, true, NULL);
         }
 }
 
@@ -2648,7 +2649,7 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                         it[n] = (struct vm_item) { .x = find_gpu(d, json_object_get_string(res)), .made_here = true };
                         snprintf(it[n].name, sizeof(it[n].name), "%s", json_object_get_string(u));
                         n++;
-                        (void) vm_record(d, it[n - 1].x, it[n - 1].name, req->vm, true, NULL);
+                        (void) vm_record(d, it[n - 1].x, it[n - 1].name, req->vm, true, false, NULL);
                 }
         }
         /* 3. Start each (plugin bootloaded, placement set, guest created: §4). */
@@ -2666,7 +2667,7 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                 it[i].started_here = true;
                 free(msg);
                 msg = NULL;
-                r = vm_record(d, it[i].x, it[i].name, req->vm, on_demand_of(d, it[i].name), &msg);
+                r = vm_record(d, it[i].x, it[i].name, req->vm, on_demand_of(d, it[i].name), true, &msg);
                 if (r < 0) {
                         err = fail(r, "VM %s: vGPU %s started, but the state store failed: %s", req->vm, it[i].name,
                                    msg ? msg : strerror(-r));
@@ -2725,7 +2726,7 @@ static json_object *do_vm_release(struct nvv_daemon *d, const struct nvv_ipc_req
                                 else
                                         removed++;
                         } else
-                                (void) vm_record(d, x, names[i], req->vm, false, NULL);
+                                (void) vm_record(d, x, names[i], req->vm, false, true, NULL);
                         emit(d, "vgpu-stopped", x->info.bdf, names[i], kv("vm", json_object_new_string(req->vm), NULL));
                 }
         }
