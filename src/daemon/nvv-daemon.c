@@ -744,8 +744,9 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
                 return -EINVAL;
         snprintf(req.uuid, sizeof(req.uuid), "%s", name);
         /* NVIDIA's vendor VFIO driver (RFC v2): a type the GPU's equal-size mode refuses is
-         * EINVAL on current_vgpu_type, where the mdev model says ENOSPC. */
-        if (vf && make && !undo && nvv_pgpu_why_not(x->g, q->type_id, NULL) == NVV_WHY_MODE)
+         * EINVAL on current_vgpu_type; an mdev create of it is answered the same, rather than
+         * the firmware status's errno (an I/O error says nothing to the writer). */
+        if (make && !undo && nvv_pgpu_why_not(x->g, q->type_id, NULL) == NVV_WHY_MODE)
                 return -EINVAL;
         if (make) {
                 req.method = NVV_IPC_CREATE;
@@ -832,6 +833,9 @@ static void vm_plugins_act(struct nvv_daemon *d, const char *vm, enum nvv_libvir
 
                         if (nvv_pgpu_get_vgpu(x->g, k, &v) < 0 || v.state != NVV_VGPU_RUNNING ||
                             !vm_matches(d, v.name, vm))
+                                continue;
+                        /* libvirt resumes every domain it starts: nothing to tell a plugin that works. */
+                        if ((e == NVV_LIBVIRT_RESUMED && !v.paused) || (e == NVV_LIBVIRT_SUSPENDED && v.paused))
                                 continue;
                         r = e == NVV_LIBVIRT_SUSPENDED ? nvv_pgpu_vm_pause(x->g, v.name, &msg)
                           : e == NVV_LIBVIRT_RESUMED   ? nvv_pgpu_vm_resume(x->g, v.name, &msg)
