@@ -744,9 +744,8 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
                 return -EINVAL;
         snprintf(req.uuid, sizeof(req.uuid), "%s", name);
         /* NVIDIA's vendor VFIO driver (RFC v2): a type the GPU's equal-size mode refuses is
-         * EINVAL on current_vgpu_type; an mdev create of it is answered the same, rather than
-         * the firmware status's errno (an I/O error says nothing to the writer). */
-        if (make && !undo && nvv_pgpu_why_not(x->g, q->type_id, NULL) == NVV_WHY_MODE)
+         * EINVAL on current_vgpu_type, where the mdev model says ENOSPC. */
+        if (vf && make && !undo && nvv_pgpu_why_not(x->g, q->type_id, NULL) == NVV_WHY_MODE)
                 return -EINVAL;
         if (make) {
                 req.method = NVV_IPC_CREATE;
