@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* nvvgpuctl fw: releases, layout, decode — the firmware dissector. */
+/* nvvgpuctl fw: releases, layout, diff, decode — the firmware dissector. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include "nvv-cmd.h"
 #include "nvv-dissect.h"
 #include "nvv-fwabi.h"
+#include "nvv-fwdiff.h"
 #include "nvvgpuctl.h"
 #include "util.h"
 
@@ -190,6 +191,91 @@ static int cmd_layout(int argc, char **argv)
         }
         (void) fields;
         json_object_put(o);
+        return 0;
+}
+
+/* One side of a diff: the release asked for, and the description that serves it. */
+static void print_side(const char *label, const char *asked, const char *release, const char *path)
+{
+        if (streq(asked, release))
+                printf("%s %s (%s)\n", label, release, path);
+        else
+                printf("%s %s, served by the description of %s (%s)\n", label, asked, release, path);
+}
+
+static void print_change(const struct nvv_fwdiff_change *ch)
+{
+        char a[256], b[256];
+
+        nvv_fwdiff_value_to_string(&ch->from, a, sizeof(a));
+        nvv_fwdiff_value_to_string(&ch->to, b, sizeof(b));
+        printf("  %-10s %s%s%s", nvv_fwdiff_kind_to_string(ch->kind), ch->name, ch->attr ? " " : "",
+               ch->attr ? ch->attr : "");
+        if (ch->from.type != NVV_FWDIFF_NONE && ch->to.type != NVV_FWDIFF_NONE)
+                printf(" %s -> %s", a, b);
+        else if (ch->from.type != NVV_FWDIFF_NONE)
+                printf(" %s", a);
+        else if (ch->to.type != NVV_FWDIFF_NONE)
+                printf(" %s", b);
+        if (ch->detail)
+                printf(" (%s)", ch->detail);
+        printf("\n");
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *db = NULL;
+        _cleanup_(nvv_fwdiff_freep) struct nvv_fwdiff *d = NULL;
+        const struct nvv_fwabi *a, *b;
+        int r, i;
+
+        i = parse_common(argc, argv, "nvvgpuctl fw diff RELEASE_A RELEASE_B [--fwabi-dir DIR] [--json]");
+        if (i < 0)
+                return i;
+        if (argc - i != 2)
+                cli_usage_error("usage: nvvgpuctl fw diff RELEASE_A RELEASE_B [--fwabi-dir DIR] [--json]");
+        r = load_db(&db);
+        if (r < 0)
+                return r;
+        a = find_release(db, argv[i]);
+        if (!a)
+                return -ENOENT;
+        b = find_release(db, argv[i + 1]);
+        if (!b)
+                return -ENOENT;
+        r = nvv_fwdiff_new(a, b, &d);
+        if (r < 0)
+                return cli_error(r, "comparing %s with %s: %s", a->release, b->release, strerror(-r));
+        if (arg_json) {
+                json_object *o = NULL;
+
+                r = nvv_fwdiff_to_json(d, &o);
+                if (r < 0)
+                        return cli_error(r, "out of memory");
+                json_object_object_add(json_object_object_get(o, "from"), "requested", json_object_new_string(argv[i]));
+                json_object_object_add(json_object_object_get(o, "to"), "requested", json_object_new_string(argv[i + 1]));
+                cli_print_json(o);
+                json_object_put(o);
+                return 0;
+        }
+        print_side("from", argv[i], a->release, d->from_path);
+        print_side("to  ", argv[i + 1], b->release, d->to_path);
+        if (d->n_changes == 0) {
+                printf("nothing changed: %s and %s are described alike\n", a->release, b->release);
+                return 0;
+        }
+        for (size_t k = 0; k < d->n_changes; k++) {
+                if (k == 0 || d->changes[k].section != d->changes[k - 1].section)
+                        printf("%s:\n", nvv_fwdiff_section_to_string(d->changes[k].section));
+                print_change(&d->changes[k]);
+        }
+        printf("%zu change%s:", d->n_changes, d->n_changes == 1 ? "" : "s");
+        for (int s = 0, first = 1; s < _NVV_FWDIFF_SECTION_MAX; s++)
+                if (d->per_section[s]) {
+                        printf("%s %s %zu", first ? "" : ",", nvv_fwdiff_section_to_string(s), d->per_section[s]);
+                        first = 0;
+                }
+        printf("\n");
         return 0;
 }
 
@@ -552,6 +638,7 @@ int nvvgpuctl_fw(int argc, char **argv)
                 printf("Usage:\n"
                        "  nvvgpuctl fw releases [--fwabi-dir DIR] [--json]\n"
                        "  nvvgpuctl fw layout RELEASE STRUCT [--fwabi-dir DIR] [--json]\n"
+                       "  nvvgpuctl fw diff RELEASE_A RELEASE_B [--fwabi-dir DIR] [--json]\n"
                        "  nvvgpuctl fw decode RELEASE [FILE] [--hex] [--all] [--fwabi-dir DIR] [--json]\n"
                        "  nvvgpuctl fw probe [--backend sim:SOCKET|fwctl[:DEV]] [--fwabi-dir DIR] [--json]\n");
                 return argc < 2 ? -EINVAL : 0;
@@ -560,6 +647,8 @@ int nvvgpuctl_fw(int argc, char **argv)
                 r = cmd_releases(argc - 1, argv + 1);
         else if (streq(argv[1], "layout"))
                 r = cmd_layout(argc - 1, argv + 1);
+        else if (streq(argv[1], "diff"))
+                r = cmd_diff(argc - 1, argv + 1);
         else if (streq(argv[1], "decode"))
                 r = cmd_decode(argc - 1, argv + 1);
         else if (streq(argv[1], "probe"))

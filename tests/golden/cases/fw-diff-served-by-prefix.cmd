@@ -1,0 +1,1 @@
+nvvgpuctl fw diff 580.159.04 580.65.06

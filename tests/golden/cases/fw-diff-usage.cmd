@@ -1,0 +1,1 @@
+nvvgpuctl fw diff 570.144
