@@ -108,7 +108,7 @@ args="--backend sim:$sock --socket $tmp/d.sock --state-dir $tmp/state${NVV_DEMO_
 if [ -n "$root" ]; then args="$args --sysfs-root $tmp/sys --mdevctl-dir $tmp/mdevctl.d"; else args="$args --mdevctl-dir ''"; fi
 if [ -n "$lv" ]; then args="$args --libvirt qemu:///system"; else args="$args --libvirt ''"; fi
 step "nvvgpud $args &"
-eval nvvgpud $args 2>"$tmp/d.log" &
+eval "nvvgpud $args 2>\"\$tmp/d.log\" &"
 daemon=$!
 wait_sock "$tmp/d.sock" || { cat "$tmp/d.log"; exit 1; }
 export NVVGPU_SOCKET="$tmp/d.sock"
