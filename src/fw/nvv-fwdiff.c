@@ -25,6 +25,7 @@ static const char *const section_table[_NVV_FWDIFF_SECTION_MAX] = {
         [NVV_FWDIFF_INIT] = "init",
         [NVV_FWDIFF_VALUES] = "values",
         [NVV_FWDIFF_STATUS] = "status",
+        [NVV_FWDIFF_HOST_RPC] = "host_rpc",
 };
 DEFINE_STRING_TABLE_LOOKUP(nvv_fwdiff_section, enum nvv_fwdiff_section, section_table, _NVV_FWDIFF_SECTION_MAX,
                            _NVV_FWDIFF_SECTION_INVALID)
@@ -623,6 +624,48 @@ static int diff_keyed(struct ctx *c, const char *key_attr, const char *object_at
         return 0;
 }
 
+/* The plugin's host RPC messages: one number with another name is a re-purposed message (its
+ * two names are then not also told as removed and added); then by name. */
+static int diff_host_rpc(struct ctx *c, const struct nvv_fwabi *fa, const struct nvv_fwabi *fb)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < fa->n_host_msgs && r >= 0; i++) {
+                const char *nb = nvv_fwabi_host_msg_name(fb, fa->host_msgs[i].value);
+                char name[16];
+
+                if (!nb || streq(nb, fa->host_msgs[i].name))
+                        continue;
+                snprintf(name, sizeof(name), "%" PRIu32, fa->host_msgs[i].value);
+                r = add(c, NVV_FWDIFF_REPURPOSED, name, "name", text(fa->host_msgs[i].name), text(nb), NULL);
+        }
+        for (size_t i = 0; i < fa->n_host_msgs && r >= 0; i++) {
+                const struct nvv_named *e = &fa->host_msgs[i];
+                const char *nb = nvv_fwabi_host_msg_name(fb, e->value);
+                uint32_t v;
+
+                if (nvv_fwabi_host_msg_value(fb, e->name, &v) == 0)
+                        r = cmp(c, NVV_FWDIFF_RENUMBERED, e->name, "value", dec(e->value), dec(v));
+                else if (!nb) /* else told as re-purposed */
+                        r = add(c, NVV_FWDIFF_REMOVED, e->name, "value", dec(e->value), NONE, NULL);
+        }
+        for (size_t i = 0; i < fb->n_host_msgs && r >= 0; i++) {
+                const struct nvv_named *e = &fb->host_msgs[i];
+                uint32_t v;
+
+                if (nvv_fwabi_host_msg_value(fa, e->name, &v) < 0 && !nvv_fwabi_host_msg_name(fa, e->value))
+                        r = add(c, NVV_FWDIFF_ADDED, e->name, "value", NONE, dec(e->value), NULL);
+        }
+        if (r >= 0 && fa->n_host_msgs && fb->n_host_msgs)
+                r = cmp(c, NVV_FWDIFF_CHANGED, "host_rpc", "timeout_ms", dec((uint64_t) fa->host_rpc_timeout_ms),
+                        dec((uint64_t) fb->host_rpc_timeout_ms));
+        else if (r >= 0 && (fa->n_host_msgs || fb->n_host_msgs))
+                r = add(c, fa->n_host_msgs ? NVV_FWDIFF_REMOVED : NVV_FWDIFF_ADDED, "host_rpc", "timeout_ms",
+                        fa->n_host_msgs ? dec((uint64_t) fa->host_rpc_timeout_ms) : NONE,
+                        fb->n_host_msgs ? dec((uint64_t) fb->host_rpc_timeout_ms) : NONE, NULL);
+        return r;
+}
+
 static int diff_controls(struct ctx *c, const struct nvv_fwabi *fa, const struct nvv_fwabi *fb)
 {
         _cleanup_free_ struct keyed *a = calloc(fa->n_controls + 1, sizeof(*a));
@@ -954,6 +997,9 @@ int nvv_fwdiff_new(const struct nvv_fwabi *from, const struct nvv_fwabi *to, str
                 return r;
         c.section = NVV_FWDIFF_STATUS;
         if ((r = diff_status(&c, from, to)) < 0)
+                return r;
+        c.section = NVV_FWDIFF_HOST_RPC;
+        if ((r = diff_host_rpc(&c, from, to)) < 0)
                 return r;
         *ret = TAKE_PTR(d);
         return 0;

@@ -33,6 +33,7 @@ enum nvv_fwdiff_section {
         NVV_FWDIFF_INIT,
         NVV_FWDIFF_VALUES,
         NVV_FWDIFF_STATUS,
+        NVV_FWDIFF_HOST_RPC,
         _NVV_FWDIFF_SECTION_MAX,
         _NVV_FWDIFF_SECTION_INVALID = -EINVAL,
 };
@@ -44,7 +45,7 @@ enum nvv_fwdiff_kind {
         NVV_FWDIFF_REMOVED,     /* only the first release has it */
         NVV_FWDIFF_CHANGED,     /* both have it, a property differs */
         NVV_FWDIFF_RENUMBERED,  /* same name, another number (function, event, control id, class) */
-        NVV_FWDIFF_REPURPOSED,  /* same control id or class, another name */
+        NVV_FWDIFF_REPURPOSED,  /* same control id, class or host RPC message number, another name */
         NVV_FWDIFF_REORDERED,   /* same init steps, another order */
         _NVV_FWDIFF_KIND_MAX,
         _NVV_FWDIFF_KIND_INVALID = -EINVAL,

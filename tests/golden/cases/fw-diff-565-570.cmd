@@ -1,0 +1,1 @@
+nvvgpuctl fw diff 565.77 570.144
