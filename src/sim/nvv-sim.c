@@ -1366,6 +1366,8 @@ static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
                         (void) send_error(c, h->target, h->tag, EIO, "cannot read the firmware's state");
                         break;
                 }
+                if (s->vmgmt[h->target])
+                        json_object_object_add(o, "vgpu_mgmt", nvv_simvmgmt_status_json(s->vmgmt[h->target]));
                 t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
                 (void) send_locked(c, NVV_SIMPROTO_STATUS_INFO, h->target, h->tag, t, strlen(t));
                 json_object_put(o);

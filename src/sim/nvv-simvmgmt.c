@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "nvv-simvmgmt.h"
 #include "util.h"
@@ -357,4 +358,44 @@ void nvv_simvmgmt_get_state(struct nvv_simvmgmt *s, struct nvv_simvmgmt_state *r
                 ret->type_ids[i] = s->types[i].type_id;
         memcpy(ret->vfs, s->vfs, sizeof(ret->vfs));
         pthread_mutex_unlock(&s->lock);
+}
+
+struct json_object *nvv_simvmgmt_status_json(struct nvv_simvmgmt *s)
+{
+        _cleanup_free_ struct nvv_simvmgmt_state *st = calloc(1, sizeof(*st));
+        json_object *o = json_object_new_object(), *types = json_object_new_array(), *vfs = json_object_new_array();
+        unsigned pf_devfn = (unsigned) s->cfg.pf.dev << 3 | s->cfg.pf.fn;
+
+        if (!st || !o || !types || !vfs) {
+                json_object_put(o);
+                json_object_put(types);
+                json_object_put(vfs);
+                return NULL;
+        }
+        nvv_simvmgmt_get_state(s, st);
+        json_object_object_add(o, "revision", json_object_new_string(nvv_vmgmt_get_revision(s->cfg.vm)));
+        json_object_object_add(o, "convention", json_object_new_string(s->cfg.eio ? "eio" : "status"));
+        for (size_t i = 0; i < st->n_types; i++)
+                json_object_array_add(types, json_object_new_int64(st->type_ids[i]));
+        json_object_object_add(o, "types", types);
+        for (uint32_t i = 0; i < st->num_vfs; i++) {
+                json_object *v = json_object_new_object();
+                unsigned devfn = pf_devfn + s->cfg.vf_offset + i * s->cfg.vf_stride;
+                struct nvv_pci_addr a = { .domain = s->cfg.pf.domain, .bus = (uint8_t) (s->cfg.pf.bus + devfn / 256),
+                                          .dev = (uint8_t) ((devfn % 256) >> 3), .fn = (uint8_t) (devfn & 7) };
+                char name[16];
+
+                nvv_pci_addr_format(&a, name);
+                json_object_object_add(v, "vf_index", json_object_new_int64(i));
+                json_object_object_add(v, "vf", json_object_new_string(name));
+                json_object_object_add(v, "type_id", json_object_new_int64(st->vfs[i].type_id));
+                json_object_object_add(v, "placement_id", json_object_new_int64(st->vfs[i].placement_id));
+                json_object_object_add(v, "opens", json_object_new_int64(st->vfs[i].opens));
+                json_object_object_add(v, "booted", json_object_new_boolean(st->vfs[i].booted));
+                json_object_array_add(vfs, v);
+        }
+        json_object_object_add(o, "vfs", vfs);
+        json_object_object_add(o, "rpcs", json_object_new_int64((int64_t) st->rpcs));
+        json_object_object_add(o, "refused", json_object_new_int64((int64_t) st->refused));
+        return o;
 }

@@ -67,6 +67,10 @@ struct nvv_simvmgmt_state {
         uint64_t rpcs, refused;
 };
 void nvv_simvmgmt_get_state(struct nvv_simvmgmt *s, struct nvv_simvmgmt_state *ret);
+/* The same as nvvgpu-sim status shows it: {"convention", "types": [ids], "vfs": [{"vf_index",
+ * "vf", "type_id", "placement_id", "opens", "booted"}], "rpcs", "refused"}. */
+struct json_object;
+struct json_object *nvv_simvmgmt_status_json(struct nvv_simvmgmt *s);
 
 struct nvv_channel;
 struct nvv_channel_info;
