@@ -2,7 +2,8 @@
 # nvvgpud on a simulated GPU that offers the upstream fwctl vGPU-management interface
 # (nvvgpu-sim --gpus RTX-PRO-6000@upstream): the same nvvgpuctl create/list/destroy as on any
 # GPU, mapped onto assign/deassign; a VF whose VFIO device is open (nvvgpu-sim vfio open)
-# cannot be destroyed (EBUSY, the vGPU stays), and after the close it can. What the daemon
+# cannot be destroyed (EBUSY, the vGPU stays), and after the close it can; a restarted daemon
+# adopts what the firmware holds. What the daemon
 # says is compared with what the simulated firmware holds (nvvgpu-sim status).
 set -u
 build=${NVV_TOP_BUILDDIR:?run through make check}
@@ -69,6 +70,14 @@ nvvgpu-sim vfio --socket "$dir/s.sock" close 0000:41:00.4 || fail "vfio close"
 out=$(nvvgpuctl destroy $u1 2>&1) || fail "destroy after close: $out"
 [ "$(fw_type 0)" = 0 ] || fail "VF 0 still holds a type after the destroy"
 nvvgpuctl list | grep -q "$u1" && fail "$u1 still listed after its destroy"
+# A restarted daemon adopts what the firmware holds: $u2 on VF 1 (query_assigned).
+kill $dpid; wait $dpid 2>/dev/null; rm -f "$dir/d.sock"
+nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "$dir/mdevctl.d" \
+        --libvirt "" 2>>"$dir/d.log" &
+dpid=$!
+wait_sock "$dir/d.sock" $dpid || fail "nvvgpud did not restart"
+nvvgpuctl list | grep -q "$u2" || fail "the restarted daemon does not list $u2: $(nvvgpuctl list 2>&1)"
+grep -q "adopted 1 vGPU" "$dir/d.log" || fail "the restarted daemon did not adopt $u2"
 out=$(nvvgpuctl destroy $u2 2>&1) || fail "destroy 2: $out"
 [ "$(fw_type 1)" = 0 ] || fail "VF 1 still holds a type after the destroy"
 # A VFIO open of a VF with no type fails as the variant driver's would.
