@@ -291,6 +291,20 @@ static void test_detect_and_bytes(void **state)
         }
 }
 
+/* Without a description of the interface, such a GPU is refused, saying what is missing. */
+static void test_no_description(void **state)
+{
+        _cleanup_(nvv_fwdb_freep) struct nvv_fwdb *empty = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_channel *ch = NULL;
+
+        (void) state;
+        assert_int_equal(nvv_fwdb_new(&empty), 0);
+        assert_int_equal(nvv_channel_open_fwctl("/dev/fwctl/fwctl0", empty, &ch, &msg), -EOPNOTSUPP);
+        assert_null(ch);
+        assert_strstr(msg, "data/fwabi/upstream");
+}
+
 /* One refusal: the errno, and how it was told. */
 static void expect_refusal(struct nvv_channel *ch, int cmd, struct nvv_vmgmt_io *io, bool eio, int want_errno,
                            uint32_t want_status)
@@ -653,6 +667,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_description),
                 cmocka_unit_test(test_detect_and_bytes),
+                cmocka_unit_test(test_no_description),
                 cmocka_unit_test(test_errors_status_in_reply),
                 cmocka_unit_test(test_errors_eio),
                 cmocka_unit_test(test_eperm_from_mismatched_description),
