@@ -202,7 +202,12 @@ int nvv_channel_measure_rtt(struct nvv_channel *ch, unsigned n, uint64_t *ret_ns
                 uint64_t s = now_ns();
 
                 memset(&f, 0, sizeof(f));
-                r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, errlen);
+                if (ch->vm) { /* the upstream interface: its lightest read */
+                        struct nvv_vmgmt_io io = {};
+
+                        r = nvv_channel_vmgmt_call(ch, NVV_VMGMT_QUERY_SUPPORTED, &io, NULL, err, errlen);
+                } else
+                        r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, errlen);
                 if (r < 0)
                         return r;
                 t[i] = now_ns() - s;

@@ -111,5 +111,6 @@ int nvv_channel_get_fd(const struct nvv_channel *ch);
 /* Deliver waiting events; returns how many. Events with no stable meaning are counted, not delivered. */
 int nvv_channel_process(struct nvv_channel *ch);
 
-/* Median round trip of n get_features calls, in nanoseconds. */
+/* Median round trip of n get_features calls (query_supported on the upstream interface), in
+ * nanoseconds. */
 int nvv_channel_measure_rtt(struct nvv_channel *ch, unsigned n, uint64_t *ret_ns, char *err, size_t errlen);

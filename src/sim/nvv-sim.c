@@ -575,7 +575,10 @@ static json_object *info_json(struct nvv_sim *s)
                 json_object_object_add(o, "model", json_object_new_string(c->model));
                 json_object_object_add(o, "vendor", json_object_new_int64(c->pci_vendor));
                 json_object_object_add(o, "device", json_object_new_int64(c->pci_device));
-                json_object_object_add(o, "release", json_object_new_string(c->release));
+                /* An upstream GPU reports no release (its fwctl device has no device data): the
+                 * interface revision stands in its place. */
+                json_object_object_add(o, "release",
+                                       json_object_new_string(s->vmgmt[i] ? nvv_simvmgmt_get_revision(s->vmgmt[i]) : c->release));
                 if (s->vmgmt[i]) {
                         /* FWCTL_INFO of nova-core: no device data; the VFs as sysfs gives them. */
                         json_object_object_add(o, "interface", json_object_new_string("vgpu-mgmt"));
