@@ -677,8 +677,9 @@ static void run_rpc(struct connection *c, uint32_t gpu, const struct job *j)
                 (void) send_error(c, gpu, j->tag, ENOMEM, "out of memory");
                 return;
         }
-        if (c->sim->vmgmt[gpu]) /* the socket carries configuration-scope FWCTL_RPCs for these */
-                r = nvv_simvmgmt_rpc(c->sim->vmgmt[gpu], 0, j->data, j->len, reply, cap, &len);
+        if (c->sim->vmgmt[gpu]) /* the socket carries FWCTL_RPCs at the interface's scope for these */
+                r = nvv_simvmgmt_rpc(c->sim->vmgmt[gpu], nvv_simvmgmt_get_scope(c->sim->vmgmt[gpu]), j->data, j->len,
+                                     reply, cap, &len);
         else
                 r = nvv_simgpu_rpc(c->sim->gpus[gpu], j->data, j->len, j->timeout_ms, reply, cap, &len, err, sizeof(err));
         if (r < 0)

@@ -89,6 +89,11 @@ const char *nvv_simvmgmt_get_revision(const struct nvv_simvmgmt *s)
         return nvv_vmgmt_get_revision(s->cfg.vm);
 }
 
+uint32_t nvv_simvmgmt_get_scope(const struct nvv_simvmgmt *s)
+{
+        return nvv_vmgmt_get_scope(s->cfg.vm);
+}
+
 bool nvv_simvmgmt_has_vf(const struct nvv_simvmgmt *s, const struct nvv_pci_addr *vf)
 {
         return vf_index(s, vf) >= 0;

@@ -44,6 +44,7 @@ int nvv_simvmgmt_rpc(struct nvv_simvmgmt *s, uint32_t scope, const void *in, siz
  * on the last (EBADF: not open). */
 int nvv_simvmgmt_vfio(struct nvv_simvmgmt *s, const struct nvv_pci_addr *vf, bool open, char *err, size_t errlen);
 const char *nvv_simvmgmt_get_revision(const struct nvv_simvmgmt *s);
+uint32_t nvv_simvmgmt_get_scope(const struct nvv_simvmgmt *s);       /* the one FWCTL_RPC scope it takes */
 bool nvv_simvmgmt_has_vf(const struct nvv_simvmgmt *s, const struct nvv_pci_addr *vf);
 
 /* Surprise removal and return: while gone, RPCs and opens fail with ENODEV; the return boots
