@@ -13,7 +13,7 @@ clang libclang-rt-14-dev xz-utils mdevctl util-linux
 libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 libvirt-clients"
 
 # Tests that run more than one thread (the golden tests start nvvgpu-sim).
-TSAN_TESTS="tests/unit/test-ring tests/unit/test-genl tests/unit/test-fwctl tests/unit/test-channel tests/unit/test-simplug
+TSAN_TESTS="tests/unit/test-ring tests/unit/test-genl tests/unit/test-fwctl tests/unit/test-vmgmt tests/unit/test-channel tests/unit/test-simplug
 tests/unit/test-agreement tests/unit/test-pgpu tests/unit/test-daemon tests/unit/test-sock tests/unit/test-host-umockdev tests/golden/run-cli-golden.sh tests/fuzz/fuzz-simgpu"
 
 install_packages() {

@@ -189,6 +189,30 @@ GPUS = [
                    "14/14 (shared/reference/firmware-abi-facts.md 1.3): 941..950 = "
                    "RTX6000-Ada-{1,2,3,4,6,8,12,16,24,48}Q"),
          only_q_note="only the Q series is listed: it is the only series with sourced ids"),
+    dict(id="rtx-pro-6000", model="NVIDIA RTX PRO 6000 Blackwell Server Edition", short="RTX-PRO-6000",
+         type_prefix="NVIDIA RTX-PRO-6000", arch="Blackwell",
+         pci=["10de:2bb5"],
+         pci_prov=("source", "NVIDIA's nova-core development tree, drivers/vfio/pci/nvidia-vgpu/main.c @051d1a5: "
+                   "PCI_DRIVER_OVERRIDE_DEVICE_VFIO(NVIDIA, 0x2bb5), 'RTX PRO 6000 Blackwell Server Edition "
+                   "PFs and VFs share this ID' (shared/reference/upstream-2026.md 1.3); 96 GB: NVIDIA MIG "
+                   "user guide, Supported GPUs table (docs.nvidia.com/datacenter/tesla/mig-user-guide/"
+                   "supported-gpus.html: RTX PRO 6000 Blackwell Server Edition, GB202, 96GB)"),
+         memory="GDDR7", fb_gib=96, sriov=True, mixed=True,
+         mixed_prov=("source", "NVIDIA AI Enterprise 8 'Blackwell Architecture vGPU Types' (docs.nvidia.com/"
+                     "ai-enterprise/release-8/latest/infra-software/vgpu/reference/blackwell.html) gives "
+                     "Blackwell RTX PRO boards a 'Maximum vGPUs per GPU in Mixed-Size Mode' column"),
+         unit_gib=1,
+         types=[("Q", g, None) for g in [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 96]],
+         ids_prov=None,
+         ladder_note="UNVERIFIED: NVIDIA's vGPU 19/20 time-sliced type table for this board was not "
+                     "reachable here (searched: the vGPU user guide and the AI Enterprise 8 Blackwell "
+                     "page, whose stored copy ends before this board). The sizes are those a field "
+                     "report lists for the board's MIG-backed Q types (3, 4, 6, 8, 12, 16, 24, 48 GB: "
+                     "bigstack-oss/cubecos issue 312, 'NVIDIA RTX Pro 6000 Blackwell DC-1-3Q' ...) "
+                     "plus 2, 32 and 96 GB (the halvings of 96 GB); NVIDIA names them 'NVIDIA RTX Pro 6000 "
+                     "Blackwell DC-<GB>Q' (that report), which the catalog's short names cannot carry (no "
+                     "spaces), so the names here are nvvgpu's 'NVIDIA RTX-PRO-6000-<GB>Q'; Q series only",
+         private_base=60500),
     dict(id="h100", model="NVIDIA H100 PCIe", short="H100", type_prefix="NVIDIA H100", arch="Hopper",
          pci=["10de:2331"], pci_prov=("source", PCI_IDS + ": 2331 GH100 [H100 PCIe]"),
          memory="HBM2e", fb_gib=80, sriov=True, mixed=True,

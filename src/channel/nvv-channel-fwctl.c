@@ -2,6 +2,7 @@
 /* The fwctl transport: FWCTL_INFO names the GPU and its release, FWCTL_RPC carries one RPC;
  * events come over generic netlink. Device files are reached only through nvv-seam. */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 struct fwctl_transport {
         int fd;
         uint32_t dbdf;
+        uint32_t scope;           /* the upstream interface's (nvv-vmgmt.h) */
         struct nvv_genl *genl;
         struct nvv_evqueue events;
 };
@@ -128,8 +130,121 @@ static const struct nvv_transport fwctl_transport_ops = {
         .close = fwctl_close,
 };
 
-/* FWCTL_INFO, checked: untrusted like everything from the other side. */
-static int query_info(int fd, const char *path, struct nvv_channel_info *info, uint32_t *ret_dbdf, char **reterr)
+/* The upstream interface: the same ioctl at its scope; EIO and EPERM are verdicts the
+ * channel reads, so they pass as they are. It has no events. */
+static int fwctl_vmgmt_rpc(void *userdata, const void *req, size_t len, uint32_t sequence, int timeout_ms, void *reply,
+                           size_t reply_cap, size_t *ret_len, char *err, size_t errlen)
+{
+        struct fwctl_transport *t = userdata;
+        struct nvv_fwctl_rpc rpc = {
+                .size = sizeof(rpc),
+                .scope = t->scope,
+                .in_len = (uint32_t) len,
+                .out_len = (uint32_t) MIN(reply_cap, (size_t) NVV_FWCTL_MAX_RPC_LEN),
+                .in = (uintptr_t) req,
+                .out = (uintptr_t) reply,
+        };
+        int r;
+
+        (void) sequence;
+        (void) timeout_ms;
+        if (len > NVV_FWCTL_MAX_RPC_LEN) {
+                nvv_errf(err, errlen, "RPC of %zu bytes is larger than fwctl's %u", len, NVV_FWCTL_MAX_RPC_LEN);
+                return -EMSGSIZE;
+        }
+        r = nvv_seam_ioctl(t->fd, NVV_FWCTL_RPC, &rpc);
+        if (r < 0) {
+                if (r == -ENODEV)
+                        nvv_errf(err, errlen, "the GPU went away (fwctl: ENODEV)");
+                else
+                        nvv_errf(err, errlen, "FWCTL_RPC: %s", strerror(-r));
+                return r;
+        }
+        /* fwctl sets out_len to the reply's length, which may exceed what it could copy. */
+        if (rpc.out_len > reply_cap) {
+                nvv_errf(err, errlen, "FWCTL_RPC: a reply of %u bytes for a %zu-byte buffer", rpc.out_len, reply_cap);
+                return -EBADMSG;
+        }
+        *ret_len = rpc.out_len;
+        return 0;
+}
+
+/* The interface defines no events: subscribing succeeds and nothing ever comes. */
+static int fwctl_vmgmt_subscribe(void *userdata, char *err, size_t errlen)
+{
+        (void) userdata;
+        (void) err;
+        (void) errlen;
+        return 0;
+}
+
+static const struct nvv_transport fwctl_vmgmt_ops = {
+        .name = "fwctl (vGPU management)",
+        .rpc = fwctl_vmgmt_rpc,
+        .subscribe = fwctl_vmgmt_subscribe,
+        .close = fwctl_close,
+};
+
+/* One small sysfs attribute of the fwctl device's parent (through the seam); "" if absent. */
+static void read_parent_attr(const char *dev_path, const char *attr, char *buf, size_t size)
+{
+        const char *name = strrchr(dev_path, '/');
+        char path[PATH_MAX];
+        ssize_t n;
+        int fd;
+
+        buf[0] = 0;
+        name = name ? name + 1 : dev_path;
+        if (snprintf(path, sizeof(path), "/sys/class/fwctl/%s/device/%s", name, attr) >= (int) sizeof(path))
+                return;
+        fd = nvv_seam_open(path, O_RDONLY);
+        if (fd < 0)
+                return;
+        n = read(fd, buf, size - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+}
+
+/*
+ * The upstream nova-core driver (NVIDIA's 2026 development tree, drivers/gpu/nova-core/fwctl.rs)
+ * has no device data: the GPU is its fwctl device's parent in sysfs, whose uevent names the
+ * slot (PCI_SLOT_NAME, drivers/pci/pci-driver.c) and whose vendor/device/sriov_offset/
+ * sriov_stride are the kernel's usual attributes (drivers/pci/pci-sysfs.c, iov.c).
+ */
+static int upstream_info(const char *path, struct nvv_channel_info *info, uint32_t *ret_dbdf, char **reterr)
+{
+        char buf[1024], *slot;
+        unsigned dom, bus, dev, fn, v = 0, d = 0, off = 0, stride = 0;
+
+        memset(info, 0, sizeof(*info));
+        read_parent_attr(path, "uevent", buf, sizeof(buf));
+        slot = strstr(buf, "PCI_SLOT_NAME=");
+        if (!slot || sscanf(slot + 14, "%4x:%2x:%2x.%1x", &dom, &bus, &dev, &fn) != 4 || dev > 0x1f || fn > 7)
+                return nvv_fail(reterr, "%s: a nova-core fwctl device whose parent is no PCI device (no PCI_SLOT_NAME in "
+                                "/sys/class/fwctl/.../device/uevent)", path);
+        read_parent_attr(path, "vendor", buf, sizeof(buf));
+        (void) sscanf(buf, "%x", &v);
+        read_parent_attr(path, "device", buf, sizeof(buf));
+        (void) sscanf(buf, "%x", &d);
+        read_parent_attr(path, "sriov_offset", buf, sizeof(buf));
+        (void) sscanf(buf, "%u", &off);
+        read_parent_attr(path, "sriov_stride", buf, sizeof(buf));
+        (void) sscanf(buf, "%u", &stride);
+        info->vendor = (uint16_t) v;
+        info->device = (uint16_t) d;
+        snprintf(info->bdf, sizeof(info->bdf), "%04x:%02x:%02x.%x", dom & 0xffff, bus, dev, fn);
+        snprintf(info->model, sizeof(info->model), "%04x:%04x", info->vendor, info->device);
+        info->vmgmt = true;
+        info->vf_offset = (uint16_t) off;
+        info->vf_stride = (uint16_t) stride;
+        *ret_dbdf = (dom & 0xffff) << 16 | bus << 8 | dev << 3 | fn;
+        return 0;
+}
+
+/* FWCTL_INFO, checked: untrusted like everything from the other side. A nova-core device
+ * with no device data is the upstream interface (*ret_upstream). */
+static int query_info(int fd, const char *path, struct nvv_channel_info *info, uint32_t *ret_dbdf, bool *ret_upstream,
+                      char **reterr)
 {
         struct nvv_fwctl_vgpu_info data;
         struct nvv_fwctl_info fi = {
@@ -147,6 +262,10 @@ static int query_info(int fd, const char *path, struct nvv_channel_info *info, u
         }
         if (fi.out_device_type != NVV_FWCTL_DEVICE_TYPE_NOVA_CORE)
                 return nvv_fail(reterr, "%s is not a nova-core device (fwctl device type %u)", path, fi.out_device_type);
+        if (fi.device_data_len == 0) {
+                *ret_upstream = true;
+                return upstream_info(path, info, ret_dbdf, reterr);
+        }
         if (fi.device_data_len < sizeof(data))
                 return nvv_fail(reterr, "%s: the core driver gave %u bytes of device data, the contract has %zu", path,
                             fi.device_data_len, sizeof(data));
@@ -175,6 +294,7 @@ int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, stru
 {
         struct nvv_channel_info info;
         struct fwctl_transport *t;
+        bool upstream = false;
         uint32_t dbdf = 0;
         int fd, r;
 
@@ -183,10 +303,18 @@ int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, stru
                 nvv_fail(reterr_msg, "cannot open %s: %s", dev_path, strerror(-fd));
                 return fd;
         }
-        r = query_info(fd, dev_path, &info, &dbdf, reterr_msg);
+        r = query_info(fd, dev_path, &info, &dbdf, &upstream, reterr_msg);
         if (r < 0) {
                 close(fd);
                 return r;
+        }
+        if (upstream) {
+                const struct nvv_vmgmt *vm = nvv_fwdb_vmgmt_match(db, NULL, reterr_msg);
+
+                if (!vm) {
+                        close(fd);
+                        return -EOPNOTSUPP;
+                }
         }
         t = calloc(1, sizeof(*t));
         if (!t) {
@@ -195,6 +323,12 @@ int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, stru
         }
         t->fd = fd;
         t->dbdf = dbdf;
+        if (upstream) {
+                const struct nvv_vmgmt *vm = nvv_fwdb_vmgmt_match(db, NULL, NULL);
+
+                t->scope = nvv_vmgmt_get_scope(vm);
+                return nvv_channel_open_vmgmt(&info, &fwctl_vmgmt_ops, t, vm, ret, reterr_msg);
+        }
         return nvv_channel_open(&info, &fwctl_transport_ops, t, db, ret, reterr_msg);
 }
 

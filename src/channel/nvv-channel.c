@@ -26,7 +26,13 @@ struct nvv_channel {
         void *event_ud;
         union nvv_cmd_any *scratch;
         uint64_t events_unmapped;
+        const struct nvv_vmgmt *vm;
 };
+
+const struct nvv_vmgmt *nvv_channel_get_vmgmt(const struct nvv_channel *ch)
+{
+        return ch->vm;
+}
 
 const struct nvv_channel_info *nvv_channel_get_info(const struct nvv_channel *ch)
 {
@@ -229,7 +235,12 @@ int nvv_channel_measure_rtt(struct nvv_channel *ch, unsigned n, uint64_t *ret_ns
                 uint64_t s = now_ns();
 
                 memset(&f, 0, sizeof(f));
-                r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, errlen);
+                if (ch->vm) { /* the upstream interface: its lightest read */
+                        struct nvv_vmgmt_io io = {};
+
+                        r = nvv_channel_vmgmt_call(ch, NVV_VMGMT_QUERY_SUPPORTED, &io, NULL, err, errlen);
+                } else
+                        r = nvv_channel_call(ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, err, errlen);
                 if (r < 0)
                         return r;
                 t[i] = now_ns() - s;
@@ -296,4 +307,69 @@ int nvv_channel_open(const struct nvv_channel_info *info, const struct nvv_trans
         }
         *ret = TAKE_PTR(ch);
         return 0;
+}
+
+int nvv_channel_open_vmgmt(const struct nvv_channel_info *info, const struct nvv_transport *t, void *userdata,
+                           const struct nvv_vmgmt *vm, struct nvv_channel **ret, char **reterr_msg)
+{
+        _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
+
+        (void) reterr_msg;
+        ch = calloc(1, sizeof(*ch));
+        if (!ch) {
+                t->close(userdata);
+                return -ENOMEM;
+        }
+        ch->t = t;
+        ch->ud = userdata;
+        ch->info = *info;
+        ch->info.vmgmt = true;
+        snprintf(ch->info.vmgmt_revision, sizeof(ch->info.vmgmt_revision), "%s", nvv_vmgmt_get_revision(vm));
+        snprintf(ch->info.release, sizeof(ch->info.release), "%s", nvv_vmgmt_get_revision(vm));
+        ch->timeout_override = -1;
+        ch->vm = vm;
+        ch->fw = nvv_vmgmt_get_fwabi(vm);
+        ch->scratch = malloc(sizeof(*ch->scratch));
+        if (!ch->scratch)
+                return -ENOMEM;
+        *ret = TAKE_PTR(ch);
+        return 0;
+}
+
+int nvv_channel_vmgmt_call(struct nvv_channel *ch, int cmd, struct nvv_vmgmt_io *io, struct nvv_vmgmt_result *res,
+                           char *err, size_t errlen)
+{
+        struct nvv_vmgmt_result dummy;
+        char why[512] = "";
+        size_t len = 0, rlen = 0, cap;
+        int r;
+
+        assert_return(ch && io, -EINVAL);
+        if (!res)
+                res = &dummy;
+        *res = (struct nvv_vmgmt_result) {};
+        if (!ch->vm) {
+                nvv_errf(err, errlen, "GPU %s offers RPCs, not the upstream vGPU-management interface", ch->info.bdf);
+                return -EOPNOTSUPP;
+        }
+        /* A request is the header and at most a type's properties; a reply at most the cap. */
+        cap = nvv_vmgmt_get_header_size(ch->vm) + MAX((size_t) nvv_vmgmt_get_max_reply(ch->vm), (size_t) 4096);
+        if (reserve(&ch->req, &ch->req_cap, cap) < 0 || reserve(&ch->reply, &ch->reply_cap, cap) < 0)
+                return -ENOMEM;
+        r = nvv_vmgmt_encode_request(ch->vm, cmd, io, ch->req, ch->req_cap, &len, why, sizeof(why));
+        if (r < 0) {
+                nvv_errf(err, errlen, "%s for GPU %s: %s", nvv_vmgmt_cmd_to_string(cmd) ?: "?", ch->info.bdf,
+                         why[0] ? why : strerror(-r));
+                return r;
+        }
+        r = ch->t->rpc(ch->ud, ch->req, len, 0, ch->timeout_override, ch->reply, ch->reply_cap, &rlen, why, sizeof(why));
+        if (r < 0 && r != -EIO && r != -EPERM) {
+                nvv_errf(err, errlen, "%s to GPU %s (interface %s) failed: %s", nvv_vmgmt_cmd_to_string(cmd) ?: "?",
+                         ch->info.bdf, nvv_vmgmt_get_revision(ch->vm), why[0] ? why : strerror(-r));
+                return r;
+        }
+        r = nvv_vmgmt_decode_reply(ch->vm, cmd, r, ch->reply, rlen, io, res, why, sizeof(why));
+        if (r < 0)
+                nvv_errf(err, errlen, "GPU %s: %s", ch->info.bdf, why);
+        return r;
 }

@@ -20,6 +20,7 @@
 #include "nvv-fwabi.h"
 #include "nvv-fwdb.h"
 #include "nvv-rpc.h"
+#include "nvv-vmgmt.h"
 
 struct nvv_channel;
 
@@ -31,6 +32,13 @@ struct nvv_channel_info {
         uint16_t vendor, device;
         char release[32];         /* the firmware release the GPU runs */
         struct nvv_handles handles;
+        /* A GPU offering the upstream vGPU-management interface (nvv-vmgmt.h) instead of
+         * RPCs: true, with the revision its transport names ("" = the newest described). */
+        bool vmgmt;
+        char vmgmt_revision[32];
+        /* SR-IOV where the transport knows it: VF i is at the PF's devfn + vf_offset + i *
+         * vf_stride (vf_stride 0: unknown). */
+        uint16_t vf_offset, vf_stride;
 };
 
 /* A transport moves RPC bytes; everything above is the channel's. */
@@ -63,6 +71,20 @@ int nvv_channel_open_sim(const char *socket_path, uint32_t gpu, const struct nvv
 /* fwctl: /dev/fwctl/fwctlN of a GPU whose core driver speaks the nvvgpu kernel contract. */
 int nvv_channel_open_fwctl(const char *dev_path, const struct nvv_fwdb *db, struct nvv_channel **ret,
                            char **reterr_msg);
+/*
+ * The upstream vGPU-management interface over any transport whose rpc carries one FWCTL_RPC's
+ * in and out bytes (an errno from the ioctl comes back as rpc's return). Such a GPU takes no
+ * RPC command (nvv_channel_call refuses every one); nvv_channel_get_fwabi gives the
+ * description's release-like view (its revision, sizing and statuses). `vm` is borrowed.
+ */
+int nvv_channel_open_vmgmt(const struct nvv_channel_info *info, const struct nvv_transport *t, void *userdata,
+                           const struct nvv_vmgmt *vm, struct nvv_channel **ret, char **reterr_msg);
+/* The interface a channel speaks: NULL for an RPC channel. */
+const struct nvv_vmgmt *nvv_channel_get_vmgmt(const struct nvv_channel *ch);
+/* One of the seven operations: encode, FWCTL_RPC, decode. A refusal returns its errno with
+ * *res saying how (status in the reply, or EIO); err names the command, the GPU and why. */
+int nvv_channel_vmgmt_call(struct nvv_channel *ch, int cmd, struct nvv_vmgmt_io *io, struct nvv_vmgmt_result *res,
+                           char *err, size_t errlen);
 struct nvv_channel *nvv_channel_close(struct nvv_channel *ch);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nvv_channel *, nvv_channel_close);
 
@@ -102,5 +124,6 @@ int nvv_channel_process(struct nvv_channel *ch);
  */
 int nvv_channel_host_rpc(struct nvv_channel *ch, uint32_t gfid, const char *message, char *err, size_t errlen);
 
-/* Median round trip of n get_features calls, in nanoseconds. */
+/* Median round trip of n get_features calls (query_supported on the upstream interface), in
+ * nanoseconds. */
 int nvv_channel_measure_rtt(struct nvv_channel *ch, unsigned n, uint64_t *ret_ns, char *err, size_t errlen);

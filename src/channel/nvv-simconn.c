@@ -148,6 +148,16 @@ static int parse_info(const uint8_t *data, size_t len, struct nvv_channel_info *
                 INT(h, "client", in->handles.client, UINT32_MAX);
                 INT(h, "device", in->handles.device, UINT32_MAX);
                 INT(h, "subdevice", in->handles.subdevice, UINT32_MAX);
+                /* A GPU offering the upstream vGPU-management interface, with its VFs' layout. */
+                if (json_object_object_get_ex(g, "interface", &v)) {
+                        if (!json_object_is_type(v, json_type_string) || !streq(json_object_get_string(v), "vgpu-mgmt")) {
+                                r = nvv_fail(reterr, "the simulator's hello: gpus[%zu].interface is not \"vgpu-mgmt\"", i);
+                                goto out;
+                        }
+                        in->vmgmt = true;
+                        INT(g, "vf_offset", in->vf_offset, UINT16_MAX);
+                        INT(g, "vf_stride", in->vf_stride, UINT16_MAX);
+                }
 #undef STR
 #undef INT
                 /* Requests name a GPU by its place in this list. */
@@ -604,6 +614,15 @@ int nvv_simconn_open_channel(struct nvv_simconn *c, uint32_t gpu, const struct n
         }
         t->c = simconn_ref(c);
         t->gpu = gpu;
+        if (c->infos[gpu].vmgmt) {
+                const struct nvv_vmgmt *vm = nvv_fwdb_vmgmt_match(db, c->infos[gpu].vmgmt_revision, reterr_msg);
+
+                if (!vm) {
+                        sim_close(t);
+                        return -EOPNOTSUPP;
+                }
+                return nvv_channel_open_vmgmt(&c->infos[gpu], &sim_transport_ops, t, vm, ret, reterr_msg);
+        }
         return nvv_channel_open(&c->infos[gpu], &sim_transport_ops, t, db, ret, reterr_msg);
 }
 

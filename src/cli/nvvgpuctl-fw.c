@@ -566,7 +566,8 @@ static json_object *probe_one(const struct nvv_channel_info *info, struct nvv_ch
 
                 json_object_object_add(o, "description", json_object_new_string(fw->release));
                 json_object_object_add(o, "match",
-                                       json_object_new_string(nvv_fwabi_serves(fw, info->release) == 2 ? "exact" : "compatible"));
+                                       json_object_new_string(nvv_channel_get_vmgmt(ch) ? "upstream interface" :
+                                                              nvv_fwabi_serves(fw, info->release) == 2 ? "exact" : "compatible"));
                 if (nvv_channel_measure_rtt(ch, 100, &ns, err, sizeof(err)) == 0)
                         json_object_object_add(o, "rtt_us", json_object_new_double((double) ns / 1000.0));
                 else

@@ -8,6 +8,8 @@
 #include "nvv-fwdb.h"
 #include "util.h"
 
+static int load_releases_dir(struct nvv_fwdb *db, const char *dir, char **reterr_msg);
+
 #ifndef NVV_FWABI_DIR
 #define NVV_FWABI_DIR "/usr/share/nvvgpu/fwabi"
 #endif
@@ -15,6 +17,8 @@
 struct nvv_fwdb {
         size_t n;
         struct nvv_fwabi **fws;
+        size_t n_vm;
+        struct nvv_vmgmt **vms;
 };
 
 int nvv_fwdb_new(struct nvv_fwdb **ret)
@@ -30,6 +34,9 @@ struct nvv_fwdb *nvv_fwdb_free(struct nvv_fwdb *db)
         for (size_t i = 0; i < db->n; i++)
                 nvv_fwabi_free(db->fws[i]);
         free(db->fws);
+        for (size_t i = 0; i < db->n_vm; i++)
+                nvv_vmgmt_free(db->vms[i]);
+        free(db->vms);
         free(db);
         return NULL;
 }
@@ -74,7 +81,113 @@ int nvv_fwdb_add(struct nvv_fwdb *db, struct nvv_fwabi *fw)
         return 1;
 }
 
+int nvv_fwdb_add_vmgmt(struct nvv_fwdb *db, struct nvv_vmgmt *vm)
+{
+        struct nvv_vmgmt **n;
+        size_t pos;
+
+        for (size_t i = 0; i < db->n_vm; i++)
+                if (streq(nvv_vmgmt_get_revision(db->vms[i]), nvv_vmgmt_get_revision(vm))) {
+                        nvv_vmgmt_free(vm);
+                        return 0;
+                }
+        n = realloc(db->vms, (db->n_vm + 1) * sizeof(*n));
+        if (!n) {
+                nvv_vmgmt_free(vm);
+                return -ENOMEM;
+        }
+        db->vms = n;
+        for (pos = db->n_vm; pos > 0 && strcmp(nvv_vmgmt_get_revision(db->vms[pos - 1]), nvv_vmgmt_get_revision(vm)) > 0; pos--)
+                db->vms[pos] = db->vms[pos - 1];
+        db->vms[pos] = vm;
+        db->n_vm++;
+        return 1;
+}
+
+size_t nvv_fwdb_vmgmt_count(const struct nvv_fwdb *db)
+{
+        return db->n_vm;
+}
+
+const struct nvv_vmgmt *nvv_fwdb_vmgmt_get(const struct nvv_fwdb *db, size_t i)
+{
+        return i < db->n_vm ? db->vms[i] : NULL;
+}
+
+const struct nvv_vmgmt *nvv_fwdb_vmgmt_match(const struct nvv_fwdb *db, const char *revision, char **reterr_msg)
+{
+        if (db->n_vm == 0) {
+                nvv_fail(reterr_msg, "no description of the upstream vGPU-management interface is loaded "
+                         "(data/fwabi/upstream/*.json)");
+                return NULL;
+        }
+        if (!revision || !*revision)
+                return db->vms[db->n_vm - 1];
+        for (size_t i = 0; i < db->n_vm; i++)
+                if (streq(nvv_vmgmt_get_revision(db->vms[i]), revision))
+                        return db->vms[i];
+        nvv_fail(reterr_msg, "the upstream vGPU-management interface revision %s is not described (known: %s%s)",
+                 revision, nvv_vmgmt_get_revision(db->vms[0]), db->n_vm > 1 ? ", ..." : "");
+        return NULL;
+}
+
+/* The .json files of dir/upstream: all or nothing, like the releases. */
+static int load_vmgmt_dir(struct nvv_fwdb *db, const char *dir, char **reterr_msg)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *sub = NULL;
+        struct nvv_vmgmt **loaded;
+        size_t n;
+        int r = 0;
+
+        if (asprintf(&sub, "%s/upstream", dir) < 0) {
+                sub = NULL;
+                return -ENOMEM;
+        }
+        r = nvv_dir_list(sub, NULL, ".json", 64, &names);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "%s: %s", sub, r == -E2BIG ? "more than 64 descriptions" : strerror(-r));
+        n = strv_length(names);
+        loaded = calloc(n + 1, sizeof(*loaded));
+        if (!loaded)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", sub, names[i]) < 0) {
+                        path = NULL;
+                        r = -ENOMEM;
+                        break;
+                }
+                r = nvv_vmgmt_load_file(path, &loaded[i], reterr_msg);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (r >= 0 && loaded[i]) {
+                        int k = nvv_fwdb_add_vmgmt(db, TAKE_PTR(loaded[i]));
+
+                        if (k < 0)
+                                r = k;
+                }
+                nvv_vmgmt_free(loaded[i]);
+        }
+        free(loaded);
+        return r;
+}
+
 int nvv_fwdb_load_dir(struct nvv_fwdb *db, const char *dir, char **reterr_msg)
+{
+        int r, k;
+
+        r = load_releases_dir(db, dir, reterr_msg);
+        if (r < 0)
+                return r;
+        k = load_vmgmt_dir(db, dir, reterr_msg);
+        return k < 0 ? k : r;
+}
+
+static int load_releases_dir(struct nvv_fwdb *db, const char *dir, char **reterr_msg)
 {
         _cleanup_strv_free_ char **names = NULL;
         struct nvv_fwabi **loaded = NULL;

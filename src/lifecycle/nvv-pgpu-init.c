@@ -209,6 +209,8 @@ int nvv_pgpu_bring_up(struct nvv_pgpu *g, char **reterr_msg)
                         return nvv_fail_errno(-EBUSY, reterr_msg, "GPU %s holds %zu vGPUs; bring-up would discard them",
                                               g->name, live);
         }
+        if (g->vm)
+                return pgpu_up_bring_up(g, reterr_msg);
         /* Check the whole list before sending anything. */
         if (g->fw->n_init > ELEMENTSOF(info.steps))
                 return nvv_fail_errno(-E2BIG, reterr_msg, "GPU %s: firmware %s's init list has %zu steps, at most %zu",

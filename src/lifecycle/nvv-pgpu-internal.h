@@ -10,6 +10,7 @@ struct vgpu_rec {
         struct nvv_pgpu_vgpu pub;
         uint8_t fw_name[16];            /* the name as the firmware holds it */
         uint32_t host_handle;           /* the host vGPU device's handle while started */
+        int vf;                         /* upstream interface: the index of the VF holding it */
 };
 
 struct nvv_pgpu {
@@ -47,6 +48,12 @@ struct nvv_pgpu {
 
         nvv_pgpu_event_fn event_fn;
         void *event_userdata;
+
+        /* A GPU offering the upstream vGPU-management interface (nvv-pgpu-upstream.c): NULL
+         * for an RPC GPU. Its VFs, in order (index i has gfid i + 1). */
+        const struct nvv_vmgmt *vm;
+        uint32_t n_vfs;
+        struct nvv_pci_addr vfs[NVV_MAX_VGPUS];
 };
 
 /* One firmware command; on failure *reterr_msg says "STEP on GPU: what" and *ret_status is
@@ -61,6 +68,21 @@ const struct nvv_catalog_type *pgpu_catalog_type(const struct nvv_pgpu *g, uint3
 struct vgpu_rec *pgpu_find(struct nvv_pgpu *g, const char *name);
 void pgpu_remove(struct nvv_pgpu *g, struct vgpu_rec *v);
 int pgpu_fw_name(const char *name, uint8_t out[16]);
+
+/* The upstream interface's lifecycle (nvv-pgpu-upstream.c); the public entry points hand over
+ * to these when g->vm is set, with the arguments checked. */
+int pgpu_up_setup(struct nvv_pgpu *g, const struct nvv_pgpu_options *o, const struct nvv_channel_info *info,
+                  char **reterr_msg);
+int pgpu_up_bring_up(struct nvv_pgpu *g, char **reterr_msg);        /* op_lock held */
+int pgpu_up_create(struct nvv_pgpu *g, uint32_t type_id, uint32_t placement_id, const char *name,
+                   const uint8_t fw_name[16], struct nvv_pgpu_vgpu *ret, struct nvv_pgpu_outcome *outcome,
+                   char **reterr_msg);
+int pgpu_up_delete(struct nvv_pgpu *g, const char *name, struct nvv_pgpu_outcome *outcome, char **reterr_msg);
+int pgpu_up_vm_start(struct nvv_pgpu *g, const char *name, const struct nvv_pgpu_vm_params *params,
+                     struct nvv_pgpu_vgpu *ret, char **reterr_msg);
+int pgpu_up_vm_stop(struct nvv_pgpu *g, const char *name, char **reterr_msg);
+int pgpu_up_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_t n_known, char ***ret_unplaced,
+                  char **reterr_msg);
 
 #define PGPU_LOCK(var, m) _cleanup_(pgpu_unlockp) _unused_ pthread_mutex_t *var = pgpu_lock(m)
 static inline pthread_mutex_t *pgpu_lock(pthread_mutex_t *m)

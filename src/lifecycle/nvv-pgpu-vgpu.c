@@ -103,6 +103,8 @@ int nvv_pgpu_create_vgpu(struct nvv_pgpu *g, uint32_t type_id, uint32_t placemen
                 return nvv_fail_errno(-EINVAL, reterr_msg,
                                       "'%s' is not a vGPU name: a UUID, or up to 16 printable characters",
                                       name ? name : "");
+        if (g->vm)
+                return pgpu_up_create(g, type_id, placement_id, name, fw_name, ret, outcome, reterr_msg);
         tl = type_label(g, type_id, tbuf);
         PGPU_LOCK(op, &g->op_lock);
         {
@@ -211,6 +213,8 @@ int nvv_pgpu_discard_vgpu(struct nvv_pgpu *g, const char *name, bool *ret_found,
                 *ret_found = false;
         if (pgpu_fw_name(name, fw_name) < 0)
                 return nvv_fail_errno(-EINVAL, reterr_msg, "'%s' is not a vGPU name", name ? name : "");
+        if (g->vm) /* an assign whose answer was lost is found by adopt (query_assigned) */
+                return 0;
         PGPU_LOCK(op, &g->op_lock);
         {
                 PGPU_LOCK(l, &g->state_lock);
@@ -261,6 +265,8 @@ int nvv_pgpu_delete_vgpu(struct nvv_pgpu *g, const char *name, struct nvv_pgpu_o
         assert_return(g && name, -EINVAL);
         if (outcome)
                 *outcome = oc;
+        if (g->vm)
+                return pgpu_up_delete(g, name, outcome, reterr_msg);
         PGPU_LOCK(op, &g->op_lock);
         {
                 PGPU_LOCK(l, &g->state_lock);
@@ -427,6 +433,8 @@ int nvv_pgpu_vm_start(struct nvv_pgpu *g, const char *name, const struct nvv_pgp
                 return -ENOMEM;
         if (!params)
                 params = &none;
+        if (g->vm)
+                return pgpu_up_vm_start(g, name, params, ret, reterr_msg);
         PGPU_LOCK(op, &g->op_lock);
         {
                 PGPU_LOCK(l, &g->state_lock);
@@ -569,6 +577,8 @@ int nvv_pgpu_vm_stop(struct nvv_pgpu *g, const char *name, char **reterr_msg)
         int r;
 
         assert_return(g && name, -EINVAL);
+        if (g->vm)
+                return pgpu_up_vm_stop(g, name, reterr_msg);
         PGPU_LOCK(op, &g->op_lock);
         {
                 PGPU_LOCK(l, &g->state_lock);
@@ -683,6 +693,8 @@ int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_
         assert_return(g && (known || n_known == 0), -EINVAL);
         if (!en)
                 return -ENOMEM;
+        if (g->vm)
+                return pgpu_up_adopt(g, known, n_known, ret_unplaced, reterr_msg);
         PGPU_LOCK(op, &g->op_lock);
         /* What the firmware says runs (a read: nothing changes). */
         if (pgpu_has(g, NVV_CMD_ENUMERATE_VGPUS)) {

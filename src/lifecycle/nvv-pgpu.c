@@ -145,6 +145,9 @@ int nvv_pgpu_new(struct nvv_channel *ch, const struct nvv_pgpu_options *o, struc
                         return r;
                 g->policy = g->own_policy;
         }
+        g->vm = nvv_channel_get_vmgmt(ch);
+        if (g->vm && (r = pgpu_up_setup(g, o, info, reterr_msg)) < 0)
+                return r;
         r = setup_types(g, o, reterr_msg);
         if (r < 0)
                 return r;

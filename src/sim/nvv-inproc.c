@@ -14,6 +14,7 @@
 #include "nvv-evqueue.h"
 #include "nvv-sim.h"
 #include "nvv-simgpu.h"
+#include "nvv-simvmgmt.h"
 #include "util.h"
 
 struct inproc {
@@ -145,6 +146,64 @@ int nvv_simgpu_open_channel(struct nvv_simgpu *g, const struct nvv_fwdb *db, str
         return nvv_channel_open(&info, &inproc_ops, p, db, ret, reterr_msg);
 }
 
+/* ---- a GPU offering the upstream interface: FWCTL_RPC straight into its simulation ---- */
+
+struct inproc_vm {
+        struct nvv_simvmgmt *sim;
+        uint32_t scope;
+};
+
+static int inproc_vm_rpc(void *userdata, const void *req, size_t len, uint32_t sequence, int timeout_ms, void *reply,
+                         size_t reply_cap, size_t *ret_len, char *err, size_t errlen)
+{
+        struct inproc_vm *p = userdata;
+        int r;
+
+        (void) sequence;
+        (void) timeout_ms;
+        r = nvv_simvmgmt_rpc(p->sim, p->scope, req, len, reply, reply_cap, ret_len);
+        if (r < 0)
+                nvv_errf(err, errlen, "FWCTL_RPC: %s", strerror(-r));
+        return r;
+}
+
+/* The interface has no events: subscribing succeeds and nothing comes. */
+static int inproc_vm_subscribe(void *userdata, char *err, size_t errlen)
+{
+        (void) userdata;
+        (void) err;
+        (void) errlen;
+        return 0;
+}
+
+static void inproc_vm_close(void *userdata)
+{
+        free(userdata);
+}
+
+static const struct nvv_transport inproc_vm_ops = {
+        .name = "in-process fwctl",
+        .rpc = inproc_vm_rpc,
+        .subscribe = inproc_vm_subscribe,
+        .close = inproc_vm_close,
+};
+
+int nvv_simvmgmt_open_channel(struct nvv_simvmgmt *sim, const struct nvv_channel_info *info, const struct nvv_fwdb *db,
+                              struct nvv_channel **ret, char **reterr_msg)
+{
+        const struct nvv_vmgmt *vm = nvv_fwdb_vmgmt_match(db, info->vmgmt_revision, reterr_msg);
+        struct inproc_vm *p;
+
+        if (!vm)
+                return -EOPNOTSUPP;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->sim = sim;
+        p->scope = nvv_vmgmt_get_scope(vm);
+        return nvv_channel_open_vmgmt(info, &inproc_vm_ops, p, vm, ret, reterr_msg);
+}
+
 /* ---- the simulator as an in-process backend ---- */
 
 static size_t sim_gpu_count(void *object)
@@ -155,10 +214,25 @@ static size_t sim_gpu_count(void *object)
 static void sim_get_info(void *object, size_t gpu, struct nvv_channel_info *ret)
 {
         simgpu_info(nvv_sim_get_gpu(object, gpu), ret);
+        if (nvv_sim_get_vmgmt(object, gpu)) {
+                /* As the simulator's socket says it (nvv-sim.c info_json). */
+                ret->vmgmt = true;
+                ret->vf_offset = 4;
+                ret->vf_stride = 1;
+                ret->release[0] = 0;
+        }
 }
 
 static int sim_open(void *object, size_t gpu, const struct nvv_fwdb *db, struct nvv_channel **ret, char **reterr_msg)
 {
+        struct nvv_simvmgmt *vm = nvv_sim_get_vmgmt(object, gpu);
+
+        if (vm) {
+                struct nvv_channel_info info;
+
+                sim_get_info(object, gpu, &info);
+                return nvv_simvmgmt_open_channel(vm, &info, db, ret, reterr_msg);
+        }
         return nvv_simgpu_open_channel(nvv_sim_get_gpu(object, gpu), db, ret, reterr_msg);
 }
 

@@ -20,6 +20,7 @@
 #include "nvv-sysfsmsg.h"
 #include "nvv-evqueue.h"
 #include "nvv-simproto.h"
+#include "nvv-simvmgmt.h"
 #include "nvv-sock.h"
 #include "util.h"
 
@@ -90,6 +91,9 @@ struct nvv_sim {
         struct nvv_catalog *catalog;
         size_t n_gpus;
         struct nvv_simgpu *gpus[MAX_GPUS];
+        /* GPUs that offer the upstream vGPU-management interface (nvv-simvmgmt.h) instead of
+         * RPCs; NULL for the others. */
+        struct nvv_simvmgmt *vmgmt[MAX_GPUS];
         char *socket_path;
         dev_t socket_dev;            /* the socket we bound, so stop removes only ours */
         ino_t socket_ino;
@@ -173,9 +177,57 @@ const struct nvv_catalog *nvv_sim_get_catalog(const struct nvv_sim *s)
 
 /* ---- GPUs ---- */
 
+/* "upstream" (the status in the reply) or "upstream-eio" (the draft driver's EIO) in place of
+ * a release: 1, 2; 0 for anything else. */
+static int upstream_flag(const char *release)
+{
+        return !release ? 0 : streq(release, "upstream") ? 1 : streq(release, "upstream-eio") ? 2 : 0;
+}
+
+static int add_vmgmt(struct nvv_sim *s, size_t i, int upstream, uint32_t num_vfs, char **reterr)
+{
+        const struct nvv_vmgmt *vm;
+        struct nvv_simvmgmt_config vc = { .num_vfs = num_vfs, .vf_offset = 4, .vf_stride = 1, .eio = upstream == 2 };
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        vm = nvv_fwdb_vmgmt_match(s->db, NULL, &msg);
+        if (!vm)
+                return nvv_fail(reterr, "GPU %zu: %s", i, msg ? msg : "no upstream interface description");
+        vc.vm = vm;
+        if (nvv_pci_addr_parse(nvv_simgpu_get_config(s->gpus[i])->bdf, &vc.pf) < 0)
+                return nvv_fail(reterr, "GPU %zu: not a PCI address", i);
+        r = nvv_simvmgmt_new(&vc, &s->vmgmt[i]);
+        if (r < 0)
+                return nvv_fail(reterr, "GPU %zu: cannot start its upstream interface: %s", i, strerror(-r));
+        return 0;
+}
+
+struct nvv_simvmgmt *nvv_sim_get_vmgmt(const struct nvv_sim *s, size_t i)
+{
+        return i < s->n_gpus ? s->vmgmt[i] : NULL;
+}
+
+int nvv_sim_vfio(struct nvv_sim *s, const char *vf, bool open, char **reterr_msg)
+{
+        struct nvv_pci_addr a;
+        char err[256] = "";
+        int r;
+
+        if (nvv_pci_addr_parse(vf, &a) < 0)
+                return nvv_fail(reterr_msg, "'%s' is not a PCI address (DDDD:BB:DD.F)", vf ? vf : "");
+        for (size_t i = 0; i < s->n_gpus; i++)
+                if (s->vmgmt[i] && nvv_simvmgmt_has_vf(s->vmgmt[i], &a)) {
+                        r = nvv_simvmgmt_vfio(s->vmgmt[i], &a, open, err, sizeof(err));
+                        return r < 0 ? nvv_fail_errno(r, reterr_msg, "%s", err) : 0;
+                }
+        return nvv_fail_errno(-ENOENT, reterr_msg, "%s is no VF of a GPU offering the upstream interface", vf);
+}
+
 static int add_gpu(struct nvv_sim *s, const char *model, const char *release, const char *bdf, bool vf_model,
                    char **reterr)
 {
+        int upstream = upstream_flag(release);
         const struct nvv_catalog_gpu *cg = nvv_catalog_find_gpu(s->catalog, model);
         const struct nvv_fwabi *fw;
         struct nvv_catalog_sizing sz;
@@ -188,7 +240,7 @@ static int add_gpu(struct nvv_sim *s, const char *model, const char *release, co
         if (!cg)
                 return nvv_fail(reterr, "GPU %zu: unknown model '%s' (the catalog in %s has no such GPU)", s->n_gpus, model,
                             nvv_catalog_default_dir());
-        if (!release)
+        if (!release || upstream)
                 release = nvv_fwdb_get(s->db, nvv_fwdb_count(s->db) - 1)->release;
         fw = nvv_fwdb_match(s->db, release, &msg);
         if (!fw)
@@ -223,6 +275,8 @@ static int add_gpu(struct nvv_sim *s, const char *model, const char *release, co
         s->models[s->n_gpus] = cg;
         s->vf_model[s->n_gpus] = vf_model;
         s->n_gpus++;
+        if (upstream)
+                return add_vmgmt(s, s->n_gpus - 1, upstream, cfg.gsp.num_vfs, reterr);
         return 0;
 }
 
@@ -258,7 +312,7 @@ static int add_gpus_from_spec(struct nvv_sim *s, const char *spec, char **reterr
                 if ((p = strchr(model, '@'))) {
                         *p = '\0';
                         release = p + 1;
-                        if (!nvv_release_is_valid(release))
+                        if (!nvv_release_is_valid(release) && !upstream_flag(release))
                                 return nvv_fail(reterr, "GPU spec: '%s' is not a firmware release", release);
                 }
                 if (!*model)
@@ -324,7 +378,8 @@ static int add_gpus_from_file(struct nvv_sim *s, const char *path, char **reterr
                 }
                 model = json_object_get_string(v);
                 if (json_object_object_get_ex(g, "release", &v)) {
-                        if (!json_object_is_type(v, json_type_string) || !nvv_release_is_valid(json_object_get_string(v))) {
+                        if (!json_object_is_type(v, json_type_string) || (!nvv_release_is_valid(json_object_get_string(v)) &&
+                                                                         !upstream_flag(json_object_get_string(v)))) {
                                 r = nvv_fail(reterr, "%s: gpus[%zu].release: not a firmware release", path, i);
                                 goto out;
                         }
@@ -520,7 +575,16 @@ static json_object *info_json(struct nvv_sim *s)
                 json_object_object_add(o, "model", json_object_new_string(c->model));
                 json_object_object_add(o, "vendor", json_object_new_int64(c->pci_vendor));
                 json_object_object_add(o, "device", json_object_new_int64(c->pci_device));
-                json_object_object_add(o, "release", json_object_new_string(c->release));
+                /* An upstream GPU reports no release (its fwctl device has no device data): the
+                 * interface revision stands in its place. */
+                json_object_object_add(o, "release",
+                                       json_object_new_string(s->vmgmt[i] ? nvv_simvmgmt_get_revision(s->vmgmt[i]) : c->release));
+                if (s->vmgmt[i]) {
+                        /* FWCTL_INFO of nova-core: no device data; the VFs as sysfs gives them. */
+                        json_object_object_add(o, "interface", json_object_new_string("vgpu-mgmt"));
+                        json_object_object_add(o, "vf_offset", json_object_new_int64(4));
+                        json_object_object_add(o, "vf_stride", json_object_new_int64(1));
+                }
                 /* An unplugged GPU keeps its place: clients' indexes never shift. */
                 json_object_object_add(o, "present", json_object_new_boolean(nvv_simgpu_is_present(s->gpus[i])));
                 json_object_object_add(ho, "client", json_object_new_int64(h.client));
@@ -617,7 +681,11 @@ static void run_rpc(struct connection *c, uint32_t gpu, const struct job *j)
                 (void) send_error(c, gpu, j->tag, ENOMEM, "out of memory");
                 return;
         }
-        r = nvv_simgpu_rpc(c->sim->gpus[gpu], j->data, j->len, j->timeout_ms, reply, cap, &len, err, sizeof(err));
+        if (c->sim->vmgmt[gpu]) /* the socket carries FWCTL_RPCs at the interface's scope for these */
+                r = nvv_simvmgmt_rpc(c->sim->vmgmt[gpu], nvv_simvmgmt_get_scope(c->sim->vmgmt[gpu]), j->data, j->len,
+                                     reply, cap, &len);
+        else
+                r = nvv_simgpu_rpc(c->sim->gpus[gpu], j->data, j->len, j->timeout_ms, reply, cap, &len, err, sizeof(err));
         if (r < 0)
                 (void) send_error(c, gpu, j->tag, -r, err[0] ? err : strerror(-r));
         else
@@ -1306,6 +1374,8 @@ static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
                         (void) send_error(c, h->target, h->tag, EIO, "cannot read the firmware's state");
                         break;
                 }
+                if (s->vmgmt[h->target])
+                        json_object_object_add(o, "vgpu_mgmt", nvv_simvmgmt_status_json(s->vmgmt[h->target]));
                 t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
                 (void) send_locked(c, NVV_SIMPROTO_STATUS_INFO, h->target, h->tag, t, strlen(t));
                 json_object_put(o);
@@ -1608,6 +1678,11 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
         size_t n = 0;
         int r;
 
+        /* "vfio:open:BDF", "vfio:close:BDF": the VFIO variant driver of an upstream GPU. */
+        if (spec && startswith(spec, "vfio:open:"))
+                return nvv_sim_vfio(s, spec + 10, true, reterr_msg);
+        if (spec && startswith(spec, "vfio:close:"))
+                return nvv_sim_vfio(s, spec + 11, false, reterr_msg);
         r = nvv_fault_parse(spec, &faults, &n, reterr_msg);
         if (r < 0)
                 return r;
@@ -1624,6 +1699,8 @@ int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg)
                                                                : sim_plug(s, (size_t) faults[i].gpu, &faults[i], reterr_msg);
                         if (r < 0)
                                 return r;
+                        if (s->vmgmt[faults[i].gpu])
+                                nvv_simvmgmt_set_present(s->vmgmt[faults[i].gpu], faults[i].kind == NVV_FAULT_PLUG);
                         continue;
                 }
                 for (size_t g = 0; g < s->n_gpus; g++) {
@@ -1704,6 +1781,7 @@ struct nvv_sim *nvv_sim_stop(struct nvv_sim *s)
         free(s->socket_path);
         for (size_t i = 0; i < s->n_gpus; i++) {
                 nvv_simgpu_free(s->gpus[i]);
+                nvv_simvmgmt_free(s->vmgmt[i]);
                 free(s->types[i]);
                 free(s->seen[i]);
         }

@@ -23,7 +23,8 @@ struct nvv_sim;
 struct nvv_sim_options {
         /* "MODEL[@RELEASE][*COUNT][:mdev|:vf],..." e.g. "L40S@570.144*2:vf,H200@580.159.04";
          * RELEASE defaults to the newest described release; the suffix chooses the sysfs
-         * interface (default mdev). */
+         * interface (default mdev). RELEASE "upstream" (or "upstream-eio") makes a GPU that
+         * offers the upstream vGPU-management interface (nvv-simvmgmt.h) instead of RPCs. */
         const char *gpus;
         /* Or a JSON host file: {"gpus": [{"model", "release", "count", "bdf", "sysfs"}]} */
         const char *gpus_file;
@@ -58,5 +59,11 @@ struct nvv_backend;
 /* The simulator's GPUs as an in-process backend (nvv-backend.h): nvv_backend_open_all gives
  * a channel straight onto each GPU's queue. The simulator must outlive those channels. */
 int nvv_sim_get_backend(struct nvv_sim *s, struct nvv_backend **ret);
-/* Arm or fire faults at run time (a spec as for --faults). */
+/* The upstream vGPU-management interface of GPU i (a GPU given as MODEL@upstream), or NULL. */
+struct nvv_simvmgmt;
+struct nvv_simvmgmt *nvv_sim_get_vmgmt(const struct nvv_sim *s, size_t i);
+/* The VFIO variant driver's open or close of VF `vf` ("DDDD:BB:DD.F") of an upstream GPU. */
+int nvv_sim_vfio(struct nvv_sim *s, const char *vf, bool open, char **reterr_msg);
+/* Arm or fire faults at run time (a spec as for --faults; also "vfio:open:BDF" and
+ * "vfio:close:BDF", nvv_sim_vfio). */
 int nvv_sim_inject(struct nvv_sim *s, const char *spec, char **reterr_msg);

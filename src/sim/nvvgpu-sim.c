@@ -27,8 +27,10 @@ static void help(void)
                "                  [--catalog-dir DIR] [--faults SPEC] [--socket-mode MODE]\n"
                "                  [--socket-group GROUP] [--sysfs-mount DIR] [--sysfs-timeout MS] [--verbose]\n"
                "       nvvgpu-sim inject [--socket PATH] SPEC\n"
-               "       nvvgpu-sim status [--socket PATH] [GPU]\n\n"
-               "Simulates GPUs (SPEC: MODEL[@RELEASE][*COUNT][:mdev|:vf],..., e.g. 'L40S@570.144*2:vf,H200@580.159.04')\n"
+               "       nvvgpu-sim status [--socket PATH] [GPU]\n"
+               "       nvvgpu-sim vfio [--socket PATH] open|close VF\n\n"
+               "Simulates GPUs (SPEC: MODEL[@RELEASE][*COUNT][:mdev|:vf],..., e.g. 'L40S@570.144*2:vf,H200@580.159.04';\n"
+               "RELEASE 'upstream' or 'upstream-eio': the upstream fwctl vGPU-management interface)\n"
                "and serves their firmware on PATH (default %s). See nvvgpu-sim(8).\n", DEFAULT_SOCKET);
 }
 
@@ -102,6 +104,31 @@ int main(int argc, char **argv)
         int c, r, sig;
 
         nvv_log_set_fn(nvv_log_stderr, NULL);
+        if (argc > 1 && streq(argv[1], "vfio")) {
+                const char *op = NULL, *vf = NULL;
+                _cleanup_free_ char *spec = NULL;
+
+                for (int i = 2; i < argc; i++) {
+                        if (streq(argv[i], "--socket") && i + 1 < argc)
+                                socket_path = argv[++i];
+                        else if (!op)
+                                op = argv[i];
+                        else if (!vf)
+                                vf = argv[i];
+                        else {
+                                fprintf(stderr, "nvvgpu-sim: unexpected argument '%s'\n", argv[i]);
+                                return 2;
+                        }
+                }
+                if (!op || !vf || (!streq(op, "open") && !streq(op, "close"))) {
+                        fprintf(stderr, "nvvgpu-sim: vfio needs open or close and a VF address\n");
+                        return 2;
+                }
+                /* The simulator takes it as a runtime fault spec: "vfio:open:BDF". */
+                if (asprintf(&spec, "vfio:%s:%s", op, vf) < 0)
+                        return 1;
+                return client(socket_path, NVV_SIMPROTO_FAULT, NVV_SIMPROTO_ALL_GPUS, spec);
+        }
         if (argc > 1 && (streq(argv[1], "inject") || streq(argv[1], "status"))) {
                 bool inject = streq(argv[1], "inject");
                 const char *arg = NULL;

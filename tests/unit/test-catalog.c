@@ -31,7 +31,7 @@ static const struct nvv_fwabi *release(const char *r)
 
 static void test_shipped(void **state)
 {
-        static const char *const models[] = { "T4", "A10", "A16", "A2", "A40", "L4", "L40S", "RTX6000-Ada", "H100", "H200" };
+        static const char *const models[] = { "T4", "A10", "A16", "A2", "A40", "L4", "L40S", "RTX6000-Ada", "H100", "H200", "RTX-PRO-6000" };
         const struct nvv_catalog_gpu *g;
         const struct nvv_catalog_type *t;
 

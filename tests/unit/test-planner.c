@@ -300,7 +300,7 @@ static void test_specs(void **state)
                           "L40S-3A, L40S-4A, L40S-6A, L40S-8A, L40S-12A, L40S-16A, L40S-24A, L40S-48A, L40S-4C, L40S-6C, "
                           "L40S-8C, L40S-12C, L40S-16C, L40S-24C, L40S-48C");
         expect_spec_error(false, "B200-8C", "'B200-8C': no such vGPU type (and no GPU model 'B200' in the "
-                          "catalog: A10, A16, A2, A40, H100, H200, L4, L40S, RTX6000-Ada, T4)");
+                          "catalog: A10, A16, A2, A40, H100, H200, L4, L40S, RTX-PRO-6000, RTX6000-Ada, T4)");
         expect_spec_error(false, "L40S-8Q*0", "'L40S-8Q*0': the count after '*' must be 1..1024");
         expect_spec_error(false, "L40S-8Q*2000", "'L40S-8Q*2000': the count after '*' must be 1..1024");
         expect_spec_error(false, "L40S-8Q*600,L40S-1Q*600", "more than 1024 vGPUs in one plan");
@@ -311,7 +311,7 @@ static void test_specs(void **state)
         expect_spec_error(false, "8G:vm=", "'8G:vm=': 'vm' needs a value (key=value)");
         expect_spec_error(false, "8G:vm=a b", "'8G:vm=a b': vm 'a b' must be 1-64 characters of letters, digits, '_', '.', '-', '@'");
         expect_spec_error(false, "8G:numa=-1", "'8G:numa=-1': numa must be a node number 0..1023");
-        expect_spec_error(true, "L41S*2", "'L41S': no such GPU model; the catalog has A10, A16, A2, A40, H100, H200, L4, L40S, RTX6000-Ada, T4");
+        expect_spec_error(true, "L41S*2", "'L41S': no such GPU model; the catalog has A10, A16, A2, A40, H100, H200, L4, L40S, RTX-PRO-6000, RTX6000-Ada, T4");
         expect_spec_error(true, "L40S*65", "'L40S*65': the count after '*' must be 1..64");
         expect_spec_error(true, "L40S*40,H200*40", "more than 64 GPUs");
         expect_spec_error(true, "L40S:mode=mixed", "'L40S:mode=mixed': mode must be equal-size or mixed-size");
