@@ -10,7 +10,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 PACKAGES="build-essential autoconf automake pkg-config libjson-c-dev libnl-3-dev libnl-genl-3-dev
 libudev-dev libvirt-dev libxml2-dev libfuse3-dev fuse3 libcmocka-dev libumockdev-dev umockdev
 clang libclang-rt-14-dev xz-utils mdevctl util-linux
-libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 libvirt-clients"
+libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 libvirt-clients
+debhelper devscripts dpkg-dev fakeroot man-db"
 
 # Tests that run more than one thread (the golden tests start nvvgpu-sim).
 TSAN_TESTS="tests/unit/test-ring tests/unit/test-genl tests/unit/test-fwctl tests/unit/test-vmgmt tests/unit/test-channel tests/unit/test-simplug
@@ -41,8 +42,12 @@ configure_build() { # DIR [configure options]
         make -C "$dir" -j"$jobs" >/dev/null
 }
 
+# Tests run outside automake (the Debian package), added to the summary.
+extra_pass=0
+extra_fail=0
+
 summary() { # add up the automake test logs of the given build dirs
-        pass=0; fail=0
+        pass=$extra_pass; fail=$extra_fail
         for d in "$@"; do
                 [ -f "$d/test-suite.log" ] || continue
                 p=$(sed -n 's/^# PASS: *//p' "$d/test-suite.log"); f=$(sed -n 's/^# FAIL: *//p' "$d/test-suite.log")
@@ -86,6 +91,16 @@ test)
         make -C build -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.log 2>&1 ||
                 { status=1; tail -60 build/distcheck.log; }
         [ $status = 0 ] && echo "distcheck: ok"
+        echo "== the Debian package: built from a copy of the tree, installed with dpkg, run, purged"
+        t0=$(date +%s)
+        st=0
+        NVV_TOP_SRCDIR="$top" bash tests/integration/package.sh >build/package.log 2>&1 || st=$?
+        t1=$(date +%s)
+        case $st in
+        0) extra_pass=$((extra_pass + 1)); echo "package: ok in $((t1 - t0)) s" ;;
+        77) grep '^SKIP' build/package.log || true ;;
+        *) status=1; extra_fail=$((extra_fail + 1)); tail -40 build/package.log; echo "package: failed after $((t1 - t0)) s" ;;
+        esac
         summary build build-asan build-tsan
         exit $status
         ;;

@@ -256,7 +256,7 @@ static void test_add_refuses_invalid(void **state)
                 "",
         };
         static const char *const bad_bdfs[] = {
-                "0000:41:00.8", "0000:41:20.0", "0000:41:00", "41:00.0", "0000:41:00.0 ", "0000:4G:00.0",
+                "0000:41:00.8", "0000:41:20.0", "0000:41:00", "41:00.0", "0000:4G:00.0",
                 "0000:C1:00.0", /* valid, but not canonical */
         };
         struct nvv_state_vgpu v;
@@ -275,6 +275,12 @@ static void test_add_refuses_invalid(void **state)
                 assert_int_equal(nvv_state_add_vgpu(s, &v, &msg), -EINVAL);
                 assert_strstr(msg, "gpu is not a PCI address");
         }
+        /* An address with trailing text fills the field: no NUL inside it (a strcpy of
+         * "0000:41:00.0 " here wrote past the field; _FORTIFY_SOURCE stopped it). */
+        v = sample_vgpu(UUID_A);
+        memcpy(v.gpu, "0000:41:00.0 ", sizeof(v.gpu));
+        assert_int_equal(nvv_state_add_vgpu(s, &v, &msg), -EINVAL);
+        assert_strstr(msg, "gpu is not a PCI address");
         v = sample_vgpu(UUID_A);
         strcpy(v.vm_name, "bad\tname");
         assert_int_equal(nvv_state_add_vgpu(s, &v, &msg), -EINVAL);
