@@ -1,6 +1,7 @@
 #!/bin/sh
 # The main job end to end, on the embedded simulator: nvvgpu-sim stands in for a mixed host
-# (two L40S on 570.144, an H200 on 580.159.04 with SR-IOV VFs), nvvgpud manages it, and vGPUs
+# (two L40S on 570.144, an H200 on 580.159.04 with SR-IOV VFs, and an RTX PRO 6000 Blackwell
+# Server Edition on the upstream fwctl interface), nvvgpud manages it, and vGPUs
 # are made every way a user makes them: nvvgpuctl, mdevctl, a shell writing into sysfs, a VF's
 # current_vgpu_type, and a libvirt domain whose hook makes its vGPU. Then suspend, resume and
 # destroy reach the firmware, and a firmware fault shows in the event stream. The sysfs and
@@ -59,8 +60,8 @@ nvvgpuctl fw releases
 step "nvvgpuctl fw layout 585.12.01 NVA081_CTRL_VGPU_INFO   # a release nobody described is refused, never guessed"
 nvvgpuctl fw layout 585.12.01 NVA081_CTRL_VGPU_INFO || true
 
-say "2. A host: two L40S on 570.144 and an H200 on 580.159.04 (the release a real H200 host runs; served by the 580 description) with SR-IOV VFs"
-GPUS='L40S@570.144*2,H200@580.159.04:vf'
+say "2. A host: two L40S on 570.144, an H200 on 580.159.04 (the release a real H200 host runs; served by the 580 description) with SR-IOV VFs, and an RTX PRO 6000 on the upstream kernel's fwctl vGPU interface"
+GPUS='L40S@570.144*2,H200@580.159.04:vf,RTX-PRO-6000@upstream'
 if [ -n "$root" ]; then
         mkdir -p "$tmp/sys" "$tmp/mdevctl.d/scripts.d/callouts" "$tmp/mdevctl.d/scripts.d/notifiers"
         step "nvvgpu-sim --gpus '$GPUS' --socket $sock --sysfs-mount $tmp/sys &   # its GSPs, and a sysfs in the kernel's formats"
@@ -152,6 +153,19 @@ if [ -n "$root" ]; then
         ns "echo $H > /sys/bus/pci/devices/$VF/nvidia/current_vgpu_type"
 else
         say "no private mount namespace (not root, or no unshare): the sysfs ways (mdevctl, echo into create, a VF's current_vgpu_type) need a mount namespace and are skipped"
+fi
+UP=$(nvvgpuctl gpus | awk '/RTX-PRO-6000/ { print $1; exit }')
+if [ -n "$UP" ]; then
+        step "nvvgpuctl create --type RTX-PRO-6000-24Q --gpu $UP   # upstream: nvvgpud assigns the type to a free VF over fwctl"
+        UPV=$(nvvgpuctl create --type RTX-PRO-6000-24Q --gpu "$UP")
+        echo "$UPV"
+        UPN=$(nvvgpuctl gpus | awk -v g="$UP" 'NR > 1 && $1 == g { print NR - 2; exit }')
+        UPVF=$(nvvgpu-sim status --socket "$sock" "$UPN" | tr -d ' \n' | grep -o '"vf":"[0-9a-f:.]*","type_id":[1-9][0-9]*' | head -1 | sed 's/"vf":"\([^"]*\)".*/\1/')
+        step "nvvgpu-sim vfio open $UPVF   # what QEMU's open of the VF does: the variant driver boots the vGPU"
+        nvvgpu-sim vfio --socket "$sock" open "$UPVF"
+        step "nvvgpuctl destroy $UPV   # refused while the VF is open"
+        nvvgpuctl destroy "$UPV" || true
+        nvvgpu-sim vfio --socket "$sock" close "$UPVF"
 fi
 step "nvvgpuctl list   # one table, whichever way each was made"
 nvvgpuctl list

@@ -1816,9 +1816,11 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
                         (void) state_save_locked(d, &m2);
                         pthread_mutex_unlock(&d->lock);
                 }
-                if (r == -EBUSY)
+                if (r == -EBUSY && v.state == NVV_VGPU_RUNNING)
                         return fail(r, "vGPU %s is in use by its VM (%s); stop the VM first", req->uuid,
                                     nvv_vgpu_state_to_string(v.state));
+                if (r == -EBUSY) /* the firmware's or the kernel's refusal: an open VF, say */
+                        return fail(r, "vGPU %s is in use: %s", req->uuid, msg ? msg : strerror(-r));
                 if (r < 0)
                         return fail(r, "%s", msg ? msg : strerror(-r));
                 (void) note_set(d, req->uuid, NULL);
