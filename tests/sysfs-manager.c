@@ -27,6 +27,7 @@
 
 #include "nvv-catalog.h"
 #include "nvv-fwdb.h"
+#include "nvv-mdevtype.h"
 #include "nvv-pgpu.h"
 #include "nvv-simconn.h"
 #include "util.h"
@@ -105,29 +106,14 @@ static void undo(struct nvv_pgpu *g, const struct nvv_sysfs_request *q)
 /* The catalog's types that this GPU's firmware table holds, as NVIDIA's driver shows them. */
 static int register_types(struct nvv_simconn *c, uint32_t i, struct nvv_pgpu *g)
 {
-        const struct nvv_catalog_gpu *m = nvv_pgpu_get_model(g);
         _cleanup_free_ struct nvv_sysfs_type *t = calloc(NVV_SYSFS_MAX_TYPES, sizeof(*t));
         _cleanup_free_ char *msg = NULL;
-        size_t n = 0;
+        size_t n;
         int r;
 
         if (!t)
                 return -ENOMEM;
-        for (size_t k = 0; m && k < m->n_types && n < NVV_SYSFS_MAX_TYPES; k++) {
-                const struct nvv_catalog_type *ct = &m->types[k];
-
-                if (nvv_pgpu_why_not(g, ct->type_id, NULL) == NVV_WHY_UNKNOWN_TYPE)
-                        continue;
-                t[n].id = ct->type_id;
-                snprintf(t[n].name, sizeof(t[n].name), "%s", ct->name);
-                /* NVIDIA's mdev description line, e.g. "num_heads=4, frl_config=60,
-                 * framebuffer=8192M, max_resolution=7680x4320, max_instance=6". */
-                snprintf(t[n].description, sizeof(t[n].description),
-                         "num_heads=%u, frl_config=%u, framebuffer=%" PRIu64 "M, max_resolution=%ux%u, max_instance=%u",
-                         ct->num_heads, ct->frl, ct->profile_size >> 20, ct->max_res_x, ct->max_res_y, ct->max_instance);
-                snprintf(t[n].device_api, sizeof(t[n].device_api), "vfio-pci");
-                n++;
-        }
+        n = nvv_mdevtype_list(g, t, NVV_SYSFS_MAX_TYPES);
         r = nvv_simconn_register_types(c, i, t, n, &msg);
         if (r < 0)
                 fprintf(stderr, "sysfs-manager: %s\n", msg ? msg : strerror(-r));

@@ -28,6 +28,7 @@
 #include "nvv-json.h"
 #include "nvv-libvirt.h"
 #include "nvv-mdevctl.h"
+#include "nvv-mdevtype.h"
 #include "nvv-simconn.h"
 #include "nvv-pgpu.h"
 #include "nvv-planner.h"
@@ -646,8 +647,7 @@ static int sysfs_register(struct nvv_daemon *d, struct daemon_gpu *x, char ***lo
 {
         _cleanup_free_ struct nvv_sysfs_type *t = NULL;
         _cleanup_free_ char *msg = NULL;
-        const struct nvv_catalog_gpu *m;
-        size_t n = 0;
+        size_t n;
         int r;
 
         if (!d->sysfs || !x->has_sim || !x->g || nvv_pgpu_get_state(x->g) != NVV_PGPU_READY)
@@ -655,22 +655,7 @@ static int sysfs_register(struct nvv_daemon *d, struct daemon_gpu *x, char ***lo
         t = calloc(NVV_SYSFS_MAX_TYPES, sizeof(*t));
         if (!t)
                 return -ENOMEM;
-        m = nvv_pgpu_get_model(x->g);
-        for (size_t k = 0; k < m->n_types && n < NVV_SYSFS_MAX_TYPES; k++) {
-                const struct nvv_catalog_type *ct = &m->types[k];
-
-                if (nvv_pgpu_why_not(x->g, ct->type_id, NULL) == NVV_WHY_UNKNOWN_TYPE)
-                        continue;
-                t[n].id = ct->type_id;
-                snprintf(t[n].name, sizeof(t[n].name), "%s", ct->name);
-                /* NVIDIA's mdev description line, e.g. "num_heads=4, frl_config=60,
-                 * framebuffer=8192M, max_resolution=7680x4320, max_instance=6". */
-                snprintf(t[n].description, sizeof(t[n].description),
-                         "num_heads=%u, frl_config=%u, framebuffer=%" PRIu64 "M, max_resolution=%ux%u, max_instance=%u",
-                         ct->num_heads, ct->frl, ct->profile_size >> 20, ct->max_res_x, ct->max_res_y, ct->max_instance);
-                snprintf(t[n].device_api, sizeof(t[n].device_api), "vfio-pci");
-                n++;
-        }
+        n = nvv_mdevtype_list(x->g, t, NVV_SYSFS_MAX_TYPES);
         r = nvv_simconn_register_types(d->sysfs, x->sim_index, t, n, &msg);
         if (r < 0) {
                 log_v_line(d, log, 4, "GPU %s: types not registered in sysfs: %s", x->info.bdf, msg ? msg : strerror(-r));
