@@ -216,6 +216,23 @@ static int parse_layout(struct ctx *c, json_object *o, struct layout *l)
         return 0;
 }
 
+/* An optional "in" or "out" layout of a command. */
+static int parse_opt_layout(struct ctx *c, json_object *cmd, const char *key, struct layout *ret, enum payload_kind *ret_kind)
+{
+        json_object *v = NULL;
+        size_t old;
+        int r;
+
+        if ((r = nvv_json_member(&c->j, cmd, key, false, &v)) < 0 || !v)
+                return r;
+        old = nvv_json_push(&c->j, key);
+        if ((r = parse_layout(c, v, ret)) < 0)
+                return r;
+        *ret_kind = PAY_LAYOUT;
+        nvv_json_pop(&c->j, old);
+        return 0;
+}
+
 /* What each command must carry, in the C's terms: the fields it reads or fills. */
 static int check_command(struct ctx *c, int cmd, const struct command *k)
 {
@@ -273,26 +290,9 @@ static int parse_commands(struct ctx *c, json_object *o)
                 if ((r = nvv_json_get_object(&c->j, it.val)) < 0 || (r = nvv_json_check_keys(&c->j, it.val, allowed)) < 0 ||
                     (r = get_u32_key(c, it.val, "id", true, UINT32_MAX, &k->id)) < 0)
                         return r;
-                if ((r = nvv_json_member(&c->j, it.val, "in", false, &v)) < 0)
+                if ((r = parse_opt_layout(c, it.val, "in", &k->in, &k->in_kind)) < 0 ||
+                    (r = parse_opt_layout(c, it.val, "out", &k->out, &k->out_kind)) < 0)
                         return r;
-                if (v) {
-                        size_t o2 = nvv_json_push(&c->j, "in");
-
-                        if ((r = parse_layout(c, v, &k->in)) < 0)
-                                return r;
-                        k->in_kind = PAY_LAYOUT;
-                        nvv_json_pop(&c->j, o2);
-                }
-                if ((r = nvv_json_member(&c->j, it.val, "out", false, &v)) < 0)
-                        return r;
-                if (v) {
-                        size_t o2 = nvv_json_push(&c->j, "out");
-
-                        if ((r = parse_layout(c, v, &k->out)) < 0)
-                                return r;
-                        k->out_kind = PAY_LAYOUT;
-                        nvv_json_pop(&c->j, o2);
-                }
                 if ((r = nvv_json_member(&c->j, it.val, "payload", false, &v)) < 0)
                         return r;
                 if (v) {

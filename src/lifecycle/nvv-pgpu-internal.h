@@ -66,6 +66,8 @@ void pgpu_set_error(struct nvv_pgpu *g, enum nvv_pgpu_state state, const char *m
 int pgpu_new_partition(const struct nvv_pgpu *g, struct nvv_partition **ret, char **reterr_msg);
 const struct nvv_catalog_type *pgpu_catalog_type(const struct nvv_pgpu *g, uint32_t type_id);
 struct vgpu_rec *pgpu_find(struct nvv_pgpu *g, const char *name);
+/* Adopt's last step: the partition and records taken over become the GPU's, and it is ready. */
+void pgpu_install_adopted(struct nvv_pgpu *g, struct nvv_partition *part, const struct vgpu_rec *recs, size_t n);
 void pgpu_remove(struct nvv_pgpu *g, struct vgpu_rec *v);
 int pgpu_fw_name(const char *name, uint8_t out[16]);
 

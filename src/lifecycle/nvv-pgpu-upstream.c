@@ -466,18 +466,7 @@ int pgpu_up_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_t
                     strv_push(&report, line) < 0)
                         return -ENOMEM;
         }
-        {
-                PGPU_LOCK(l, &g->state_lock);
-
-                nvv_partition_free(g->part);
-                g->part = TAKE_PTR(part);
-                memcpy(g->vgpus, recs, n * sizeof(recs[0]));
-                g->n = n;
-                g->state = NVV_PGPU_READY;
-                free(g->error);
-                g->error = NULL;
-                g->init = (struct nvv_pgpu_init_info) { .mode = g->mode, .n_types = g->n_types };
-        }
+        pgpu_install_adopted(g, TAKE_PTR(part), recs, n);
         if (ret_unplaced)
                 *ret_unplaced = TAKE_PTR(report);
         return 0;

@@ -315,6 +315,20 @@ const struct nvv_catalog_type *pgpu_catalog_type(const struct nvv_pgpu *g, uint3
         return NULL;
 }
 
+void pgpu_install_adopted(struct nvv_pgpu *g, struct nvv_partition *part, const struct vgpu_rec *recs, size_t n)
+{
+        PGPU_LOCK(l, &g->state_lock);
+
+        nvv_partition_free(g->part);
+        g->part = part;
+        memcpy(g->vgpus, recs, n * sizeof(recs[0]));
+        g->n = n;
+        g->state = NVV_PGPU_READY;
+        free(g->error);
+        g->error = NULL;
+        g->init = (struct nvv_pgpu_init_info) { .mode = g->mode, .n_types = g->n_types };
+}
+
 struct vgpu_rec *pgpu_find(struct nvv_pgpu *g, const char *name)
 {
         for (size_t i = 0; i < g->n; i++)
