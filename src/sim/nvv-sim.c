@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1300,6 +1301,29 @@ static void sysfs_connection_gone(struct connection *c)
         pthread_mutex_unlock(&s->sysfs_lock);
 }
 
+/* A client that dies still has the requests it sent carried out, as a kernel completes an
+ * ioctl before the process is gone; so the next client must find what they did. A HELLO
+ * waits (at most 2 s) for the connections whose peer has hung up to finish theirs. */
+static void wait_departed(struct nvv_sim *s, const struct connection *self)
+{
+        for (int tries = 0; tries < 200; tries++) {
+                bool pending = false;
+
+                pthread_mutex_lock(&s->lock);
+                for (size_t i = 0; i < s->n_conns && !pending; i++) {
+                        struct connection *c = s->conns[i];
+                        struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+
+                        if (c != self && !c->done && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP)))
+                                pending = true;
+                }
+                pthread_mutex_unlock(&s->lock);
+                if (!pending)
+                        return;
+                (void) usleep(10000);
+        }
+}
+
 static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
 {
         struct nvv_sim *s = c->sim;
@@ -1308,7 +1332,10 @@ static void serve_message(struct connection *c, const struct nvv_sock_rx *rx)
 
         switch (h->type) {
         case NVV_SIMPROTO_HELLO: {
-                json_object *o = info_json(s);
+                json_object *o;
+
+                wait_departed(s, c);
+                o = info_json(s);
                 const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
                 __atomic_add_fetch(&s->counters.hellos, 1, __ATOMIC_RELAXED);
