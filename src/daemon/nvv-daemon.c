@@ -690,18 +690,21 @@ static struct daemon_gpu *find_gpu(struct nvv_daemon *d, const char *bdf);
 static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request *req);
 static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_request *req);
 
-/* The negative errno of a reply (0 when it says ok), and its message. */
+/* The negative errno of a reply (0 when it says ok), and its message (ret_msg may be NULL). */
 static int reply_errno(json_object *reply, const char **ret_msg)
 {
         json_object *ok = NULL, *e = NULL, *v = NULL;
 
-        *ret_msg = NULL;
+        if (ret_msg)
+                *ret_msg = NULL;
         if (!reply || !json_object_object_get_ex(reply, "ok", &ok))
                 return -ENOMEM;
         if (json_object_get_boolean(ok))
                 return 0;
-        if (json_object_object_get_ex(reply, "error", &e) && json_object_object_get_ex(e, "message", &v))
+        if (ret_msg && json_object_object_get_ex(reply, "error", &e) && json_object_object_get_ex(e, "message", &v))
                 *ret_msg = json_object_get_string(v);
+        else
+                (void) json_object_object_get_ex(reply, "error", &e);
         return json_object_object_get_ex(e, "errno", &v) ? -(int) json_object_get_int(v) : -EIO;
 }
 

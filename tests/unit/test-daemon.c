@@ -922,6 +922,39 @@ static void test_intent_only(void **state)
         rm_rf(dir);
 }
 
+/* A prepare mark whose VM was released but whose vGPU, made for it, still exists: the restart
+ * destroys that vGPU and drops the mark (nvvgpud crashed here, in the reply's check, found by
+ * the reliability suite's crash storm: make check-reliability). */
+static void test_prepare_mark_vgpu_left(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX", path[96];
+        _cleanup_free_ char *msg = NULL;
+        char **log = NULL;
+        struct denv e;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, true));
+        e.d = nvv_daemon_free(e.d);
+        /* The mark names the VM ("relvm3", hex-encoded in the name), then the vGPU. */
+        snprintf(path, sizeof(path), "%s/preparing-72656c766d33", dir);
+        assert_non_null(f = fopen(path, "we"));
+        fprintf(f, "relvm3\n%s\n", U1);
+        assert_int_equal(fclose(f), 0);
+        daemon_start(&e, dir, &log);
+        if (!log_has(log, "VM relvm3: its start was cut short by nvvgpud's stop; undone (1 vGPUs made for it removed)"))
+                fail_msg("the prepare was not undone");
+        log = strv_free(log);
+        assert_int_equal(sim_vgpus(&e, 0), 0);
+        assert_int_equal(access(path, F_OK), -1);
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -938,6 +971,7 @@ int main(void)
                 cmocka_unit_test(test_plan_live),
                 cmocka_unit_test(test_vm_prepare_release),
                 cmocka_unit_test(test_intent_only),
+                cmocka_unit_test(test_prepare_mark_vgpu_left),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
