@@ -269,6 +269,22 @@ struct nvv_channel *nvv_channel_close(struct nvv_channel *ch)
         return NULL;
 }
 
+/* A channel over t, owning userdata (closed here when there is no memory for it). */
+static struct nvv_channel *channel_alloc(const struct nvv_channel_info *info, const struct nvv_transport *t,
+                                         void *userdata)
+{
+        struct nvv_channel *ch = calloc(1, sizeof(*ch));
+
+        if (!ch) {
+                t->close(userdata);
+                return NULL;
+        }
+        ch->t = t;
+        ch->ud = userdata;
+        ch->info = *info;
+        return ch;
+}
+
 int nvv_channel_open(const struct nvv_channel_info *info, const struct nvv_transport *t, void *userdata,
                      const struct nvv_fwdb *db, struct nvv_channel **ret, char **reterr_msg)
 {
@@ -278,14 +294,9 @@ int nvv_channel_open(const struct nvv_channel_info *info, const struct nvv_trans
         char err[512];
         int r;
 
-        ch = calloc(1, sizeof(*ch));
-        if (!ch) {
-                t->close(userdata);
+        ch = channel_alloc(info, t, userdata);
+        if (!ch)
                 return -ENOMEM;
-        }
-        ch->t = t;
-        ch->ud = userdata;
-        ch->info = *info;
         ch->timeout_override = -1;
         ch->seq = 1;
         ch->scratch = malloc(sizeof(*ch->scratch));
@@ -315,14 +326,9 @@ int nvv_channel_open_vmgmt(const struct nvv_channel_info *info, const struct nvv
         _cleanup_(nvv_channel_closep) struct nvv_channel *ch = NULL;
 
         (void) reterr_msg;
-        ch = calloc(1, sizeof(*ch));
-        if (!ch) {
-                t->close(userdata);
+        ch = channel_alloc(info, t, userdata);
+        if (!ch)
                 return -ENOMEM;
-        }
-        ch->t = t;
-        ch->ud = userdata;
-        ch->info = *info;
         ch->info.vmgmt = true;
         snprintf(ch->info.vmgmt_revision, sizeof(ch->info.vmgmt_revision), "%s", nvv_vmgmt_get_revision(vm));
         snprintf(ch->info.release, sizeof(ch->info.release), "%s", nvv_vmgmt_get_revision(vm));

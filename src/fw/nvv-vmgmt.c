@@ -271,6 +271,22 @@ static int check_command(struct ctx *c, int cmd, const struct command *k)
         return 0;
 }
 
+/* A required object member of the top level, read by fn with the path pushed. */
+static int parse_section(struct ctx *c, json_object *root, const char *key, int (*fn)(struct ctx *, json_object *))
+{
+        json_object *o = NULL;
+        size_t old;
+        int r;
+
+        if ((r = nvv_json_member_object(&c->j, root, key, true, &o)) < 0)
+                return r;
+        old = nvv_json_push(&c->j, key);
+        if ((r = fn(c, o)) < 0)
+                return r;
+        nvv_json_pop(&c->j, old);
+        return 0;
+}
+
 static int parse_commands(struct ctx *c, json_object *o)
 {
         static const char *const allowed[] = { "id", "in", "out", "payload", "reply", NULL };
@@ -534,19 +550,11 @@ static int parse_top(struct ctx *c, json_object *root)
             (r = get_u32_key(c, root, "max_type_ids", true, NVV_MAX_VGPU_TYPES, &vm->max_type_ids)) < 0)
                 return r;
 
-        if ((r = nvv_json_member_object(&c->j, root, "commands", true, &o)) < 0)
+        if ((r = parse_section(c, root, "commands", parse_commands)) < 0)
                 return r;
-        old = nvv_json_push(&c->j, "commands");
-        if ((r = parse_commands(c, o)) < 0)
-                return r;
-        nvv_json_pop(&c->j, old);
 
-        if ((r = nvv_json_member_object(&c->j, root, "properties", true, &o)) < 0)
+        if ((r = parse_section(c, root, "properties", parse_properties)) < 0)
                 return r;
-        old = nvv_json_push(&c->j, "properties");
-        if ((r = parse_properties(c, o)) < 0)
-                return r;
-        nvv_json_pop(&c->j, old);
 
         if ((r = nvv_json_member_object(&c->j, root, "status", true, &o)) < 0 ||
             (r = nvv_json_member_object(&c->j, root, "status_errno", false, &o2)) < 0)
@@ -556,12 +564,8 @@ static int parse_top(struct ctx *c, json_object *root)
                 return r;
         nvv_json_pop(&c->j, old);
 
-        if ((r = nvv_json_member_object(&c->j, root, "sizing", true, &o)) < 0)
+        if ((r = parse_section(c, root, "sizing", parse_sizing)) < 0)
                 return r;
-        old = nvv_json_push(&c->j, "sizing");
-        if ((r = parse_sizing(c, o)) < 0)
-                return r;
-        nvv_json_pop(&c->j, old);
         return 0;
 }
 
