@@ -875,10 +875,18 @@ static bool same_table(const struct type_table *a, const struct type_table *b)
         return a == b || (a->n == b->n && memcmp(a->types, b->types, a->n * sizeof(a->types[0])) == 0);
 }
 
+/* Field by field: a geometry built on the stack has padding nobody set. */
+static bool same_geo(const struct nvv_partition_geometry *a, const struct nvv_partition_geometry *b)
+{
+        return a->fb_total == b->fb_total && a->fb_reserved == b->fb_reserved && a->vmmu_segment == b->vmmu_segment &&
+               a->placement_units == b->placement_units && a->num_vfs == b->num_vfs &&
+               a->total_chids == b->total_chids && a->max_vgpu_per_pgpu == b->max_vgpu_per_pgpu &&
+               a->max_vgpu_types == b->max_vgpu_types && a->heterogeneous_timesliced == b->heterogeneous_timesliced;
+}
+
 bool nvv_partition_same_config(const struct nvv_partition *a, const struct nvv_partition *b)
 {
-        return a && b && a->mode == b->mode && memcmp(&a->geo, &b->geo, sizeof(a->geo)) == 0 &&
-               same_table(a->table, b->table);
+        return a && b && a->mode == b->mode && same_geo(&a->geo, &b->geo) && same_table(a->table, b->table);
 }
 
 bool nvv_partition_same_state(const struct nvv_partition *a, const struct nvv_partition *b)
@@ -886,7 +894,7 @@ bool nvv_partition_same_state(const struct nvv_partition *a, const struct nvv_pa
         struct nvv_partition_vgpu va[NVV_MAX_VGPUS], vb[NVV_MAX_VGPUS];
 
         if (!a || !b || a->n != b->n || a->mode != b->mode || !same_table(a->table, b->table) ||
-            memcmp(a->units, b->units, sizeof(a->units)) != 0 || memcmp(&a->geo, &b->geo, sizeof(a->geo)) != 0)
+            memcmp(a->units, b->units, sizeof(a->units)) != 0 || !same_geo(&a->geo, &b->geo))
                 return false;
         memcpy(va, a->vgpus, a->n * sizeof(va[0]));
         memcpy(vb, b->vgpus, b->n * sizeof(vb[0]));
