@@ -33,6 +33,7 @@
 #include "nvv-pgpu.h"
 #include "nvv-planner.h"
 #include "nvv-policy.h"
+#include "nvv-prepmark.h"
 #include "nvv-state.h"
 #include "util.h"
 
@@ -2446,21 +2447,18 @@ static char *prepare_mark_path(struct nvv_daemon *d, const char *vm)
 static void prepare_mark(struct nvv_daemon *d, const char *vm, const struct vm_item *it, size_t n, const char *adding)
 {
         _cleanup_free_ char *path = NULL, *tmp = NULL, *text = NULL;
+        _cleanup_free_ struct nvv_prepmark *m = calloc(1, sizeof(*m));
         size_t len = 0;
-        FILE *f;
 
-        if (!d->state_dir || !(path = prepare_mark_path(d, vm)) || asprintf(&tmp, "%s/.preparing-", d->state_dir) < 0)
+        if (!m || !d->state_dir || !(path = prepare_mark_path(d, vm)) || asprintf(&tmp, "%s/.preparing-", d->state_dir) < 0)
                 return;
-        f = open_memstream(&text, &len);
-        if (!f)
-                return;
-        fprintf(f, "%s\n", vm);
+        snprintf(m->vm, sizeof(m->vm), "%s", vm);
         for (size_t i = 0; i < n; i++)
                 if (it[i].made_here)
-                        fprintf(f, "%s\n", it[i].name);
+                        (void) nvv_prepmark_add(m, it[i].name);
         if (adding)
-                fprintf(f, "%s\n", adding);
-        if (fclose(f) != 0)
+                (void) nvv_prepmark_add(m, adding);
+        if (nvv_prepmark_format(m, &text, &len) < 0)
                 return;
         if (write_file_replace_at(AT_FDCWD, path, tmp, text, len, 0600, NULL) < 0)
                 dlog(d, 4, "VM %s: cannot mark its prepare in %s: %m", vm, path);
@@ -2480,29 +2478,36 @@ static void settle_prepares(struct nvv_daemon *d, char ***log)
         DIR *dir = d->state_dir ? opendir(d->state_dir) : NULL;
 
         for (struct dirent *e; dir && (e = readdir(dir));) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
+                _cleanup_free_ char *path = NULL, *text = NULL, *why = NULL;
+                _cleanup_free_ struct nvv_prepmark *m = calloc(1, sizeof(*m));
                 struct nvv_ipc_request q = { .method = NVV_IPC_VM_RELEASE };
-                size_t removed = 0;
-                char *line, *save = NULL;
+                size_t removed = 0, len = 0;
+                int r;
 
-                if (strncmp(e->d_name, "preparing-", 10) != 0 || asprintf(&path, "%s/%s", d->state_dir, e->d_name) < 0)
+                if (!m || strncmp(e->d_name, "preparing-", 10) != 0 || asprintf(&path, "%s/%s", d->state_dir, e->d_name) < 0)
                         continue;
-                if (read_full_file(path, 64 * 1024, &text, NULL) < 0 || !(line = strtok_r(text, "\n", &save)) ||
-                    strlen(line) > NVV_IPC_NAME_MAX) {
-                        log_line(log, "%s: not a prepare mark; removed", path);
+                r = read_full_file(path, NVV_PREPMARK_MAX_SIZE, &text, &len);
+                if (r >= 0)
+                        r = nvv_prepmark_parse(text, len, m, &why);
+                if (r >= 0 && strlen(m->vm) > NVV_IPC_NAME_MAX) {
+                        r = -EINVAL;
+                        why = strdup("the VM's name is longer than a request may carry");
+                }
+                if (r < 0) {
+                        log_line(log, "%s: not a prepare mark (%s); removed", path, why ? why : strerror(-r));
                         (void) unlink(path);
                         continue;
                 }
-                snprintf(q.vm, sizeof(q.vm), "%s", line);
+                snprintf(q.vm, sizeof(q.vm), "%s", m->vm);
                 json_object_put(do_vm_release(d, &q));
-                while ((line = strtok_r(NULL, "\n", &save))) {
+                for (size_t i = 0; i < m->n_vgpus; i++) {
                         struct nvv_ipc_request x = { .method = NVV_IPC_DESTROY };
                         _cleanup_json_ json_object *rep = NULL;
                         struct nvv_pgpu_vgpu v;
 
-                        if (strlen(line) >= sizeof(x.uuid) || !where_is(d, line, &v))
+                        if (!where_is(d, m->vgpus[i], &v))
                                 continue;
-                        snprintf(x.uuid, sizeof(x.uuid), "%s", line);
+                        snprintf(x.uuid, sizeof(x.uuid), "%s", m->vgpus[i]);
                         rep = do_destroy(d, &x);
                         removed += reply_errno(rep, NULL) >= 0;
                 }

@@ -950,6 +950,24 @@ static void test_prepare_mark_vgpu_left(void **state)
         log = strv_free(log);
         assert_int_equal(sim_vgpus(&e, 0), 0);
         assert_int_equal(access(path, F_OK), -1);
+        /* A damaged mark is said and dropped; nothing it names is touched. */
+        json_object_put(call(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, true));
+        e.d = nvv_daemon_free(e.d);
+        assert_non_null(f = fopen(path, "we"));
+        fprintf(f, "relvm3\n%s\nnot-a-uuid\n", U1);
+        assert_int_equal(fclose(f), 0);
+        daemon_start(&e, dir, &log);
+        {
+                char want[256];
+
+                snprintf(want, sizeof(want), "%s: not a prepare mark (line 3: not a vGPU name (a UUID or a VF's PCI address)); removed",
+                         path);
+                if (!log_has(log, want))
+                        fail_msg("the damaged mark was not reported: %s", want);
+        }
+        log = strv_free(log);
+        assert_int_equal(sim_vgpus(&e, 0), 1);
+        assert_int_equal(access(path, F_OK), -1);
         e.d = nvv_daemon_free(e.d);
         simtest_stop(&e.t);
         rm_rf(dir);

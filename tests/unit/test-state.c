@@ -10,6 +10,7 @@
 
 #include "nvv-cmd.h"
 #include "nvv-pgpu.h"
+#include "nvv-prepmark.h"
 #include "nvv-state.h"
 #include "testutil.h"
 
@@ -918,6 +919,64 @@ static void test_dir_prepare(void **state)
         remove_tree(dir);
 }
 
+/* A prepare mark: what format writes, parse reads back; anything else is refused by line. */
+static void test_prepmark(void **state)
+{
+        _cleanup_free_ struct nvv_prepmark *m = calloc(1, sizeof(*m));
+        _cleanup_free_ struct nvv_prepmark *back = calloc(1, sizeof(*back));
+        _cleanup_free_ char *text = NULL, *big = NULL;
+        char *msg = NULL;
+        size_t len = 0, n = 0;
+        static const struct {
+                const char *text;
+                size_t len;
+                const char *why;
+        } bad[] = {
+                { "", 0, "empty; a prepare mark names its VM on the first line" },
+                { "web", 3, "does not end in a newline" },
+                { "web\n\n", 5, "line 2: empty" },
+                { "web\nnot-a-uuid\n", 15, "line 2: not a vGPU name (a UUID or a VF's PCI address)" },
+                { "w\0b\n", 4, "line 1: holds a NUL byte" },
+                { "\x01web\n", 5, "line 1: not a VM name (1..255 printable ASCII characters)" },
+                { "web\n5D9B4F6E-1C2A-4E3B-9F00-AA11BB22CC01\n", 41, "line 2: not a vGPU name (a UUID or a VF's PCI address)" },
+        };
+
+        (void) state;
+        assert_non_null(m);
+        assert_non_null(back);
+        snprintf(m->vm, sizeof(m->vm), "my vm (2)");
+        assert_int_equal(nvv_prepmark_add(m, "5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc01"), 0);
+        assert_int_equal(nvv_prepmark_add(m, "0000:41:00.4"), 0);
+        assert_int_equal(nvv_prepmark_add(m, "web"), -EINVAL);
+        assert_int_equal(nvv_prepmark_format(m, &text, &len), 0);
+        assert_string_equal(text, "my vm (2)\n5d9b4f6e-1c2a-4e3b-9f00-aa11bb22cc01\n0000:41:00.4\n");
+        assert_int_equal(nvv_prepmark_parse(text, len, back, &msg), 0);
+        assert_null(msg);
+        assert_string_equal(back->vm, "my vm (2)");
+        assert_int_equal(back->n_vgpus, 2);
+        assert_string_equal(back->vgpus[1], "0000:41:00.4");
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                assert_int_equal(nvv_prepmark_parse(bad[i].text, bad[i].len, back, &msg), -EINVAL);
+                assert_non_null(msg);
+                assert_string_equal(msg, bad[i].why);
+                free(msg);
+                msg = NULL;
+        }
+        /* Limits: one name more than fits, and one byte more than the size cap. */
+        big = malloc(NVV_PREPMARK_MAX_SIZE + 1);
+        assert_non_null(big);
+        n = (size_t) sprintf(big, "web\n");
+        for (unsigned i = 0; i <= NVV_PREPMARK_MAX_VGPUS; i++)
+                n += (size_t) sprintf(big + n, "5d9b4f6e-1c2a-4e3b-9f00-aa11bb%06x\n", i);
+        assert_int_equal(nvv_prepmark_parse(big, n, back, &msg), -E2BIG);
+        assert_string_equal(msg, "line 258: more than 256 vGPUs");
+        free(msg);
+        msg = NULL;
+        assert_int_equal(nvv_prepmark_parse(big, NVV_PREPMARK_MAX_SIZE + 1, back, &msg), -E2BIG);
+        assert_non_null(msg);
+        free(msg);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -936,6 +995,7 @@ int main(void)
                 cmocka_unit_test(test_oversize),
                 cmocka_unit_test(test_not_regular),
                 cmocka_unit_test(test_dir_prepare),
+                cmocka_unit_test(test_prepmark),
         };
 
         umask(022);
