@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,10 @@
 #define MAX_INFO_JSON (1u << 20)
 #define HELLO_TIMEOUT_MS 5000
 #define SUBSCRIBE_TIMEOUT_MS 5000
+/* Reconnecting after the simulator went away: the first try after 50 ms, then twice as long
+ * each time, at most 2 s apart. */
+#define RECONNECT_FIRST_MS 50
+#define RECONNECT_MAX_MS 2000
 
 /* A caller waiting for the answer to its tag. Filled by the reader thread under c->lock. */
 struct waiter {
@@ -62,6 +67,12 @@ struct nvv_simconn {
         bool sysfs_subscribed;
         int sysfs_efd;
         struct nvv_evqueue requests, uevents;
+        /* The link (nvv_simconn_set_reconnect): the reader reconnects when the simulator goes. */
+        bool reconnect, closing, link_down;
+        uint64_t link_gen;        /* +1 at each reconnection */
+        char link_why[256];
+        int link_efd;             /* readable when the link went down or came back */
+        int stop_efd;             /* wakes a reader waiting to reconnect */
 };
 
 const char *nvv_simconn_get_path(const struct nvv_simconn *c)
@@ -238,6 +249,83 @@ static void deliver(struct nvv_simconn *c, const struct nvv_sock_rx *rx)
         pthread_cond_broadcast(&c->cv);
 }
 
+static int say_hello_fd(struct nvv_simconn *c, int fd, struct nvv_channel_info **ret_infos, size_t *ret_n,
+                        char **reterr_msg);
+
+static void link_signal(struct nvv_simconn *c)
+{
+        uint64_t one = 1;
+
+        (void) !write(c->link_efd, &one, sizeof(one));
+}
+
+/*
+ * The simulator went away (killed, or restarted: to the manager a core-driver reload). Try to
+ * connect again with a growing pause; a simulator that serves the same GPUs (addresses and
+ * releases) takes the connection's place: the subscriptions are sent again (their ACKs, which
+ * nobody waits for, are dropped) and requests flow again. The firmware behind it is a fresh
+ * one: what to do about that is the caller's (nvv_simconn_link_state). Returns the new fd, or
+ * -ECANCELED when the connection is being closed.
+ */
+static int reconnect(struct nvv_simconn *c)
+{
+        int wait_ms = RECONNECT_FIRST_MS;
+
+        for (;;) {
+                struct pollfd p = { .fd = c->stop_efd, .events = POLLIN };
+                _cleanup_free_ struct nvv_channel_info *infos = NULL;
+                _cleanup_free_ char *msg = NULL;
+                size_t n = 0;
+                bool same;
+                int fd;
+
+                if (poll(&p, 1, wait_ms) > 0)
+                        return -ECANCELED;
+                wait_ms = MIN(wait_ms * 2, RECONNECT_MAX_MS);
+                fd = sim_connect(c->path, &msg);
+                if (fd < 0)
+                        continue;
+                if (say_hello_fd(c, fd, &infos, &n, &msg) < 0) {
+                        safe_close(fd);
+                        continue;
+                }
+                same = n == c->n;
+                for (size_t i = 0; same && i < n; i++)
+                        same = streq(infos[i].bdf, c->infos[i].bdf) && streq(infos[i].release, c->infos[i].release) &&
+                               infos[i].vmgmt == c->infos[i].vmgmt;
+                pthread_mutex_lock(&c->lock);
+                if (!same)
+                        snprintf(c->link_why, sizeof(c->link_why),
+                                 "the simulator at '%s' came back with other GPUs or releases; restart nvvgpud to manage them",
+                                 c->path);
+                if (!same || c->closing) {
+                        pthread_mutex_unlock(&c->lock);
+                        safe_close(fd);
+                        if (c->closing)
+                                return -ECANCELED;
+                        link_signal(c);
+                        continue;
+                }
+                for (size_t i = 0; i < c->n; i++)
+                        if (c->slots[i].subscribed) {
+                                if (++c->next_tag == 0)
+                                        c->next_tag = 1;
+                                (void) nvv_simproto_send(fd, NVV_SIMPROTO_SUBSCRIBE, (uint32_t) i, c->next_tag, 0, NULL, 0,
+                                                         SUBSCRIBE_TIMEOUT_MS);
+                        }
+                if (c->sysfs_subscribed) {
+                        if (++c->next_tag == 0)
+                                c->next_tag = 1;
+                        (void) nvv_simproto_send(fd, NVV_SIMPROTO_SYSFS_SUBSCRIBE, NVV_SIMPROTO_ALL_GPUS, c->next_tag, 0,
+                                                 NULL, 0, SUBSCRIBE_TIMEOUT_MS);
+                        /* Requests of the simulator that went can be answered to nobody. */
+                        nvv_evqueue_clear(&c->requests);
+                }
+                pthread_mutex_unlock(&c->lock);
+                return fd;
+        }
+}
+
 static void *reader_main(void *userdata)
 {
         struct nvv_simconn *c = userdata;
@@ -255,12 +343,39 @@ static void *reader_main(void *userdata)
                 }
                 pthread_mutex_lock(&c->lock);
                 if (r < 0) {
+                        bool again = c->reconnect && !c->closing;
+                        int fd;
+
                         c->dead = r;
                         snprintf(c->dead_err, sizeof(c->dead_err), "the connection to the simulator at '%s' is gone: %s",
                                  c->path, err[0] ? err : strerror(-r));
                         pthread_cond_broadcast(&c->cv);
+                        if (again) {
+                                c->link_down = true;
+                                snprintf(c->link_why, sizeof(c->link_why), "%.200s; reconnecting", c->dead_err);
+                                link_signal(c);
+                        }
                         pthread_mutex_unlock(&c->lock);
-                        break;
+                        if (!again)
+                                break;
+                        fd = reconnect(c);
+                        if (fd < 0)
+                                break;
+                        /* Nothing sends on the old socket any more: requests fail while dead. */
+                        pthread_mutex_lock(&c->write_lock);
+                        pthread_mutex_lock(&c->lock);
+                        safe_close(c->fd);
+                        c->fd = fd;
+                        c->dead = 0;
+                        c->link_down = false;
+                        c->link_gen++;
+                        c->link_why[0] = '\0';
+                        link_signal(c);
+                        pthread_mutex_unlock(&c->lock);
+                        pthread_mutex_unlock(&c->write_lock);
+                        nvv_simproto_rx_done(&rx);
+                        nvv_simproto_rx_init(&rx, NVV_SIMPROTO_MAX_PAYLOAD);
+                        continue;
                 }
                 deliver(c, &rx);
                 pthread_mutex_unlock(&c->lock);
@@ -367,8 +482,14 @@ struct nvv_simconn *nvv_simconn_unref(struct nvv_simconn *c)
         if (!last)
                 return NULL;
         if (c->reader_started) {
-                /* The reader sees the socket end and leaves. */
+                uint64_t one = 1;
+
+                /* The reader sees the socket end (or, waiting to reconnect, stop_efd) and leaves. */
+                pthread_mutex_lock(&c->lock);
+                c->closing = true;
+                (void) !write(c->stop_efd, &one, sizeof(one));
                 shutdown(c->fd, SHUT_RDWR);
+                pthread_mutex_unlock(&c->lock);
                 pthread_join(c->reader, NULL);
         }
         safe_close(c->fd);
@@ -380,6 +501,8 @@ struct nvv_simconn *nvv_simconn_unref(struct nvv_simconn *c)
         nvv_evqueue_clear(&c->requests);
         nvv_evqueue_clear(&c->uevents);
         safe_close(c->sysfs_efd);
+        safe_close(c->link_efd);
+        safe_close(c->stop_efd);
         free(c->infos);
         free(c->path);
         pthread_mutex_destroy(&c->write_lock);
@@ -390,18 +513,19 @@ struct nvv_simconn *nvv_simconn_unref(struct nvv_simconn *c)
 }
 
 /* The HELLO goes before the reader thread starts: nothing else is on the socket yet. */
-static int say_hello(struct nvv_simconn *c, char **reterr_msg)
+static int say_hello_fd(struct nvv_simconn *c, int fd, struct nvv_channel_info **ret_infos, size_t *ret_n,
+                        char **reterr_msg)
 {
         struct nvv_sock_rx rx;
         char err[256] = "";
         int r, rs;
 
         nvv_simproto_rx_init(&rx, MAX_INFO_JSON);
-        rs = nvv_simproto_send(c->fd, NVV_SIMPROTO_HELLO, NVV_SIMPROTO_ALL_GPUS, 1, 0, NULL, 0, HELLO_TIMEOUT_MS);
+        rs = nvv_simproto_send(fd, NVV_SIMPROTO_HELLO, NVV_SIMPROTO_ALL_GPUS, 1, 0, NULL, 0, HELLO_TIMEOUT_MS);
         /* Even when the send failed, read: a simulator that refuses the client (too many
          * clients, not allowed) has said why before closing. */
         do
-                r = nvv_simproto_recv(c->fd, &rx, rs < 0 ? 1000 : HELLO_TIMEOUT_MS, err, sizeof(err));
+                r = nvv_simproto_recv(fd, &rx, rs < 0 ? 1000 : HELLO_TIMEOUT_MS, err, sizeof(err));
         while (r >= 0 && rx.first.type == NVV_SIMPROTO_EVENT);
         if (r < 0 && rs < 0)
                 r = nvv_fail_errno(rs, reterr_msg, "cannot send hello to the simulator at '%s': %s", c->path, strerror(-rs));
@@ -414,9 +538,14 @@ static int say_hello(struct nvv_simconn *c, char **reterr_msg)
                 r = nvv_fail(reterr_msg, "the simulator at '%s' answered hello with %s", c->path,
                              nvv_simproto_type_to_string(rx.first.type));
         else
-                r = parse_info(rx.data, rx.have, &c->infos, &c->n, reterr_msg);
+                r = parse_info(rx.data, rx.have, ret_infos, ret_n, reterr_msg);
         nvv_simproto_rx_done(&rx);
         return r;
+}
+
+static int say_hello(struct nvv_simconn *c, char **reterr_msg)
+{
+        return say_hello_fd(c, c->fd, &c->infos, &c->n, reterr_msg);
 }
 
 int nvv_simconn_connect(const char *socket_path, struct nvv_simconn **ret, char **reterr_msg)
@@ -432,6 +561,8 @@ int nvv_simconn_connect(const char *socket_path, struct nvv_simconn **ret, char 
         c->refs = 1;
         c->fd = -EBADF;
         c->sysfs_efd = -EBADF;
+        c->link_efd = -EBADF;
+        c->stop_efd = -EBADF;
         pthread_mutex_init(&c->lock, NULL);
         pthread_mutex_init(&c->write_lock, NULL);
         pthread_condattr_init(&ca);
@@ -462,6 +593,12 @@ int nvv_simconn_connect(const char *socket_path, struct nvv_simconn **ret, char 
         }
         c->sysfs_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (c->sysfs_efd < 0)
+                return -errno;
+        c->link_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->link_efd < 0)
+                return -errno;
+        c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->stop_efd < 0)
                 return -errno;
         r = -pthread_create(&c->reader, NULL, reader_main, c);
         if (r < 0)
@@ -772,4 +909,37 @@ int nvv_simconn_register_types(struct nvv_simconn *c, uint32_t gpu, const struct
         if (r < 0)
                 return nvv_fail_errno(r, reterr_msg, "cannot register the types of GPU %u: %s", gpu, err);
         return 0;
+}
+
+/* ---- the link: the simulator going away and coming back ---- */
+
+void nvv_simconn_set_reconnect(struct nvv_simconn *c, bool on)
+{
+        if (!c)
+                return;
+        pthread_mutex_lock(&c->lock);
+        c->reconnect = on;
+        pthread_mutex_unlock(&c->lock);
+}
+
+int nvv_simconn_link_get_fd(const struct nvv_simconn *c)
+{
+        return c ? c->link_efd : -EBADF;
+}
+
+int nvv_simconn_link_state(struct nvv_simconn *c, uint64_t *ret_generation, char *why, size_t whylen)
+{
+        uint64_t v;
+        int up;
+
+        assert_return(c, -EINVAL);
+        pthread_mutex_lock(&c->lock);
+        (void) !read(c->link_efd, &v, sizeof(v)); /* non-blocking: clears it */
+        up = c->dead < 0 ? 0 : 1;
+        if (ret_generation)
+                *ret_generation = c->link_gen;
+        if (why && whylen)
+                snprintf(why, whylen, "%s", c->link_why[0] ? c->link_why : c->dead_err);
+        pthread_mutex_unlock(&c->lock);
+        return up;
 }

@@ -9,6 +9,7 @@
  * into one queue per GPU, so channels on different threads share the connection safely.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,3 +63,16 @@ int nvv_simconn_sysfs_next_uevent(struct nvv_simconn *c, struct nvv_uevent *ret)
  * subscribed manager may register (-EPERM otherwise). */
 int nvv_simconn_register_types(struct nvv_simconn *c, uint32_t gpu, const struct nvv_sysfs_type *types, size_t n,
                                char **reterr_msg);
+
+/*
+ * The link. By default a connection the simulator closes stays dead (every request fails).
+ * With reconnect on, the reader tries to connect again (after 50 ms, then twice as long each
+ * time, at most 2 s apart) until a simulator serving the same GPUs and releases answers; the
+ * subscriptions (events, sysfs manager) are renewed and requests work again. To the manager
+ * that is a core-driver reload: the firmware behind the new connection holds nothing.
+ */
+void nvv_simconn_set_reconnect(struct nvv_simconn *c, bool on);
+/* An eventfd, readable when the link went down or came back. */
+int nvv_simconn_link_get_fd(const struct nvv_simconn *c);
+/* 1 up, 0 down (why says why); *ret_generation counts the reconnections. Clears the eventfd. */
+int nvv_simconn_link_state(struct nvv_simconn *c, uint64_t *ret_generation, char *why, size_t whylen);

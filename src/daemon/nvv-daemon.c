@@ -48,6 +48,7 @@ struct daemon_gpu {
         uint32_t sim_index;
         bool registered;                /* its types are registered with the core driver */
         bool gone;                      /* unplugged (event thread only) */
+        bool on_link;                   /* behind d->link: lost while the simulator is gone */
 };
 
 /* What the daemon knows beyond the firmware: which VM a vGPU was made for. */
@@ -98,6 +99,10 @@ struct nvv_daemon {
          * only, today; NULL when there is none or another manager holds it. */
         struct nvv_simconn *sysfs;
         uint64_t sysfs_requests;
+        /* The simulator's connection, reconnecting when it goes (a core-driver reload). */
+        struct nvv_simconn *link;
+        uint64_t link_gen;
+        bool link_down;
 };
 
 /* ---- set-up ---- */
@@ -205,6 +210,7 @@ struct nvv_daemon *nvv_daemon_free(struct nvv_daemon *d)
         }
         free(d->gpus);
         nvv_simconn_unref(d->sysfs);
+        nvv_simconn_unref(d->link);
         for (size_t i = 0; i < d->n_old_policies; i++)
                 nvv_policy_free(d->old_policies[i]);
         free(d->old_policies);
@@ -591,12 +597,68 @@ static void recover_gpu(struct nvv_daemon *d, struct daemon_gpu *x, bool replugg
              kv("recovered", json_object_new_int64((int64_t) made), "lost", json_object_new_int64((int64_t) (k - made)), NULL));
 }
 
+/*
+ * The simulator (the core driver and the firmware) went away, or came back. Gone: each of its
+ * GPUs is lost, saying why, with its vGPUs' records kept, while the connection retries (a
+ * bounded backoff, nvv_simconn_set_reconnect). Back: its firmware is a fresh one, so each GPU
+ * is recovered as after a replug: brought up, its recorded vGPUs made again, its types
+ * registered in sysfs again, its autostart definitions made.
+ */
+static void link_changed(struct nvv_daemon *d)
+{
+        char why[300];
+        uint64_t gen;
+        int up = nvv_simconn_link_state(d->link, &gen, why, sizeof(why));
+
+        if (up < 0)
+                return;
+        if (!up) {
+                if (d->link_down)
+                        return;
+                d->link_down = true;
+                for (size_t i = 0; i < d->n_gpus; i++) {
+                        struct daemon_gpu *x = &d->gpus[i];
+                        _cleanup_free_ char *m = NULL;
+
+                        if (!x->on_link || !x->g || x->gone)
+                                continue;
+                        x->gone = true;
+                        x->registered = false;
+                        if (asprintf(&m, "the core driver went away (%s)", why) < 0)
+                                m = NULL;
+                        (void) nvv_pgpu_set_lost(x->g, m ? m : "the core driver went away");
+                        dlog(d, 4, "GPU %s: %s; its %zu vGPUs are lost until it is back", x->info.bdf,
+                             m ? m : "the core driver went away", nvv_pgpu_count(x->g));
+                        emit(d, "gpu-removed", x->info.bdf, NULL,
+                             kv("vgpus", json_object_new_int64((int64_t) nvv_pgpu_count(x->g)), "message",
+                                json_object_new_string(m ? m : "the core driver went away"), NULL));
+                }
+                return;
+        }
+        if (!d->link_down && gen == d->link_gen)
+                return;
+        d->link_down = false;
+        d->link_gen = gen;
+        dlog(d, 5, "the simulator at %s is back (connection %" PRIu64 "); recovering its GPUs", nvv_simconn_get_path(d->link),
+             gen);
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                struct daemon_gpu *x = &d->gpus[i];
+
+                if (!x->on_link || !x->g)
+                        continue;
+                /* Lost with the link, or unplugged before: the new firmware has it, fresh. */
+                x->gone = false;
+                recover_gpu(d, x, true);
+                autostart(d, x->info.bdf, NULL);
+        }
+}
+
 static void *event_main(void *userdata)
 {
         struct nvv_daemon *d = userdata;
-        _cleanup_free_ struct pollfd *p = calloc(d->n_gpus + 3, sizeof(*p));
-        _cleanup_free_ struct daemon_gpu **who = calloc(d->n_gpus + 3, sizeof(*who));
-        size_t n = 0, sysfs_at = 0, hotplug_at = 0;
+        _cleanup_free_ struct pollfd *p = calloc(d->n_gpus + 4, sizeof(*p));
+        _cleanup_free_ struct daemon_gpu **who = calloc(d->n_gpus + 4, sizeof(*who));
+        size_t n = 0, sysfs_at = 0, hotplug_at = 0, link_at = 0;
 
         if (!p || !who)
                 return NULL;
@@ -613,6 +675,10 @@ static void *event_main(void *userdata)
         if (d->hotplug) {
                 hotplug_at = n;
                 p[n++] = (struct pollfd) { .fd = nvv_hotplug_get_fd(d->hotplug), .events = POLLIN };
+        }
+        if (d->link) {
+                link_at = n;
+                p[n++] = (struct pollfd) { .fd = nvv_simconn_link_get_fd(d->link), .events = POLLIN };
         }
         for (;;) {
                 if (poll(p, n, -1) < 0) {
@@ -631,6 +697,10 @@ static void *event_main(void *userdata)
                         }
                         if (hotplug_at && i == hotplug_at) {
                                 (void) nvv_hotplug_process(d->hotplug);
+                                continue;
+                        }
+                        if (link_at && i == link_at) {
+                                link_changed(d);
                                 continue;
                         }
                         (void) nvv_pgpu_process(who[i]->g);
@@ -1153,6 +1223,11 @@ int nvv_daemon_start(struct nvv_daemon *d, char ***ret_log, char **reterr_msg)
                         x->sim_index = bg[i].sim_index;
                         if (!d->sysfs)
                                 d->sysfs = nvv_simconn_ref(bg[i].sim);
+                        if (!d->link) {
+                                d->link = nvv_simconn_ref(bg[i].sim);
+                                nvv_simconn_set_reconnect(d->link, true);
+                        }
+                        x->on_link = bg[i].sim == d->link;
                 }
                 if (!bg[i].channel) {
                         x->error = TAKE_PTR(bg[i].error_msg);

@@ -456,6 +456,17 @@ int pgpu_up_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_t
                 memcpy(recs[n].fw_name, fw_name, 16);
                 n++;
         }
+        {
+                bool any = false;
+
+                for (uint32_t i = 0; i < g->n_vfs; i++)
+                        any |= vf_type[i] != 0;
+                /* No VF holds a type: the firmware was restarted (a driver reload) and holds
+                 * none of the recorded vGPUs; the GPU is brought up afresh instead. */
+                if (n_known > 0 && n == 0 && !any)
+                        return nvv_fail_errno(-ESTALE, reterr_msg, "GPU %s: no VF holds a type: the firmware holds none "
+                                              "of the %zu recorded vGPUs", g->name, n_known);
+        }
         for (uint32_t i = 0; i < g->n_vfs; i++) {
                 char *line = NULL, vfname[16];
 

@@ -677,6 +677,42 @@ int nvv_pgpu_vm_reset(struct nvv_pgpu *g, const char *name, char **reterr_msg)
 
 /* ---- adopt ---- */
 
+/*
+ * Whether the firmware holds a vGPU of this name: 1 it does, 0 it does not, -ESTALE it has no
+ * type table (it was restarted: a driver reload), or another negative errno. The RPC releases
+ * offer no read of a vGPU that is not started, so create_device of its name and type asks: the
+ * firmware checks the type, then the name (IN_USE: held). A create that succeeds means it was
+ * not held; that vGPU is deleted again at once.
+ */
+static int fw_holds(struct nvv_pgpu *g, const struct nvv_pgpu_known *k, const uint8_t fw_name[16], char **reterr_msg)
+{
+        struct nvv_cmd_create_device cd = { .gpu_pci_id = g->pci_id, .gpu_pci_bdf = g->pci_bdf, .type_id = k->place.type_id };
+        _cleanup_free_ char *msg = NULL;
+        enum nvv_fw_status st = NVV_FW_OK;
+        int r;
+
+        memcpy(cd.vgpu_name, fw_name, 16);
+        r = pgpu_call(g, "adopt: create_device (is it held?)", NVV_CMD_CREATE_DEVICE, &cd, 0, NULL, &st, NULL, &msg);
+        if (r >= 0) {
+                struct nvv_cmd_delete_device dd = { .vgpu_id = cd.vgpu_id };
+                _cleanup_free_ char *m = NULL;
+
+                memcpy(dd.vgpu_name, fw_name, 16);
+                r = pgpu_call(g, "adopt: delete_device (undo)", NVV_CMD_DELETE_DEVICE, &dd, 0, NULL, NULL, NULL, &m);
+                if (r < 0)
+                        return nvv_fail_errno(r, reterr_msg, "%s", m ? m : "delete_device failed");
+                return 0;
+        }
+        if (st == NVV_FW_IN_USE)
+                return 1;
+        if (st == NVV_FW_OBJECT_NOT_FOUND)
+                return nvv_fail_errno(-ESTALE, reterr_msg, "the firmware has no type %u: it was restarted and holds none "
+                                      "of the recorded vGPUs", k->place.type_id);
+        if (st != NVV_FW_OK)
+                return 0; /* refused after the name check: the name is free */
+        return nvv_fail_errno(r, reterr_msg, "%s", msg ? msg : "create_device failed");
+}
+
 int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_t n_known, char ***ret_unplaced,
                    char **reterr_msg)
 {
@@ -685,7 +721,7 @@ int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_
         _cleanup_(strv_freep) char **report = NULL;
         _cleanup_free_ char *msg = NULL;
         struct vgpu_rec recs[NVV_MAX_VGPUS];
-        size_t n = 0;
+        size_t n = 0, missing = 0;
         bool started[NVV_MAX_VGPUS + 1] = {}, accounted[NVV_MAX_VGPUS + 1] = {};
         enum nvv_fw_status st;
         int r;
@@ -723,9 +759,26 @@ int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_
                 uint8_t fw_name[16];
                 char *line = NULL;
 
+                r = 0;
                 if (pgpu_fw_name(k->place.name, fw_name) < 0)
                         r = nvv_fail(&why, "'%s' is not a vGPU name", k->place.name);
-                else
+                else if (pgpu_has(g, NVV_CMD_CREATE_DEVICE) &&
+                         !(k->gfid >= 1 && k->gfid <= NVV_MAX_VGPUS && started[k->gfid])) {
+                        /* A record is no proof the firmware still holds it: after a driver
+                         * reload it holds nothing, and then the GPU is brought up afresh. */
+                        r = fw_holds(g, k, fw_name, &why);
+                        if (r < 0)
+                                return nvv_fail_errno(r, reterr_msg, "GPU %s: vGPU %s: %s", g->name, k->place.name, why);
+                        if (r == 0) {
+                                missing++;
+                                if (asprintf(&line, "vGPU %s (type %u) is recorded but the firmware does not hold it",
+                                             k->place.name, k->place.type_id) < 0 ||
+                                    strv_push(&report, line) < 0)
+                                        return -ENOMEM;
+                                continue;
+                        }
+                }
+                if (r >= 0)
                         r = nvv_partition_insert(part, &k->place, &why);
                 if (r < 0) {
                         if (asprintf(&line, "vGPU %s (type %u, vGPU id %u) is held by the firmware but cannot be placed: %s",
@@ -756,6 +809,9 @@ int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_
                 }
                 n++;
         }
+        if (n_known > 0 && missing == n_known)
+                return nvv_fail_errno(-ESTALE, reterr_msg, "GPU %s: the firmware holds none of the %zu recorded vGPUs",
+                                      g->name, n_known);
         for (uint32_t gfid = 1; gfid <= NVV_MAX_VGPUS; gfid++) {
                 char *line = NULL;
 
