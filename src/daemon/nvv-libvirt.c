@@ -169,19 +169,28 @@ static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
 
 static void schedule_retry(struct nvv_libvirt *l);
 
+/* The calls into libvirt run without the lock: one of them may find the connection dead and
+ * run on_close() there and then, which takes the lock (nvvgpud hung at its stop so, with
+ * libvirtd gone). */
 static void drop_connection(struct nvv_libvirt *l)
 {
+        virConnectPtr c;
+        int lifecycle_id, reboot_id;
+
         pthread_mutex_lock(&l->lock);
-        if (l->conn) {
-                if (l->lifecycle_id >= 0)
-                        (void) lv.virConnectDomainEventDeregisterAny(l->conn, l->lifecycle_id);
-                if (l->reboot_id >= 0)
-                        (void) lv.virConnectDomainEventDeregisterAny(l->conn, l->reboot_id);
-                lv.virConnectClose(l->conn);
-                l->conn = NULL;
-        }
+        c = l->conn;
+        l->conn = NULL;
+        lifecycle_id = l->lifecycle_id;
+        reboot_id = l->reboot_id;
         l->lifecycle_id = l->reboot_id = -1;
         pthread_mutex_unlock(&l->lock);
+        if (!c)
+                return;
+        if (lifecycle_id >= 0)
+                (void) lv.virConnectDomainEventDeregisterAny(c, lifecycle_id);
+        if (reboot_id >= 0)
+                (void) lv.virConnectDomainEventDeregisterAny(c, reboot_id);
+        lv.virConnectClose(c);
 }
 
 static void on_close(virConnectPtr conn, int reason, void *opaque)
@@ -273,11 +282,16 @@ static void on_stop(int watch, int fd, int events, void *opaque)
 static void on_tick(int timer, void *opaque)
 {
         struct nvv_libvirt *l = opaque;
+        virConnectPtr c;
         bool closed;
 
+        /* Only this thread (the event loop's) sets l->conn, so c stays valid unlocked; libvirt
+         * is called without the lock, as in drop_connection(). */
         pthread_mutex_lock(&l->lock);
-        closed = l->conn && (l->closed || lv.virConnectIsAlive(l->conn) != 1);
+        c = l->conn;
+        closed = l->closed;
         pthread_mutex_unlock(&l->lock);
+        closed = c && (closed || lv.virConnectIsAlive(c) != 1);
         if (closed && !l->stopping) {
                 say(l, 4, "libvirt: the connection to %s is gone (%s); reconnecting", l->uri, l->why[0] ? l->why : "not alive");
                 drop_connection(l);
