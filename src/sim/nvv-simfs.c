@@ -32,7 +32,13 @@ struct nvv_simfs {
         struct nvv_simfs_view view;
         uint64_t gen;
         bool have_view;
-        pthread_mutex_t write_lock; /* one forwarded write at a time */
+        /* Writes forwarded and not answered yet, by the object they act on (a UUID, or a VF's
+         * address): a second write to the same object waits for the first (then it is
+         * judged on what the first made); writes to other objects go on meanwhile, as the
+         * kernel's mdev core reserves a UUID in its list and calls the driver unlocked. */
+        pthread_cond_t inflight_cv;
+        char inflight[64][NVV_SYSFS_UUID_LEN + 1];
+        size_t n_inflight;
 };
 
 struct open_file {
@@ -211,28 +217,53 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
         return (int) size;
 }
 
+static bool inflight_has(const struct nvv_simfs *fs, const char *key)
+{
+        for (size_t i = 0; i < fs->n_inflight; i++)
+                if (streq(fs->inflight[i], key))
+                        return true;
+        return false;
+}
+
 static int op_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
         struct nvv_simfs *fs = self();
         struct nvv_sysfs_request req = {};
         struct nvv_simfs_node n;
+        const char *key = NULL;
         int r;
 
         (void) fi;
         (void) off;
         if (size > READ_CAP)
                 return -EINVAL;
-        /* The judgement and the forwarding under one lock, as the mdev core holds its list
-         * lock across a create: two creates of one UUID cannot both pass. */
-        pthread_mutex_lock(&fs->write_lock);
         pthread_mutex_lock(&fs->lock);
-        r = lookup_locked(fs, path, &n);
-        if (r >= 0)
-                r = nvv_simfs_write(&fs->view, &n, buf, size, &req);
-        pthread_mutex_unlock(&fs->lock);
+        for (;;) {
+                r = lookup_locked(fs, path, &n);
+                if (r >= 0)
+                        r = nvv_simfs_write(&fs->view, &n, buf, size, &req);
+                if (r != 0)
+                        break;
+                key = req.op == NVV_SYSFS_CREATE || req.op == NVV_SYSFS_REMOVE ? req.uuid : req.vf;
+                if (!inflight_has(fs, key) && fs->n_inflight < ELEMENTSOF(fs->inflight))
+                        break;
+                pthread_cond_wait(&fs->inflight_cv, &fs->lock);
+        }
         if (r == 0)
-                r = fs->ops->forward(fs->userdata, &req);
-        pthread_mutex_unlock(&fs->write_lock);
+                snprintf(fs->inflight[fs->n_inflight++], sizeof(fs->inflight[0]), "%s", key);
+        pthread_mutex_unlock(&fs->lock);
+        if (r != 0)
+                return r < 0 ? r : (int) size;
+        r = fs->ops->forward(fs->userdata, &req);
+        pthread_mutex_lock(&fs->lock);
+        for (size_t i = 0; i < fs->n_inflight; i++)
+                if (streq(fs->inflight[i], key)) {
+                        memmove(fs->inflight[i], fs->inflight[fs->n_inflight - 1], sizeof(fs->inflight[0]));
+                        fs->n_inflight--;
+                        break;
+                }
+        pthread_cond_broadcast(&fs->inflight_cv);
+        pthread_mutex_unlock(&fs->lock);
         if (r < 0)
                 return r;
         return (int) size;
@@ -332,7 +363,7 @@ struct nvv_simfs *nvv_simfs_unmount(struct nvv_simfs *fs)
         free(fs->view.gpus);
         free(fs->dir);
         pthread_mutex_destroy(&fs->lock);
-        pthread_mutex_destroy(&fs->write_lock);
+        pthread_cond_destroy(&fs->inflight_cv);
         free(fs);
         return NULL;
 }
@@ -357,7 +388,7 @@ int nvv_simfs_mount(const char *dir, size_t n_gpus, const struct nvv_simfs_ops *
         if (!fs)
                 return -ENOMEM;
         pthread_mutex_init(&fs->lock, NULL);
-        pthread_mutex_init(&fs->write_lock, NULL);
+        pthread_cond_init(&fs->inflight_cv, NULL);
         fs->ops = ops;
         fs->userdata = userdata;
         fs->mounted_at = time(NULL);

@@ -147,6 +147,17 @@ bad=$(grep -v "No space left" "$dir/race" | grep -c .)
         fail "race: $n made; other errors: $(grep -v 'No space left' "$dir/race")"
 [ "$(nvvgpuctl list | grep -c '^11111111')" = "$n" ] || fail "nvvgpud lists $(nvvgpuctl list | grep -c '^11111111'), the firmware holds $n"
 
+# 8 concurrent creates of one UUID (on the second GPU: the first is full): exactly one is made,
+# the others are told it exists (writes to different UUIDs go on side by side; those to one
+# wait their turn).
+ns "for i in 1 2 3 4 5 6 7 8; do g=0000:42:00.0; (echo 11111111-2222-4333-8444-999999999999 > /sys/class/mdev_bus/\$g/mdev_supported_types/nvidia-$T8/create && echo made) 2>&1 & done; wait" >"$dir/same"
+made=$(grep -c '^made$' "$dir/same")
+exists=$(grep -c 'File exists' "$dir/same")
+[ "$made" = 1 ] && [ "$exists" = 7 ] && ok "8 concurrent creates of one UUID: 1 made, 7 EEXIST" ||
+        fail "same-UUID race: $made made, $exists EEXIST: $(tr '\n' '|' <"$dir/same")"
+[ "$(nvvgpuctl list | grep -c '^11111111-2222-4333-8444-999999999999')" = 1 ] || fail "nvvgpud does not list the raced UUID once"
+nvvgpuctl destroy 11111111-2222-4333-8444-999999999999 >/dev/null || fail "destroy of the raced UUID"
+
 # the daemon killed with writes in flight: each write fails or succeeds; afterwards state = firmware
 ns "for i in \$(seq 50 65); do (echo 11111111-2222-4333-8444-5555555555\$i > /sys/class/mdev_bus/0000:42:00.0/mdev_supported_types/nvidia-$T8/create 2>&1 && echo made \$i || echo failed \$i) & done; wait" >"$dir/kill" &
 wpid=$!
