@@ -85,9 +85,12 @@ if [ "${NVV_REL_VALGRIND:-1}" != 0 ]; then
                         [ -x "$t" ] && [ -f "$t" ] || continue
                         name=$(basename "$t")
                         echo "rel-badinput: valgrind $name" >&2
+                        # umockdev's tests run under its wrapper (its LD_PRELOAD), valgrind inside it.
+                        wrap=
+                        [ "$name" = test-host-umockdev ] && wrap=umockdev-wrapper
                         (cd "$build" && NVV_TOP_BUILDDIR="$build" NVV_FIXTURES="$top/tests/fixtures" NVV_FUZZ_CORPUS="$top/tests/fuzz/corpus" \
                                 CK_TIMEOUT_MULTIPLIER=20 CMOCKA_TEST_ABORT=1 \
-                                timeout 600 valgrind -q --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \
+                                timeout 600 $wrap valgrind -q --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \
                                 --error-exitcode=99 --suppressions="$top/tests/reliability/valgrind.supp" \
                                 --log-file="$work/vg-$name.log" "$t" >"$work/vg-$name.out" 2>&1)
                         rc=$?
