@@ -18,7 +18,7 @@
 #     and no mdevctl file is left without a definition;
 #   - a domain whose prepare was acknowledged (and not released since) has its vGPU, one
 #     released has none;
-#   - the state file holds no unsettled intent; GPU 0's types are registered in sysfs.
+#   - the state file holds no unsettled intent (creating, destroying, starting); GPU 0's types are registered in sysfs.
 # Results go to $NVV_REL_RESULTS as "key value" lines.
 set -u
 build=${NVV_TOP_BUILDDIR:?set NVV_TOP_BUILDDIR (run through make check-reliability)}
@@ -229,7 +229,7 @@ check() {
                 case $vm in vm[0-3]) grep -q " prepare $vm\$" "$dir/acks" && continue ;; esac
                 fail "a vGPU nobody asked for: $u (VM $vm)"
         done < <(awk 'NR > 1 {print $1, $NF}' "$dir/list")
-        ! grep -q '"creating"\|"destroying"' "$dir/state/state.json" || fail "unsettled intents in the state file"
+        ! grep -q '"creating"\|"destroying"\|"starting"' "$dir/state/state.json" || fail "unsettled intents in the state file"
         [ -d "$SYS/class/mdev_bus/$PF0/mdev_supported_types/nvidia-$T2" ] || fail "GPU 0's types are not registered in sysfs"
         # From here on what exists is the reference: cut-off requests are resolved.
         # (The hook's vGPUs are the domains' verdicts, not by name.)
