@@ -1789,14 +1789,29 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
         if (req->uuid[0]) {
                 const struct nvv_state_vgpu *rec;
                 char where[NVV_STATE_BDF_MAX] = "";
+                enum nvv_state_vgpu_state what = NVV_STATE_VGPU_CREATED;
+                const struct daemon_gpu *wx;
 
                 pthread_mutex_lock(&d->lock);
                 rec = nvv_state_find_vgpu(d->state, req->uuid);
-                if (rec)
+                if (rec) {
                         snprintf(where, sizeof(where), "%s", rec->gpu);
+                        what = rec->state;
+                }
                 pthread_mutex_unlock(&d->lock);
                 if (uuid_in_use(d, req->uuid))
                         return fail(-EEXIST, "vGPU %s exists already", req->uuid);
+                /* A record without the vGPU: another request is making or destroying it right
+                 * now (its intent), or its GPU is not here, or that GPU could not make it again
+                 * (after a GSP reset). */
+                if (where[0] && what == NVV_STATE_VGPU_CREATING)
+                        return fail(-EEXIST, "vGPU %s is being made by another request", req->uuid);
+                if (where[0] && what == NVV_STATE_VGPU_DESTROYING)
+                        return fail(-EEXIST, "vGPU %s is being destroyed by another request; try again", req->uuid);
+                wx = where[0] ? find_gpu(d, where) : NULL;
+                if (where[0] && wx && wx->g && !wx->gone)
+                        return fail(-EEXIST, "vGPU %s is recorded on GPU %s, which does not hold it now (it could not be "
+                                             "made again); its record stays", req->uuid, where);
                 if (where[0])
                         return fail(-EEXIST, "vGPU %s is recorded on GPU %s, which is not here; its record stays until "
                                              "the GPU is back", req->uuid, where);

@@ -1050,6 +1050,64 @@ static void test_recovered_vgpu_recorded(void **state)
         rm_rf(dir);
 }
 
+struct creator {
+        struct denv *e;
+        bool ok;
+};
+
+static void *create_u1(void *p)
+{
+        struct creator *c = p;
+        const char *req = REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\"");
+        _cleanup_free_ char *reply = NULL;
+
+        c->ok = nvv_daemon_handle_message(c->e->d, req, strlen(req), true, &reply, NULL) == 0 &&
+                strstr(reply, "\"ok\":true");
+        return NULL;
+}
+
+/* Two creates of one UUID at once: the second is refused as made by the other request, not
+ * as "recorded on GPU ..., which is not here" (the GPU is here; the record is the first
+ * create's intent). */
+static void test_concurrent_create_same_uuid(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX", path[96];
+        _cleanup_free_ char *msg = NULL;
+        struct creator c;
+        pthread_t th;
+        struct denv e;
+        int i;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        /* The first create waits in the firmware, its intent saved. */
+        assert_int_equal(nvv_sim_inject(e.t.sim, "delay:create_device:1000@0", &msg), 0);
+        c = (struct creator) { .e = &e };
+        assert_int_equal(pthread_create(&th, NULL, create_u1, &c), 0);
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        for (i = 0; i < 400; i++) {
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+
+                if (read_full_file(path, 1 << 20, &text, &len) >= 0 && strstr(text, "\"creating\""))
+                        break;
+                usleep(5000);
+        }
+        assert_true(i < 400);
+        assert_error(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, "EEXIST",
+                     "vGPU " U1 " is being made by another request");
+        pthread_join(th, NULL);
+        assert_true(c.ok);
+        assert_int_equal(sim_vgpus(&e, 0), 1);
+        assert_error(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, "EEXIST",
+                     "vGPU " U1 " exists already");
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
 static uint64_t sim_rpcs(struct denv *e, size_t gpu)
 {
         _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
@@ -1175,6 +1233,7 @@ int main(void)
                 cmocka_unit_test(test_prepare_mark_vgpu_left),
                 cmocka_unit_test(test_killed_in_vm_start),
                 cmocka_unit_test(test_recovered_vgpu_recorded),
+                cmocka_unit_test(test_concurrent_create_same_uuid),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
