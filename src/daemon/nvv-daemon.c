@@ -406,8 +406,12 @@ static int state_put(struct nvv_daemon *d, const struct daemon_gpu *x, const str
         r = nvv_state_vgpu_from_pgpu(x->info.bdf, v, NULL, &rec, reterr_msg);
         if (r < 0)
                 return r;
+        /* The handle is the managed GPU's, now: one kept from the record would outlive the
+         * start it belonged to (a vGPU made again after a firmware restart is not started),
+         * and the store refuses a record that is not running but has one, so the stale
+         * record (its old placement too) would stay. */
+        rec.host_handle = v->state == NVV_VGPU_RUNNING ? nvv_pgpu_get_host_handle(x->g, v->name) : 0;
         if (old) {
-                rec.host_handle = old->host_handle;
                 if (!vm)
                         snprintf(rec.vm_name, sizeof(rec.vm_name), "%s", old->vm_name);
                 memcpy(rec.vm_uuid, old->vm_uuid, sizeof(rec.vm_uuid));
@@ -446,6 +450,33 @@ static void settle_intents(struct nvv_daemon *d, struct daemon_gpu *x, char ***l
         }
 }
 
+/* VM starts a killed daemon left unrecorded (the "starting" intent, vm_start_intent): torn
+ * down in the firmware with the handle the intent names; the vGPU is created, not started
+ * (the hook's call failed with the kill, so libvirt did not start the VM). After adopt only:
+ * a GPU brought up afresh runs nothing. The records follow the model (reconcile_gpu's end). */
+static void settle_starts(struct nvv_daemon *d, struct daemon_gpu *x, char ***log)
+{
+        for (size_t i = 0; i < d->state->n_vgpus; i++) {
+                struct nvv_state_vgpu *v = &d->state->vgpus[i];
+                _cleanup_free_ char *m = NULL;
+                int r;
+
+                if (!streq(v->gpu, x->info.bdf) || v->state != NVV_STATE_VGPU_STARTING)
+                        continue;
+                r = nvv_pgpu_vm_settle(x->g, v->uuid, v->gfid, v->host_handle, &m);
+                if (r == -ENOENT) {
+                        /* Not adopted (reported already): its record is of a vGPU not started. */
+                        v->state = NVV_STATE_VGPU_CREATED;
+                        v->gfid = v->host_handle = 0;
+                } else if (r < 0)
+                        log_line(log, "GPU %s: vGPU %s: the interrupted VM start cannot be settled: %s", x->info.bdf,
+                                 v->uuid, m ? m : strerror(-r));
+                else
+                        log_line(log, "GPU %s: vGPU %s: the interrupted VM start is settled (torn down; created, not "
+                                 "started)", x->info.bdf, v->uuid);
+        }
+}
+
 /*
  * Bring one GPU into agreement with the state: vGPUs the state records for it are adopted
  * (the firmware keeps them across a manager restart); when that fails the GPU is brought up
@@ -465,7 +496,8 @@ static int reconcile_gpu(struct nvv_daemon *d, struct daemon_gpu *x, char ***log
                 return -ENOMEM;
         for (size_t i = 0; i < d->state->n_vgpus; i++)
                 if (streq(d->state->vgpus[i].gpu, x->info.bdf) && (d->state->vgpus[i].state == NVV_STATE_VGPU_CREATED ||
-                                                                  d->state->vgpus[i].state == NVV_STATE_VGPU_RUNNING) &&
+                                                                  d->state->vgpus[i].state == NVV_STATE_VGPU_RUNNING ||
+                                                                  d->state->vgpus[i].state == NVV_STATE_VGPU_STARTING) &&
                     nvv_state_vgpu_to_known(&d->state->vgpus[i], &known[n]) == 0)
                         n++;
         if (n > 0) {
@@ -504,7 +536,10 @@ static int reconcile_gpu(struct nvv_daemon *d, struct daemon_gpu *x, char ***log
                         (void) nvv_state_remove_vgpu(d->state, known[i].place.name);
                 }
         }
+        goto sync_made;
 sync:
+        settle_starts(d, x, log);
+sync_made:
         settle_intents(d, x, log);
         for (size_t i = 0; i < nvv_pgpu_count(x->g); i++) {
                 struct nvv_pgpu_vgpu v;
@@ -1754,14 +1789,29 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
         if (req->uuid[0]) {
                 const struct nvv_state_vgpu *rec;
                 char where[NVV_STATE_BDF_MAX] = "";
+                enum nvv_state_vgpu_state what = NVV_STATE_VGPU_CREATED;
+                const struct daemon_gpu *wx;
 
                 pthread_mutex_lock(&d->lock);
                 rec = nvv_state_find_vgpu(d->state, req->uuid);
-                if (rec)
+                if (rec) {
                         snprintf(where, sizeof(where), "%s", rec->gpu);
+                        what = rec->state;
+                }
                 pthread_mutex_unlock(&d->lock);
                 if (uuid_in_use(d, req->uuid))
                         return fail(-EEXIST, "vGPU %s exists already", req->uuid);
+                /* A record without the vGPU: another request is making or destroying it right
+                 * now (its intent), or its GPU is not here, or that GPU could not make it again
+                 * (after a GSP reset). */
+                if (where[0] && what == NVV_STATE_VGPU_CREATING)
+                        return fail(-EEXIST, "vGPU %s is being made by another request", req->uuid);
+                if (where[0] && what == NVV_STATE_VGPU_DESTROYING)
+                        return fail(-EEXIST, "vGPU %s is being destroyed by another request; try again", req->uuid);
+                wx = where[0] ? find_gpu(d, where) : NULL;
+                if (where[0] && wx && wx->g && !wx->gone)
+                        return fail(-EEXIST, "vGPU %s is recorded on GPU %s, which does not hold it now (it could not be "
+                                             "made again); its record stays", req->uuid, where);
                 if (where[0])
                         return fail(-EEXIST, "vGPU %s is recorded on GPU %s, which is not here; its record stays until "
                                              "the GPU is back", req->uuid, where);
@@ -2484,6 +2534,61 @@ static int vm_record(struct nvv_daemon *d, struct daemon_gpu *x, const char *nam
         return r;
 }
 
+/* The write-ahead intent of a VM start (nvv_pgpu_vm_params.intent): before the firmware
+ * allocates a host vGPU device on the VF, the record says which VF and handle, so that a
+ * daemon killed before vm_record knows what to tear down (settle_starts). Not synced, as the
+ * other intents (nvv_state_save_nosync says why that is enough). */
+struct start_intent {
+        struct nvv_daemon *d;
+        struct daemon_gpu *x;
+};
+
+static int vm_start_intent(void *userdata, const char *name, uint32_t gfid, uint32_t handle, char **reterr_msg)
+{
+        struct start_intent *si = userdata;
+        struct nvv_daemon *d = si->d;
+        struct nvv_pgpu_vgpu v;
+        struct nvv_state_vgpu rec;
+        int r;
+
+        if (nvv_pgpu_find_vgpu(si->x->g, name, &v) < 0)
+                return nvv_fail_errno(-ENOENT, reterr_msg, "vGPU %s is gone", name);
+        pthread_mutex_lock(&d->lock);
+        r = state_put(d, si->x, &v, NULL, reterr_msg);
+        if (r >= 0) {
+                rec = *nvv_state_find_vgpu(d->state, name);
+                rec.state = NVV_STATE_VGPU_STARTING;
+                rec.gfid = gfid;
+                rec.host_handle = handle;
+                r = nvv_state_update_vgpu(d->state, &rec, reterr_msg);
+        }
+        if (r >= 0)
+                r = state_save_intent_locked(d, reterr_msg);
+        pthread_mutex_unlock(&d->lock);
+        if (r < 0 && reterr_msg && *reterr_msg) {
+                char *m = NULL;
+
+                if (asprintf(&m, "the state store failed: %s", *reterr_msg) >= 0) {
+                        free(*reterr_msg);
+                        *reterr_msg = m;
+                }
+        }
+        return r;
+}
+
+/* A start that failed (undone in the firmware): its record is of a vGPU not started again. */
+static void vm_start_failed(struct nvv_daemon *d, struct daemon_gpu *x, const char *name)
+{
+        struct nvv_pgpu_vgpu v;
+
+        if (nvv_pgpu_find_vgpu(x->g, name, &v) < 0)
+                return;
+        pthread_mutex_lock(&d->lock);
+        if (state_put(d, x, &v, NULL, NULL) >= 0)
+                (void) state_save_intent_locked(d, NULL);
+        pthread_mutex_unlock(&d->lock);
+}
+
 static void vm_undo(struct nvv_daemon *d, struct vm_item *it, size_t n)
 {
         for (size_t i = n; i-- > 0;) {
@@ -2730,10 +2835,15 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                 _cleanup_free_ char *msg = NULL;
                 struct nvv_pgpu_vgpu v;
 
+                struct start_intent si = { .d = d, .x = it[i].x };
+
                 if (nvv_pgpu_find_vgpu(it[i].x->g, it[i].name, &v) == 0 && v.state == NVV_VGPU_RUNNING)
                         continue;
+                params.intent = vm_start_intent;
+                params.userdata = &si;
                 r = nvv_pgpu_vm_start(it[i].x->g, it[i].name, &params, &v, &msg);
                 if (r < 0) {
+                        vm_start_failed(d, it[i].x, it[i].name);
                         err = fail(r, "VM %s: vGPU %s does not start: %s", req->vm, it[i].name, msg ? msg : strerror(-r));
                         goto undo;
                 }

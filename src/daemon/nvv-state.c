@@ -27,6 +27,7 @@ static const char *const vgpu_state_table[_NVV_STATE_VGPU_STATE_MAX] = {
         [NVV_STATE_VGPU_RUNNING] = "running",
         [NVV_STATE_VGPU_CREATING] = "creating",
         [NVV_STATE_VGPU_DESTROYING] = "destroying",
+        [NVV_STATE_VGPU_STARTING] = "starting",
 };
 DEFINE_STRING_TABLE_LOOKUP(nvv_state_vgpu_state, enum nvv_state_vgpu_state, vgpu_state_table,
                            _NVV_STATE_VGPU_STATE_MAX, _NVV_STATE_VGPU_STATE_INVALID)
@@ -105,6 +106,12 @@ bool nvv_state_vm_name_valid(const char *s)
 /* Bounded fields must hold a NUL inside them before anything looks at their text. */
 #define TERMINATED(field) (memchr((field), '\0', sizeof(field)) != NULL)
 
+/* The states in which a vGPU holds (or may hold) a VF: gfid and host_handle are set. */
+static bool has_vf(enum nvv_state_vgpu_state s)
+{
+        return s == NVV_STATE_VGPU_RUNNING || s == NVV_STATE_VGPU_STARTING;
+}
+
 static int vgpu_check(const struct nvv_state_vgpu *v, char **reterr_msg)
 {
         const char *id;
@@ -123,13 +130,15 @@ static int vgpu_check(const struct nvv_state_vgpu *v, char **reterr_msg)
                                 NVV_STATE_VM_NAME_MAX - 1);
         if (!TERMINATED(v->vm_uuid) || (v->vm_uuid[0] && !nvv_state_uuid_valid(v->vm_uuid)))
                 return nvv_fail(reterr_msg, "vGPU %s: vm uuid is not a lowercase canonical UUID", id);
-        if (v->state != NVV_STATE_VGPU_RUNNING && (v->gfid || v->host_handle))
-                return nvv_fail(reterr_msg, "vGPU %s: %s (not running) but has gfid %u, host handle %u", id,
-                                nvv_state_vgpu_state_to_string(v->state) ?: "?", v->gfid, v->host_handle);
-        if (v->state == NVV_STATE_VGPU_RUNNING && v->gfid == 0)
-                return nvv_fail(reterr_msg, "vGPU %s: running without a gfid", id);
         if (v->state < 0 || v->state >= _NVV_STATE_VGPU_STATE_MAX)
-                return nvv_fail(reterr_msg, "vGPU %s: state is not created, running, creating or destroying", id);
+                return nvv_fail(reterr_msg, "vGPU %s: state is not created, running, creating, destroying or starting", id);
+        if (!has_vf(v->state) && (v->gfid || v->host_handle))
+                return nvv_fail(reterr_msg, "vGPU %s: %s (neither running nor starting) but has gfid %u, host handle %u",
+                                id, nvv_state_vgpu_state_to_string(v->state) ?: "?", v->gfid, v->host_handle);
+        if (has_vf(v->state) && v->gfid == 0)
+                return nvv_fail(reterr_msg, "vGPU %s: %s without a gfid", id, nvv_state_vgpu_state_to_string(v->state));
+        if (v->state == NVV_STATE_VGPU_STARTING && v->host_handle == 0)
+                return nvv_fail(reterr_msg, "vGPU %s: starting without a host handle", id);
         return 0;
 }
 
@@ -330,6 +339,7 @@ int nvv_state_vgpu_to_known(const struct nvv_state_vgpu *v, struct nvv_pgpu_know
                 },
                 .gfid = v->gfid,
                 .host_handle = v->host_handle,
+                .starting = v->state == NVV_STATE_VGPU_STARTING,
         };
         snprintf(ret->place.name, sizeof(ret->place.name), "%s", v->uuid);
         return 0;
@@ -608,15 +618,19 @@ static int vgpu_from_json(struct nvv_json *j, json_object *o, struct nvv_state_v
         if (r >= 0) {
                 v->state = nvv_state_vgpu_state_from_string(st);
                 if (v->state < 0)
-                        r = nvv_json_fail(j, "'%s' is not \"created\", \"running\", \"creating\" or \"destroying\"", st);
+                        r = nvv_json_fail(j, "'%s' is not \"created\", \"running\", \"creating\", \"destroying\" "
+                                          "or \"starting\"", st);
         }
         nvv_json_pop(j, old);
         if (r < 0)
                 return r;
-        if (v->state != NVV_STATE_VGPU_RUNNING && (v->gfid || v->host_handle))
-                return nvv_json_fail(j, "not running but gfid %u, host_handle %u", v->gfid, v->host_handle);
-        if (v->state == NVV_STATE_VGPU_RUNNING && v->gfid == 0)
-                return nvv_json_fail(j, "running but gfid 0");
+        if (!has_vf(v->state) && (v->gfid || v->host_handle))
+                return nvv_json_fail(j, "neither running nor starting but gfid %u, host_handle %u", v->gfid,
+                                     v->host_handle);
+        if (has_vf(v->state) && v->gfid == 0)
+                return nvv_json_fail(j, "%s but gfid 0", nvv_state_vgpu_state_to_string(v->state));
+        if (v->state == NVV_STATE_VGPU_STARTING && v->host_handle == 0)
+                return nvv_json_fail(j, "starting but host_handle 0");
         return 0;
 }
 

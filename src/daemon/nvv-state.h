@@ -28,7 +28,9 @@ struct nvv_pgpu_vgpu;
 
 #define NVV_STATE_FILE "state.json"
 #define NVV_STATE_FORMAT "nvvgpu-state"
-#define NVV_STATE_VERSION 1
+/* 2: the "starting" intent (a version-1 reader would refuse it and rebuild, losing the
+ * definitions; it refuses a version-2 file instead, leaving it as it is). */
+#define NVV_STATE_VERSION 2
 #define NVV_STATE_MAX_FILE_SIZE (16u * 1024u * 1024u)
 #define NVV_STATE_MAX_VGPUS 4096
 #define NVV_STATE_MAX_DEFINITIONS 4096
@@ -46,6 +48,10 @@ enum nvv_state_vgpu_state {
          * undone, the destroy finished), so the state and the firmware never drift apart. */
         NVV_STATE_VGPU_CREATING,        /* CREATE_DEVICE about to be sent; vgpu_id is the predicted one */
         NVV_STATE_VGPU_DESTROYING,      /* DELETE_DEVICE about to be sent */
+        /* A VM start about to send its first firmware command (the host vGPU device on VF
+         * gfid with handle host_handle): a daemon killed before the start's record tears
+         * the start down again with that handle, and the vGPU is created, not started. */
+        NVV_STATE_VGPU_STARTING,
         _NVV_STATE_VGPU_STATE_MAX,
         _NVV_STATE_VGPU_STATE_INVALID = -EINVAL,
 };
@@ -62,8 +68,8 @@ struct nvv_state_vgpu {
         uint32_t placement_id;                  /* NVV_PLACEMENT_NONE (UINT32_MAX): first-fit */
         uint64_t fb_offset, fb_length;          /* at most INT64_MAX */
         uint32_t chid_offset, chid_count;
-        uint32_t gfid;                          /* 0 unless running */
-        uint32_t host_handle;                   /* 0 unless running */
+        uint32_t gfid;                          /* 0 unless running or starting */
+        uint32_t host_handle;                   /* 0 unless running or starting */
         char vm_name[NVV_STATE_VM_NAME_MAX];    /* "": none */
         char vm_uuid[NVV_STATE_UUID_MAX];       /* "": none */
         bool on_demand;                         /* made for vm_name by its start; its release removes it */

@@ -316,12 +316,21 @@ static uint32_t alloc_parent(const struct nvv_pgpu *g)
         return h->device;
 }
 
-/* After a command went unanswered, wait until the firmware answers again: it runs commands
- * in order, so once a harmless one is answered the unanswered one is done (or never will be). */
+/* A refusal that says the host vGPU device is not there (freed before, or never made). */
+static bool refused_as_gone(const struct nvv_pgpu *g, enum nvv_fw_status st, uint32_t raw)
+{
+        const struct nvv_status *s = raw ? nvv_fwabi_status(g->fw, raw) : NULL;
+
+        return st == NVV_FW_OBJECT_NOT_FOUND || (s && streq(s->name, "NV_ERR_INVALID_OBJECT_HANDLE"));
+}
+
 /*
  * The tear-down half of the VM sequence, from wherever start got to. Every step runs; the
  * first error is kept. uncertain: the last step went unanswered, so the firmware may or may
  * not have carried it out; the steps that undo it then tolerate finding nothing to undo.
+ * Without it, a step refused as if done already (INVALID_STATE, or the device not found: a
+ * stop cut short by a kill, repeated) counts only when the host vGPU device is not freed in
+ * the end either: a stop is idempotent, as release must be (DESIGN.md).
  */
 static int tear_down(struct nvv_pgpu *g, uint32_t gfid, uint32_t handle, bool plugin, bool uncertain, char **msg)
 {
@@ -330,32 +339,50 @@ static int tear_down(struct nvv_pgpu *g, uint32_t gfid, uint32_t handle, bool pl
         struct nvv_cmd_gfid gf = { .gfid = gfid };
         struct nvv_cmd_free_states fs = { .gfid = gfid };
         struct nvv_cmd_free_object fo = { .client = info->handles.client, .parent = alloc_parent(g), .object = handle };
+        _cleanup_free_ char *done_msg = NULL;
         enum nvv_fw_status st;
+        uint32_t raw;
         char *err = NULL;
-        int first = 0, r;
+        int first = 0, done = 0, r;
+        bool gone = false;
 
-#define STEP(call)                                                              \
-        do {                                                                    \
-                st = NVV_FW_OK;                                                 \
-                r = (call);                                                     \
-                if (r < 0 && first == 0 && !(uncertain && st != NVV_FW_OK)) {   \
-                        first = r;                                              \
-                        *msg = err;                                             \
-                        err = NULL;                                             \
-                } else {                                                        \
-                        free(err);                                              \
-                        err = NULL;                                             \
-                }                                                               \
+#define STEP(call, last)                                                                        \
+        do {                                                                                    \
+                st = NVV_FW_OK;                                                                 \
+                raw = 0;                                                                        \
+                r = (call);                                                                     \
+                if (r < 0 && (last) && st != NVV_FW_OK && refused_as_gone(g, st, raw))          \
+                        gone = true;                                                            \
+                else if (r >= 0 && (last))                                                      \
+                        gone = true;                                                            \
+                else if (r < 0 && uncertain && st != NVV_FW_OK) {                               \
+                } else if (r < 0 && !(last) &&                                                  \
+                           (st == NVV_FW_INVALID_STATE || st == NVV_FW_OBJECT_NOT_FOUND)) {     \
+                        if (done == 0) {                                                        \
+                                done = r;                                                       \
+                                done_msg = TAKE_PTR(err);                                       \
+                        }                                                                       \
+                } else if (r < 0 && first == 0) {                                               \
+                        first = r;                                                              \
+                        *msg = TAKE_PTR(err);                                                   \
+                }                                                                               \
+                free(err);                                                                      \
+                err = NULL;                                                                     \
         } while (0)
 
         if (plugin) {
-                STEP(pgpu_call(g, "shutdown_plugin", NVV_CMD_SHUTDOWN_PLUGIN, &gf, gfid, &target, &st, NULL, &err));
-                STEP(pgpu_call(g, "cleanup_plugin", NVV_CMD_CLEANUP_PLUGIN, &gf, gfid, &target, &st, NULL, &err));
+                STEP(pgpu_call(g, "shutdown_plugin", NVV_CMD_SHUTDOWN_PLUGIN, &gf, gfid, &target, &st, &raw, &err), false);
+                STEP(pgpu_call(g, "cleanup_plugin", NVV_CMD_CLEANUP_PLUGIN, &gf, gfid, &target, &st, &raw, &err), false);
                 if (pgpu_has(g, NVV_CMD_FREE_STATES))
-                        STEP(pgpu_call(g, "free_states", NVV_CMD_FREE_STATES, &fs, gfid, &target, &st, NULL, &err));
+                        STEP(pgpu_call(g, "free_states", NVV_CMD_FREE_STATES, &fs, gfid, &target, &st, &raw, &err), false);
         }
-        STEP(pgpu_call(g, "free (host vGPU device)", NVV_CMD_FREE_OBJECT, &fo, gfid, NULL, &st, NULL, &err));
+        STEP(pgpu_call(g, "free (host vGPU device)", NVV_CMD_FREE_OBJECT, &fo, gfid, NULL, &st, &raw, &err), true);
 #undef STEP
+        /* A refusal as if done counts when the device is not gone after all. */
+        if (first == 0 && done < 0 && !gone) {
+                first = done;
+                *msg = TAKE_PTR(done_msg);
+        }
         return first;
 }
 
@@ -480,6 +507,12 @@ int nvv_pgpu_vm_start(struct nvv_pgpu *g, const char *name, const struct nvv_pgp
         }
         target.host_vgpu_device = handle;
         target.new_object = handle;
+        if (params->intent) {
+                r = params->intent(params->userdata, name, gfid, handle, &msg);
+                if (r < 0)
+                        return nvv_fail_errno(r, reterr_msg, "VM start of vGPU %s on GPU %s refused: %s", name, g->name,
+                                              msg ? msg : strerror(-r));
+        }
 
         /* 1: the host vGPU device on the VF (535/550: this creates the vGPU in the firmware). */
         al->gfid = gfid;
@@ -611,6 +644,55 @@ int nvv_pgpu_vm_stop(struct nvv_pgpu *g, const char *name, char **reterr_msg)
         }
         if (r < 0)
                 return nvv_fail_errno(r, reterr_msg, "VM stop of vGPU %s: %s", name, msg);
+        return 0;
+}
+
+/*
+ * The write-ahead intent of a start makes this sound: the handle is the manager's choice and
+ * fresh per start, so every command here names only what that start may have made, never
+ * another vGPU's device. Whatever step the kill cut the start at, trying every tear-down step
+ * with uncertain set undoes exactly what ran.
+ */
+int nvv_pgpu_vm_settle(struct nvv_pgpu *g, const char *name, uint32_t gfid, uint32_t handle, char **reterr_msg)
+{
+        _cleanup_free_ char *msg = NULL;
+        struct vgpu_rec *v;
+        int r;
+
+        assert_return(g && name, -EINVAL);
+        if (g->vm)
+                return 0; /* an upstream start changes nothing in the firmware */
+        PGPU_LOCK(op, &g->op_lock);
+        {
+                PGPU_LOCK(l, &g->state_lock);
+
+                v = pgpu_find(g, name);
+                if (!v)
+                        return nvv_fail_errno(-ENOENT, reterr_msg, "GPU %s has no vGPU %s", g->name, name);
+                if (v->pub.state == NVV_VGPU_LOST)
+                        return 0;
+                for (size_t i = 0; i < g->n; i++)
+                        if (&g->vgpus[i] != v && g->vgpus[i].pub.gfid == gfid)
+                                return 0; /* the VF is another's: this start never got it */
+                if (v->pub.state != NVV_VGPU_CREATED && v->host_handle != handle)
+                        return nvv_fail_errno(-EBUSY, reterr_msg, "GPU %s: vGPU %s runs with host handle 0x%x, not 0x%x",
+                                              g->name, name, v->host_handle, handle);
+        }
+        r = tear_down(g, gfid, handle, true, true, &msg);
+        if (r < 0)
+                return nvv_fail_errno(r, reterr_msg, "settling the interrupted VM start of vGPU %s: %s", name, msg);
+        {
+                PGPU_LOCK(l, &g->state_lock);
+
+                v = pgpu_find(g, name);
+                if (v) {
+                        v->pub.state = NVV_VGPU_CREATED;
+                        v->pub.gfid = 0;
+                        v->pub.vm_pid = 0;
+                        v->pub.paused = false;
+                        v->host_handle = 0;
+                }
+        }
         return 0;
 }
 
@@ -801,7 +883,7 @@ int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_
                         recs[n].pub.gfid = k->gfid;
                         recs[n].host_handle = k->host_handle;
                         accounted[k->gfid] = true;
-                } else if (k->gfid) {
+                } else if (k->gfid && !k->starting) {
                         if (asprintf(&line, "vGPU %s was recorded started on VF gfid %u; the firmware runs nothing there",
                                      k->place.name, k->gfid) < 0 ||
                             strv_push(&report, line) < 0)

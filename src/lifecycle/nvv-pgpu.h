@@ -179,13 +179,31 @@ struct nvv_pgpu_vm_params {
         uint32_t gfid;
         uint32_t vm_pid;
         uint8_t vm_uuid[16];
+        /* Optional write-ahead intent: called once the VF (gfid) and the host vGPU device's
+         * handle are chosen, before the first firmware command, so that a manager killed
+         * midway knows what to tear down (nvv_pgpu_vm_settle). A negative return refuses
+         * the start with nothing sent (its *reterr_msg says why). Called with op_lock held:
+         * it may read this GPU (nvv_pgpu_find_vgpu), not change it. Not called on GPUs of
+         * the upstream interface, whose start changes nothing in the firmware. */
+        int (*intent)(void *userdata, const char *name, uint32_t gfid, uint32_t handle, char **reterr_msg);
+        void *userdata;
 };
 int nvv_pgpu_vm_start(struct nvv_pgpu *g, const char *name, const struct nvv_pgpu_vm_params *params,
                       struct nvv_pgpu_vgpu *ret, char **reterr_msg);
 /* VM stop (hook `stopped` / `release`): shut the plugin down, clean it up, free its states and
- * the host vGPU device. Idempotent: a vGPU not started is left as it is (0). Every step runs
- * even when one before it fails; the first error is returned. */
+ * the host vGPU device. Idempotent: a vGPU not started is left as it is (0), and so is one
+ * whose stop was cut short before (a manager killed midway): once the host vGPU device is
+ * freed, or found freed already, the refusals of steps already done (INVALID_STATE, not
+ * found) do not count. Every step runs even when one before it fails; otherwise the first
+ * error is returned. */
 int nvv_pgpu_vm_stop(struct nvv_pgpu *g, const char *name, char **reterr_msg);
+/* Settle a VM start that a killed manager left unrecorded: its write-ahead intent (the
+ * params' intent) named the VF and the handle. Every tear-down step is tried with that handle
+ * (refusals of steps that never ran are ignored), and the vGPU is CREATED, whether the model
+ * took it as running (adopt: the firmware runs it) or not. Nothing is sent when another vGPU
+ * of the model holds that VF (the start then never got its device). -ENOENT: no such vGPU;
+ * a command left unanswered fails the call, and the model keeps what adopt found. */
+int nvv_pgpu_vm_settle(struct nvv_pgpu *g, const char *name, uint32_t gfid, uint32_t handle, char **reterr_msg);
 
 /*
  * What a running VM's pause, resume and reset mean for its vGPU: a message on the host RPC
@@ -211,6 +229,10 @@ struct nvv_pgpu_known {
         struct nvv_partition_vgpu place;        /* name, type, vgpu_id, placement, FB, channels */
         uint32_t gfid;                          /* 0: not started */
         uint32_t host_handle;                   /* its host vGPU device, when started */
+        /* A start was under way on gfid (a write-ahead intent): the firmware may run it or
+         * not, and either is no news (taken as running when it does; nothing reported when
+         * it does not). The caller settles it next (nvv_pgpu_vm_settle). */
+        bool starting;
 };
 int nvv_pgpu_adopt(struct nvv_pgpu *g, const struct nvv_pgpu_known *known, size_t n_known, char ***ret_unplaced,
                    char **reterr_msg);

@@ -5,11 +5,15 @@
  * refused with messages naming the field, and concurrent creates that never over-commit.
  */
 #include <pthread.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "nvv-daemon.h"
 #include "nvv-evbus.h"
 #include "nvv-json.h"
 #include "nvv-simgpu.h"
+#include "nvv-state.h"
 #include "simtest.h"
 
 struct denv {
@@ -973,6 +977,243 @@ static void test_prepare_mark_vgpu_left(void **state)
         rm_rf(dir);
 }
 
+/*
+ * A running vGPU made again after a GSP reset is recorded as what it is now: created, at its
+ * new place. Its record kept the host handle of the start before the reset, which the store
+ * refuses for a vGPU not running; so the old record (running, the old placement) stayed, and
+ * the next daemon adopted it at a placement the firmware did not give it (found by the crash
+ * storm: "daemon and firmware differ", and "placement given at FB offset ... is not one type
+ * 1148 can have").
+ */
+static void test_recovered_vgpu_recorded(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX";
+        _cleanup_(nvv_state_freep) struct nvv_state *s = NULL;
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        _cleanup_free_ char *msg = NULL;
+        const struct nvv_state_vgpu *rec;
+        char uuid[40], **log = NULL;
+        struct denv e;
+        int i;
+
+        assert_non_null(st);
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, true));
+        {
+                _cleanup_json_ json_object *p = call(&e, REQ("vm-prepare", "\"vm\":\"web\",\"request\":\"L40S-8Q\""), true, true);
+                json_object *v = json_object_array_get_idx(json_object_object_get(result(p), "vgpus"), 0);
+
+                snprintf(uuid, sizeof(uuid), "%s", str(v, "uuid"));
+                assert_int_not_equal(num(v, "placement"), 0); /* beside U1 */
+        }
+        json_object_put(call(&e, REQ("destroy", "\"uuid\":\"" U1 "\""), true, true));
+        assert_int_equal(nvv_sim_inject(e.t.sim, "reset@0", &msg), 0);
+        for (i = 0; i < 250; i++) {
+                _cleanup_json_ json_object *p =
+                        call(&e, REQ("status", "\"prometheus\":true"), false, true);
+
+                if (strstr(str(result(p), "prometheus"), "nvvgpu_vgpus_recovered_total 1\n"))
+                        break;
+                usleep(20000);
+        }
+        if (i == 250)
+                fail_msg("the daemon did not recover the vGPU after the reset");
+        /* Made again where the firmware now puts it: the lowest placement, U1's old one. */
+        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(e.t.sim, 0), st), 0);
+        assert_int_equal(st->n_vgpus, 1);
+        assert_int_equal(st->vgpus[0].placement_id, 0);
+        assert_int_equal(nvv_state_load(dir, &s, NULL, &msg), 0);
+        assert_non_null(rec = nvv_state_find_vgpu(s, uuid));
+        assert_int_equal(rec->state, NVV_STATE_VGPU_CREATED);
+        assert_int_equal(rec->gfid, 0);
+        assert_int_equal(rec->host_handle, 0);
+        assert_int_equal(rec->placement_id, st->vgpus[0].placement_id);
+        assert_int_equal(rec->fb_offset, st->vgpus[0].fb_offset);
+        assert_string_equal(rec->vm_name, "web");
+        /* The next daemon adopts it where it is. */
+        e.d = nvv_daemon_free(e.d);
+        daemon_start(&e, dir, &log);
+        if (!log_has(log, "adopted 1 vGPUs") || log_has(log, "cannot be placed"))
+                fail_msg("the log says: %s", log && log[0] ? log[0] : "nothing");
+        log = strv_free(log);
+        {
+                _cleanup_json_ json_object *l = call(&e, REQ("list", ""), false, true);
+
+                assert_int_equal(json_object_array_length(result(l)), 1);
+                assert_int_equal(num(json_object_array_get_idx(result(l), 0), "placement"), 0);
+        }
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
+struct creator {
+        struct denv *e;
+        bool ok;
+};
+
+static void *create_u1(void *p)
+{
+        struct creator *c = p;
+        const char *req = REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\"");
+        _cleanup_free_ char *reply = NULL;
+
+        c->ok = nvv_daemon_handle_message(c->e->d, req, strlen(req), true, &reply, NULL) == 0 &&
+                strstr(reply, "\"ok\":true");
+        return NULL;
+}
+
+/* Two creates of one UUID at once: the second is refused as made by the other request, not
+ * as "recorded on GPU ..., which is not here" (the GPU is here; the record is the first
+ * create's intent). */
+static void test_concurrent_create_same_uuid(void **state)
+{
+        char dir[] = "/tmp/nvv-state-XXXXXX", path[96];
+        _cleanup_free_ char *msg = NULL;
+        struct creator c;
+        pthread_t th;
+        struct denv e;
+        int i;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        /* The first create waits in the firmware, its intent saved. */
+        assert_int_equal(nvv_sim_inject(e.t.sim, "delay:create_device:1000@0", &msg), 0);
+        c = (struct creator) { .e = &e };
+        assert_int_equal(pthread_create(&th, NULL, create_u1, &c), 0);
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        for (i = 0; i < 400; i++) {
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+
+                if (read_full_file(path, 1 << 20, &text, &len) >= 0 && strstr(text, "\"creating\""))
+                        break;
+                usleep(5000);
+        }
+        assert_true(i < 400);
+        assert_error(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, "EEXIST",
+                     "vGPU " U1 " is being made by another request");
+        pthread_join(th, NULL);
+        assert_true(c.ok);
+        assert_int_equal(sim_vgpus(&e, 0), 1);
+        assert_error(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, "EEXIST",
+                     "vGPU " U1 " exists already");
+        e.d = nvv_daemon_free(e.d);
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
+static uint64_t sim_rpcs(struct denv *e, size_t gpu)
+{
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+
+        assert_non_null(st);
+        assert_int_equal(nvv_simgpu_get_vgpus(nvv_sim_get_gpu(e->t.sim, gpu), st), 0);
+        return st->rpcs_handled;
+}
+
+/*
+ * nvvgpud killed (SIGKILL) inside a VM start, after each of its firmware commands and before
+ * the start's record: the command is carried out and never answered (the simulator's "drop"),
+ * and the daemon, in a child process, is killed there. The restarted daemon tears the start
+ * down with the handle its write-ahead intent named: no host vGPU device is left, nothing
+ * runs that no record accounts for, the vGPU is created, and the VM starts again. (Before
+ * the intent, the restart only logged "VF gfid 1 runs a vGPU that no record accounts for",
+ * and the firmware kept it running.)
+ */
+static void test_killed_in_vm_start(void **state)
+{
+        static const char *const steps[] = { "alloc_host_vgpu", "bootload_plugin", "set_placement_id",
+                                             "set_guest_lifecycle" };
+        char dir[] = "/tmp/nvv-state-XXXXXX", spec[64];
+        _cleanup_free_ char *msg = NULL;
+        struct denv e;
+
+        assert_non_null(mkdtemp(dir));
+        if (simtest_start(&e.t, "L40S@595.45.04", NULL, NULL, &msg) < 0)
+                fail_msg("simulator: %s", msg);
+        daemon_start(&e, dir, NULL);
+        json_object_put(call(&e, REQ("create", "\"uuid\":\"" U1 "\",\"type\":\"L40S-8Q\""), true, true));
+        e.d = nvv_daemon_free(e.d);
+        for (size_t si = 0; si < ELEMENTSOF(steps); si++) {
+                int ready[2], go[2], status;
+                uint64_t rpcs0;
+                char **log = NULL;
+                char c = 0;
+                pid_t pid;
+
+                snprintf(spec, sizeof(spec), "drop:%s@0", steps[si]);
+                assert_int_equal(nvv_sim_inject(e.t.sim, spec, &msg), 0);
+                assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+                assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+                pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        /* The daemon to kill: its own process, on the simulator's socket. */
+                        const char *req = REQ("vm-prepare", "\"vm\":\"web\",\"uuids\":[\"" U1 "\"]");
+                        char *reply = NULL;
+
+                        daemon_start(&e, dir, NULL);
+                        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+                                _exit(2);
+                        (void) nvv_daemon_handle_message(e.d, req, strlen(req), true, &reply, NULL);
+                        _exit(3); /* answered: the dropped command was never waited for */
+                }
+                close(ready[1]);
+                close(go[0]);
+                assert_int_equal(read(ready[0], &c, 1), 1);
+                rpcs0 = sim_rpcs(&e, 0);
+                assert_int_equal(write(go[1], "g", 1), 1);
+                /* The start sends its commands in order, one at a time; the status is read
+                 * between commands, so once the count reaches the dropped one, it is done. */
+                for (int i = 0; sim_rpcs(&e, 0) < rpcs0 + si + 1; i++) {
+                        if (i > 1000)
+                                fail_msg("%s: the child never sent it", steps[si]);
+                        usleep(5000);
+                }
+                assert_int_equal(kill(pid, SIGKILL), 0);
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_true(WIFSIGNALED(status));
+                close(ready[0]);
+                close(go[1]);
+                assert_int_equal(sim_running(&e, 0), 1); /* the firmware has the start, half made */
+
+                daemon_start(&e, dir, &log);
+                if (!log_has(log, "vGPU " U1 ": the interrupted VM start is settled") ||
+                    log_has(log, "no record accounts for"))
+                        fail_msg("killed after %s: the start was not settled; the log says: %s", steps[si],
+                                 log && log[0] ? log[0] : "nothing");
+                log = strv_free(log);
+                {
+                        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+
+                        assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(e.t.sim, 0), st), 0);
+                        if (st->state.n_hosts != 0 || st->n_vgpus != 1 || st->vgpus[0].gfid != 0)
+                                fail_msg("killed after %s: %zu host vGPU devices, %zu vGPUs left", steps[si],
+                                         st->state.n_hosts, st->n_vgpus);
+                }
+                {
+                        _cleanup_json_ json_object *l = call(&e, REQ("list", ""), false, true);
+
+                        assert_int_equal(json_object_array_length(result(l)), 1);
+                        assert_string_equal(str(json_object_array_get_idx(result(l), 0), "state"), "created");
+                }
+                /* It starts again, and stops. */
+                json_object_put(call(&e, REQ("vm-prepare", "\"vm\":\"web\",\"uuids\":[\"" U1 "\"]"), true, true));
+                assert_int_equal(sim_running(&e, 0), 1);
+                json_object_put(call(&e, REQ("vm-release", "\"vm\":\"web\""), true, true));
+                assert_int_equal(sim_running(&e, 0), 0);
+                e.d = nvv_daemon_free(e.d);
+        }
+        simtest_stop(&e.t);
+        rm_rf(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -990,6 +1231,9 @@ int main(void)
                 cmocka_unit_test(test_vm_prepare_release),
                 cmocka_unit_test(test_intent_only),
                 cmocka_unit_test(test_prepare_mark_vgpu_left),
+                cmocka_unit_test(test_killed_in_vm_start),
+                cmocka_unit_test(test_recovered_vgpu_recorded),
+                cmocka_unit_test(test_concurrent_create_same_uuid),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

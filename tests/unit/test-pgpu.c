@@ -807,6 +807,65 @@ static void test_adopt(void **state)
         env_stop(&e);
 }
 
+/*
+ * A stop cut short (a manager killed midway through it) and done again: the steps already
+ * done are refused by the firmware (INVALID_STATE: the plugin is down already; the device's
+ * handle unknown once freed), yet the stop succeeds once the host vGPU device is gone, as a
+ * repeated release must (DESIGN.md: release is idempotent). Before, the first refusal was
+ * returned and the vGPU stayed running in the model, its device freed in the firmware.
+ */
+static void test_stop_cut_short(void **state)
+{
+        static const int steps[] = { NVV_CMD_SHUTDOWN_PLUGIN, NVV_CMD_CLEANUP_PLUGIN, NVV_CMD_FREE_STATES,
+                                     NVV_CMD_FREE_OBJECT };
+
+        for (size_t done = 1; done <= ELEMENTSOF(steps); done++) {
+                _cleanup_free_ char *msg = NULL;
+                struct nvv_channel *ch;
+                struct nvv_pgpu_vgpu v;
+                struct nvv_handles target = {};
+                struct env e;
+
+                env_start(&e, "L40S@595.45.04", NULL, false, NULL);
+                bring_up(&e);
+                if (nvv_pgpu_create_vgpu(e.g, some_type(&e), NVV_PLACEMENT_NONE, uuids[0], NULL, NULL, &msg) < 0 ||
+                    nvv_pgpu_vm_start(e.g, uuids[0], NULL, &v, &msg) < 0)
+                        fail_msg("%s", msg);
+                ch = nvv_pgpu_get_channel(e.g);
+                target.host_vgpu_device = nvv_pgpu_get_host_handle(e.g, uuids[0]);
+                assert_int_not_equal(target.host_vgpu_device, 0);
+                /* The first `done` steps of the stop, as the killed manager sent them. */
+                for (size_t i = 0; i < done; i++) {
+                        union nvv_cmd_any io = {};
+                        uint32_t raw = 0;
+                        char err[256] = "";
+
+                        if (steps[i] == NVV_CMD_FREE_OBJECT)
+                                io.free_object = (struct nvv_cmd_free_object) {
+                                        .client = nvv_channel_get_info(ch)->handles.client,
+                                        .parent = nvv_channel_get_info(ch)->handles.device,
+                                        .object = target.host_vgpu_device };
+                        else if (steps[i] == NVV_CMD_FREE_STATES)
+                                io.free_states.gfid = v.gfid;
+                        else
+                                io.gfid.gfid = v.gfid;
+                        if (nvv_channel_call(ch, steps[i], &io, v.gfid, steps[i] == NVV_CMD_FREE_OBJECT ? NULL : &target,
+                                             &raw, err, sizeof(err)) < 0)
+                                fail_msg("step %zu: %s", i, err);
+                }
+                if (nvv_pgpu_vm_stop(e.g, uuids[0], &msg) < 0)
+                        fail_msg("stop after %zu of its steps were done: %s", done, msg);
+                assert_int_equal(nvv_pgpu_find_vgpu(e.g, uuids[0], &v), 0);
+                assert_int_equal(v.state, NVV_VGPU_CREATED);
+                env_status(&e);
+                assert_int_equal(e.st->state.n_hosts, 0);
+                /* And it starts again. */
+                if (nvv_pgpu_vm_start(e.g, uuids[0], NULL, &v, &msg) < 0)
+                        fail_msg("start after the repeated stop: %s", msg);
+                env_stop(&e);
+        }
+}
+
 /* ---- concurrent creators never over-commit ---- */
 
 struct racer {
@@ -870,6 +929,7 @@ int main(void)
                 cmocka_unit_test(test_disagreement_accepted),
                 cmocka_unit_test(test_why_not),
                 cmocka_unit_test(test_adopt),              cmocka_unit_test(test_concurrent_creates),
+                cmocka_unit_test(test_stop_cut_short),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

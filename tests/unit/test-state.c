@@ -417,8 +417,9 @@ static void test_round_trip(void **state)
 
 static void test_golden(void **state)
 {
-        _cleanup_(nvv_state_freep) struct nvv_state *s = sample_state();
-        _cleanup_free_ char *dir = make_dir(), *actual = NULL, *expected = NULL;
+        _cleanup_(nvv_state_freep) struct nvv_state *s = sample_state(), *l = NULL;
+        _cleanup_free_ char *dir = make_dir(), *actual = NULL, *expected = NULL, *again = NULL;
+        struct nvv_state_vgpu c = sample_vgpu(UUID_C);
         const char *src = getenv("NVV_TOP_SRCDIR");
         char p[4096], golden[4096], *msg = NULL;
         size_t n;
@@ -426,9 +427,24 @@ static void test_golden(void **state)
         if (!src)
                 fail_msg("NVV_TOP_SRCDIR is not set; run through `make check`");
         snprintf(golden, sizeof(golden), "%s/tests/golden/expected/state-store.json", src);
+        /* And a VM start under way (its write-ahead intent): the VF and handle it chose. */
+        c.vgpu_id = 3;
+        c.placement_id = 2;
+        c.fb_offset = 16ull << 30;
+        c.chid_offset = 1024;
+        c.state = NVV_STATE_VGPU_STARTING;
+        c.gfid = 2;
+        c.host_handle = 0xa0840007;
+        strcpy(c.vm_name, "ml-03");
+        assert_int_equal(nvv_state_add_vgpu(s, &c, &msg), 0);
         assert_int_equal(nvv_state_save(s, dir, &msg), 0);
         snprintf(p, sizeof(p), "%s/state.json", dir);
         actual = read_file(p, &n);
+        /* It reads back as it was. */
+        assert_int_equal(nvv_state_load(dir, &l, NULL, &msg), 0);
+        assert_int_equal(nvv_state_find_vgpu(l, UUID_C)->state, NVV_STATE_VGPU_STARTING);
+        again = format(l);
+        assert_string_equal(again, actual);
         if (streq_ptr(getenv("NVV_TEST_REGENERATE_OUTPUT"), "1")) {
                 FILE *f = fopen(golden, "we");
 
@@ -789,9 +805,12 @@ static void test_wrong_shape(void **state)
                 { "\"type\": \"L40S-4Q\"", "\"type\": [\"L40S-4Q\"]", "definitions[0].type: expected a string" },
                 { "\"vgpus\": [", "\"vgpus\": 1, \"x\": [", "unknown key 'x'" },
                 { "\"format\": \"nvvgpu-state\"", "\"format\": \"other\"", "format: 'other' is not \"nvvgpu-state\"" },
-                { "\"version\": 1", "\"version\": \"1\"", "version: expected a non-negative integer" },
-                { "\"version\": 1", "\"version\": 0", "version: 0 is not a version" },
-                { "\"version\": 1,", "", "missing required key 'version'" },
+                { "\"version\": 2", "\"version\": \"2\"", "version: expected a non-negative integer" },
+                { "\"version\": 2", "\"version\": 0", "version: 0 is not a version" },
+                { "\"version\": 2,", "", "missing required key 'version'" },
+                /* The start intent names the VF and the handle its tear-down needs. */
+                { "\"state\": \"created\"", "\"state\": \"starting\"", "vgpus[1]: starting but gfid 0" },
+                { "\"state\": \"running\"", "\"state\": \"begun\"", "or \"starting\"" },
                 { "\"uuid\": \"" UUID_B "\"", "\"uuid\": \"" UUID_A "\"", "vgpus[1]: vGPU " UUID_A " is listed twice" },
         };
         _cleanup_(nvv_state_freep) struct nvv_state *s = sample_state();
@@ -816,14 +835,14 @@ static void test_newer_version(void **state)
 {
         _cleanup_(nvv_state_freep) struct nvv_state *s = sample_state(), *l = NULL;
         _cleanup_free_ char *dir = make_dir(), *text = format(s), *names = NULL, *kept = NULL;
-        _cleanup_free_ char *t = edit(text, "\"version\": 1,", "\"version\": 2, \"vgpus_v2\": {},");
+        _cleanup_free_ char *t = edit(text, "\"version\": 2,", "\"version\": 3, \"vgpus_v3\": {},");
         char path[4096], *msg = NULL;
 
         write_file(dir, "state.json", t, strlen(t));
         assert_int_equal(nvv_state_load(dir, &l, NULL, &msg), -EPROTONOSUPPORT);
         assert_null(l);
-        assert_strstr(msg, "state.json: version: version 2 was written by a newer nvvgpu");
-        assert_strstr(msg, "reads version 1");
+        assert_strstr(msg, "state.json: version: version 3 was written by a newer nvvgpu");
+        assert_strstr(msg, "reads version 2");
         /* Left where it is, unchanged: a downgrade must not lose it. */
         names = dir_names(dir);
         assert_string_equal(names, "state.json");
@@ -831,6 +850,26 @@ static void test_newer_version(void **state)
         kept = read_file(path, NULL);
         assert_string_equal(kept, t);
         free(msg);
+        remove_tree(dir);
+}
+
+/* A version-1 file (before the start intent) reads as it is, and is saved as the current one. */
+static void test_older_version(void **state)
+{
+        _cleanup_(nvv_state_freep) struct nvv_state *s = sample_state(), *l = NULL;
+        _cleanup_free_ char *dir = make_dir(), *text = format(s), *saved = NULL;
+        _cleanup_free_ char *t = edit(text, "\"version\": 2,", "\"version\": 1,");
+        char path[4096], *msg = NULL;
+
+        write_file(dir, "state.json", t, strlen(t));
+        assert_int_equal(nvv_state_load(dir, &l, NULL, &msg), 0);
+        assert_null(msg);
+        assert_int_equal(l->n_vgpus, 2);
+        assert_int_equal(l->n_definitions, 2);
+        assert_int_equal(nvv_state_save(l, dir, &msg), 0);
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        saved = read_file(path, NULL);
+        assert_string_equal(saved, text);
         remove_tree(dir);
 }
 
@@ -992,6 +1031,7 @@ int main(void)
                 cmocka_unit_test(test_corrupted_byte),
                 cmocka_unit_test(test_wrong_shape),
                 cmocka_unit_test(test_newer_version),
+                cmocka_unit_test(test_older_version),
                 cmocka_unit_test(test_oversize),
                 cmocka_unit_test(test_not_regular),
                 cmocka_unit_test(test_dir_prepare),
