@@ -26,7 +26,10 @@ struct nvv_simfs {
         struct fuse *fuse;
         pthread_t thread;
         bool running;
-        unsigned conn_minor;    /* the FUSE connection, for an abort if unmounting hangs */
+        /* The FUSE connection's abort file, opened at the mount: for an abort if unmounting
+         * hangs. Opened then, not looked up by number at the abort: by then the mount may be
+         * gone and its number another FUSE mount's (the kernel reuses the lowest free one). */
+        int abort_fd;
         time_t mounted_at;
         pthread_mutex_t lock;   /* the snapshot */
         struct nvv_simfs_view view;
@@ -328,17 +331,11 @@ static void *serve_main(void *userdata)
 
 static void abort_connection(struct nvv_simfs *fs)
 {
-        char p[96];
-        int fd;
-
         /* Documentation/filesystems/fuse.rst: writing to .../connections/N/abort ends a
-         * connection whose mount is gone but still referenced (a lazy unmount). */
-        snprintf(p, sizeof(p), "/sys/fs/fuse/connections/%u/abort", fs->conn_minor);
-        fd = open(p, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return;
-        (void) !write(fd, "1", 1);
-        close(fd);
+         * connection whose mount is gone but still referenced (a lazy unmount); once the
+         * connection is gone the write fails, touching nothing. */
+        if (fs->abort_fd >= 0)
+                (void) !write(fs->abort_fd, "1", 1);
 }
 
 struct nvv_simfs *nvv_simfs_unmount(struct nvv_simfs *fs)
@@ -360,6 +357,8 @@ struct nvv_simfs *nvv_simfs_unmount(struct nvv_simfs *fs)
                 }
                 fuse_destroy(fs->fuse);
         }
+        if (fs->abort_fd >= 0)
+                close(fs->abort_fd);
         free(fs->view.gpus);
         free(fs->dir);
         pthread_mutex_destroy(&fs->lock);
@@ -387,6 +386,7 @@ int nvv_simfs_mount(const char *dir, size_t n_gpus, const struct nvv_simfs_ops *
         fs = calloc(1, sizeof(*fs));
         if (!fs)
                 return -ENOMEM;
+        fs->abort_fd = -1;
         pthread_mutex_init(&fs->lock, NULL);
         pthread_cond_init(&fs->inflight_cv, NULL);
         fs->ops = ops;
@@ -410,8 +410,12 @@ int nvv_simfs_mount(const char *dir, size_t n_gpus, const struct nvv_simfs_ops *
                 return -EAGAIN;
         fs->running = true;
         /* The connection is the mount's device minor (fusectl names it so). */
-        if (stat(dir, &st) == 0)
-                fs->conn_minor = minor(st.st_dev);
+        if (stat(dir, &st) == 0) {
+                char p[96];
+
+                snprintf(p, sizeof(p), "/sys/fs/fuse/connections/%u/abort", minor(st.st_dev));
+                fs->abort_fd = open(p, O_WRONLY | O_CLOEXEC);
+        }
         log_debug("sim: sysfs mounted on %s", dir);
         *ret = TAKE_PTR(fs);
         return 0;
