@@ -209,7 +209,10 @@ for b in "${benches[@]}"; do
                 own_row "$name" "(skipped)" SKIP "${why:-no reason given}"
                 verdict="SKIP: ${why:-no reason given}"
         elif [ -n "$reason" ]; then
-                last=$(grep -v '^$' "$logs/$name.err" | tail -n 1)
+                # What it said last: its FAIL line, else the end of its stderr, else of its output.
+                last=$(sed -n 's/^FAIL: *//p' "$logs/$name.log" | tail -n 1)
+                [ -n "$last" ] || last=$(grep -v '^$' "$logs/$name.err" | tail -n 1)
+                [ -n "$last" ] || last=$(grep -v '^$' "$logs/$name.log" | tail -n 1)
                 own_row "$name" "(failed to run)" ERROR "$reason${last:+: $last}"
                 verdict="ERROR: $reason"
                 { echo "--- $name: stderr (last 20 lines; all in $logs/$name.err)"; tail -n 20 "$logs/$name.err"; } >&2
