@@ -412,7 +412,7 @@ static void run_plan_timing(unsigned N)
         snprintf(what, sizeof(what), "batch plan: %u L40S Q requests on 16 x L40S", N);
         snprintf(note, sizeof(note), "%u of %d runs needed the search", searched, RUNS);
         bench_report("bench-partition", &(struct bench_figure) {
-                .figure = what, .ours = stats_us(t, RUNS), .unit = "us", .note = note });
+                .figure = what, .ours = bench_stats_scaled(stats_us(t, RUNS), 1000), .unit = "ms", .note = note });
         nvv_pool_free(pool);
 }
 
