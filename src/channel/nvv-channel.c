@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,70 @@ static int reserve(uint8_t **buf, size_t *cap, size_t n)
         return 0;
 }
 
+/*
+ * The few large commands (the type upload, some 700 KB, sent once per bring-up) need buffers
+ * that no other command does. A channel does not keep them: a host of many GPUs would hold two
+ * per GPU for its whole life (16 GPUs: some 21 MiB of RSS, measured by bench-daemon). Nor are
+ * they freed outright: then every upload mallocs and faults in fresh pages, which made the
+ * upload 5x its floor (bench-channel). The process keeps one spare request buffer and one
+ * spare reply buffer instead, the largest given back, for the next large call of any channel
+ * (the next GPU's bring-up, a re-upload after a reset): at most 2 x SPARE_MAX bytes per
+ * process, however many GPUs.
+ */
+#define KEEP_BUFFER (256u * 1024u)
+#define SPARE_MAX (2u * 1024u * 1024u)  /* NVV_FWCTL_MAX_RPC_LEN: no message is larger */
+
+struct spare {
+        uint8_t *buf;
+        size_t cap;
+};
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct spare spare_req, spare_reply;
+
+/* The spare into *buf if it is large enough for n bytes and *buf is not. */
+static void spare_take(struct spare *sp, uint8_t **buf, size_t *cap, size_t n)
+{
+        if (n <= *cap || n <= KEEP_BUFFER)
+                return;
+        pthread_mutex_lock(&spare_lock);
+        if (sp->cap >= n) {
+                free(*buf);
+                *buf = sp->buf;
+                *cap = sp->cap;
+                *sp = (struct spare) {};
+        }
+        pthread_mutex_unlock(&spare_lock);
+}
+
+/* A large *buf back: kept as the spare if there is none as large, else freed. */
+static void spare_give(struct spare *sp, uint8_t **buf, size_t *cap)
+{
+        uint8_t *drop = *buf;
+
+        if (*cap <= KEEP_BUFFER)
+                return;
+        pthread_mutex_lock(&spare_lock);
+        if (*cap <= SPARE_MAX && *cap > sp->cap) {
+                drop = sp->buf;
+                *sp = (struct spare) { *buf, *cap };
+        }
+        pthread_mutex_unlock(&spare_lock);
+        free(drop);
+        *buf = NULL;
+        *cap = 0;
+}
+
+/* For leak checkers: the spares are not lost at exit. */
+__attribute__((destructor)) static void spare_free_all(void)
+{
+        pthread_mutex_lock(&spare_lock);
+        free(spare_req.buf);
+        free(spare_reply.buf);
+        spare_req = spare_reply = (struct spare) {};
+        pthread_mutex_unlock(&spare_lock);
+}
+
 static int channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfid, const struct nvv_handles *target,
                      uint32_t *reterr_fw_status, char *err, size_t errlen)
 {
@@ -86,6 +151,8 @@ static int channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t 
                 h.new_object = target->new_object;
         }
         need = nvv_rpc_size(ch->fw, cmd);
+        spare_take(&spare_req, &ch->req, &ch->req_cap, need);
+        spare_take(&spare_reply, &ch->reply, &ch->reply_cap, MAX(need, (size_t) 65536));
         /* The firmware answers a control with its params, so the answer is as large as the request. */
         if (reserve(&ch->req, &ch->req_cap, need) < 0 || reserve(&ch->reply, &ch->reply_cap, MAX(need, (size_t) 65536)) < 0)
                 return -ENOMEM;
@@ -113,25 +180,14 @@ static int channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t 
         return r;
 }
 
-/* The few large commands (the type upload, some 700 KB) are sent once per bring-up; their
- * buffers are given back after, so a host of many GPUs does not keep two of them per GPU for
- * its whole life. */
-#define KEEP_BUFFER (256u * 1024u)
-
 int nvv_channel_call(struct nvv_channel *ch, int cmd, void *stable, uint32_t gfid, const struct nvv_handles *target,
                      uint32_t *reterr_fw_status, char *err, size_t errlen)
 {
         int r = channel_call(ch, cmd, stable, gfid, target, reterr_fw_status, err, errlen);
 
-        if (ch && ch->req_cap > KEEP_BUFFER) {
-                free(ch->req);
-                ch->req = NULL;
-                ch->req_cap = 0;
-        }
-        if (ch && ch->reply_cap > KEEP_BUFFER) {
-                free(ch->reply);
-                ch->reply = NULL;
-                ch->reply_cap = 0;
+        if (ch) {
+                spare_give(&spare_req, &ch->req, &ch->req_cap);
+                spare_give(&spare_reply, &ch->reply, &ch->reply_cap);
         }
         return r;
 }

@@ -347,13 +347,9 @@ static void *echo_main(void *userdata)
         }
 }
 
-struct result {
-        double med, p90;
-};
-
-static struct result stats(double *t, int n)
+static struct bench_stats stats(double *t, int n)
 {
-        return (struct result) { bench_median(t, n), bench_percentile(t, n, 90) };
+        return bench_stats_of(t, n, 1);
 }
 
 static void find_binaries(void)
@@ -411,11 +407,16 @@ static double create_all(struct daemon *d)
         return (double) (now_ns() - t0);
 }
 
-static bool row(const char *what, const char *unit, struct result ours, struct result floor, double scale,
-                bool ok, const char *target)
+/* One line of the table, and the figure for the common report: `figure` against `baseline`. */
+static bool row(const char *what, const char *figure, const char *baseline, const char *unit, struct bench_stats ours,
+                struct bench_stats floor, double scale, bool ok, const char *target)
 {
-        printf("%-36s %10.2f %10.2f %10.2f %10.2f %-3s  %-14s %s\n", what, ours.med / scale, ours.p90 / scale,
-               floor.med / scale, floor.p90 / scale, unit, target, ok ? "PASS" : "FAIL");
+        bench_report("bench-daemon", &(struct bench_figure) {
+                .figure = figure, .stat = ours.n > 1 ? NULL : "value", .ours = bench_stats_scaled(ours, scale),
+                .unit = unit, .baseline = baseline, .base = bench_stats_scaled(floor, scale), .vs = BENCH_VS_RATIO,
+                .target = target, .met = ok });
+        printf("%-36s %10.2f %10.2f %10.2f %10.2f %-3s  %-14s %s\n", what, ours.median / scale, ours.p90 / scale,
+               floor.median / scale, floor.p90 / scale, unit, target, ok ? "PASS" : "FAIL");
         return ok;
 }
 
@@ -426,7 +427,7 @@ int main(void)
         struct daemon main_d, floor_d;
         struct sim sim, fresh;
         struct mem m_created, m_restarted, m_empty = {};
-        struct result restart, restart_floor, list, list_floor, ipc, ipc_floor;
+        struct bench_stats restart, restart_floor, list, list_floor, ipc, ipc_floor;
         char target[32], state_old[160];
         double t_create;
         size_t reply_size;
@@ -546,19 +547,25 @@ int main(void)
         printf("%-36s %10s %10s %10s %10s %-3s  %-14s\n", "target (floor)", "ours", "ours p90", "floor", "floor p90",
                "", "limit");
         snprintf(target, sizeof(target), "<= %d MiB", TARGET_RSS_KIB / 1024);
-        fails += !row("a. RSS, 512 vGPUs (16 GPUs, none)", "MiB",
-                      (struct result) { (double) m_created.rss_kib, (double) m_created.rss_kib },
-                      (struct result) { (double) m_empty.rss_kib, (double) m_empty.rss_kib }, 1024,
+        fails += !row("a. RSS, 512 vGPUs (16 GPUs, none)", "RSS (VmRSS), 16 x 32 vGPUs", "the same daemon, 16 GPUs, no vGPUs", "MiB",
+                      bench_value((double) m_created.rss_kib),
+                      bench_value((double) m_empty.rss_kib), 1024,
                       m_created.rss_kib <= TARGET_RSS_KIB, target);
         snprintf(target, sizeof(target), "<= %.0f ms", TARGET_RESTART_MS);
-        fails += !row("b. restart to 512 listed (fresh, 0)", "ms", restart, restart_floor, 1e6,
-                      restart.med <= TARGET_RESTART_MS * 1e6, target);
+        fails += !row("b. restart to 512 listed (fresh, 0)", "restart to reconciled, 16 x 32 vGPUs listed",
+                      "start on 16 fresh GPUs, no vGPUs", "ms", restart, restart_floor, 1e6,
+                      restart.median <= TARGET_RESTART_MS * 1e6, target);
         snprintf(target, sizeof(target), "<= %.0f ms", TARGET_LIST_MS);
-        fails += !row("c. nvvgpuctl list --json (--version)", "ms", list, list_floor, 1e6,
-                      list.med <= TARGET_LIST_MS * 1e6, target);
-        snprintf(target, sizeof(target), "<= %.1fx (%.2fx)", TARGET_IPC_RATIO, ipc.med / ipc_floor.med);
-        fails += !row("d. IPC status round trip (bare)", "us", ipc, ipc_floor, 1e3,
-                      ipc.med <= TARGET_IPC_RATIO * ipc_floor.med, target);
+        fails += !row("c. nvvgpuctl list --json (--version)", "nvvgpuctl list --json, 16 x 32 vGPUs",
+                      "nvvgpuctl --version", "ms", list, list_floor, 1e6,
+                      list.median <= TARGET_LIST_MS * 1e6, target);
+        snprintf(target, sizeof(target), "<= %.1fx", TARGET_IPC_RATIO);
+        fails += !row("d. IPC status round trip (bare)", "IPC status round trip", "SOCK_SEQPACKET echo, same sizes", "us", ipc, ipc_floor, 1e3,
+                      ipc.median <= TARGET_IPC_RATIO * ipc_floor.median, target);
+        printf("IPC round trip / bare: %.2fx\n", ipc.median / ipc_floor.median);
+        bench_report("bench-daemon", &(struct bench_figure) {
+                .figure = "RSS (VmRSS), 16 x 32 vGPUs, after a restart", .stat = "value",
+                .ours = bench_value((double) m_restarted.rss_kib / 1024), .unit = "MiB" });
         printf("memory (kB, /proc/PID/status)       %10s %10s %10s %8s\n", "VmRSS", "RssAnon", "RssFile", "threads");
         printf("  512 vGPUs, as made                %10ld %10ld %10ld %8ld\n", m_created.rss_kib, m_created.anon_kib,
                m_created.file_kib, m_created.threads);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "nvv-catalog.h"
 #include "nvv-fwabi.h"
 #include "nvv-fwdb.h"
@@ -230,6 +231,8 @@ static unsigned planner(const struct nvv_pool *pool, const char *const *types, c
 static int run_quality(void)
 {
         unsigned long tot_opt = 0, tot_plan = 0, tot_ff = 0;
+        unsigned tot_seq = 0;
+        char what[96];
         int ok = 1;
 
         printf("1. Packing quality (vGPUs placed, summed over the sequences)\n");
@@ -271,6 +274,7 @@ static int run_quality(void)
                 printf("   %-36s %5u %8lu %8lu %8lu %7.2f%% %8.2f%% %8lu %11" PRIu64 "\n", sc->name, sc->sequences, so, sp, sf,
                        100.0 * (double) sp / (double) so, 100.0 * (double) sf / (double) so, worse, steps);
                 tot_opt += so;
+                tot_seq += sc->sequences;
                 tot_plan += sp;
                 tot_ff += sf;
                 nvv_pool_free(pool);
@@ -287,7 +291,19 @@ static int run_quality(void)
         }
         if (ok)
                 printf("   goals met: planner >= 97%% of the optimum and above first-fit\n");
-        return ok ? 0 : 1;
+        snprintf(what, sizeof(what), "packing: vGPUs placed by the planner (%u batches, %zu hosts)", tot_seq,
+                 ELEMENTSOF(scenarios));
+        bench_report("bench-partition", &(struct bench_figure) {
+                .figure = what, .stat = "total",
+                .ours = bench_value((double) tot_plan), .unit = "vGPUs", .baseline = "exhaustive optimum",
+                .base = bench_value((double) tot_opt), .vs = BENCH_VS_RATIO, .target = ">= 0.97x",
+                .met = (double) tot_plan >= 0.97 * (double) tot_opt });
+        bench_report("bench-partition", &(struct bench_figure) {
+                .figure = "packing: vGPUs placed by the planner, against first-fit", .stat = "total",
+                .ours = bench_value((double) tot_plan), .unit = "vGPUs", .baseline = "first-fit",
+                .base = bench_value((double) tot_ff), .vs = BENCH_VS_RATIO, .target = "> first-fit",
+                .met = tot_plan > tot_ff });
+        return ok ? 0 : 2;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -295,6 +311,13 @@ static int cmp_u64(const void *a, const void *b)
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
 
         return x < y ? -1 : x > y;
+}
+
+/* bench_stats of n sorted timings in ns, in us. */
+static struct bench_stats stats_us(const uint64_t *t, size_t n)
+{
+        return (struct bench_stats) { (double) t[n / 2] / 1e3, (double) t[(n - 1) * 10 / 100] / 1e3,
+                                      (double) t[(n - 1) * 90 / 100] / 1e3, (int) n };
 }
 
 static void run_timing(void)
@@ -346,6 +369,10 @@ static void run_timing(void)
                t_pack[k - 1] / 1e3);
         printf("   spread: p50 %6.1f us   p99 %6.1f us   max %6.1f us\n", t_spread[k / 2] / 1e3,
                t_spread[k * 99 / 100] / 1e3, t_spread[k - 1] / 1e3);
+        bench_report("bench-partition", &(struct bench_figure) {
+                .figure = "decision: nvv_pool_choose, pack, 16 x L40S", .ours = stats_us(t_pack, k), .unit = "us" });
+        bench_report("bench-partition", &(struct bench_figure) {
+                .figure = "decision: nvv_pool_choose, spread, 16 x L40S", .ours = stats_us(t_spread, k), .unit = "us" });
         free(t_pack);
         free(t_spread);
 }
@@ -357,6 +384,7 @@ static void run_plan_timing(unsigned N)
         uint64_t t[RUNS], state = 7, steps = 0;
         struct nvv_pool *pool = make_pool("L40S", 16, NVV_PARTITION_HETEROGENEOUS);
         unsigned searched = 0;
+        char what[96], note[64];
 
         for (unsigned r = 0; r < RUNS; r++) {
                 struct nvv_plan_request q[128] = {};
@@ -381,6 +409,10 @@ static void run_plan_timing(unsigned N)
         printf("\n3. Batch plan: %u random L40S Q requests (2-24 GiB) on 16 x L40S mixed-size, %d runs (%u needed the search, budget 200000 steps)\n",
                N, RUNS, searched);
         printf("   p50 %8.1f us   p99 %8.1f us\n", t[RUNS / 2] / 1e3, t[RUNS * 99 / 100] / 1e3);
+        snprintf(what, sizeof(what), "batch plan: %u L40S Q requests on 16 x L40S", N);
+        snprintf(note, sizeof(note), "%u of %d runs needed the search", searched, RUNS);
+        bench_report("bench-partition", &(struct bench_figure) {
+                .figure = what, .ours = bench_stats_scaled(stats_us(t, RUNS), 1000), .unit = "ms", .note = note });
         nvv_pool_free(pool);
 }
 

@@ -249,18 +249,9 @@ static void parse_uuid(const char *s, uint8_t out[16])
         }
 }
 
-struct result {
-        double med, p90;
-};
-
-static struct result stats(double *t, int n)
-{
-        return (struct result) { bench_median(t, n), bench_percentile(t, n, 90) };
-}
-
 struct row {
         const char *what;
-        struct result ours, floor;
+        struct bench_stats ours, floor;
         uint64_t rpcs_ours, rpcs_floor;  /* firmware commands per operation */
 };
 
@@ -303,8 +294,8 @@ static void bench_bring_up(const struct setup *s, bool socket, struct row *row)
                 nvv_pgpu_free(g);
                 sim_stop(&sim);
         }
-        row->ours = stats(t_ours, BRINGUPS);
-        row->floor = stats(t_floor, BRINGUPS);
+        row->ours = bench_stats_of(t_ours, BRINGUPS, 1000);
+        row->floor = bench_stats_of(t_floor, BRINGUPS, 1000);
         free(io);
         free(cur);
         free(st);
@@ -365,8 +356,8 @@ static void bench_create_delete(const struct setup *s, bool socket, struct row *
                         die("after delete: the firmware holds %zu vGPUs, the managed GPU %zu", st->n_vgpus,
                             nvv_pgpu_count(g));
         }
-        row->ours = stats(t_ours, CYCLES);
-        row->floor = stats(t_floor, CYCLES);
+        row->ours = bench_stats_of(t_ours, CYCLES, 1000);
+        row->floor = bench_stats_of(t_floor, CYCLES, 1000);
         nvv_pgpu_free(g);
         sim_stop(&sim);
         free(st);
@@ -417,16 +408,23 @@ int main(void)
                "ours p90", "floor us", "floor p90", "ratio");
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
                 const struct row *r = &rows[i];
-                double ratio = r->ours.med / r->floor.med;
+                double ratio = r->ours.median / r->floor.median;
+                char target[32], note[96];
                 bool ok = ratio <= TARGET && r->rpcs_ours == r->rpcs_floor;
 
                 printf("%-34s %2" PRIu64 "/%-2" PRIu64 " %10.1f %10.1f %10.1f %10.1f %6.2fx  %s\n", r->what,
-                       r->rpcs_ours, r->rpcs_floor, r->ours.med / 1000, r->ours.p90 / 1000, r->floor.med / 1000,
-                       r->floor.p90 / 1000, ratio, ok ? "PASS" : "FAIL");
+                       r->rpcs_ours, r->rpcs_floor, r->ours.median, r->ours.p90, r->floor.median,
+                       r->floor.p90, ratio, ok ? "PASS" : "FAIL");
                 if (r->rpcs_ours != r->rpcs_floor)
                         printf("  (the managed GPU sent %" PRIu64 " firmware commands, the floor %" PRIu64 ")\n",
                                r->rpcs_ours, r->rpcs_floor);
                 fails += !ok;
+                snprintf(target, sizeof(target), "<= %.1fx, same RPCs", TARGET);
+                snprintf(note, sizeof(note), "firmware commands: %" PRIu64 " ours, %" PRIu64 " by hand", r->rpcs_ours,
+                         r->rpcs_floor);
+                bench_report("bench-pgpu", &(struct bench_figure) {
+                        .figure = r->what, .ours = r->ours, .unit = "us", .baseline = "its channel calls by hand",
+                        .base = r->floor, .vs = BENCH_VS_RATIO, .target = target, .met = ok, .note = note });
         }
         printf("target: ours <= %.1fx the sum of its channel calls (medians)\n", TARGET);
         free(s->steps);

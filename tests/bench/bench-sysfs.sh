@@ -8,14 +8,18 @@
 #      mdev_supported_types/TYPE/create: FUSE, the simulator, nvvgpud's answer, the firmware's
 #      create_device), p50 / p99 of 200, against the floor: the same write into a PCI attribute
 #      that does nothing (the PF's `enable`). Target p99 <= 5 ms.
-# Exit 2 when a target is missed. Run it with `make -C build bench-sysfs` (root, FUSE).
+# Exit 2 when a target is missed, 77 (SKIP) without root, FUSE or mdevctl. Run it with
+# `make -C build bench-sysfs` (root, FUSE). Figures also go to $NVV_BENCH_RESULTS (bench-lib.sh).
 set -u
 build=${NVV_TOP_BUILDDIR:?run through make bench-sysfs}
+. "$(dirname "$0")/bench-lib.sh"
 PATH="$build:$PATH"
 export PATH
-[ "$(id -u)" = 0 ] || { echo "bench-sysfs: needs root (FUSE and a mount namespace)"; exit 1; }
-command -v mdevctl >/dev/null || { echo "bench-sysfs: mdevctl is not installed"; exit 1; }
+[ "$(id -u)" = 0 ] || bench_skip "bench-sysfs needs root (FUSE and a mount namespace)"
+command -v mdevctl >/dev/null || bench_skip "mdevctl is not installed"
+[ -e /dev/fuse ] || bench_skip "no /dev/fuse"
 if [ "${NVV_BENCH_NS:-}" != 1 ]; then
+        unshare -m true 2>/dev/null || bench_skip "cannot make a mount namespace (unshare -m)"
         NVV_BENCH_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 dir=$(mktemp -d /tmp/nvv-bsysfs-XXXXXX)
@@ -58,12 +62,11 @@ ntypes=$(ls /sys/class/mdev_bus/"${gpus[0]}"/mdev_supported_types | wc -l)
 nv=$(nvvgpuctl list | grep -c '^[0-9a-f]\{8\}-')
 
 us() { echo "${EPOCHREALTIME/./}"; }
-# median of the numbers on stdin
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-pct() { sort -n | awk -v p="$1" '{a[NR] = $1} END {i = int((NR - 1) * p / 100) + 1; print a[i]}'; }
+# The p-th percentile of the numbers in FILE, as bench-lib.sh counts (sample (n-1)*p/100 from 0).
+pct() { sort -n "$2" | awk -v p="$1" '{a[NR - 1] = $1} END {print a[int((NR - 1) * p / 100)]}'; }
 fails=0
-pair() { # NAME OURS... -- THEIRS...
-        local name=$1; shift
+pair() { # NAME FIGURE BASELINE OURS... -- THEIRS...
+        local name=$1 figure=$2 base=$3; shift 3
         local ours=() theirs=() t0 i
         while [ "$1" != -- ]; do ours+=("$1"); shift; done
         shift
@@ -75,17 +78,20 @@ pair() { # NAME OURS... -- THEIRS...
                 t0=$(us); "${theirs[@]}" >/dev/null 2>&1; echo $(( $(us) - t0 )) >>"$dir/t.theirs"
                 t0=$(us); "${ours[@]}" >/dev/null 2>&1; echo $(( $(us) - t0 )) >>"$dir/t.ours"
         done
-        local o t
-        o=$(median <"$dir/t.ours"); t=$(median <"$dir/t.theirs")
-        local verdict=PASS
-        awk -v o="$o" -v t="$t" 'BEGIN {exit !(o <= 0.5 * t)}' || { verdict=FAIL; fails=$((fails + 1)); }
+        local o t verdict=PASS met=1
+        set -- $(bench_stats "$dir/t.ours" 1 1000); o=$1 os=$2 on=$3
+        set -- $(bench_stats "$dir/t.theirs" 1 1000); t=$1 ts=$2
+        awk -v o="$o" -v t="$t" 'BEGIN {exit !(o <= 0.5 * t)}' || { verdict=FAIL met=0; fails=$((fails + 1)); }
         awk -v n="$name" -v o="$o" -v t="$t" -v v="$verdict" \
-                'BEGIN {printf "%-34s %8.1f ms %8.1f ms   %.2fx  %s (<= 0.5x)\n", n, o / 1000, t / 1000, o / t, v}'
+                'BEGIN {printf "%-34s %8.1f ms %8.1f ms   %.2fx  %s (<= 0.5x)\n", n, o, t, o / t, v}'
+        bench_report bench=bench-sysfs figure="$figure" value="$o" spread="$os" n="$on" unit=ms \
+                baseline="$base" base_value="$t" base_spread="$ts" vs=ratio target="<= 0.5x" met=$met || exit 1
 }
 echo "8 x L40S (595.45.04), $ntypes types each, $nv vGPUs; nvvgpud the manager behind nvvgpu-sim's FUSE sysfs"
 printf "%-34s %11s %11s %7s\n" "a. (median of 15)" "nvvgpuctl" "mdevctl" "ratio"
-pair "types (mdevctl types)" nvvgpuctl types -- mdevctl types
-pair "list (mdevctl list)" nvvgpuctl list -- mdevctl list
+pair "types (mdevctl types)" "nvvgpuctl types, 8 GPUs x $ntypes types" "mdevctl types, same tree" \
+        nvvgpuctl types -- mdevctl types
+pair "list (mdevctl list)" "nvvgpuctl list, $nv vGPUs" "mdevctl list, same tree" nvvgpuctl list -- mdevctl list
 
 # b. create latency through FUSE. GPU 8 is emptied for it.
 g=${gpus[7]}
@@ -101,11 +107,18 @@ for i in $(seq 200); do
         echo $(( $(us) - t0 )) >>"$dir/c.ours"
         echo 1 >"/sys/bus/mdev/devices/$u/remove" || { echo "bench-sysfs: remove $u failed"; exit 1; }
 done
-p50=$(median <"$dir/c.ours"); p99=$(pct 99 <"$dir/c.ours")
-f50=$(median <"$dir/c.floor"); f99=$(pct 99 <"$dir/c.floor")
-verdict=PASS
-[ "$p99" -le 5000 ] || { verdict=FAIL; fails=$((fails + 1)); }
+p50=$(bench_stats "$dir/c.ours" | cut -d' ' -f1); p99=$(pct 99 "$dir/c.ours")
+f50=$(bench_stats "$dir/c.floor" | cut -d' ' -f1); f99=$(pct 99 "$dir/c.floor")
+verdict=PASS met=1
+[ "$p99" -le 5000 ] || { verdict=FAIL met=0; fails=$((fails + 1)); }
 awk -v a="$p50" -v b="$p99" -v c="$f50" -v d="$f99" -v v="$verdict" 'BEGIN {
         printf "b. create through FUSE (200)       p50 %6.2f ms  p99 %6.2f ms;  floor (write to enable) p50 %5.3f ms  p99 %5.3f ms   %s (p99 <= 5 ms)\n",
                 a / 1000, b / 1000, c / 1000, d / 1000, v }'
+set -- $(bench_stats "$dir/c.ours" 1 1000); o=$1 os=$2 on=$3
+set -- $(bench_stats "$dir/c.floor" 1 1000)
+bench_report bench=bench-sysfs figure="create through FUSE to the firmware (200)" value="$o" spread="$os" n="$on" \
+        unit=ms baseline="the same write to a no-op attribute" base_value="$1" base_spread="$2" vs=delta || exit 1
+bench_report bench=bench-sysfs figure="create through FUSE to the firmware (200)" stat=p99 \
+        value="$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" unit=ms baseline="the same write to a no-op attribute" \
+        base_value="$(awk -v v="$f99" 'BEGIN { print v / 1000 }')" vs=delta target="<= 5 ms" met=$met || exit 1
 [ $fails = 0 ] || exit 2

@@ -586,6 +586,95 @@ static void test_type_upload_streams(void **state)
         simtest_stop(&t);
 }
 
+/* The large buffers of the type upload are shared by the channels of a process through one
+ * spare (nvv-channel.c): each GPU's table must still arrive whole and its own, one channel
+ * after the other and both at once. */
+struct uploader {
+        struct nvv_channel *ch;
+        uint32_t base;
+        int rounds, r;
+        char err[512];
+};
+
+static void fill_types(struct nvv_cmd_add_vgpu_types *ty, uint32_t base)
+{
+        memset(ty, 0, sizeof(*ty));
+        ty->discard = true;
+        ty->count = 128;
+        for (uint32_t i = 0; i < 128; i++) {
+                ty->types[i].type_id = base + i;
+                snprintf(ty->types[i].name, sizeof(ty->types[i].name), "T%u-%uC", base, i);
+                ty->types[i].fb_length = 1ull << 30;
+                ty->types[i].max_instance = 1;
+        }
+}
+
+static void *uploader_main(void *userdata)
+{
+        struct uploader *u = userdata;
+        _cleanup_free_ struct nvv_cmd_add_vgpu_types *ty = calloc(1, sizeof(*ty));
+        char want[32];
+
+        for (int k = 0; k < u->rounds && u->r == 0; k++) {
+                struct nvv_cmd_get_features f = {};
+
+                fill_types(ty, u->base + (uint32_t) k);
+                u->r = nvv_channel_call(u->ch, NVV_CMD_ADD_VGPU_TYPES, ty, 0, NULL, NULL, u->err, sizeof(u->err));
+                snprintf(want, sizeof(want), "T%u-127C", u->base + (uint32_t) k);
+                if (u->r == 0 && (!streq(ty->types[127].name, want) || ty->types[0].type_id != u->base + (uint32_t) k)) {
+                        snprintf(u->err, sizeof(u->err), "answer carries %s, not %s", ty->types[127].name, want);
+                        u->r = -EPROTO;
+                }
+                if (u->r == 0)
+                        u->r = nvv_channel_call(u->ch, NVV_CMD_GET_FEATURES, &f, 0, NULL, NULL, u->err, sizeof(u->err));
+        }
+        return NULL;
+}
+
+static void test_type_upload_shared_buffers(void **state)
+{
+        _cleanup_free_ struct nvv_simgpu_status *st = calloc(1, sizeof(*st));
+        struct nvv_channel *ch[2] = {};
+        struct uploader u[2];
+        pthread_t th[2];
+        struct simtest t;
+        char *msg = NULL;
+
+        (void) state;
+        if (simtest_start(&t, "H200@595.45.04*2", NULL, NULL, &msg) < 0)
+                fail_msg("%s", msg);
+        for (int i = 0; i < 2; i++) {
+                if (nvv_channel_open_sim(t.socket, i, t.db, &ch[i], &msg) < 0)
+                        fail_msg("%s", msg);
+                u[i] = (struct uploader) { .ch = ch[i], .base = 1000 * (uint32_t) (i + 1), .rounds = 2 };
+        }
+        /* One after the other: GPU 1's upload gets the buffers GPU 0's gave back. */
+        for (int i = 0; i < 2; i++) {
+                uploader_main(&u[i]);
+                if (u[i].r < 0)
+                        fail_msg("GPU %d: %s", i, u[i].err);
+        }
+        /* Both at once. */
+        for (int i = 0; i < 2; i++) {
+                u[i].base += 100;
+                u[i].rounds = 6;
+                assert_int_equal(pthread_create(&th[i], NULL, uploader_main, &u[i]), 0);
+        }
+        for (int i = 0; i < 2; i++) {
+                pthread_join(th[i], NULL);
+                if (u[i].r < 0)
+                        fail_msg("GPU %d: %s", i, u[i].err);
+        }
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(nvv_simgpu_get_status(nvv_sim_get_gpu(t.sim, (size_t) i), st), 0);
+                assert_int_equal(st->n_types, 128);
+                assert_int_equal(st->type_ids[0], u[i].base + 5);
+                assert_int_equal(st->type_ids[127], u[i].base + 5 + 127);
+                ch[i] = nvv_channel_close(ch[i]);
+        }
+        simtest_stop(&t);
+}
+
 /* ---- one connection and one HELLO for all the GPUs of a simulator ---- */
 
 #define N_SHARED 4
@@ -1138,6 +1227,7 @@ int main(void)
                 cmocka_unit_test(test_runtime_events),
                 cmocka_unit_test(test_plugin_crash_event),
                 cmocka_unit_test(test_type_upload_streams),
+                cmocka_unit_test(test_type_upload_shared_buffers),
                 cmocka_unit_test(test_shared_connection),
                 cmocka_unit_test(test_backend_parse),
                 cmocka_unit_test(test_backend_open_all),
