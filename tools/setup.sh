@@ -87,6 +87,17 @@ test)
                 echo "$name: $(grep -o 'Done [0-9]* runs' "build-fuzz/$name.log" | awk '{print $2}') executions in 15 s"
                 rm -rf "$corpus"
         done
+        echo "== reliability, bounded: 40 kill points of the crash storm, every fault case, 10 s of load (doc/reliability.md)"
+        t0=$(date +%s)
+        if NVV_REL_PARTS="crash faults load" NVV_REL_KILLS=40 NVV_REL_LOAD_SECS=10 make -C build check-reliability \
+                >build/reliability.log 2>&1; then
+                extra_pass=$((extra_pass + 1))
+                echo "reliability (bounded): ok in $(( $(date +%s) - t0 )) s"
+        else
+                status=1
+                extra_fail=$((extra_fail + 1))
+                tail -60 build/reliability.log
+        fi
         echo "== make distcheck"
         make -C build -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.log 2>&1 ||
                 { status=1; tail -60 build/distcheck.log; }
