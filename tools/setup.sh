@@ -99,9 +99,12 @@ test)
                 tail -60 build/reliability.log
         fi
         echo "== make distcheck"
-        make -C build -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.log 2>&1 ||
-                { status=1; tail -60 build/distcheck.log; }
-        [ $status = 0 ] && echo "distcheck: ok"
+        if make -C build -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.log 2>&1; then
+                echo "distcheck: ok"
+        else
+                status=1
+                tail -60 build/distcheck.log
+        fi
         echo "== the Debian package: built from a copy of the tree, installed with dpkg, run, purged"
         t0=$(date +%s)
         st=0
