@@ -66,16 +66,16 @@ demo)
 test)
         install_packages
         status=0
-        echo "== build with -Werror, unit, golden and fuzz-corpus tests"
+        echo "$(date +%T) == build with -Werror, unit, golden and fuzz-corpus tests"
         configure_build build --enable-werror
         make -C build -j"$jobs" check >/dev/null || { status=1; cat build/test-suite.log; }
-        echo "== the same under AddressSanitizer and UndefinedBehaviorSanitizer"
+        echo "$(date +%T) == the same under AddressSanitizer and UndefinedBehaviorSanitizer"
         configure_build build-asan --enable-werror --enable-sanitizers
         make -C build-asan -j"$jobs" check >/dev/null || { status=1; cat build-asan/test-suite.log; }
-        echo "== the threaded tests (simulator, channel, events, hotplug) under ThreadSanitizer"
+        echo "$(date +%T) == the threaded tests (simulator, channel, events, hotplug) under ThreadSanitizer"
         configure_build build-tsan --enable-werror --enable-tsan
         make -C build-tsan -j"$jobs" check TESTS="$TSAN_TESTS" >/dev/null || { status=1; cat build-tsan/test-suite.log; }
-        echo "== libFuzzer smoke run (clang)"
+        echo "$(date +%T) == libFuzzer smoke run (clang)"
         configure_build build-fuzz --enable-werror --enable-fuzzing --enable-sanitizers CC=clang
         for t in build-fuzz/tests/fuzz/libfuzzer-*; do
                 name=$(basename "$t" | sed 's/^libfuzzer-/fuzz-/')
@@ -87,7 +87,7 @@ test)
                 echo "$name: $(grep -o 'Done [0-9]* runs' "build-fuzz/$name.log" | awk '{print $2}') executions in 15 s"
                 rm -rf "$corpus"
         done
-        echo "== reliability, bounded: 40 kill points of the crash storm, every fault case, 10 s of load (doc/reliability.md)"
+        echo "$(date +%T) == reliability, bounded: 40 kill points of the crash storm, every fault case, 10 s of load (doc/reliability.md)"
         t0=$(date +%s)
         if NVV_REL_PARTS="crash faults load" NVV_REL_KILLS=40 NVV_REL_LOAD_SECS=10 make -C build check-reliability \
                 >build/reliability.log 2>&1; then
@@ -98,14 +98,14 @@ test)
                 extra_fail=$((extra_fail + 1))
                 tail -60 build/reliability.log
         fi
-        echo "== make distcheck"
+        echo "$(date +%T) == make distcheck"
         if make -C build -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.log 2>&1; then
                 echo "distcheck: ok"
         else
                 status=1
                 tail -60 build/distcheck.log
         fi
-        echo "== the Debian package: built from a copy of the tree, installed with dpkg, run, purged"
+        echo "$(date +%T) == the Debian package: built from a copy of the tree, installed with dpkg, run, purged"
         t0=$(date +%s)
         st=0
         NVV_TOP_SRCDIR="$top" bash tests/integration/package.sh >build/package.log 2>&1 || st=$?
