@@ -13,10 +13,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (size > 2 * NVV_BACKEND_MAX)
                 return 0;
-        /* As a C string: an embedded NUL ends it, as it would on a command line. */
-        s = strndup((const char *) data, size);
+        /* As a C string: an embedded NUL ends it, as it would on a command line. (Copied, not
+         * strndup'd: ASan's strndup reads a byte past n when there is no NUL within it.) */
+        s = malloc(size + 1);
         if (!s)
                 return 0;
+        memcpy(s, data, size);
+        s[size] = 0;
         if (nvv_backend_parse(s, &b, &msg) == 0) {
                 /* Whatever is accepted names a place, and no control character reaches it. */
                 const char *p = nvv_backend_get_path(b);
