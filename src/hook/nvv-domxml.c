@@ -6,10 +6,12 @@
  * uuid='...'/></source></hostdev>; "General metadata": <metadata> holds elements of other
  * namespaces only). libvirt's own elements carry no namespace.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "nvv-domxml.h"
@@ -17,10 +19,63 @@
 #include "nvv-ipc.h"
 #include "util.h"
 
+/* libxml2 is loaded when a domain's XML is first parsed (dlopen), not linked: libvirt runs the
+ * hook at every step of every domain and only prepare reads the XML, while loading libxml2 and
+ * the ICU libraries it pulls in cost each run some 1.2 ms (bench-hook). Its headers still give
+ * the types and constants. */
+static struct {
+        __typeof__(xmlNewParserCtxt) *NewParserCtxt;
+        __typeof__(xmlFreeParserCtxt) *FreeParserCtxt;
+        __typeof__(xmlCtxtReadMemory) *CtxtReadMemory;
+        __typeof__(xmlFreeDoc) *FreeDoc;
+        __typeof__(xmlDocGetRootElement) *DocGetRootElement;
+        __typeof__(xmlGetNoNsProp) *GetNoNsProp;
+        __typeof__(xmlNodeGetContent) *NodeGetContent;
+        __typeof__(xmlCtxtGetLastError) *CtxtGetLastError;
+        xmlFreeFunc *Free; /* the variable xmlFree */
+} xl;
+static char xl_error[160];
+
+static void xl_load_once(void)
+{
+        /* The soname of libxml2 2.x. */
+        void *h = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL);
+
+        if (!h) {
+                snprintf(xl_error, sizeof(xl_error), "%s", dlerror());
+                return;
+        }
+        xl.NewParserCtxt = dlsym(h, "xmlNewParserCtxt");
+        xl.FreeParserCtxt = dlsym(h, "xmlFreeParserCtxt");
+        xl.CtxtReadMemory = dlsym(h, "xmlCtxtReadMemory");
+        xl.FreeDoc = dlsym(h, "xmlFreeDoc");
+        xl.DocGetRootElement = dlsym(h, "xmlDocGetRootElement");
+        xl.GetNoNsProp = dlsym(h, "xmlGetNoNsProp");
+        xl.NodeGetContent = dlsym(h, "xmlNodeGetContent");
+        xl.CtxtGetLastError = dlsym(h, "xmlCtxtGetLastError");
+        xl.Free = dlsym(h, "xmlFree");
+        /* All or nothing. */
+        if (!xl.NewParserCtxt || !xl.FreeParserCtxt || !xl.CtxtReadMemory || !xl.FreeDoc || !xl.DocGetRootElement ||
+            !xl.GetNoNsProp || !xl.NodeGetContent || !xl.CtxtGetLastError || !xl.Free || !*xl.Free) {
+                memset(&xl, 0, sizeof(xl));
+                snprintf(xl_error, sizeof(xl_error), "libxml2.so.2 lacks a function nvvgpu-hook uses");
+        }
+}
+
+static int xl_load(char **reterr_msg)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+        pthread_once(&once, xl_load_once);
+        if (!xl.NewParserCtxt)
+                return nvv_fail_errno(-ENOENT, reterr_msg, "domain XML: cannot load libxml2: %s", xl_error);
+        return 0;
+}
+
 static inline void xml_freep(xmlChar **p)
 {
         if (*p)
-                xmlFree(*p);
+                (*xl.Free)(*p);
         *p = NULL;
 }
 #define _cleanup_xml_ _cleanup_(xml_freep)
@@ -28,14 +83,14 @@ static inline void xml_freep(xmlChar **p)
 static inline void doc_freep(xmlDocPtr *p)
 {
         if (*p)
-                xmlFreeDoc(*p);
+                xl.FreeDoc(*p);
         *p = NULL;
 }
 
 static inline void ctxt_freep(xmlParserCtxtPtr *p)
 {
         if (*p)
-                xmlFreeParserCtxt(*p);
+                xl.FreeParserCtxt(*p);
         *p = NULL;
 }
 
@@ -74,7 +129,7 @@ static int parse_uuid_text(const xmlNode *n, struct nvv_domxml *dx, char **reter
 
         if (dx->uuid[0])
                 return nvv_fail(reterr_msg, "the domain has more than one <uuid>");
-        t = xmlNodeGetContent(n);
+        t = xl.NodeGetContent(n);
         if (!t)
                 return -ENOMEM;
         trim((char *) t);
@@ -95,8 +150,8 @@ static const xmlNode *first_plain_child(const xmlNode *n, const char *name)
  * (PCI, USB, SCSI, capabilities mode) are not ours to look at. */
 static int parse_hostdev(const xmlNode *n, size_t index, struct nvv_domxml *dx, char **reterr_msg)
 {
-        _cleanup_xml_ xmlChar *mode = xmlGetNoNsProp(n, (const xmlChar *) "mode");
-        _cleanup_xml_ xmlChar *type = xmlGetNoNsProp(n, (const xmlChar *) "type");
+        _cleanup_xml_ xmlChar *mode = xl.GetNoNsProp(n, (const xmlChar *) "mode");
+        _cleanup_xml_ xmlChar *type = xl.GetNoNsProp(n, (const xmlChar *) "type");
         _cleanup_xml_ xmlChar *uuid = NULL;
         _cleanup_free_ char *msg = NULL;
         const xmlNode *src, *addr;
@@ -107,7 +162,7 @@ static int parse_hostdev(const xmlNode *n, size_t index, struct nvv_domxml *dx, 
                 return 0;
         src = first_plain_child(n, "source");
         addr = src ? first_plain_child(src, "address") : NULL;
-        uuid = addr ? xmlGetNoNsProp(addr, (const xmlChar *) "uuid") : NULL;
+        uuid = addr ? xl.GetNoNsProp(addr, (const xmlChar *) "uuid") : NULL;
         if (!uuid)
                 return nvv_fail(reterr_msg, "hostdev %zu (an mdev) has no <source><address uuid='...'/>", index);
         if (nvv_ipc_check_uuid((const char *) uuid, u, &msg) < 0)
@@ -164,7 +219,7 @@ static int parse_vgpu(const xmlNode *n, struct nvv_domxml *dx, char **reterr_msg
                 if (c->type == XML_ELEMENT_NODE)
                         return nvv_fail(reterr_msg, "metadata: <%s%svgpu> holds no elements (found <%s>)", p, *p ? ":" : "",
                                         (const char *) c->name);
-        type = xmlGetNoNsProp(n, (const xmlChar *) "type");
+        type = xl.GetNoNsProp(n, (const xmlChar *) "type");
         if (!type)
                 return nvv_fail(reterr_msg, "metadata: <%s%svgpu> has no type (type='L40S-8Q')", p, *p ? ":" : "");
         if (nvv_ipc_check_type_name((const char *) type, &msg) < 0)
@@ -175,7 +230,7 @@ static int parse_vgpu(const xmlNode *n, struct nvv_domxml *dx, char **reterr_msg
         q = &dx->requests[dx->n_requests];
         snprintf(q->type, sizeof(q->type), "%s", (const char *) type);
         q->count = 1;
-        count = xmlGetNoNsProp(n, (const xmlChar *) "count");
+        count = xl.GetNoNsProp(n, (const xmlChar *) "count");
         if (count && parse_count((const char *) count, &q->count) < 0) {
                 _cleanup_free_ char *shown = nvv_escape((const char *) count, NVV_ESCAPE_CONTROL);
 
@@ -234,7 +289,7 @@ static int parse_metadata(const xmlNode *n, struct nvv_domxml *dx, char **reterr
 
 static int syntax_error(xmlParserCtxtPtr ctxt, char **reterr_msg)
 {
-        const xmlError *e = ctxt ? xmlCtxtGetLastError(ctxt) : NULL;
+        const xmlError *e = ctxt ? xl.CtxtGetLastError(ctxt) : NULL;
         char m[256];
 
         if (!e || !e->message)
@@ -267,20 +322,23 @@ int nvv_domxml_parse(const char *data, size_t size, struct nvv_domxml *ret, char
         if (memchr(data, '\0', size))
                 return nvv_fail(reterr_msg, "domain XML: has a NUL byte at offset %zu",
                                 (size_t) ((const char *) memchr(data, '\0', size) - data));
-        ctxt = xmlNewParserCtxt();
+        r = xl_load(reterr_msg);
+        if (r < 0)
+                return r;
+        ctxt = xl.NewParserCtxt();
         if (!ctxt)
                 return -ENOMEM;
         /* No network, no DTD loaded, entities left unexpanded in text (XML_PARSE_NOENT is the
          * one that would expand them), no messages of libxml2's own on stderr. libxml2's
          * default limits (nesting depth, entity amplification) stay on: no XML_PARSE_HUGE. */
-        doc = xmlCtxtReadMemory(ctxt, data, (int) size, "domain.xml", NULL,
+        doc = xl.CtxtReadMemory(ctxt, data, (int) size, "domain.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc || !ctxt->wellFormed)
                 return syntax_error(ctxt, reterr_msg);
         /* libvirt never writes a document type; one here would only bring entities. */
         if (doc->intSubset || doc->extSubset)
                 return nvv_fail(reterr_msg, "domain XML: has a <!DOCTYPE> (libvirt writes none)");
-        root = xmlDocGetRootElement(doc);
+        root = xl.DocGetRootElement(doc);
         if (!root || !is_plain(root, "domain"))
                 return nvv_fail(reterr_msg, "domain XML: the root element is <%s>, not <domain>",
                                 root ? (const char *) root->name : "");
