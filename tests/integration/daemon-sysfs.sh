@@ -230,6 +230,9 @@ case $out in *"not ready"*|*"lost"*|*"is lost"*) ok "no create on an unplugged G
 nvvgpu-sim inject --socket "$S" plug@1 || fail "plug"
 for _ in $(seq 100); do nvvgpuctl gpus | grep -q "^0000:42:00.0 .* ready" && break; sleep 0.05; done
 nvvgpuctl gpus | grep -q "^0000:42:00.0 .* ready" && ok "plugged back: ready again" || fail "after plug: $(nvvgpuctl gpus)"
+# The GPU is ready once brought up; its recorded vGPUs and then its autostart definitions are
+# made right after, so they are waited for.
+for _ in $(seq 100); do nvvgpuctl list --gpu 0000:42:00.0 | grep -q "^$U6 " && break; sleep 0.05; done
 nvvgpuctl list --gpu 0000:42:00.0 | grep -q "^$U5 .* created" && ok "its recorded vGPU is made again" || fail "not made again"
 nvvgpuctl list --gpu 0000:42:00.0 | grep -q "^$U6 " && ok "its autostart definition is started" || fail "definition not started"
 [ "$(nvgpus 1)" = 2 ] || fail "the firmware holds $(nvgpus 1) on the plugged GPU"
