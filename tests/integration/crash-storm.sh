@@ -12,6 +12,7 @@
 #   - the state file holds no unsettled intent.
 set -u
 build=${NVV_TOP_BUILDDIR:?run through make check}
+. "${NVV_TOP_SRCDIR:?run through make check}/tests/integration/crash-checks.sh"
 PATH="$build:$PATH"
 export PATH
 cycles=${NVV_CRASH_CYCLES:-200}
@@ -93,46 +94,13 @@ check() {
                 sort >"$dir/fw.set"
         cmp -s "$dir/daemon.set" "$dir/fw.set" ||
                 fail "daemon and firmware differ: daemon [$(tr '\n' ';' <"$dir/daemon.set")] firmware [$(tr '\n' ';' <"$dir/fw.set")]"
-        # Per name: what the daemon last acknowledged, and whether a request was cut off after it
-        # (then either outcome is right). must: acknowledged created; mustnot: acknowledged
-        # destroyed or never made.
-        # Definitions first: defined (and how), not defined, or cut off (either).
-        awk '$1 == "ask" && $2 ~ /define/ {pend[$3] = 1}
-             $1 == "ack" && $2 ~ /define/ {last[$3] = $2; pend[$3] = 0}
-             END {for (u in pend) if (!pend[u]) print (last[u] == "undefine" ? "undefined" : last[u]), u}' "$dir/acks" |
-                sort >"$dir/defverdicts"
-        nvvgpuctl list --defined >"$dir/defs" 2>&1 || fail "list --defined: $(cat "$dir/defs")"
-        awk '/^5d9b4f6e/ {print $1, ($4 == "yes" ? "auto" : "noauto")}' "$dir/defs" | sort >"$dir/havedefs"
-        while read -r v u; do
-                case $v in
-                undefined) ! grep -q "^$u " "$dir/havedefs" ||
-                        fail "$u is defined although its undefine was acknowledged (or it was never defined)" ;;
-                define-*) grep -qx "$u ${v#define-}" "$dir/havedefs" ||
-                        fail "acknowledged definition of $u ($v) lost: [$(tr '\n' ';' <"$dir/havedefs")]" ;;
-                esac
-        done <"$dir/defverdicts"
-        # vGPUs: acknowledged created, or destroyed; an autostart definition is made at start.
-        awk '$1 == "ask" && $2 !~ /define/ {pend[$3] = 1} $1 == "ack" && $2 !~ /define/ {last[$3] = $2; pend[$3] = 0}
-             END {for (u in pend) if (!pend[u]) print (last[u] == "create" ? "must" : "mustnot"), u}' "$dir/acks" |
-                sort >"$dir/verdicts"
+        check_definitions
         awk '/^5d9b4f6e/ {print $1}' "$dir/list" | sort >"$dir/have"
-        for u in $(awk '$1 == "must" {print $2}' "$dir/verdicts"); do
-                grep -qx "$u" "$dir/have" || fail "acknowledged create of $u lost"
-        done
-        for u in $(awk '$1 == "mustnot" {print $2}' "$dir/verdicts"); do
-                # Made again at start by an autostart definition: certain, or possible when the
-                # definition's last request was cut off.
-                grep -qx "define-auto $u" "$dir/defverdicts" && continue
-                if ! grep -q " $u\$" "$dir/defverdicts" && grep -q "define-auto $u\$" "$dir/acks"; then continue; fi
-                ! grep -qx "$u" "$dir/have" || fail "$u exists although its destroy was acknowledged (or it was never made)"
-        done
-        for u in $(awk '$1 == "define-auto" {print $2}' "$dir/defverdicts"); do
-                grep -qx "$u" "$dir/have" || fail "$u has an autostart definition but was not made at start"
-        done
+        check_acked_vgpus
         for u in $(cat "$dir/have"); do
                 grep -q "$u" "$dir/acks" || fail "a vGPU nobody asked for: $u"
         done
-        ! grep -q '"creating"\|"destroying"' "$dir/state/state.json" || fail "unsettled intents in the state file"
+        check_no_intents
         # From here on what exists is the reference: cut-off requests are resolved by the restart.
         { awk '/^5d9b4f6e/ {print "ack create", $1}' "$dir/list"
           awk '/^5d9b4f6e/ {print "ack define-" ($4 == "yes" ? "auto" : "noauto"), $1}' "$dir/defs"; } >"$dir/now"

@@ -22,6 +22,7 @@
 # Results go to $NVV_REL_RESULTS as "key value" lines.
 set -u
 build=${NVV_TOP_BUILDDIR:?set NVV_TOP_BUILDDIR (run through make check-reliability)}
+. "${NVV_TOP_SRCDIR:?set NVV_TOP_SRCDIR (run through make check-reliability)}/tests/integration/crash-checks.sh"
 PATH="$build:$PATH"
 export PATH
 kills_wanted=${NVV_REL_KILLS:-200}
@@ -185,43 +186,14 @@ check() {
         done | sort >"$dir/fw.set"
         cmp -s "$dir/daemon.set" "$dir/fw.set" ||
                 fail "daemon and firmware differ: daemon [$(tr '\n' ';' <"$dir/daemon.set")] firmware [$(tr '\n' ';' <"$dir/fw.set")]"
-        # Definitions: defined (and how), undefined, or cut off (either).
-        awk '$1 == "ask" && $2 ~ /define/ {pend[$3] = 1}
-             $1 == "ack" && $2 ~ /define/ {last[$3] = $2; pend[$3] = 0}
-             END {for (u in pend) if (!pend[u]) print (last[u] == "undefine" ? "undefined" : last[u]), u}' "$dir/acks" |
-                sort >"$dir/defverdicts"
-        nvvgpuctl list --defined >"$dir/defs" 2>&1 || fail "list --defined: $(cat "$dir/defs")"
-        awk '/^5d9b4f6e/ {print $1, ($4 == "yes" ? "auto" : "noauto")}' "$dir/defs" | sort >"$dir/havedefs"
-        while read -r v u; do
-                case $v in
-                undefined) ! grep -q "^$u " "$dir/havedefs" ||
-                        fail "$u is defined although its undefine was acknowledged (or it was never defined)" ;;
-                define-*) grep -qx "$u ${v#define-}" "$dir/havedefs" ||
-                        fail "acknowledged definition of $u ($v) lost: [$(tr '\n' ';' <"$dir/havedefs")]" ;;
-                esac
-        done <"$dir/defverdicts"
+        check_definitions
         # mdevctl's files: one per definition with a GPU, none without a definition.
         awk '/^5d9b4f6e/ && $3 != "-" && $3 != "any" {print $3 "/" $1}' "$dir/defs" | sort >"$dir/wantfiles"
         (cd "$dir/mdevctl.d" 2>/dev/null && ls -d */* 2>/dev/null) | sort >"$dir/havefiles"
         cmp -s "$dir/wantfiles" "$dir/havefiles" ||
                 fail "mdevctl files [$(tr '\n' ';' <"$dir/havefiles")] are not the definitions with a GPU [$(tr '\n' ';' <"$dir/wantfiles")]"
-        # vGPUs by name: acknowledged created, or destroyed (or cut off: either).
-        awk '$1 == "ask" && $2 ~ /^(create|destroy)$/ {pend[$3] = 1}
-             $1 == "ack" && $2 ~ /^(create|destroy)$/ {last[$3] = $2; pend[$3] = 0}
-             END {for (u in pend) if (!pend[u]) print (last[u] == "create" ? "must" : "mustnot"), u}' "$dir/acks" |
-                sort >"$dir/verdicts"
         awk 'NR > 1 {print $1}' "$dir/list" | sort >"$dir/have"
-        for u in $(awk '$1 == "must" {print $2}' "$dir/verdicts"); do
-                grep -qx "$u" "$dir/have" || fail "acknowledged create of $u lost"
-        done
-        for u in $(awk '$1 == "mustnot" {print $2}' "$dir/verdicts"); do
-                grep -qx "define-auto $u" "$dir/defverdicts" && continue
-                if ! grep -q " $u\$" "$dir/defverdicts" && grep -q "define-auto $u\$" "$dir/acks"; then continue; fi
-                ! grep -qx "$u" "$dir/have" || fail "$u exists although its destroy was acknowledged (or it was never made)"
-        done
-        for u in $(awk '$1 == "define-auto" {print $2}' "$dir/defverdicts"); do
-                grep -qx "$u" "$dir/have" || fail "$u has an autostart definition but was not made at start"
-        done
+        check_acked_vgpus
         # Domains: prepared (one vGPU for it), released (none), or cut off (at most one).
         for vm in vm0 vm1 vm2 vm3; do
                 n=$(awk -v vm=$vm 'NR > 1 && $NF == vm' "$dir/list" | grep -c .)
@@ -238,7 +210,7 @@ check() {
                 case $vm in vm[0-3]) grep -q " prepare $vm\$" "$dir/acks" && continue ;; esac
                 fail "a vGPU nobody asked for: $u (VM $vm)"
         done < <(awk 'NR > 1 {print $1, $NF}' "$dir/list")
-        ! grep -q '"creating"\|"destroying"\|"starting"' "$dir/state/state.json" || fail "unsettled intents in the state file"
+        check_no_intents
         [ -d "$SYS/class/mdev_bus/$PF0/mdev_supported_types/nvidia-$T2" ] || fail "GPU 0's types are not registered in sysfs"
         # From here on what exists is the reference: cut-off requests are resolved.
         # (The hook's vGPUs are the domains' verdicts, not by name.)
