@@ -350,6 +350,20 @@ static int state_save_intent_locked(struct nvv_daemon *d, char **reterr_msg)
         return nvv_state_save_nosync(d->state, d->state_dir, reterr_msg);
 }
 
+/*
+ * What only a VM's run changes (the hook's prepare and release: vGPUs made for the VM and
+ * removed after it, a vGPU's running state and VM): replaced atomically, not synced. A power
+ * loss or host crash ends the VM and empties the GPUs' firmware whatever the disk holds, and
+ * the next nvvgpud meets a record of a run as it would after any power loss during a run:
+ * it makes the vGPU again, and releases it once libvirt reports the VM not running
+ * (on_libvirt_connected). A sync would keep nothing more, and on some disks costs several
+ * milliseconds of each VM start (doc/state-store.md, "Which saves are synced").
+ */
+static int vm_run_save_locked(struct nvv_daemon *d, char **reterr_msg)
+{
+        return state_save_intent_locked(d, reterr_msg);
+}
+
 static int state_load(struct nvv_daemon *d, char ***log, char **reterr_msg)
 {
         struct nvv_state_load_info info = {};
@@ -883,24 +897,27 @@ static int sysfs_act(struct nvv_daemon *d, const struct nvv_sysfs_request *q, bo
 
 static json_object *do_vm_release(struct nvv_daemon *d, const struct nvv_ipc_request *req);
 
-static bool vm_has_vgpus(struct nvv_daemon *d, const char *vm, bool running_only)
+static bool on_demand_of(struct nvv_daemon *d, const char *uuid);
+
+/* running_only: running ones, and with made_too also those made for the VM (on demand). */
+static bool vm_has_vgpus(struct nvv_daemon *d, const char *vm, bool running_only, bool made_too)
 {
         for (size_t g = 0; g < d->n_gpus; g++)
                 for (size_t k = 0; d->gpus[g].g && k < nvv_pgpu_count(d->gpus[g].g); k++) {
                         struct nvv_pgpu_vgpu v;
 
                         if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) == 0 && vm_matches(d, v.name, vm) &&
-                            (!running_only || v.state == NVV_VGPU_RUNNING))
+                            (!running_only || v.state == NVV_VGPU_RUNNING || (made_too && on_demand_of(d, v.name))))
                                 return true;
                 }
         return false;
 }
 
-static void vm_release_missed(struct nvv_daemon *d, const char *vm, const char *why)
+static void vm_release_missed(struct nvv_daemon *d, const char *vm, bool made_too, const char *why)
 {
         struct nvv_ipc_request q = { .method = NVV_IPC_VM_RELEASE };
 
-        if (strlen(vm) > NVV_IPC_NAME_MAX || !vm_has_vgpus(d, vm, true))
+        if (strlen(vm) > NVV_IPC_NAME_MAX || !vm_has_vgpus(d, vm, true, made_too))
                 return;
         snprintf(q.vm, sizeof(q.vm), "%s", vm);
         json_object_put(do_vm_release(d, &q));
@@ -951,7 +968,7 @@ static void on_libvirt_event(void *userdata, enum nvv_libvirt_event e, const cha
         struct nvv_daemon *d = userdata;
         char name[40];
 
-        if (!domain || strlen(domain) > NVV_IPC_NAME_MAX || !vm_has_vgpus(d, domain, false))
+        if (!domain || strlen(domain) > NVV_IPC_NAME_MAX || !vm_has_vgpus(d, domain, false, false))
                 return;
         snprintf(name, sizeof(name), "vm-%s", nvv_libvirt_event_to_string(e));
         emit(d, name, NULL, NULL, kv("vm", json_object_new_string(domain), "detail", json_object_new_string(detail), NULL));
@@ -959,7 +976,7 @@ static void on_libvirt_event(void *userdata, enum nvv_libvirt_event e, const cha
         case NVV_LIBVIRT_STOPPED:
                 /* The hook's release should have done it; a hook that failed, or a libvirtd
                  * that died in between, leaves it to us. */
-                vm_release_missed(d, domain, "stopped");
+                vm_release_missed(d, domain, false, "stopped");
                 break;
         case NVV_LIBVIRT_SUSPENDED:
         case NVV_LIBVIRT_RESUMED:
@@ -972,8 +989,11 @@ static void on_libvirt_event(void *userdata, enum nvv_libvirt_event e, const cha
         }
 }
 
-/* After a (re)connect: a VM whose vGPUs run but which libvirt does not run any more stopped
- * while nobody listened. Those that run are left untouched. */
+/* After a (re)connect: a VM whose vGPUs run, or that has vGPUs made for it, but which libvirt
+ * does not run any more stopped while nobody listened (or before a power loss: its vGPUs were
+ * made again at our start, not started). Those that run are left untouched; a VM being
+ * started is active in libvirt already when its prepare runs (qemuProcessInit sets its id
+ * before the prepare hook), so its new vGPUs are not taken for leftovers. */
 static void on_libvirt_connected(void *userdata, char *const *running)
 {
         struct nvv_daemon *d = userdata;
@@ -985,7 +1005,8 @@ static void on_libvirt_connected(void *userdata, char *const *running)
                         char vm[NVV_IPC_NAME_MAX + 1];
                         bool seen = false;
 
-                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) < 0 || v.state != NVV_VGPU_RUNNING)
+                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) < 0 ||
+                            (v.state != NVV_VGPU_RUNNING && !on_demand_of(d, v.name)))
                                 continue;
                         note_get(d, v.name, vm);
                         for (char **p = vms; p && *p; p++)
@@ -999,7 +1020,7 @@ static void on_libvirt_connected(void *userdata, char *const *running)
                 for (char *const *p = running; p && *p; p++)
                         runs |= streq(*p, *vm);
                 if (!runs)
-                        vm_release_missed(d, *vm, "is not running in libvirt");
+                        vm_release_missed(d, *vm, true, "is not running in libvirt");
         }
 }
 
@@ -1775,7 +1796,28 @@ static int intent(struct nvv_daemon *d, const struct daemon_gpu *x, const char *
         return r;
 }
 
-static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+/* The record of a vGPU a VM's prepare made for it: removed again by that VM's release. */
+static int state_set_on_demand_locked(struct nvv_daemon *d, const char *uuid, char **reterr_msg)
+{
+        const struct nvv_state_vgpu *old = nvv_state_find_vgpu(d->state, uuid);
+        struct nvv_state_vgpu rec;
+
+        if (!old)
+                return nvv_fail_errno(-ENOENT, reterr_msg, "vGPU %s has no record", uuid);
+        rec = *old;
+        rec.on_demand = true;
+        return nvv_state_update_vgpu(d->state, &rec, reterr_msg);
+}
+
+/*
+ * on_demand: made by a VM's prepare, for req->vm. Its record says so from the start and is
+ * not saved here: on disk it stays the "creating" intent until the VM start's own intent
+ * replaces it (a kill in between finds that intent and the prepare's mark naming the vGPU,
+ * and undoes both, as for any prepare cut short), and the prepare saves once, before it
+ * answers (do_vm_prepare_marked; vm_run_save_locked says why not synced). Each save replaces
+ * the file, and on some disks that alone costs more than the firmware commands.
+ */
+static json_object *create_vgpu(struct nvv_daemon *d, const struct nvv_ipc_request *req, bool on_demand)
 {
         _cleanup_free_ char *msg = NULL, *reasons = NULL;
         char uuid[37];
@@ -1876,7 +1918,9 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
                 free(msg);
                 msg = NULL;
                 r = state_put(d, x, &v, req->vm[0] ? req->vm : NULL, &msg);
-                if (r >= 0)
+                if (r >= 0 && on_demand)
+                        r = state_set_on_demand_locked(d, uuid, &msg);
+                if (r >= 0 && !on_demand)
                         r = state_save_locked(d, &msg);
                 if (r < 0) {
                         (void) nvv_state_remove_vgpu(d->state, uuid);
@@ -1903,7 +1947,13 @@ static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request
         return fail(-ENOSPC, "no GPU has room for %s: %s", req->type, reasons ? reasons : "none is ready");
 }
 
-static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+static json_object *do_create(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        return create_vgpu(d, req, false);
+}
+
+/* sync false: a vGPU a VM's release removes, made for that VM's run (see vm_run_save_locked). */
+static json_object *destroy_vgpu(struct nvv_daemon *d, const struct nvv_ipc_request *req, bool sync)
 {
         for (size_t i = 0; i < d->n_gpus; i++) {
                 struct daemon_gpu *x = &d->gpus[i];
@@ -1940,7 +1990,7 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
                 (void) note_set(d, req->uuid, NULL);
                 pthread_mutex_lock(&d->lock);
                 (void) nvv_state_remove_vgpu(d->state, req->uuid);
-                r = state_save_locked(d, &msg);
+                r = sync ? state_save_locked(d, &msg) : state_save_intent_locked(d, &msg);
                 d->destroys++;
                 pthread_mutex_unlock(&d->lock);
                 emit(d, "vgpu-destroyed", x->info.bdf, req->uuid,
@@ -1951,6 +2001,11 @@ static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_reques
                 return nvv_ipc_reply_ok(NULL);
         }
         return fail(-ENOENT, "no vGPU %s", req->uuid);
+}
+
+static json_object *do_destroy(struct nvv_daemon *d, const struct nvv_ipc_request *req)
+{
+        return destroy_vgpu(d, req, true);
 }
 
 /* ---- persistent definitions ---- */
@@ -2503,10 +2558,10 @@ static bool on_demand_of(struct nvv_daemon *d, const char *uuid)
         return od;
 }
 
-/* Record what the managed GPU holds for name now (bound to vm), durably. */
-/* sync false: the prepare mark (settle_prepares) covers a crash until the next synced save. */
+/* Record what the managed GPU holds for name now (bound to vm); save: durably, else in
+ * memory only, for a caller that saves next (a prepare: its mark covers a kill until then). */
 static int vm_record(struct nvv_daemon *d, struct daemon_gpu *x, const char *name, const char *vm, bool on_demand,
-                     bool sync, char **reterr_msg)
+                     bool save, char **reterr_msg)
 {
         struct nvv_pgpu_vgpu v;
         int r;
@@ -2528,8 +2583,8 @@ static int vm_record(struct nvv_daemon *d, struct daemon_gpu *x, const char *nam
                         r = nvv_state_update_vgpu(d->state, &rec, reterr_msg);
                 }
         }
-        if (r >= 0)
-                r = sync ? state_save_locked(d, reterr_msg) : state_save_intent_locked(d, reterr_msg);
+        if (r >= 0 && save)
+                r = state_save_locked(d, reterr_msg);
         pthread_mutex_unlock(&d->lock);
         return r;
 }
@@ -2705,7 +2760,7 @@ static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_req
 {
         json_object *r;
 
-        prepare_mark(d, req->vm, NULL, 0, NULL);
+        /* The mark is written before the prepare's first change (do_vm_prepare_marked). */
         r = do_vm_prepare_marked(d, req);
         prepare_unmark(d, req->vm);
         return r;
@@ -2717,7 +2772,7 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
         struct nvv_pgpu_vm_params params = {};
         struct nvv_plan_request *reqs = NULL;
         size_t n = 0, n_reqs = 0;
-        bool have_on_demand = false;
+        bool have_on_demand = false, any_started = false, marked = false;
         json_object *out, *err = NULL;
         int r;
 
@@ -2752,6 +2807,7 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
 
                                 snprintf(next.name, sizeof(next.name), "%.36s", req->uuids[i]);
                                 prepare_mark(d, req->vm, it, n, next.name);
+                                marked = true;
                         }
                         rep = start_definition(d, &def.def);
                         r = reply_errno(rep, &m);
@@ -2813,7 +2869,8 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                         /* Named before it is made, so that a kill in between leaves its name in the mark. */
                         random_uuid(c.uuid);
                         prepare_mark(d, req->vm, it, n, c.uuid);
-                        rep = do_create(d, &c);
+                        marked = true;
+                        rep = create_vgpu(d, &c, true);
                         r = reply_errno(rep, &m);
                         if (r < 0) {
                                 err = fail(r, "VM %s: no %s for it: %s", req->vm, c.type, m ? m : strerror(-r));
@@ -2827,10 +2884,12 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                         it[n] = (struct vm_item) { .x = find_gpu(d, json_object_get_string(res)), .made_here = true };
                         snprintf(it[n].name, sizeof(it[n].name), "%s", json_object_get_string(u));
                         n++;
-                        (void) vm_record(d, it[n - 1].x, it[n - 1].name, req->vm, true, false, NULL);
                 }
         }
-        /* 3. Start each (plugin bootloaded, placement set, guest created: §4). */
+        /* 3. Start each (plugin bootloaded, placement set, guest created: §4). Nothing was
+         * changed before the first mark; a prepare that made nothing marks itself now. */
+        if (!marked && n > 0)
+                prepare_mark(d, req->vm, it, n, NULL);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *msg = NULL;
                 struct nvv_pgpu_vgpu v;
@@ -2850,14 +2909,31 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                 it[i].started_here = true;
                 free(msg);
                 msg = NULL;
-                r = vm_record(d, it[i].x, it[i].name, req->vm, on_demand_of(d, it[i].name), true, &msg);
+                r = vm_record(d, it[i].x, it[i].name, req->vm, on_demand_of(d, it[i].name), false, &msg);
                 if (r < 0) {
                         err = fail(r, "VM %s: vGPU %s started, but the state store failed: %s", req->vm, it[i].name,
                                    msg ? msg : strerror(-r));
                         goto undo;
                 }
-                emit(d, "vgpu-started", it[i].x->info.bdf, it[i].name, kv("vm", json_object_new_string(req->vm), NULL));
+                any_started = true;
         }
+        /* What the answer tells libvirt is in the store before it goes: one save for all. */
+        if (any_started) {
+                _cleanup_free_ char *msg = NULL;
+
+                pthread_mutex_lock(&d->lock);
+                r = vm_run_save_locked(d, &msg);
+                pthread_mutex_unlock(&d->lock);
+                if (r < 0) {
+                        err = fail(r, "VM %s: its vGPUs started, but the state store failed: %s", req->vm,
+                                   msg ? msg : strerror(-r));
+                        goto undo;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (it[i].started_here)
+                        emit(d, "vgpu-started", it[i].x->info.bdf, it[i].name,
+                             kv("vm", json_object_new_string(req->vm), NULL));
         nvv_plan_requests_free(reqs, n_reqs);
         out = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
@@ -2876,7 +2952,7 @@ undo:
 /* Idempotent: every vGPU bound to the VM stopped; those made on demand for it removed. */
 static json_object *do_vm_release(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
-        size_t stopped = 0, removed = 0;
+        size_t stopped = 0, removed = 0, kept = 0;
 
         for (size_t g = 0; g < d->n_gpus; g++) {
                 struct daemon_gpu *x = &d->gpus[g];
@@ -2902,16 +2978,23 @@ static json_object *do_vm_release(struct nvv_daemon *d, const struct nvv_ipc_req
                                 const char *m2;
 
                                 snprintf(q.uuid, sizeof(q.uuid), "%.36s", names[i]);
-                                rep = do_destroy(d, &q);
+                                rep = destroy_vgpu(d, &q, false);
                                 if (reply_errno(rep, &m2) < 0)
                                         dlog(d, 4, "VM %s: vGPU %s made for it cannot be removed: %s", req->vm, names[i],
                                              m2 ? m2 : "?");
                                 else
                                         removed++;
-                        } else
-                                (void) vm_record(d, x, names[i], req->vm, false, true, NULL);
+                        } else {
+                                (void) vm_record(d, x, names[i], req->vm, false, false, NULL);
+                                kept++;
+                        }
                         emit(d, "vgpu-stopped", x->info.bdf, names[i], kv("vm", json_object_new_string(req->vm), NULL));
                 }
+        }
+        if (kept > 0) {
+                pthread_mutex_lock(&d->lock);
+                (void) vm_run_save_locked(d, NULL);
+                pthread_mutex_unlock(&d->lock);
         }
         return nvv_ipc_reply_ok(kv("stopped", json_object_new_int64((int64_t) stopped), "removed",
                                    json_object_new_int64((int64_t) removed), NULL));

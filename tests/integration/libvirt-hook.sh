@@ -211,6 +211,34 @@ for _ in $(seq 100); do [ -z "$(vm_uuids web)" ] && break; sleep 0.05; done
 nothing_allocated "libvirtd restarted"
 echo "nvvgpud's libvirt events: missed release done, libvirtd restart survived"
 
+# 6b. The host loses power while web runs (nvvgpud and the firmware die together; the
+#     simulator is started afresh, empty) and web is gone when nvvgpud comes back: it makes
+#     web's vGPUs again from its records (as for any firmware that lost them), and its first
+#     libvirt connection finds web not running and removes them: the vGPUs made for a VM's
+#     run do not outlive it.
+virsh start web >"$dir/out" 2>&1 || fail "virsh start web (power loss): $(cat "$dir/out")"
+[ "$(vm_uuids web | wc -l)" = 2 ] || fail "web's vGPUs before the power loss: $(vm_uuids web)"
+kill -KILL "$dpid" "$spid"; wait "$dpid" "$spid" 2>/dev/null
+: >"$dir/hook-off"
+virsh destroy web >/dev/null || fail "virsh destroy web (power loss)"
+rm -f "$dir/hook-off" "$dir/s.sock" "$dir/d.sock"
+nvvgpu-sim --gpus 'L40S@595.45.04' --socket "$dir/s.sock" >>"$dir/sim.log" 2>&1 &
+spid=$!
+wait_sock "$dir/s.sock" $spid || fail "nvvgpu-sim did not start again: $(tail -5 "$dir/sim.log")"
+: >"$dir/d2.log"
+nvvgpud --backend "sim:$dir/s.sock" --socket "$dir/d.sock" --state-dir "$dir/state" --mdevctl-dir "" \
+        --libvirt qemu:///system 2>>"$dir/d2.log" &
+dpid=$!
+wait_sock "$dir/d.sock" $dpid || fail "nvvgpud did not start after the power loss: $(tail -5 "$dir/d2.log")"
+for _ in $(seq 100); do [ -z "$(vm_uuids web)" ] && break; sleep 0.05; done
+[ -z "$(vm_uuids web)" ] || { nvvgpuctl list; fail "web's vGPUs, made again after the power loss, stay while web is not running"; }
+[ "$(grep -c "made again" "$dir/d2.log")" = 2 ] || { cat "$dir/d2.log"; fail "nvvgpud did not make web's 2 vGPUs again"; }
+grep -q "VM web is not running in libvirt without its vGPUs being released; released now" "$dir/d2.log" ||
+        { cat "$dir/d2.log"; fail "the release at the connect is not logged"; }
+nothing_allocated "web gone after a power loss"
+cat "$dir/d2.log" >>"$dir/d.log"
+echo "power loss while web ran: its vGPUs made again at nvvgpud's start, removed at libvirt's connect"
+
 # 7. A firmware fault at each step of the start: refused with the step named, nothing left.
 for step in create_device alloc_host_vgpu bootload_plugin set_placement_id set_guest_lifecycle; do
         nvvgpu-sim inject --socket "$dir/s.sock" "status:$step:NV_ERR_INVALID_ARGUMENT@0" >/dev/null ||
