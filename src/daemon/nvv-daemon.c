@@ -59,6 +59,7 @@ struct vgpu_note {
 
 struct nvv_daemon {
         struct nvv_daemon_options opt;
+        bool reap_pending;                      /* nvv_daemon_reap has files to remove (atomic) */
         char **fwabi_dirs;
         char *backend_s, *catalog_dir, *policy_file, *state_dir, *mdevctl_dir, *sysfs_root;
         struct nvv_host *host;                  /* discovery at start (sysfs_root) */
@@ -347,7 +348,31 @@ static int state_save_intent_locked(struct nvv_daemon *d, char **reterr_msg)
 {
         if (!d->state_dir)
                 return 0;
+        __atomic_store_n(&d->reap_pending, true, __ATOMIC_RELAXED);
         return nvv_state_save_nosync(d->state, d->state_dir, reterr_msg);
+}
+
+#define PREPARED_PREFIX ".prepared-"
+
+static void dlog(struct nvv_daemon *d, int level, const char *fmt, ...) _printf_(3, 4);
+
+/* What the saves and prepares of a request left to remove (nvv_state_reap, retired prepare
+ * marks), once its answer is sent. */
+void nvv_daemon_reap(struct nvv_daemon *d)
+{
+        _cleanup_free_ char *msg = NULL;
+        DIR *dir;
+
+        if (!d || !d->state_dir || !__atomic_exchange_n(&d->reap_pending, false, __ATOMIC_RELAXED))
+                return;
+        if (nvv_state_reap(d->state_dir, &msg) < 0)
+                dlog(d, 7, "%s", msg ? msg : "cannot remove old state files");
+        dir = opendir(d->state_dir);
+        for (struct dirent *e; dir && (e = readdir(dir));)
+                if (startswith(e->d_name, PREPARED_PREFIX))
+                        (void) unlinkat(dirfd(dir), e->d_name, 0);
+        if (dir)
+                closedir(dir);
 }
 
 /*
@@ -977,6 +1002,7 @@ static void on_libvirt_event(void *userdata, enum nvv_libvirt_event e, const cha
                 /* The hook's release should have done it; a hook that failed, or a libvirtd
                  * that died in between, leaves it to us. */
                 vm_release_missed(d, domain, false, "stopped");
+                nvv_daemon_reap(d);
                 break;
         case NVV_LIBVIRT_SUSPENDED:
         case NVV_LIBVIRT_RESUMED:
@@ -1022,6 +1048,7 @@ static void on_libvirt_connected(void *userdata, char *const *running)
                 if (!runs)
                         vm_release_missed(d, *vm, true, "is not running in libvirt");
         }
+        nvv_daemon_reap(d);
 }
 
 static void on_libvirt_log(void *userdata, int level, const char *message)
@@ -2699,11 +2726,24 @@ static void prepare_mark(struct nvv_daemon *d, const char *vm, const struct vm_i
                 dlog(d, 4, "VM %s: cannot mark its prepare in %s: %m", vm, path);
 }
 
+/* Retired by a rename to a name no mark has (freeing its block is, on some disks, a
+ * synchronous discard that the answer need not wait for); nvv_daemon_reap removes it. */
 static void prepare_unmark(struct nvv_daemon *d, const char *vm)
 {
-        _cleanup_free_ char *path = d->state_dir ? prepare_mark_path(d, vm) : NULL;
+        _cleanup_free_ char *path = d->state_dir ? prepare_mark_path(d, vm) : NULL, *retired = NULL;
+        static unsigned seq;
 
-        if (path && unlink(path) < 0 && errno != ENOENT)
+        if (!path)
+                return;
+        if (asprintf(&retired, "%s/" PREPARED_PREFIX "%d-%u", d->state_dir, (int) getpid(),
+                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED)) >= 0 &&
+            renameat2(AT_FDCWD, path, AT_FDCWD, retired, RENAME_NOREPLACE) == 0) {
+                __atomic_store_n(&d->reap_pending, true, __ATOMIC_RELAXED);
+                return;
+        }
+        if (errno == ENOENT)
+                return;
+        if (unlink(path) < 0 && errno != ENOENT)
                 dlog(d, 4, "VM %s: cannot remove %s: %m", vm, path);
 }
 
@@ -2719,6 +2759,11 @@ static void settle_prepares(struct nvv_daemon *d, char ***log)
                 size_t removed = 0, len = 0;
                 int r;
 
+                if (startswith(e->d_name, PREPARED_PREFIX)) {
+                        /* A retired mark a kill left before its removal: its prepare answered. */
+                        (void) unlinkat(dirfd(dir), e->d_name, 0);
+                        continue;
+                }
                 if (!m || strncmp(e->d_name, "preparing-", 10) != 0 || asprintf(&path, "%s/%s", d->state_dir, e->d_name) < 0)
                         continue;
                 r = read_full_file(path, NVV_PREPMARK_MAX_SIZE, &text, &len);

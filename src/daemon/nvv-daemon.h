@@ -67,3 +67,6 @@ size_t nvv_daemon_gpu_count(const struct nvv_daemon *d);
  * "subscribe" and forwards what comes. */
 struct nvv_evbus;
 struct nvv_evbus *nvv_daemon_get_bus(struct nvv_daemon *d);
+/* After a request's answer went out: removes what its saves left for later (files the state
+ * store replaced, retired prepare marks; doc/state-store.md). Cheap when there is nothing. */
+void nvv_daemon_reap(struct nvv_daemon *d);

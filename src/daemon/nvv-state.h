@@ -164,6 +164,10 @@ int nvv_state_save(const struct nvv_state *s, const char *dir, char **reterr_msg
  * settle. The test seam sees CLEAN, OPEN, WRITE, RENAME, DONE.
  */
 int nvv_state_save_nosync(const struct nvv_state *s, const char *dir, char **reterr_msg);
+/* The files an unsynced save replaced keep a second name (DIR/.state.json.old-*) until this
+ * removes them: a caller answers first and reaps after. Only those names are touched (a
+ * temporary file may be a save in progress); nvv_state_load() removes both kinds. */
+int nvv_state_reap(const char *dir, char **reterr_msg);
 
 /* The document itself (load and save are these plus the file handling). name is for
  * messages. parse: -EINVAL with "NAME: key.path: what is wrong", -EPROTONOSUPPORT for a

@@ -293,6 +293,8 @@ static void *client_main(void *userdata)
                         r = nvv_sock_send_msg(c->fd, &nvv_ipcsock_proto, &h, reply, strlen(reply), NVV_IPC_MAX_REPLY,
                                               SEND_TIMEOUT_MS);
                 }
+                /* The client has its answer: what the request left for later is removed now. */
+                nvv_daemon_reap(s->d);
                 if (r < 0) {
                         nvv_log(LOG_INFO, "client dropped: it did not read its reply (%s)", strerror(-r));
                         break;

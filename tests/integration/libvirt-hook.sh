@@ -99,6 +99,10 @@ virsh destroy web >/dev/null || fail "virsh destroy web"
 grep -q "^web release end" "$dir/hook.log" || fail "libvirt did not run release end for web"
 [ -z "$(vm_uuids web)" ] || fail "web's vGPUs are still there after virsh destroy"
 nothing_allocated "web destroyed"
+# What the start and stop left for after their answers (the files the state store replaced,
+# the retired prepare mark) is gone once nvvgpud has answered.
+[ "$(ls -A "$dir/state" | tr '\n' ' ')" = "lock state.json " ] ||
+        { ls -A "$dir/state"; fail "the state directory holds more than lock and state.json after web's start and stop"; }
 
 # 2. Save releases them; restore (the restore hook passes the XML through) makes them again.
 virsh start web >"$dir/out" 2>&1 || fail "virsh start web (again): $(cat "$dir/out")"

@@ -560,6 +560,60 @@ static void test_save_killed_at_every_step(void **state)
 
 /* A step that fails (as a full disk or an I/O error would) fails the save, says so, keeps the
  * old state and leaves no temporary file behind. */
+/* An unsynced save leaves the file it replaced a second name (freeing it later, after the
+ * daemon answered); nvv_state_reap removes exactly those, load removes leftovers; a synced
+ * save leaves none. The file read back is the newest in each case. */
+static void test_nosync_old_names(void **state)
+{
+        _cleanup_(nvv_state_freep) struct nvv_state *a = gen_state(1, 2), *b = gen_state(2, 3), *c = gen_state(3, 4);
+        _cleanup_free_ char *dir = make_dir(), *names = NULL;
+        char *msg = NULL;
+
+        assert_int_equal(nvv_state_save(a, dir, &msg), 0);
+        names = dir_names(dir);
+        assert_string_equal(names, "state.json");
+        /* The first save of a directory replaces nothing: no second name. */
+        assert_int_equal(nvv_state_save_nosync(b, dir, &msg), 0);
+        assert_int_equal(nvv_state_save_nosync(c, dir, &msg), 0);
+        free(names);
+        names = dir_names(dir);
+        /* Two old versions (a's and b's file), each under its own name. */
+        assert_int_equal(strncmp(names, ".state.json.old-", 16), 0);
+        assert_non_null(strstr(names + 16, " .state.json.old-"));
+        assert_non_null(strstr(names, " state.json"));
+        {
+                _cleanup_(nvv_state_freep) struct nvv_state *l = NULL;
+
+                assert_int_equal(nvv_state_load(dir, &l, NULL, &msg), 0);
+                assert_int_equal(state_gen(l), 3);
+        }
+        free(names);
+        names = dir_names(dir);
+        assert_string_equal(names, "state.json"); /* load removed the leftovers */
+        assert_int_equal(nvv_state_save_nosync(b, dir, &msg), 0);
+        assert_int_equal(nvv_state_reap(dir, &msg), 0);
+        free(names);
+        names = dir_names(dir);
+        assert_string_equal(names, "state.json");
+        assert_int_equal(nvv_state_reap(dir, &msg), 0); /* nothing to do is fine */
+        /* A temporary file (a save in progress) is not the reaper's. */
+        write_file(dir, ".state.json.tmp-1-1", "{", 1);
+        assert_int_equal(nvv_state_reap(dir, &msg), 0);
+        free(names);
+        names = dir_names(dir);
+        assert_string_equal(names, ".state.json.tmp-1-1 state.json");
+        {
+                _cleanup_(nvv_state_freep) struct nvv_state *l = NULL;
+                struct nvv_state_load_info info;
+
+                assert_int_equal(nvv_state_load(dir, &l, &info, &msg), 0);
+                assert_int_equal(state_gen(l), 2);
+                assert_int_equal(info.temp_removed, 1);
+        }
+        assert_null(msg);
+        remove_tree(dir);
+}
+
 static void test_save_fails_at_every_step(void **state)
 {
         _cleanup_(nvv_state_freep) struct nvv_state *old = gen_state(1, 2), *new = gen_state(2, 40);
@@ -1025,6 +1079,7 @@ int main(void)
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_golden),
                 cmocka_unit_test(test_save_killed_at_every_step),
+                cmocka_unit_test(test_nosync_old_names),
                 cmocka_unit_test(test_save_fails_at_every_step),
                 cmocka_unit_test(test_save_killed_at_random),
                 cmocka_unit_test(test_truncated_at_every_length),
