@@ -21,6 +21,7 @@
 #include "log.h"
 #include "nvv-catalog.h"
 #include "nvv-daemon.h"
+#include "nvv-domxml.h"
 #include "nvv-evbus.h"
 #include "nvv-fwdb.h"
 #include "nvv-host.h"
@@ -2801,9 +2802,51 @@ static void settle_prepares(struct nvv_daemon *d, char ***log)
 
 static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_ipc_request *req);
 
+/* vm-prepare with the domain XML (params.xml): what it asks for read here, with the hook's own
+ * reader (nvv-domxml.c: size limit, no DTD, entities or network, our namespace checked
+ * strictly), into the request the hook would have sent. NULL, or the refusal. */
+static json_object *request_of_xml(const struct nvv_ipc_request *req, struct nvv_ipc_request *out)
+{
+        _cleanup_free_ char *msg = NULL;
+        char spec[NVV_DOMXML_SPEC_MAX];
+        struct nvv_domxml dx;
+        int r;
+
+        r = nvv_domxml_parse(req->xml, strlen(req->xml), &dx, &msg);
+        if (r < 0)
+                return fail(r, "VM %s: %s", req->vm, msg ? msg : strerror(-r));
+        *out = *req;
+        out->xml = NULL;
+        memcpy(out->vm_uuid, dx.uuid, sizeof(out->vm_uuid));
+        _Static_assert(NVV_DOMXML_MAX_MDEVS <= NVV_IPC_MAX_UUIDS && NVV_DOMXML_MAX_PCI <= NVV_IPC_MAX_PCI, "sizes");
+        out->n_uuids = dx.n_mdevs;
+        memcpy(out->uuids, dx.mdevs, sizeof(dx.mdevs[0]) * dx.n_mdevs);
+        out->n_pci = dx.n_pci;
+        memcpy(out->pci, dx.pci, sizeof(dx.pci[0]) * dx.n_pci);
+        out->n_named = 0;
+        for (size_t i = 0; i < dx.n_requests; i++)
+                if (dx.requests[i].uuid[0] && out->n_named < ELEMENTSOF(out->named)) {
+                        memcpy(out->named[out->n_named].uuid, dx.requests[i].uuid, sizeof(out->named[0].uuid));
+                        snprintf(out->named[out->n_named].type, sizeof(out->named[0].type), "%s", dx.requests[i].type);
+                        out->n_named++;
+                }
+        if (nvv_domxml_request_spec(&dx, spec, sizeof(spec)) < 0 || strlen(spec) >= sizeof(out->spec))
+                return fail(-EINVAL, "VM %s: the vGPU request list is too long", req->vm);
+        snprintf(out->spec, sizeof(out->spec), "%s", spec);
+        return NULL;
+}
+
 static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
+        struct nvv_ipc_request q;
         json_object *r;
+
+        if (req->xml) {
+                r = request_of_xml(req, &q);
+                if (r)
+                        return r;
+                req = &q;
+        }
 
         /* The mark is written before the prepare's first change (do_vm_prepare_marked). */
         r = do_vm_prepare_marked(d, req);
@@ -2811,9 +2854,31 @@ static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_req
         return r;
 }
 
+/* The GPU nvvgpud manages that PCI function bdf is (*ret_vf false) or is a VF of (true), as
+ * discovery found them; NULL for any other device, and where discovery did not run. */
+static const char *managed_gpu_of_pci(struct nvv_daemon *d, const char *bdf, bool *ret_vf)
+{
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                const struct nvv_host_gpu *h = host_gpu(d, d->gpus[i].info.bdf);
+
+                if (streq(d->gpus[i].info.bdf, bdf)) {
+                        *ret_vf = false;
+                        return d->gpus[i].info.bdf;
+                }
+                for (char **v = h ? h->vfs : NULL; v && *v; v++)
+                        if (streq(*v, bdf)) {
+                                *ret_vf = true;
+                                return d->gpus[i].info.bdf;
+                        }
+        }
+        return NULL;
+}
+
 static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_ipc_request *req)
 {
-        struct vm_item it[NVV_IPC_MAX_UUIDS + NVV_PLAN_MAX_REQUESTS / 16];
+        /* mdevs by hostdev and by name, VFs holding vGPUs (as many as mdevs at most), vGPUs
+         * asked for by type */
+        struct vm_item it[3 * NVV_IPC_MAX_UUIDS + NVV_PLAN_MAX_REQUESTS / 16];
         struct nvv_pgpu_vm_params params = {};
         struct nvv_plan_request *reqs = NULL;
         size_t n = 0, n_reqs = 0;
@@ -2830,42 +2895,82 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                 params.vm_uuid[k++] = (uint8_t) strtoul(hex, NULL, 16);
                 i++;
         }
-        /* 1. The mdevs its hostdevs name: they exist (or are defined, then made now). */
-        for (size_t i = 0; i < req->n_uuids; i++) {
+        /* 0. Whether a finished prepare of this VM made its vGPUs on demand already (a second
+         * prepare makes none again): looked at before this one makes any. */
+        for (size_t g = 0; g < d->n_gpus && !have_on_demand; g++)
+                for (size_t k = 0; d->gpus[g].g && k < nvv_pgpu_count(d->gpus[g].g); k++) {
+                        struct nvv_pgpu_vgpu v;
+
+                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) == 0 && vm_matches(d, v.name, req->vm) &&
+                            on_demand_of(d, v.name))
+                                have_on_demand = true;
+                }
+        /* 1. The mdevs its hostdevs name, then those its metadata names (uuid='...') that no
+         * hostdev does: they exist, or are defined (then made now), or, named in its metadata,
+         * are made now on demand with the type it asks. */
+        for (size_t i = 0; i < req->n_uuids + req->n_named; i++) {
+                const char *u = i < req->n_uuids ? req->uuids[i] : req->named[i - req->n_uuids].uuid;
+                const char *want = NULL;
                 struct nvv_pgpu_vgpu v;
-                struct daemon_gpu *x = where_is(d, req->uuids[i], &v);
-                bool made = false;
+                struct daemon_gpu *x;
+                bool made = false, seen = false;
                 char vm[NVV_IPC_NAME_MAX + 1];
 
+                for (size_t k = 0; k < req->n_named; k++)
+                        if (streq(req->named[k].uuid, u))
+                                want = req->named[k].type;
+                for (size_t k = 0; i >= req->n_uuids && k < req->n_uuids; k++)
+                        seen |= streq(req->uuids[k], u);
+                if (seen)
+                        continue;
+                x = where_is(d, u, &v);
                 if (!x) {
                         struct daemon_def def;
                         _cleanup_json_ json_object *rep = NULL;
                         const char *m;
+                        bool defined = find_definition(d, u, &def) >= 0;
+                        struct nvv_ipc_request c = { .method = NVV_IPC_CREATE };
 
-                        if (find_definition(d, req->uuids[i], &def) < 0) {
-                                err = fail(-ENOENT, "VM %s: its mdev %s does not exist; define or create it first", req->vm,
-                                           req->uuids[i]);
+                        if (!defined && !want) {
+                                err = fail(-ENOENT, "VM %s: its mdev %s does not exist; define or create it first", req->vm, u);
                                 goto undo;
                         }
                         {
                                 struct vm_item next = { .made_here = true };
 
-                                snprintf(next.name, sizeof(next.name), "%.36s", req->uuids[i]);
+                                snprintf(next.name, sizeof(next.name), "%.36s", u);
                                 prepare_mark(d, req->vm, it, n, next.name);
                                 marked = true;
                         }
-                        rep = start_definition(d, &def.def);
+                        if (defined)
+                                rep = start_definition(d, &def.def);
+                        else {
+                                snprintf(c.type, sizeof(c.type), "%s", want);
+                                snprintf(c.vm, sizeof(c.vm), "%s", req->vm);
+                                snprintf(c.uuid, sizeof(c.uuid), "%s", u);
+                                rep = create_vgpu(d, &c, true);
+                        }
                         r = reply_errno(rep, &m);
                         if (r < 0) {
-                                err = fail(r, "VM %s: its mdev %s cannot be made: %s", req->vm, req->uuids[i], m ? m : strerror(-r));
+                                err = defined ? fail(r, "VM %s: its mdev %s cannot be made: %s", req->vm, u, m ? m : strerror(-r))
+                                              : fail(r, "VM %s: no %s for its mdev %s: %s", req->vm, want, u, m ? m : strerror(-r));
                                 goto undo;
                         }
-                        x = where_is(d, req->uuids[i], &v);
+                        x = where_is(d, u, &v);
                         made = true;
                         if (!x) {
-                                err = fail(-EIO, "VM %s: mdev %s vanished", req->vm, req->uuids[i]);
+                                err = fail(-EIO, "VM %s: mdev %s vanished", req->vm, u);
                                 goto undo;
                         }
+                }
+                if (want && !streq(type_name_of(x->g, v.type_id), want)) {
+                        /* it[n] is not filled yet: one made here is undone with the others. */
+                        it[n] = (struct vm_item) { .x = x, .made_here = made };
+                        snprintf(it[n].name, sizeof(it[n].name), "%.36s", v.name);
+                        n++;
+                        err = fail(-EINVAL, "VM %s: its mdev %s is %s; its metadata asks for %s", req->vm, u,
+                                   type_name_of(x->g, v.type_id), want);
+                        goto undo;
                 }
                 note_get(d, v.name, vm);
                 if (v.state == NVV_VGPU_RUNNING && !streq(vm, req->vm)) {
@@ -2876,15 +2981,59 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
                 snprintf(it[n].name, sizeof(it[n].name), "%.36s", v.name);
                 n++;
         }
+        /* 1b. The PCI functions its hostdevs name: a VF holding a vGPU (its type set in
+         * nvidia/current_vgpu_type, or assigned upstream) is one of its vGPUs; a VF of a managed
+         * GPU without one, or that GPU itself, cannot serve it; other devices are not ours. */
+        for (size_t i = 0; i < req->n_pci; i++) {
+                struct nvv_pgpu_vgpu v;
+                struct daemon_gpu *x = where_is(d, req->pci[i], &v);
+                char vm[NVV_IPC_NAME_MAX + 1];
+                const char *gpu;
+                bool vf = false;
+
+                if (!x) {
+                        gpu = managed_gpu_of_pci(d, req->pci[i], &vf);
+                        if (gpu && vf) {
+                                err = fail(-ENOENT,
+                                           "VM %s: its PCI hostdev %s is a VF of GPU %s that holds no vGPU; give it a type "
+                                           "first (nvidia/current_vgpu_type)",
+                                           req->vm, req->pci[i], gpu);
+                                goto undo;
+                        }
+                        if (gpu) {
+                                err = fail(-EBUSY,
+                                           "VM %s: its PCI hostdev %s is GPU %s, which nvvgpud manages for vGPUs; pass one of "
+                                           "its VFs or mdevs instead",
+                                           req->vm, req->pci[i], gpu);
+                                goto undo;
+                        }
+                        continue;
+                }
+                note_get(d, v.name, vm);
+                if (v.state == NVV_VGPU_RUNNING && !streq(vm, req->vm)) {
+                        err = fail(-EBUSY, "VM %s: its VF %s is in use by VM %s", req->vm, v.name, vm[0] ? vm : "(another)");
+                        goto undo;
+                }
+                if (n >= 3 * NVV_IPC_MAX_UUIDS) {
+                        err = fail(-E2BIG, "VM %s: more than %d vGPUs by hostdev", req->vm, 3 * NVV_IPC_MAX_UUIDS);
+                        goto undo;
+                }
+                it[n] = (struct vm_item) { .x = x };
+                snprintf(it[n].name, sizeof(it[n].name), "%.36s", v.name);
+                n++;
+        }
         /* 2. vGPUs asked for by type in its metadata, made on demand (once: a second prepare
          * finds them). */
         for (size_t g = 0; g < d->n_gpus; g++)
                 for (size_t k = 0; d->gpus[g].g && k < nvv_pgpu_count(d->gpus[g].g); k++) {
                         struct nvv_pgpu_vgpu v;
+                        bool listed = false;
 
-                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) == 0 && vm_matches(d, v.name, req->vm) &&
-                            on_demand_of(d, v.name) && n < ELEMENTSOF(it)) {
-                                have_on_demand = true;
+                        if (nvv_pgpu_get_vgpu(d->gpus[g].g, k, &v) < 0)
+                                continue;
+                        for (size_t i = 0; i < n; i++)
+                                listed |= streq(it[i].name, v.name);
+                        if (!listed && vm_matches(d, v.name, req->vm) && on_demand_of(d, v.name) && n < ELEMENTSOF(it)) {
                                 it[n] = (struct vm_item) { .x = &d->gpus[g] };
                                 snprintf(it[n].name, sizeof(it[n].name), "%.36s", v.name);
                                 n++;
@@ -3343,7 +3492,7 @@ int nvv_daemon_handle_message(struct nvv_daemon *d, const void *data, size_t siz
 {
         _cleanup_json_ json_object *reply = NULL;
         _cleanup_free_ char *msg = NULL;
-        struct nvv_ipc_request req;
+        _cleanup_(nvv_ipc_request_done) struct nvv_ipc_request req = {};
         int r;
 
         r = nvv_ipc_parse_request(data, size, &req, &msg);

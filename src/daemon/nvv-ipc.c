@@ -2,6 +2,7 @@
 /* nvvgpud's IPC messages: strict request parsing and reply building (no I/O). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static const char *const method_names[_NVV_IPC_METHOD_MAX] = {
 };
 
 /* Which parameters each method takes; anything else is refused. */
-static const char *const method_params[_NVV_IPC_METHOD_MAX][7] = {
+static const char *const method_params[_NVV_IPC_METHOD_MAX][8] = {
         [NVV_IPC_STATUS] = { "prometheus" },
         [NVV_IPC_GPUS] = { "gpu" },
         [NVV_IPC_TYPES] = { "gpu", "creatable", "type" },
@@ -40,7 +41,7 @@ static const char *const method_params[_NVV_IPC_METHOD_MAX][7] = {
         [NVV_IPC_PLAN] = { "request" },
         [NVV_IPC_SUBSCRIBE] = {},
         [NVV_IPC_MODE_SET] = { "gpu", "mode" },
-        [NVV_IPC_VM_PREPARE] = { "vm", "vm_uuid", "uuids", "request" },
+        [NVV_IPC_VM_PREPARE] = { "vm", "vm_uuid", "uuids", "pci", "named", "request", "xml" },
         [NVV_IPC_VM_RELEASE] = { "vm" },
 };
 
@@ -238,6 +239,115 @@ static int get_string_param(struct nvv_json *j, json_object *params, const char 
         return r;
 }
 
+/* An array of at most max ids (UUIDs, PCI addresses), each checked and canonicalised by check
+ * into out[i * stride], none twice. */
+static int get_id_array(struct nvv_json *j, json_object *params, const char *key, size_t max,
+                        int (*check)(const char *s, char *out, char **reterr_msg), char *out, size_t stride,
+                        size_t *ret_n, char **err)
+{
+        json_object *v = NULL;
+        size_t old, n = 0;
+        int r;
+
+        r = nvv_json_member(j, params, key, false, &v);
+        if (r < 0 || !v)
+                return r;
+        old = nvv_json_push(j, key);
+        r = nvv_json_get_array(j, v, max, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                size_t o = nvv_json_push_index(j, i);
+                const char *s;
+
+                r = nvv_json_get_string(j, json_object_array_get_idx(v, i), 64, &s);
+                if (r >= 0)
+                        r = check(s, out + i * stride, err);
+                for (size_t k = 0; r >= 0 && k < i; k++)
+                        if (streq(out + k * stride, out + i * stride))
+                                r = nvv_json_fail(j, "%s twice", out + i * stride);
+                nvv_json_pop(j, o);
+        }
+        if (r >= 0)
+                *ret_n = n;
+        nvv_json_pop(j, old);
+        return r;
+}
+
+/* vm-prepare's named: [{"uuid": U, "type": T}], the mdevs to make on demand, none twice. */
+static int get_named(struct nvv_json *j, json_object *params, struct nvv_ipc_request *req, char **err)
+{
+        static const char *const keys[] = { "uuid", "type", NULL };
+        json_object *v = NULL;
+        size_t old, n = 0;
+        int r;
+
+        r = nvv_json_member(j, params, "named", false, &v);
+        if (r < 0 || !v)
+                return r;
+        old = nvv_json_push(j, "named");
+        r = nvv_json_get_array(j, v, NVV_IPC_MAX_UUIDS, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                size_t o = nvv_json_push_index(j, i);
+                json_object *e = json_object_array_get_idx(v, i), *f = NULL;
+                const char *s;
+
+                if (!json_object_is_type(e, json_type_object))
+                        r = nvv_json_fail(j, "expected an object {\"uuid\": ..., \"type\": ...}");
+                if (r >= 0)
+                        r = nvv_json_check_keys(j, e, keys);
+                if (r >= 0)
+                        r = nvv_json_member(j, e, "uuid", true, &f);
+                if (r >= 0) {
+                        size_t o2 = nvv_json_push(j, "uuid");
+
+                        r = nvv_json_get_string(j, f, 64, &s);
+                        if (r >= 0)
+                                r = nvv_ipc_check_uuid(s, req->named[i].uuid, err);
+                        nvv_json_pop(j, o2);
+                }
+                if (r >= 0)
+                        r = nvv_json_member(j, e, "type", true, &f);
+                if (r >= 0) {
+                        size_t o2 = nvv_json_push(j, "type");
+
+                        r = nvv_json_get_string(j, f, 64, &s);
+                        if (r >= 0)
+                                r = nvv_ipc_check_type_name(s, err);
+                        if (r >= 0)
+                                snprintf(req->named[i].type, sizeof(req->named[i].type), "%s", s);
+                        nvv_json_pop(j, o2);
+                }
+                for (size_t k = 0; r >= 0 && k < i; k++)
+                        if (streq(req->named[k].uuid, req->named[i].uuid))
+                                r = nvv_json_fail(j, "%s twice", req->named[i].uuid);
+                nvv_json_pop(j, o);
+        }
+        if (r >= 0)
+                req->n_named = n;
+        nvv_json_pop(j, old);
+        return r;
+}
+
+void nvv_ipc_request_done(struct nvv_ipc_request *req)
+{
+        if (!req)
+                return;
+        free(req->xml);
+        req->xml = NULL;
+}
+
+/* A refusal of a request parsed this far: what it owns freed. */
+_printf_(4, 5) static int fail_request(struct nvv_ipc_request *req, char **reterr_msg, int error, const char *fmt, ...)
+{
+        char m[256];
+        va_list ap;
+
+        nvv_ipc_request_done(req);
+        va_start(ap, fmt);
+        (void) vsnprintf(m, sizeof(m), fmt, ap);
+        va_end(ap);
+        return nvv_fail_errno(error, reterr_msg, "%s", m);
+}
+
 int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request *ret, char **reterr_msg)
 {
         _cleanup_json_ json_object *doc = NULL;
@@ -246,7 +356,7 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
         static const char *const top[] = { "version", "method", "params", NULL };
         json_object *v = NULL, *params = NULL;
         const char *method, *s;
-        const char *allowed[8] = {};
+        const char *allowed[9] = {};
         struct nvv_ipc_request req = {};
         uint32_t version;
         size_t n;
@@ -330,24 +440,20 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
                         r = nvv_ipc_check_uuid(s, req.vm_uuid, &err);
                         nvv_json_pop(&j, o2);
                 }
-                if (r >= 0 && (r = nvv_json_member(&j, params, "uuids", false, &v)) >= 0 && v) {
-                        size_t o2 = nvv_json_push(&j, "uuids"), nu = 0;
-
-                        r = nvv_json_get_array(&j, v, NVV_IPC_MAX_UUIDS, &nu);
-                        for (size_t i = 0; r >= 0 && i < nu; i++) {
-                                size_t o3 = nvv_json_push_index(&j, i);
-
-                                r = nvv_json_get_string(&j, json_object_array_get_idx(v, i), 64, &s);
-                                if (r >= 0)
-                                        r = nvv_ipc_check_uuid(s, req.uuids[i], &err);
-                                for (size_t k = 0; r >= 0 && k < i; k++)
-                                        if (streq(req.uuids[k], req.uuids[i]))
-                                                r = nvv_json_fail(&j, "%s twice", req.uuids[i]);
-                                nvv_json_pop(&j, o3);
-                        }
-                        if (r >= 0)
-                                req.n_uuids = nu;
-                        nvv_json_pop(&j, o2);
+                if (r >= 0)
+                        r = get_id_array(&j, params, "uuids", NVV_IPC_MAX_UUIDS, nvv_ipc_check_uuid, req.uuids[0],
+                                         sizeof(req.uuids[0]), &req.n_uuids, &err);
+                if (r >= 0)
+                        r = get_id_array(&j, params, "pci", NVV_IPC_MAX_PCI, nvv_ipc_check_bdf, req.pci[0], sizeof(req.pci[0]),
+                                         &req.n_pci, &err);
+                if (r >= 0)
+                        r = get_named(&j, params, &req, &err);
+                /* The XML itself is read by nvvgpud (libxml2, nvv-domxml.c); a request is at most
+                 * NVV_IPC_MAX_REQUEST bytes, so is the XML in it. */
+                if (r >= 0 && (r = get_string_param(&j, params, "xml", NVV_IPC_MAX_REQUEST, &s)) >= 0 && s) {
+                        req.xml = strdup(s);
+                        if (!req.xml)
+                                r = -ENOMEM;
                 }
                 if (r >= 0) {
                         static const char *const modes[] = { "equal-size", "mixed-size", NULL };
@@ -379,29 +485,36 @@ int nvv_ipc_parse_request(const void *data, size_t size, struct nvv_ipc_request 
                                 snprintf(req.spec, sizeof(req.spec), "%s", s);
                 }
                 nvv_json_pop(&j, old);
-                if (r < 0)
+                if (r < 0) {
+                        nvv_ipc_request_done(&req);
                         return nvv_fail_errno(r, reterr_msg, "%s", err ? err : "bad parameters");
+                }
+        }
+        if (req.xml && (req.vm_uuid[0] || req.n_uuids || req.n_pci || req.n_named || req.spec[0])) {
+                nvv_ipc_request_done(&req);
+                return nvv_fail_errno(-EINVAL, reterr_msg,
+                                      "vm-prepare: params.xml comes alone (nvvgpud reads vm_uuid, uuids, pci, named and request from it)");
         }
         /* What each method cannot do without. */
         if (req.method == NVV_IPC_CREATE && !req.type[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "create: params.type is required");
+                return fail_request(&req, reterr_msg, -EINVAL, "create: params.type is required");
         if ((req.method == NVV_IPC_DESTROY || req.method == NVV_IPC_UNDEFINE || req.method == NVV_IPC_START ||
              req.method == NVV_IPC_STOP) && !req.uuid[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "%s: params.uuid is required", method_names[req.method]);
+                return fail_request(&req, reterr_msg, -EINVAL, "%s: params.uuid is required", method_names[req.method]);
         if (req.method == NVV_IPC_DEFINE && !req.type[0] && !req.uuid[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "define: params.type is required (or params.uuid of a vGPU that exists)");
+                return fail_request(&req, reterr_msg, -EINVAL, "define: params.type is required (or params.uuid of a vGPU that exists)");
         if (req.method == NVV_IPC_SCHEDULER_SET && !req.gpu[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.gpu is required");
+                return fail_request(&req, reterr_msg, -EINVAL, "scheduler-set: params.gpu is required");
         if (req.method == NVV_IPC_SCHEDULER_SET && !req.sched_policy[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "scheduler-set: params.policy is required");
+                return fail_request(&req, reterr_msg, -EINVAL, "scheduler-set: params.policy is required");
         if ((req.method == NVV_IPC_VM_PREPARE || req.method == NVV_IPC_VM_RELEASE) && !req.vm[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "%s: params.vm is required", method_names[req.method]);
+                return fail_request(&req, reterr_msg, -EINVAL, "%s: params.vm is required", method_names[req.method]);
         if (req.method == NVV_IPC_MODE_SET && (!req.gpu[0] || !req.mode[0]))
-                return nvv_fail_errno(-EINVAL, reterr_msg, "mode-set: params.gpu and params.mode are required");
+                return fail_request(&req, reterr_msg, -EINVAL, "mode-set: params.gpu and params.mode are required");
         if (req.method == NVV_IPC_PLAN && !req.spec[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "plan: params.request is required");
+                return fail_request(&req, reterr_msg, -EINVAL, "plan: params.request is required");
         if (req.method == NVV_IPC_SHOW && !req.uuid[0] && !req.vm[0] && !req.gpu[0])
-                return nvv_fail_errno(-EINVAL, reterr_msg, "show: one of params.uuid, params.vm, params.gpu is required");
+                return fail_request(&req, reterr_msg, -EINVAL, "show: one of params.uuid, params.vm, params.gpu is required");
         *ret = req;
         return 0;
 }
@@ -455,6 +568,27 @@ int nvv_ipc_format_request(const struct nvv_ipc_request *req, char **ret)
                         json_object_array_add(a, json_object_new_string(req->uuids[i]));
                 json_object_object_add(p, "uuids", a);
         }
+        if (req->n_pci) {
+                json_object *a = json_object_new_array();
+
+                for (size_t i = 0; i < req->n_pci; i++)
+                        json_object_array_add(a, json_object_new_string(req->pci[i]));
+                json_object_object_add(p, "pci", a);
+        }
+        if (req->n_named) {
+                json_object *a = json_object_new_array();
+
+                for (size_t i = 0; i < req->n_named; i++) {
+                        json_object *e = json_object_new_object();
+
+                        json_object_object_add(e, "uuid", json_object_new_string(req->named[i].uuid));
+                        json_object_object_add(e, "type", json_object_new_string(req->named[i].type));
+                        json_object_array_add(a, e);
+                }
+                json_object_object_add(p, "named", a);
+        }
+        if (req->xml)
+                json_object_object_add(p, "xml", json_object_new_string(req->xml));
         json_object_object_add(o, "version", json_object_new_int(NVV_IPC_VERSION));
         json_object_object_add(o, "method", json_object_new_string(m));
         json_object_object_add(o, "params", TAKE_PTR(p));

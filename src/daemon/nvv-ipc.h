@@ -25,6 +25,7 @@
 #define NVV_IPC_TYPE_MAX 32                      /* "L40S-8Q" */
 #define NVV_IPC_SPEC_MAX 4096                    /* a plan's request list */
 #define NVV_IPC_MAX_UUIDS 16                     /* vm-prepare: a domain's mdev hostdevs */
+#define NVV_IPC_MAX_PCI 64                       /* vm-prepare: a domain's PCI hostdevs */
 
 enum nvv_ipc_method {
         NVV_IPC_STATUS,
@@ -73,7 +74,20 @@ struct nvv_ipc_request {
         char vm_uuid[37];                       /* vm-prepare: the domain's UUID, "" when not given */
         size_t n_uuids;                         /* vm-prepare: the mdevs its hostdevs name */
         char uuids[NVV_IPC_MAX_UUIDS][37];
+        size_t n_named;                         /* vm-prepare: mdevs its metadata asks to make */
+        struct {
+                char uuid[37];
+                char type[NVV_IPC_TYPE_MAX];
+        } named[NVV_IPC_MAX_UUIDS];
+        size_t n_pci;                           /* vm-prepare: the PCI functions its hostdevs name */
+        char pci[NVV_IPC_MAX_PCI][13];
+        /* vm-prepare: the domain XML itself, for nvvgpud to read (instead of vm_uuid, uuids,
+         * pci, named and request); owned, freed by nvv_ipc_request_done(). NULL when not given. */
+        char *xml;
 };
+
+/* Frees what a parsed request owns (xml); takes a request without any. */
+void nvv_ipc_request_done(struct nvv_ipc_request *req);
 
 /* Parse one request. -EINVAL (or -EPROTONOSUPPORT for a newer version) with a message
  * naming what is wrong. */

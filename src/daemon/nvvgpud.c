@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "nvv-daemon.h"
+#include "nvv-domxml.h"
 #include "nvv-evbus.h"
 #include "nvv-ipcsock.h"
 #include "nvv-mdevctl.h"
@@ -430,6 +431,15 @@ int main(int argc, char **argv)
                 return 1;
         }
 
+        {
+                _cleanup_free_ char *m = NULL;
+
+                /* The libvirt hook hands over the domain XML at each VM start (vm-prepare):
+                 * libxml2 is loaded once, now, not in the first start. */
+                if (nvv_domxml_load(&m) < 0)
+                        nvv_log(LOG_WARNING, "nvvgpud: %s; VM starts whose domain XML names vGPUs will be refused",
+                                m ? m : "cannot load libxml2");
+        }
         s.d = d;
         s.read_gid = lookup_group(arg_read_group);
         if (s.read_gid == (gid_t) -1)

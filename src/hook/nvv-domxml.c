@@ -41,6 +41,7 @@ static void xl_load_once(void)
         /* The soname of libxml2 2.x. Lazy: every symbol used is looked up (and checked)
          * below, and binding all of libxml2's at load cost 0.15 ms more of each prepare. */
         void *h = dlopen("libxml2.so.2", RTLD_LAZY | RTLD_LOCAL);
+        void (*init)(void);
 
         if (!h) {
                 snprintf(xl_error, sizeof(xl_error), "%s", dlerror());
@@ -55,15 +56,20 @@ static void xl_load_once(void)
         xl.NodeGetContent = dlsym(h, "xmlNodeGetContent");
         xl.CtxtGetLastError = dlsym(h, "xmlCtxtGetLastError");
         xl.Free = dlsym(h, "xmlFree");
+        init = dlsym(h, "xmlInitParser");
         /* All or nothing. */
         if (!xl.NewParserCtxt || !xl.FreeParserCtxt || !xl.CtxtReadMemory || !xl.FreeDoc || !xl.DocGetRootElement ||
-            !xl.GetNoNsProp || !xl.NodeGetContent || !xl.CtxtGetLastError || !xl.Free || !*xl.Free) {
+            !xl.GetNoNsProp || !xl.NodeGetContent || !xl.CtxtGetLastError || !xl.Free || !*xl.Free || !init) {
                 memset(&xl, 0, sizeof(xl));
-                snprintf(xl_error, sizeof(xl_error), "libxml2.so.2 lacks a function nvvgpu-hook uses");
+                snprintf(xl_error, sizeof(xl_error), "libxml2.so.2 lacks a function nvvgpu uses");
+                return;
         }
+        /* Its global state set up once, here: nvvgpud parses in several threads (libxml2's
+         * "thread safety" notes ask for xmlInitParser() before). */
+        init();
 }
 
-static int xl_load(char **reterr_msg)
+int nvv_domxml_load(char **reterr_msg)
 {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -147,8 +153,72 @@ static const xmlNode *first_plain_child(const xmlNode *n, const char *name)
         return NULL;
 }
 
-/* <hostdev mode='subsystem' type='mdev'>: its <source><address uuid='...'/>. Other hostdevs
- * (PCI, USB, SCSI, capabilities mode) are not ours to look at. */
+/* One of <address domain='0x0000' bus='0x43' slot='0x00' function='0x4'/>'s numbers: libvirt
+ * writes them in hex with 0x and reads them with base 0 (virPCIDeviceAddressParseXML,
+ * src/conf/device_conf.c), so decimal is taken too. */
+static int parse_pci_number(const xmlNode *addr, const char *name, unsigned max, bool required, unsigned *ret)
+{
+        _cleanup_xml_ xmlChar *v = xl.GetNoNsProp(addr, (const xmlChar *) name);
+        const char *s = (const char *) v;
+        unsigned long x = 0;
+        size_t digits;
+
+        *ret = 0;
+        if (!v)
+                return required ? -ENOENT : 0;
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+                digits = strspn(s + 2, "0123456789abcdefABCDEF");
+                if (digits == 0 || digits > 8 || s[2 + digits])
+                        return -EINVAL;
+                x = strtoul(s + 2, NULL, 16);
+        } else {
+                digits = strspn(s, "0123456789");
+                if (digits == 0 || digits > 10 || s[digits])
+                        return -EINVAL;
+                x = strtoul(s, NULL, 10);
+        }
+        if (x > max)
+                return -ERANGE;
+        *ret = (unsigned) x;
+        return 0;
+}
+
+/* <hostdev mode='subsystem' type='pci'>: its <source><address domain bus slot function/>. */
+static int parse_pci_hostdev(const xmlNode *n, size_t index, struct nvv_domxml *dx, char **reterr_msg)
+{
+        static const struct {
+                const char *name;
+                unsigned max;
+                bool required;
+        } parts[] = { { "domain", 0xffff, false }, { "bus", 0xff, true }, { "slot", 0x1f, true }, { "function", 7, true } };
+        const xmlNode *src = first_plain_child(n, "source");
+        const xmlNode *addr = src ? first_plain_child(src, "address") : NULL;
+        unsigned v[ELEMENTSOF(parts)];
+        char a[13];
+
+        if (!addr)
+                return nvv_fail(reterr_msg, "hostdev %zu (PCI) has no <source><address .../>", index);
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                int r = parse_pci_number(addr, parts[i].name, parts[i].max, parts[i].required, &v[i]);
+
+                if (r == -ENOENT)
+                        return nvv_fail(reterr_msg, "hostdev %zu (PCI): its source address has no %s", index, parts[i].name);
+                if (r < 0)
+                        return nvv_fail(reterr_msg, "hostdev %zu (PCI): source address %s: expected a number up to 0x%x",
+                                        index, parts[i].name, parts[i].max);
+        }
+        snprintf(a, sizeof(a), "%04x:%02x:%02x.%u", v[0], v[1], v[2], v[3]);
+        for (size_t i = 0; i < dx->n_pci; i++)
+                if (streq(dx->pci[i], a))
+                        return nvv_fail(reterr_msg, "hostdev %zu: PCI device %s is named twice", index, a);
+        if (dx->n_pci >= NVV_DOMXML_MAX_PCI)
+                return nvv_fail(reterr_msg, "more than %d PCI hostdevs", NVV_DOMXML_MAX_PCI);
+        memcpy(dx->pci[dx->n_pci++], a, sizeof(a));
+        return 0;
+}
+
+/* <hostdev mode='subsystem' type='mdev'>: its <source><address uuid='...'/>; type='pci':
+ * parse_pci_hostdev. Other hostdevs (USB, SCSI, capabilities mode) are not ours to look at. */
 static int parse_hostdev(const xmlNode *n, size_t index, struct nvv_domxml *dx, char **reterr_msg)
 {
         _cleanup_xml_ xmlChar *mode = xl.GetNoNsProp(n, (const xmlChar *) "mode");
@@ -159,7 +229,11 @@ static int parse_hostdev(const xmlNode *n, size_t index, struct nvv_domxml *dx, 
         char u[37];
 
         /* libvirt's default mode is "subsystem"; it always writes it in the XML it hands out. */
-        if ((mode && !streq((const char *) mode, "subsystem")) || !type || !streq((const char *) type, "mdev"))
+        if ((mode && !streq((const char *) mode, "subsystem")) || !type)
+                return 0;
+        if (streq((const char *) type, "pci"))
+                return parse_pci_hostdev(n, index, dx, reterr_msg);
+        if (!streq((const char *) type, "mdev"))
                 return 0;
         src = first_plain_child(n, "source");
         addr = src ? first_plain_child(src, "address") : NULL;
@@ -203,17 +277,18 @@ static int parse_count(const char *s, unsigned *ret)
         return 0;
 }
 
-/* <nvvgpu:vgpu type='T' count='N'/> */
+/* <nvvgpu:vgpu type='T' count='N'/>, <nvvgpu:vgpu type='T' uuid='U'/> */
 static int parse_vgpu(const xmlNode *n, struct nvv_domxml *dx, char **reterr_msg)
 {
-        _cleanup_xml_ xmlChar *type = NULL, *count = NULL;
+        _cleanup_xml_ xmlChar *type = NULL, *count = NULL, *uuid = NULL;
         _cleanup_free_ char *msg = NULL;
         struct nvv_domxml_request *q;
         const char *p = prefix_of(n);
 
         for (const xmlAttr *a = n->properties; a; a = a->next)
-                if (a->ns || (!streq((const char *) a->name, "type") && !streq((const char *) a->name, "count")))
-                        return nvv_fail(reterr_msg, "metadata: <%s%svgpu>: unknown attribute '%s%s%s' (it takes type and count)",
+                if (a->ns || (!streq((const char *) a->name, "type") && !streq((const char *) a->name, "count") &&
+                              !streq((const char *) a->name, "uuid")))
+                        return nvv_fail(reterr_msg, "metadata: <%s%svgpu>: unknown attribute '%s%s%s' (it takes type, count and uuid)",
                                         p, *p ? ":" : "", a->ns && a->ns->prefix ? (const char *) a->ns->prefix : "",
                                         a->ns && a->ns->prefix ? ":" : "", (const char *) a->name);
         for (const xmlNode *c = n->children; c; c = c->next)
@@ -238,6 +313,22 @@ static int parse_vgpu(const xmlNode *n, struct nvv_domxml *dx, char **reterr_msg
                 return nvv_fail(reterr_msg, "metadata: <%s%svgpu type='%s'> count '%.16s': expected 1 to %d", p, *p ? ":" : "",
                                 q->type, shown ? shown : "?", NVV_DOMXML_MAX_VGPUS);
         }
+        uuid = xl.GetNoNsProp(n, (const xmlChar *) "uuid");
+        if (uuid) {
+                char u[37];
+
+                if (nvv_ipc_check_uuid((const char *) uuid, u, &msg) < 0)
+                        return nvv_fail(reterr_msg, "metadata: <%s%svgpu type='%s'> uuid: %s", p, *p ? ":" : "", q->type,
+                                        msg ? msg : "not a UUID");
+                if (count)
+                        return nvv_fail(reterr_msg, "metadata: <%s%svgpu type='%s' uuid='%s'> names one mdev: no count", p,
+                                        *p ? ":" : "", q->type, u);
+                for (size_t i = 0; i < dx->n_requests; i++)
+                        if (streq(dx->requests[i].uuid, u))
+                                return nvv_fail(reterr_msg, "metadata: mdev %s is asked for twice", u);
+                memcpy(q->uuid, u, sizeof(u));
+        } else
+                q->uuid[0] = '\0';
         if (dx->n_vgpus + q->count > NVV_DOMXML_MAX_VGPUS)
                 return nvv_fail(reterr_msg, "metadata: asks for more than %d vGPUs by type", NVV_DOMXML_MAX_VGPUS);
         dx->n_vgpus += q->count;
@@ -323,7 +414,7 @@ int nvv_domxml_parse(const char *data, size_t size, struct nvv_domxml *ret, char
         if (memchr(data, '\0', size))
                 return nvv_fail(reterr_msg, "domain XML: has a NUL byte at offset %zu",
                                 (size_t) ((const char *) memchr(data, '\0', size) - data));
-        r = xl_load(reterr_msg);
+        r = nvv_domxml_load(reterr_msg);
         if (r < 0)
                 return r;
         ctxt = xl.NewParserCtxt();
@@ -364,6 +455,29 @@ bool nvv_domxml_wants_vgpus(const struct nvv_domxml *dx)
         return dx && (dx->n_mdevs > 0 || dx->n_vgpus > 0);
 }
 
+static bool has_element(const char *data, size_t size, const char *name)
+{
+        size_t k = strlen(name);
+
+        for (const char *p = data; (p = memchr(p, '<', size - (size_t) (p - data))); p++) {
+                size_t left = size - (size_t) (p - data) - 1;
+
+                if (left > k && memcmp(p + 1, name, k) == 0 && p[1 + k] && strchr(" \t\r\n/>", p[1 + k]))
+                        return true;
+        }
+        return false;
+}
+
+bool nvv_domxml_may_want_vgpus(const char *data, size_t size)
+{
+        if (!data)
+                return false;
+        /* A document too large or not one at all is for nvv_domxml_parse() to refuse. */
+        if (size == 0 || size > NVV_DOMXML_MAX_SIZE || memchr(data, '\0', size))
+                return true;
+        return has_element(data, size, "hostdev") || has_element(data, size, "metadata");
+}
+
 int nvv_domxml_request_spec(const struct nvv_domxml *dx, char *buf, size_t len)
 {
         size_t o = 0;
@@ -374,10 +488,13 @@ int nvv_domxml_request_spec(const struct nvv_domxml *dx, char *buf, size_t len)
                 const struct nvv_domxml_request *q = &dx->requests[i];
                 int n;
 
+                if (q->uuid[0])
+                        continue;
+
                 if (q->count > 1)
-                        n = snprintf(buf + o, len - o, "%s%s*%u", i ? "," : "", q->type, q->count);
+                        n = snprintf(buf + o, len - o, "%s%s*%u", o ? "," : "", q->type, q->count);
                 else
-                        n = snprintf(buf + o, len - o, "%s%s", i ? "," : "", q->type);
+                        n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", q->type);
                 if (n < 0 || (size_t) n >= len - o) {
                         buf[0] = '\0';
                         return -ENOBUFS;

@@ -16,6 +16,7 @@
 #include "nvv-hook.h"
 #include "nvv-ipc.h"
 #include "nvv-ipcsock.h"
+#include "nvv-sysfs.h"
 #include "util.h"
 
 static const char *const action_table[_NVV_HOOK_ACTION_MAX] = {
@@ -112,9 +113,71 @@ int nvv_hook_prepare_request(const char *vm, const struct nvv_domxml *dx, char *
                         json_object_array_add(a, json_object_new_string(dx->mdevs[i]));
                 json_object_object_add(p, "uuids", a);
         }
+        for (size_t i = 0; i < dx->n_requests; i++) {
+                json_object *a = NULL, *e;
+
+                if (!dx->requests[i].uuid[0])
+                        continue;
+                if (!json_object_object_get_ex(p, "named", &a)) {
+                        a = json_object_new_array();
+                        json_object_object_add(p, "named", a);
+                }
+                e = json_object_new_object();
+                json_object_object_add(e, "uuid", json_object_new_string(dx->requests[i].uuid));
+                json_object_object_add(e, "type", json_object_new_string(dx->requests[i].type));
+                json_object_array_add(a, e);
+        }
+        if (dx->n_pci) {
+                json_object *a = json_object_new_array();
+
+                for (size_t i = 0; a && i < dx->n_pci; i++)
+                        json_object_array_add(a, json_object_new_string(dx->pci[i]));
+                json_object_object_add(p, "pci", a);
+        }
         if (spec[0])
                 json_object_object_add(p, "request", json_object_new_string(spec));
         return request_text("vm-prepare", p, ret_text);
+}
+
+int nvv_hook_prepare_xml_request(const char *vm, const char *xml, size_t size, char **ret_text, char **reterr_msg)
+{
+        _cleanup_free_ char *text = NULL;
+        json_object *p;
+        int r;
+
+        assert_return(xml && ret_text, -EINVAL);
+        r = check_vm(vm, reterr_msg);
+        if (r < 0)
+                return r;
+        /* JSON's escapes make the text longer than the XML, never shorter. */
+        if (size > NVV_IPC_MAX_REQUEST || memchr(xml, '\0', size))
+                return -E2BIG;
+        p = json_object_new_object();
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, "vm", json_object_new_string(vm));
+        json_object_object_add(p, "xml", json_object_new_string_len(xml, (int) size));
+        r = request_text("vm-prepare", p, &text);
+        if (r < 0)
+                return r;
+        if (strlen(text) > NVV_IPC_MAX_REQUEST)
+                return -E2BIG;
+        *ret_text = TAKE_PTR(text);
+        return 0;
+}
+
+bool nvv_hook_is_nvidia_vf(const struct nvv_sysfs *sys, const char *bdf)
+{
+        char path[64];
+        uint32_t vendor;
+
+        assert_return(sys && bdf, false);
+        snprintf(path, sizeof(path), "bus/pci/devices/%.12s/physfn", bdf);
+        if (!nvv_sysfs_exists(sys, path))
+                return false;
+        snprintf(path, sizeof(path), "bus/pci/devices/%.12s/vendor", bdf);
+        /* NVIDIA's PCI vendor id (the PCI-SIG vendor list; nvv-host.c probes for the same). */
+        return nvv_sysfs_read_hex(sys, path, 16, &vendor) >= 0 && vendor == 0x10de;
 }
 
 int nvv_hook_release_request(const char *vm, char **ret_text, char **reterr_msg)

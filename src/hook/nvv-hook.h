@@ -8,6 +8,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "nvv-domxml.h"
 
@@ -33,6 +34,16 @@ enum nvv_hook_action nvv_hook_action_from_args(const char *operation, const char
  * vm-release. -EINVAL with a message for a VM name nvvgpud would refuse. */
 int nvv_hook_prepare_request(const char *vm, const struct nvv_domxml *dx, char **ret_text, char **reterr_msg);
 int nvv_hook_release_request(const char *vm, char **ret_text, char **reterr_msg);
+/* The vm-prepare request that hands nvvgpud the domain XML itself (size bytes), for it to
+ * read: nvvgpud has libxml2 loaded already, the hook would load it at each prepare. -E2BIG
+ * when the request would be larger than nvvgpud takes (NVV_IPC_MAX_REQUEST): then the hook
+ * reads the XML and sends what it asks for (nvv_hook_prepare_request). */
+int nvv_hook_prepare_xml_request(const char *vm, const char *xml, size_t size, char **ret_text, char **reterr_msg);
+
+struct nvv_sysfs;
+/* Whether the PCI function bdf ("0000:43:00.4") is an NVIDIA SR-IOV VF in sysfs (vendor
+ * 0x10de, a physfn link): one that may hold a vGPU, which only nvvgpud can tell. */
+bool nvv_hook_is_nvidia_vf(const struct nvv_sysfs *sys, const char *bdf);
 
 /* Send request to nvvgpud at socket_path and read its answer: 0 when it says ok; the negative
  * errno and nvvgpud's message when it refuses; an error with a message when it cannot be

@@ -19,6 +19,7 @@
 #include "nvv-escape.h"
 #include "nvv-hook.h"
 #include "nvv-ipcsock.h"
+#include "nvv-sysfs.h"
 #include "util.h"
 
 static char deadline_msg[256];
@@ -82,12 +83,30 @@ static int filter(void)
         return EXIT_SUCCESS;
 }
 
+/* nvvgpud not running: refused if the domain uses a vGPU (an mdev, a request, or an NVIDIA
+ * VF, which may hold one: only nvvgpud could tell), started untouched if not. */
+static int prepare_without_daemon(const char *vm, const struct nvv_domxml *dx, int r)
+{
+        _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *sys = NULL;
+        const char *vf = NULL;
+
+        if (!nvv_domxml_wants_vgpus(dx) && dx->n_pci && nvv_sysfs_new(NULL, &sys) >= 0)
+                for (size_t i = 0; i < dx->n_pci && !vf; i++)
+                        if (nvv_hook_is_nvidia_vf(sys, dx->pci[i]))
+                                vf = dx->pci[i];
+        if (!nvv_domxml_wants_vgpus(dx) && !vf)
+                return EXIT_SUCCESS;
+        return say("VM %s asks for vGPUs%s%s%s, but nvvgpud is not running (%s '%s'); start it (systemctl start nvvgpud)",
+                   vm, vf ? " (NVIDIA VF " : "", vf ? vf : "", vf ? ")" : "",
+                   r == -ENOENT ? "no socket" : "nothing listens on", socket_path());
+}
+
 static int prepare(const char *vm)
 {
         _cleanup_free_ char *xml = NULL, *msg = NULL, *req = NULL;
         struct nvv_domxml dx;
+        bool absent, parsed = false;
         size_t size = 0;
-        bool absent;
         int r;
 
         r = read_full_stream(stdin, NVV_DOMXML_MAX_SIZE, &xml, &size);
@@ -96,19 +115,36 @@ static int prepare(const char *vm)
                            NVV_DOMXML_MAX_SIZE);
         if (r < 0)
                 return say("VM %s: reading its domain XML: %s", vm, strerror(-r));
-        r = nvv_domxml_parse(xml, size, &dx, &msg);
-        if (r < 0)
-                return say("VM %s: %s", vm, msg ? msg : strerror(-r));
         /* A domain without vGPUs starts untouched, nvvgpud running or not. */
-        if (!nvv_domxml_wants_vgpus(&dx))
+        if (!nvv_domxml_may_want_vgpus(xml, size))
                 return EXIT_SUCCESS;
-        r = nvv_hook_prepare_request(vm, &dx, &req, &msg);
+        /* nvvgpud reads the XML (libxml2 loaded there once, not here at each start); one too
+         * large for a request is read here. */
+        r = nvv_hook_prepare_xml_request(vm, xml, size, &req, &msg);
+        if (r == -E2BIG) {
+                r = nvv_domxml_parse(xml, size, &dx, &msg);
+                if (r < 0)
+                        return say("VM %s: %s", vm, msg ? msg : strerror(-r));
+                parsed = true;
+                if (!nvv_domxml_wants_vgpus(&dx) && !dx.n_pci)
+                        return EXIT_SUCCESS;
+                r = nvv_hook_prepare_request(vm, &dx, &req, &msg);
+        }
         if (r < 0)
                 return say("VM %s: %s", vm, msg ? msg : strerror(-r));
         r = nvv_hook_call(socket_path(), req, NVV_HOOK_TIMEOUT_MS, &absent, &msg);
-        if (r < 0 && absent)
-                return say("VM %s asks for vGPUs, but nvvgpud is not running (%s '%s'); start it (systemctl start nvvgpud)",
-                           vm, r == -ENOENT ? "no socket" : "nothing listens on", socket_path());
+        if (r < 0 && absent) {
+                int rc = r;
+
+                if (!parsed) {
+                        free(msg);
+                        msg = NULL;
+                        r = nvv_domxml_parse(xml, size, &dx, &msg);
+                        if (r < 0)
+                                return say("VM %s: %s", vm, msg ? msg : strerror(-r));
+                }
+                return prepare_without_daemon(vm, &dx, rc);
+        }
         if (r < 0)
                 return say("%s", msg ? msg : strerror(-r));
         return EXIT_SUCCESS;

@@ -21,6 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int r;
 
         r = nvv_domxml_parse((const char *) data, size, &dx, &msg);
+        /* The hook's shortcut never skips a document that names something. */
+        if (r >= 0 && !nvv_domxml_may_want_vgpus((const char *) data, size) && (dx.n_mdevs || dx.n_pci || dx.n_requests))
+                abort();
         if (r < 0) {
                 if (r != -ENOMEM && (!msg || strchr(msg, '\n')))
                         abort(); /* every refusal says why, in one line */
@@ -46,6 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < dx.n_mdevs; i++)
                 if (!streq(q.uuids[i], dx.mdevs[i]))
                         abort();
+        if (q.n_pci != dx.n_pci || dx.n_pci > NVV_DOMXML_MAX_PCI)
+                abort();
+        for (size_t i = 0; i < dx.n_pci; i++)
+                if (!streq(q.pci[i], dx.pci[i]))
+                        abort();
+        nvv_ipc_request_done(&q);
         free(text);
         return 0;
 }

@@ -65,8 +65,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
                 if (a.method < 0 || a.method >= _NVV_IPC_METHOD_MAX)
                         abort();
-                if (nvv_ipc_format_request(&a, &text) < 0 || nvv_ipc_parse_request(text, strlen(text), &b, NULL) < 0 ||
-                    memcmp(&a, &b, sizeof(a)) != 0)
+                if (nvv_ipc_format_request(&a, &text) < 0 || nvv_ipc_parse_request(text, strlen(text), &b, NULL) < 0)
+                        abort();
+                /* The XML is owned text: compared as text, the rest byte for byte. */
+                if (!a.xml != !b.xml || (a.xml && strcmp(a.xml, b.xml) != 0))
+                        abort();
+                nvv_ipc_request_done(&a);
+                nvv_ipc_request_done(&b);
+                if (memcmp(&a, &b, sizeof(a)) != 0)
                         abort();
         }
         free(msg);

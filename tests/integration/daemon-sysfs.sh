@@ -188,6 +188,52 @@ nvvgpuctl list --json --gpu $VPF | grep -q "\"vf\": \"$VF0\"" || fail "no vf key
 [ "$(ns "cat $v/$VF0/nvidia/current_vgpu_type")" = "$T8" ] || fail "current_vgpu_type reads $(ns "cat $v/$VF0/nvidia/current_vgpu_type")"
 out=$(ns "echo $T24 > $v/$VF1/nvidia/current_vgpu_type")
 case $out in *"Invalid argument"*) ok "VF: a type the equal-size mode refuses is EINVAL" ;; *) fail "VF 24Q beside 8Q: $out" ;; esac
+
+# The libvirt hook with VF hostdevs (a domain passing a VF through by PCI address, as
+# nvvgpu-hook(8) says): a VF holding a vGPU is started for the domain at prepare and stopped,
+# not removed, at release; a VF of a managed GPU without a vGPU, and the GPU itself, are
+# refused with the hook's line; another device is left alone. The hook reads real /sys (the
+# simulator's tree here) only when nvvgpud is not running.
+vfdom() { # NAME BUS SLOT FUNCTION ...: a domain XML passing those PCI functions through
+        n=$1; shift
+        printf "<domain type='qemu' id='7'><name>%s</name><uuid>c7a5fdbd-cdaf-9455-926a-d65c16db18%02d</uuid><devices>" "$n" $#
+        while [ $# -ge 3 ]; do
+                printf "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='%s' slot='%s' function='%s'/></source></hostdev>" "$1" "$2" "$3"
+                shift 3
+        done
+        printf "</devices></domain>\n"
+}
+vfdom vfvm 0x43 0x00 0x4 0x05 0x00 0x1 >"$dir/vf.xml"
+nvvgpu-hook vfvm prepare begin - <"$dir/vf.xml" >"$dir/o" 2>&1 || fail "prepare with VF $VF0 (and a NIC): $(cat "$dir/o")"
+nvvgpuctl list --vm vfvm | grep -q "^$VF0 .*running" && ok "hook prepare: the VF hostdev's vGPU runs for the domain" ||
+        fail "VF vGPU not running for vfvm: $(nvvgpuctl list)"
+nvvgpu-sim status --socket "$S" 2 | grep -A7 "\"name\": \"$VF0\"" | grep -q '"task": "running"' ||
+        fail "the firmware's plugin task for $VF0 is not running"
+vfdom other 0x43 0x00 0x4 >"$dir/vf-other.xml"
+out=$(nvvgpu-hook other prepare begin - <"$dir/vf-other.xml" 2>&1) && fail "a second domain took VF $VF0: $out"
+[ "$out" = "nvvgpu: VM other: its VF $VF0 is in use by VM vfvm" ] && ok "a VF running for one domain is refused to another" ||
+        fail "VF in use: '$out'"
+nvvgpu-hook vfvm release end destroyed </dev/null >"$dir/o" 2>&1 || fail "release vfvm: $(cat "$dir/o")"
+nvvgpuctl list --gpu $VPF | grep "^$VF0 " | grep -qv running && ok "hook release: the VF's vGPU stopped, kept (not made on demand)" ||
+        fail "after release: $(nvvgpuctl list --gpu $VPF)"
+vfdom nov 0x43 0x00 0x5 >"$dir/vf-none.xml"
+out=$(nvvgpu-hook nov prepare begin - <"$dir/vf-none.xml" 2>&1) && fail "a VF without a vGPU was accepted"
+[ "$out" = "nvvgpu: VM nov: its PCI hostdev $VF1 is a VF of GPU $VPF that holds no vGPU; give it a type first (nvidia/current_vgpu_type)" ] &&
+        ok "a VF without a vGPU is refused with the hook's line" || fail "VF without type: '$out'"
+vfdom pf 0x43 0x00 0x0 >"$dir/vf-pf.xml"
+out=$(nvvgpu-hook pf prepare begin - <"$dir/vf-pf.xml" 2>&1) && fail "the managed GPU itself was accepted as a hostdev"
+case $out in *"its PCI hostdev $VPF is GPU $VPF, which nvvgpud manages for vGPUs"*) ok "the managed GPU itself is refused as a hostdev" ;;
+*) fail "PF hostdev: '$out'" ;; esac
+vfdom nic 0x05 0x00 0x1 >"$dir/vf-nic.xml"
+nvvgpu-hook nic prepare begin - <"$dir/vf-nic.xml" >"$dir/o" 2>&1 && ok "a domain passing another PCI device through starts untouched" ||
+        fail "NIC hostdev: $(cat "$dir/o")"
+# nvvgpud not running (no socket here): the hook reads /sys, the simulator's tree in this namespace.
+out=$(ns "NVVGPU_SOCKET=$dir/none.sock nvvgpu-hook vfvm prepare begin - <$dir/vf.xml" 2>&1) && fail "VF domain started without nvvgpud"
+case $out in "nvvgpu: VM vfvm asks for vGPUs (NVIDIA VF $VF0), but nvvgpud is not running (no socket '$dir/none.sock');"*)
+        ok "nvvgpud not running: a domain passing an NVIDIA VF through is refused" ;;
+*) fail "VF without nvvgpud: '$out'" ;; esac
+ns "NVVGPU_SOCKET=$dir/none.sock nvvgpu-hook nic prepare begin - <$dir/vf-nic.xml" >"$dir/o" 2>&1 &&
+        ok "nvvgpud not running: a domain passing another device through starts" || fail "NIC without nvvgpud: $(cat "$dir/o")"
 kill "$dpid"; wait "$dpid"; dpid=
 start_daemon
 nvvgpuctl list --gpu $VPF | grep -q "^$VF0 " && ok "a VF's vGPU survives a daemon restart" || fail "VF vGPU lost across restart"

@@ -55,7 +55,10 @@ static void test_live_domain(void **state)
         (void) state;
         assert_int_equal(parse(live_domain, &dx, &msg), 0);
         assert_string_equal(dx.uuid, DOM_UUID);
-        /* The PCI hostdev is not an mdev; the second UUID comes back canonical (lowercase). */
+        /* The PCI hostdev is not an mdev (nvvgpud tells whether it is a VF with a vGPU); the
+         * second UUID comes back canonical (lowercase). */
+        assert_int_equal(dx.n_pci, 1);
+        assert_string_equal(dx.pci[0], "0000:41:00.1");
         assert_int_equal(dx.n_mdevs, 2);
         assert_string_equal(dx.mdevs[0], U1);
         assert_string_equal(dx.mdevs[1], U2);
@@ -83,6 +86,7 @@ static void test_no_vgpus(void **state)
                          0);
         assert_false(nvv_domxml_wants_vgpus(&dx));
         assert_int_equal(dx.n_mdevs, 0);
+        assert_int_equal(dx.n_pci, 0);
         assert_int_equal(dx.n_requests, 0);
         assert_int_equal(nvv_domxml_request_spec(&dx, spec, sizeof(spec)), 0);
         assert_string_equal(spec, "");
@@ -169,7 +173,7 @@ static void test_refused(void **state)
                 /* hostdevs */
                 { "<domain><devices><hostdev mode='subsystem' type='mdev'/></devices></domain>",
                   "hostdev 1 (an mdev) has no <source><address uuid='...'/>" },
-                { "<domain><devices><hostdev type='pci'/><hostdev type='mdev'><source><address uuid='xyz'/></source></hostdev>"
+                { "<domain><devices><hostdev type='usb'/><hostdev type='mdev'><source><address uuid='xyz'/></source></hostdev>"
                   "</devices></domain>",
                   "hostdev 2: source address uuid: 'xyz' is not a UUID" },
                 { "<domain><devices><hostdev mode='subsystem' type='mdev'><source><address uuid='" U1 "'/></source></hostdev>"
@@ -202,7 +206,7 @@ static void test_refused(void **state)
                   "</metadata></domain>",
                   "count '9999999999999999': expected 1 to 16" },
                 { "<domain><metadata><n:vgpu xmlns:n='urn:nvvgpu:libvirt:1' type='L40S-8Q' cuont='2'/></metadata></domain>",
-                  "<n:vgpu>: unknown attribute 'cuont' (it takes type and count)" },
+                  "<n:vgpu>: unknown attribute 'cuont' (it takes type, count and uuid)" },
                 { "<domain><metadata><n:vgpu xmlns:n='urn:nvvgpu:libvirt:1' xmlns:o='urn:o' type='L40S-8Q' o:count='2'/>"
                   "</metadata></domain>",
                   "unknown attribute 'o:count'" },
@@ -230,6 +234,167 @@ static void test_refused(void **state)
                         fail_msg("%s: got %d '%s', want '%s'", bad[i].doc, r, msg ? msg : "(none)", bad[i].why);
                 /* One line each: it becomes `virsh start`'s error. */
                 assert_null(strchr(msg, '\n'));
+        }
+}
+
+/* PCI hostdevs: libvirt writes hex with 0x (and reads base 0, so decimal too); the address comes
+ * back as sysfs names it. What nvvgpud cannot serve is refused with the hostdev named. */
+static void test_pci_hostdevs(void **state)
+{
+        static const struct {
+                const char *addr, *want;
+        } good[] = {
+                { "domain='0x0000' bus='0x43' slot='0x00' function='0x4'", "0000:43:00.4" },
+                { "domain='0x0001' bus='0xC1' slot='0x1f' function='0x7'", "0001:c1:1f.7" },
+                { "bus='67' slot='0' function='5'", "0000:43:00.5" }, /* domain defaults to 0 */
+        };
+        static const struct {
+                const char *addr, *why;
+        } bad[] = {
+                { "domain='0x0000' slot='0x00' function='0x4'", "hostdev 1 (PCI): its source address has no bus" },
+                { "bus='0x43' slot='0x20' function='0x0'", "source address slot: expected a number up to 0x1f" },
+                { "bus='0x43' slot='0x00' function='8'", "source address function: expected a number up to 0x7" },
+                { "bus='0x143' slot='0x00' function='0'", "source address bus: expected a number up to 0xff" },
+                { "bus='0x' slot='0x00' function='0'", "source address bus" },
+                { "bus=' 1' slot='0x00' function='0'", "source address bus" },
+                { "bus='-1' slot='0x00' function='0'", "source address bus" },
+                { "domain='0x10000' bus='1' slot='0' function='0'", "source address domain: expected a number up to 0xffff" },
+        };
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_domxml dx;
+        char doc[512];
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                snprintf(doc, sizeof(doc),
+                         "<domain><devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address %s/>"
+                         "</source></hostdev></devices></domain>",
+                         good[i].addr);
+                assert_int_equal(parse(doc, &dx, &msg), 0);
+                assert_int_equal(dx.n_pci, 1);
+                assert_string_equal(dx.pci[0], good[i].want);
+                /* A PCI hostdev alone is not sure to be a vGPU: nvvgpud decides. */
+                assert_false(nvv_domxml_wants_vgpus(&dx));
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int r;
+
+                snprintf(doc, sizeof(doc),
+                         "<domain><devices><hostdev mode='subsystem' type='pci'><source><address %s/></source></hostdev>"
+                         "</devices></domain>",
+                         bad[i].addr);
+                r = parse(doc, &dx, &msg);
+                if (r != -EINVAL || !msg || !strstr(msg, bad[i].why))
+                        fail_msg("%s: got %d '%s', want '%s'", bad[i].addr, r, msg ? msg : "(none)", bad[i].why);
+        }
+        assert_int_equal(parse("<domain><devices><hostdev mode='subsystem' type='pci'/></devices></domain>", &dx, &msg),
+                         -EINVAL);
+        assert_string_equal(msg, "hostdev 1 (PCI) has no <source><address .../>");
+        assert_int_equal(parse("<domain><devices>"
+                               "<hostdev mode='subsystem' type='pci'><source><address bus='0x43' slot='0' function='4'/></source></hostdev>"
+                               "<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='67' slot='0x0' function='0x4'/>"
+                               "</source></hostdev></devices></domain>",
+                               &dx, &msg),
+                         -EINVAL);
+        assert_string_equal(msg, "hostdev 2: PCI device 0000:43:00.4 is named twice");
+        /* 64 at most; a capabilities-mode hostdev is not one. */
+        for (int n = 64; n <= 65; n++) {
+                char big[16384];
+                size_t o = (size_t) snprintf(big, sizeof(big),
+                                             "<domain><devices><hostdev mode='capabilities' type='pci'/>");
+
+                for (int i = 0; i < n; i++)
+                        o += (size_t) snprintf(big + o, sizeof(big) - o,
+                                               "<hostdev mode='subsystem' type='pci'><source><address bus='%d' slot='%d' "
+                                               "function='0'/></source></hostdev>",
+                                               i / 32, i % 32);
+                snprintf(big + o, sizeof(big) - o, "</devices></domain>");
+                if (n == 64) {
+                        assert_int_equal(parse(big, &dx, &msg), 0);
+                        assert_int_equal(dx.n_pci, 64);
+                        assert_string_equal(dx.pci[63], "0000:01:1f.0");
+                } else {
+                        assert_int_equal(parse(big, &dx, &msg), -EINVAL);
+                        assert_string_equal(msg, "more than 64 PCI hostdevs");
+                }
+        }
+}
+
+/* The hook's shortcut: no <hostdev> and no <metadata> element, nothing for nvvgpu (the parser
+ * agrees); where there may be, the parser is asked. */
+static void test_may_want(void **state)
+{
+        static const struct {
+                const char *doc;
+                bool may;
+        } cases[] = {
+                { "<domain type='qemu'><name>plain</name><devices><disk/></devices></domain>", false },
+                { "<domain><name>hostdev</name><description>a metadata hostdev</description></domain>", false },
+                { "<domain><devices><hostdevice/><x:hostdev xmlns:x='urn:x'/></devices></domain>", false },
+                { "<domain><metadatas/></domain>", false },
+                { "<domain><devices><hostdev mode='subsystem' type='usb'/></devices></domain>", true },
+                { "<domain><devices><hostdev\n mode='subsystem'/></devices></domain>", true },
+                { "<domain><metadata/></domain>", true },
+                { "<domain><metadata>", true }, /* not well-formed: the parser says so */
+                { "", true },
+        };
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_domxml dx;
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                if (nvv_domxml_may_want_vgpus(cases[i].doc, strlen(cases[i].doc)) != cases[i].may)
+                        fail_msg("%s: may_want_vgpus %d", cases[i].doc, !cases[i].may);
+                /* Where it says no, the parser finds nothing either. */
+                if (!cases[i].may) {
+                        assert_int_equal(parse(cases[i].doc, &dx, &msg), 0);
+                        assert_false(nvv_domxml_wants_vgpus(&dx) || dx.n_pci);
+                }
+        }
+        assert_true(nvv_domxml_may_want_vgpus(live_domain, strlen(live_domain)));
+        assert_true(nvv_domxml_may_want_vgpus("<domain>\0<hostdev", 17));
+}
+
+/* uuid='...' names the mdev to make (the one a hostdev refers to): one each, no count. */
+static void test_named_mdev(void **state)
+{
+        static const struct {
+                const char *vgpus, *why;
+        } bad[] = {
+                { "<n:vgpu type='L40S-8Q' uuid='" U1 "' count='2'/>", "names one mdev: no count" },
+                { "<n:vgpu type='L40S-8Q' uuid='" U1 "' count='1'/>", "names one mdev: no count" },
+                { "<n:vgpu type='L40S-8Q' uuid='nope'/>", "<n:vgpu type='L40S-8Q'> uuid: " },
+                { "<n:vgpu type='L40S-8Q' uuid='" U1 "'/><n:vgpu type='L40S-4Q' uuid='6E0F3A52-9D1B-4C7E-8A21-00000000A101'/>",
+                  "mdev " U1 " is asked for twice" },
+        };
+        _cleanup_free_ char *msg = NULL;
+        struct nvv_domxml dx;
+        char doc[1024], spec[NVV_DOMXML_SPEC_MAX];
+
+        (void) state;
+        assert_int_equal(parse("<domain><metadata><n:vgpus xmlns:n='urn:nvvgpu:libvirt:1'>"
+                               "<n:vgpu type='L40S-8Q' uuid='6E0F3A52-9D1B-4C7E-8A21-00000000A101'/><n:vgpu type='L40S-4Q' count='2'/>"
+                               "<n:vgpu type='L40S-8Q' uuid='" U2 "'/></n:vgpus></metadata></domain>",
+                               &dx, &msg),
+                         0);
+        assert_int_equal(dx.n_requests, 3);
+        assert_string_equal(dx.requests[0].uuid, U1);
+        assert_int_equal(dx.requests[0].count, 1);
+        assert_string_equal(dx.requests[1].uuid, "");
+        assert_string_equal(dx.requests[2].uuid, U2);
+        assert_int_equal(dx.n_vgpus, 4);
+        assert_true(nvv_domxml_wants_vgpus(&dx));
+        /* The plan request list holds the others only. */
+        assert_int_equal(nvv_domxml_request_spec(&dx, spec, sizeof(spec)), 0);
+        assert_string_equal(spec, "L40S-4Q*2");
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int r;
+
+                snprintf(doc, sizeof(doc), "<domain><metadata><n:vgpus xmlns:n='urn:nvvgpu:libvirt:1'>%s</n:vgpus></metadata></domain>",
+                         bad[i].vgpus);
+                r = parse(doc, &dx, &msg);
+                if (r != -EINVAL || !msg || !strstr(msg, bad[i].why))
+                        fail_msg("%s: got %d '%s', want '%s'", bad[i].vgpus, r, msg ? msg : "(none)", bad[i].why);
         }
 }
 
@@ -339,6 +504,9 @@ int main(void)
                 cmocka_unit_test(test_metadata),
                 cmocka_unit_test(test_other_namespaces_ignored),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_pci_hostdevs),
+                cmocka_unit_test(test_named_mdev),
+                cmocka_unit_test(test_may_want),
                 cmocka_unit_test(test_count_limits),
                 cmocka_unit_test(test_size_limit),
                 cmocka_unit_test(test_hostile),

@@ -10,6 +10,7 @@
 
 #include "nvv-hook.h"
 #include "nvv-ipc.h"
+#include "nvv-sysfs.h"
 #include "testutil.h"
 
 static void test_actions(void **state)
@@ -54,7 +55,9 @@ static const char domain_xml[] =
         "<devices><hostdev mode='subsystem' type='mdev' model='vfio-pci'>"
         "<source><address uuid='6e0f3a52-9d1b-4c7e-8a21-00000000a101'/></source></hostdev>"
         "<hostdev mode='subsystem' type='mdev' model='vfio-pci'>"
-        "<source><address uuid='6e0f3a52-9d1b-4c7e-8a21-00000000a102'/></source></hostdev></devices></domain>";
+        "<source><address uuid='6e0f3a52-9d1b-4c7e-8a21-00000000a102'/></source></hostdev>"
+        "<hostdev mode='subsystem' type='pci' managed='yes'>"
+        "<source><address domain='0x0000' bus='0x43' slot='0x00' function='0x4'/></source></hostdev></devices></domain>";
 
 static void test_prepare_request(void **state)
 {
@@ -68,7 +71,7 @@ static void test_prepare_request(void **state)
         assert_string_equal(text, "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"web\","
                                   "\"vm_uuid\":\"c7a5fdbd-cdaf-9455-926a-d65c16db1809\","
                                   "\"uuids\":[\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\",\"6e0f3a52-9d1b-4c7e-8a21-00000000a102\"],"
-                                  "\"request\":\"L40S-8Q*2,L40S-4Q\"}}");
+                                  "\"pci\":[\"0000:43:00.4\"],\"request\":\"L40S-8Q*2,L40S-4Q\"}}");
         /* nvvgpud reads it as meant. */
         assert_int_equal(nvv_ipc_parse_request(text, strlen(text), &q, &msg), 0);
         assert_int_equal(q.method, NVV_IPC_VM_PREPARE);
@@ -76,7 +79,10 @@ static void test_prepare_request(void **state)
         assert_string_equal(q.vm_uuid, "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
         assert_int_equal(q.n_uuids, 2);
         assert_string_equal(q.uuids[1], "6e0f3a52-9d1b-4c7e-8a21-00000000a102");
+        assert_int_equal(q.n_pci, 1);
+        assert_string_equal(q.pci[0], "0000:43:00.4");
         assert_string_equal(q.spec, "L40S-8Q*2,L40S-4Q");
+        assert_null(q.xml);
 
         /* Only what the domain has: no uuids, no request, no vm_uuid when absent. */
         {
@@ -92,6 +98,25 @@ static void test_prepare_request(void **state)
                 assert_int_equal(q.n_uuids, 0);
                 assert_string_equal(q.vm_uuid, "");
         }
+        /* An mdev its metadata names (uuid='...') goes as named, apart from the request list. */
+        {
+                static const char named[] =
+                        "<domain><metadata><n:vgpus xmlns:n='urn:nvvgpu:libvirt:1'><n:vgpu type='L40S-8Q' "
+                        "uuid='6e0f3a52-9d1b-4c7e-8a21-00000000a101'/><n:vgpu type='L40S-4Q'/></n:vgpus></metadata></domain>";
+
+                free(text);
+                text = NULL;
+                assert_int_equal(nvv_domxml_parse(named, strlen(named), &dx, &msg), 0);
+                assert_int_equal(nvv_hook_prepare_request("db", &dx, &text, &msg), 0);
+                assert_string_equal(text, "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"db\","
+                                          "\"named\":[{\"uuid\":\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\",\"type\":\"L40S-8Q\"}],"
+                                          "\"request\":\"L40S-4Q\"}}");
+                assert_int_equal(nvv_ipc_parse_request(text, strlen(text), &q, &msg), 0);
+                assert_int_equal(q.n_named, 1);
+                assert_string_equal(q.named[0].uuid, "6e0f3a52-9d1b-4c7e-8a21-00000000a101");
+                assert_string_equal(q.named[0].type, "L40S-8Q");
+                assert_string_equal(q.spec, "L40S-4Q");
+        }
         /* A VM name nvvgpud cannot take (libvirt allows longer ones) is said so here. */
         {
                 char longname[80];
@@ -106,6 +131,116 @@ static void test_prepare_request(void **state)
                 assert_int_equal(nvv_hook_prepare_request("a\nb", &dx, &text, &msg), -EINVAL);
                 assert_int_equal(nvv_hook_prepare_request("a/b", &dx, &text, &msg), -EINVAL);
         }
+}
+
+/* The request that hands nvvgpud the XML itself: it arrives byte for byte; one past what
+ * nvvgpud reads is -E2BIG (the hook then reads the XML itself); xml comes alone. */
+static void test_prepare_xml_request(void **state)
+{
+        _cleanup_free_ char *text = NULL, *msg = NULL, *big = NULL;
+        _cleanup_(nvv_ipc_request_done) struct nvv_ipc_request q = {};
+        size_t n;
+
+        (void) state;
+        assert_int_equal(nvv_hook_prepare_xml_request("web", domain_xml, strlen(domain_xml), &text, &msg), 0);
+        assert_int_equal(nvv_ipc_parse_request(text, strlen(text), &q, &msg), 0);
+        assert_int_equal(q.method, NVV_IPC_VM_PREPARE);
+        assert_string_equal(q.vm, "web");
+        assert_non_null(q.xml);
+        assert_string_equal(q.xml, domain_xml);
+        assert_int_equal(q.n_uuids, 0);
+        assert_int_equal(nvv_hook_prepare_xml_request("a/b", domain_xml, strlen(domain_xml), &text, &msg), -EINVAL);
+        /* Quotes double in JSON: a document that fits as XML may not as a request. */
+        n = NVV_IPC_MAX_REQUEST - 100;
+        big = malloc(n + 1);
+        assert_non_null(big);
+        memset(big, 'a', n);
+        big[n] = '\0';
+        free(text);
+        text = NULL;
+        assert_int_equal(nvv_hook_prepare_xml_request("web", big, n, &text, &msg), 0);
+        free(text);
+        text = NULL;
+        memset(big, '"', n);
+        assert_int_equal(nvv_hook_prepare_xml_request("web", big, n, &text, &msg), -E2BIG);
+        assert_null(text);
+        assert_int_equal(nvv_hook_prepare_xml_request("web", big, NVV_IPC_MAX_REQUEST + 1, &text, &msg), -E2BIG);
+        /* pci: PCI addresses, canonical ("43:00.4" gets its domain), none twice. */
+        {
+                static const struct {
+                        const char *pci, *why;
+                } bad[] = {
+                        { "[\"0000:43:00.4\",\"43:00.4\"]", "params.pci[1]: 0000:43:00.4 twice" },
+                        { "[\"0000:43:00\"]", "0000:43:00" },
+                        { "\"0000:43:00.4\"", "params.pci: expected an array" },
+                };
+                static const struct {
+                        const char *named, *why;
+                } bad_named[] = {
+                        { "[\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\"]", "params.named[0]: expected an object" },
+                        { "[{\"uuid\":\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\"}]", "type" },
+                        { "[{\"uuid\":\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\",\"type\":\"L40S-8Q\",\"count\":2}]", "count" },
+                        { "[{\"uuid\":\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\",\"type\":\"L40S-8Q\"},"
+                          "{\"uuid\":\"6E0F3A52-9d1b-4c7e-8a21-00000000a101\",\"type\":\"L40S-4Q\"}]",
+                          "params.named[1]: 6e0f3a52-9d1b-4c7e-8a21-00000000a101 twice" },
+                };
+                static const char good[] =
+                        "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"w\",\"pci\":[\"43:00.4\",\"0000:43:00.5\"]}}";
+                char text2[256];
+
+                assert_int_equal(nvv_ipc_parse_request(good, strlen(good), &q, &msg), 0);
+                assert_int_equal(q.n_pci, 2);
+                assert_string_equal(q.pci[0], "0000:43:00.4");
+                for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                        snprintf(text2, sizeof(text2),
+                                 "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"w\",\"pci\":%s}}", bad[i].pci);
+                        assert_int_equal(nvv_ipc_parse_request(text2, strlen(text2), &q, &msg), -EINVAL);
+                        if (!strstr(msg, bad[i].why))
+                                fail_msg("pci %s: '%s', want '%s'", bad[i].pci, msg, bad[i].why);
+                }
+                for (size_t i = 0; i < ELEMENTSOF(bad_named); i++) {
+                        snprintf(text2, sizeof(text2),
+                                 "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"w\",\"named\":%s}}", bad_named[i].named);
+                        assert_int_equal(nvv_ipc_parse_request(text2, strlen(text2), &q, &msg), -EINVAL);
+                        if (!strstr(msg, bad_named[i].why))
+                                fail_msg("named %s: '%s', want '%s'", bad_named[i].named, msg, bad_named[i].why);
+                }
+        }
+        /* nvvgpud refuses xml beside the fields it reads from it. */
+        nvv_ipc_request_done(&q);
+        {
+                static const char both[] =
+                        "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"web\",\"xml\":\"<domain/>\","
+                        "\"request\":\"L40S-8Q\"}}";
+
+                assert_int_equal(nvv_ipc_parse_request(both, strlen(both), &q, &msg), -EINVAL);
+                assert_non_null(strstr(msg, "params.xml comes alone"));
+                assert_null(q.xml);
+        }
+}
+
+/* An NVIDIA VF is one with vendor 0x10de and a physfn link; a PF or another vendor's VF is not. */
+static void test_is_nvidia_vf(void **state)
+{
+        _cleanup_(nvv_sysfs_freep) struct nvv_sysfs *sys = NULL;
+        char root[] = "/tmp/test-hook-XXXXXX", cmd[1024];
+
+        (void) state;
+        assert_non_null(mkdtemp(root));
+        snprintf(cmd, sizeof(cmd),
+                 "set -e; cd %s; d=bus/pci/devices; mkdir -p $d/0000:43:00.0 $d/0000:43:00.4 $d/0000:05:00.1 $d/0000:05:00.0;"
+                 "echo 0x10de > $d/0000:43:00.0/vendor; echo 0x10de > $d/0000:43:00.4/vendor;"
+                 "ln -s ../0000:43:00.0 $d/0000:43:00.4/physfn; echo 0x8086 > $d/0000:05:00.1/vendor;"
+                 "ln -s ../0000:05:00.0 $d/0000:05:00.1/physfn",
+                 root);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(nvv_sysfs_new(root, &sys), 0);
+        assert_true(nvv_hook_is_nvidia_vf(sys, "0000:43:00.4"));
+        assert_false(nvv_hook_is_nvidia_vf(sys, "0000:43:00.0"));
+        assert_false(nvv_hook_is_nvidia_vf(sys, "0000:05:00.1"));
+        assert_false(nvv_hook_is_nvidia_vf(sys, "0000:99:00.0"));
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+        assert_int_equal(system(cmd), 0);
 }
 
 static void test_release_request(void **state)
@@ -171,6 +306,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_actions),
                 cmocka_unit_test(test_prepare_request),
+                cmocka_unit_test(test_prepare_xml_request),
+                cmocka_unit_test(test_is_nvidia_vf),
                 cmocka_unit_test(test_release_request),
                 cmocka_unit_test(test_call_absent),
         };
