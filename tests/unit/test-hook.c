@@ -166,6 +166,7 @@ static void test_prepare_xml_request(void **state)
         assert_null(text);
         assert_int_equal(nvv_hook_prepare_xml_request("web", big, NVV_IPC_MAX_REQUEST + 1, &text, &msg), -E2BIG);
         /* pci: PCI addresses, canonical ("43:00.4" gets its domain), none twice. */
+        nvv_ipc_request_done(&q);
         {
                 static const struct {
                         const char *pci, *why;
