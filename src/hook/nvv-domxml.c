@@ -19,10 +19,11 @@
 #include "nvv-ipc.h"
 #include "util.h"
 
-/* libxml2 is loaded when a domain's XML is first parsed (dlopen), not linked: libvirt runs the
- * hook at every step of every domain and only prepare reads the XML, while loading libxml2 and
- * the ICU libraries it pulls in cost each run some 1.2 ms (bench-hook). Its headers still give
- * the types and constants. */
+/* libxml2 is loaded when a domain's XML is first parsed, or nvv_domxml_load() (dlopen), not
+ * linked: libvirt runs the hook at every step of every domain, and loading libxml2 and the ICU
+ * libraries it pulls in costs a run some 1.2 ms (bench-hook). nvvgpud loads it once at its
+ * start and reads the XML the hook hands it; the hook loads it only when it reads the XML
+ * itself. Its headers still give the types and constants. */
 static struct {
         __typeof__(xmlNewParserCtxt) *NewParserCtxt;
         __typeof__(xmlFreeParserCtxt) *FreeParserCtxt;

@@ -100,6 +100,14 @@ hook=/etc/libvirt/hooks/qemu.d/nvvgpu
 out=$(echo "<domain type='kvm'><name>web</name></domain>" | inst "$hook" web prepare begin - 2>&1)
 st=$?
 [ $st = 0 ] && [ -z "$out" ] && ok "the hook lets a domain without vGPUs start, silently" || fail "hook: status $st: $out"
+# One that asks for a vGPU, nvvgpud not running: the installed hook reads the XML itself
+# (libxml2, the package's dependency) and refuses the start with its line.
+out=$(echo "<domain><name>web</name><metadata><v:vgpu xmlns:v='urn:nvvgpu:libvirt:1' type='L40S-8Q'/></metadata></domain>" |
+        inst NVVGPU_SOCKET="$dir/none.sock" "$hook" web prepare begin - 2>&1)
+st=$?
+case "$st $out" in "1 nvvgpu: VM web asks for vGPUs, but nvvgpud is not running (no socket '$dir/none.sock');"*)
+        ok "nvvgpud not running: the hook reads the XML with the installed libxml2 and refuses a vGPU domain" ;;
+*) fail "hook, vGPU domain without nvvgpud: status $st: $out" ;; esac
 unit=/lib/systemd/system/nvvgpud.service
 grep -qx "ExecStart=/usr/sbin/nvvgpud" "$unit" && grep -qx "ConditionDirectoryNotEmpty=/dev/fwctl" "$unit" &&
         ok "unit runs /usr/sbin/nvvgpud, only where /dev/fwctl has devices" || fail "$unit: $(grep -E '^(Exec|Cond)' "$unit" 2>&1)"
@@ -155,6 +163,13 @@ out=$(inst NVVGPU_SOCKET="$D" bash -c '. "$1"; COMP_WORDS=(nvvgpuctl show --gpu 
         echo "${COMPREPLY[*]}"' sh "$comp" 2>&1)
 [ "$out" = "0000:41:00.0 0000:42:00.0" ] && ok "bash completion: --gpu <TAB> -> the running nvvgpud's GPUs" ||
         fail "bash completion of --gpu: '$out'"
+# The installed hook hands the domain XML to the installed nvvgpud, which reads it (libxml2
+# loaded there) and makes the vGPU its metadata asks for; the release removes it.
+xml="<domain><name>web</name><metadata><v:vgpu xmlns:v='urn:nvvgpu:libvirt:1' type='L40S-8Q'/></metadata></domain>"
+out=$(echo "$xml" | inst NVVGPU_SOCKET="$D" "$hook" web prepare begin - 2>&1) && ctl list --vm web | grep -qE "L40S-8Q .* running +web$" &&
+        ok "hook prepare through the installed nvvgpud: web's L40S-8Q made and running" || fail "hook prepare: $out; $(ctl list)"
+out=$(inst NVVGPU_SOCKET="$D" "$hook" web release end destroyed </dev/null 2>&1) && [ "$(ctl list --vm web | wc -l)" = 1 ] &&
+        ok "hook release: web's vGPU removed" || fail "hook release: $out; $(ctl list)"
 
 [ $fails = 0 ] || { echo "$fails checks failed"; exit 1; }
 echo "package: built in $((t1 - t0)) s, installed, run and purged"
