@@ -22,6 +22,7 @@
 #include "nvv-catalog.h"
 #include "nvv-daemon.h"
 #include "nvv-domxml.h"
+#include "nvv-hook.h"
 #include "nvv-evbus.h"
 #include "nvv-fwdb.h"
 #include "nvv-host.h"
@@ -2808,32 +2809,13 @@ static json_object *do_vm_prepare_marked(struct nvv_daemon *d, const struct nvv_
 static json_object *request_of_xml(const struct nvv_ipc_request *req, struct nvv_ipc_request *out)
 {
         _cleanup_free_ char *msg = NULL;
-        char spec[NVV_DOMXML_SPEC_MAX];
         struct nvv_domxml dx;
         int r;
 
         r = nvv_domxml_parse(req->xml, strlen(req->xml), &dx, &msg);
-        if (r < 0)
-                return fail(r, "VM %s: %s", req->vm, msg ? msg : strerror(-r));
-        *out = *req;
-        out->xml = NULL;
-        memcpy(out->vm_uuid, dx.uuid, sizeof(out->vm_uuid));
-        _Static_assert(NVV_DOMXML_MAX_MDEVS <= NVV_IPC_MAX_UUIDS && NVV_DOMXML_MAX_PCI <= NVV_IPC_MAX_PCI, "sizes");
-        out->n_uuids = dx.n_mdevs;
-        memcpy(out->uuids, dx.mdevs, sizeof(dx.mdevs[0]) * dx.n_mdevs);
-        out->n_pci = dx.n_pci;
-        memcpy(out->pci, dx.pci, sizeof(dx.pci[0]) * dx.n_pci);
-        out->n_named = 0;
-        for (size_t i = 0; i < dx.n_requests; i++)
-                if (dx.requests[i].uuid[0] && out->n_named < ELEMENTSOF(out->named)) {
-                        memcpy(out->named[out->n_named].uuid, dx.requests[i].uuid, sizeof(out->named[0].uuid));
-                        snprintf(out->named[out->n_named].type, sizeof(out->named[0].type), "%s", dx.requests[i].type);
-                        out->n_named++;
-                }
-        if (nvv_domxml_request_spec(&dx, spec, sizeof(spec)) < 0 || strlen(spec) >= sizeof(out->spec))
-                return fail(-EINVAL, "VM %s: the vGPU request list is too long", req->vm);
-        snprintf(out->spec, sizeof(out->spec), "%s", spec);
-        return NULL;
+        if (r >= 0)
+                r = nvv_hook_request_of_domxml(req->vm, &dx, out, &msg);
+        return r < 0 ? fail(r, "VM %s: %s", req->vm, msg ? msg : strerror(-r)) : NULL;
 }
 
 static json_object *do_vm_prepare(struct nvv_daemon *d, const struct nvv_ipc_request *req)

@@ -155,32 +155,20 @@ static const xmlNode *first_plain_child(const xmlNode *n, const char *name)
 }
 
 /* One of <address domain='0x0000' bus='0x43' slot='0x00' function='0x4'/>'s numbers: libvirt
- * writes them in hex with 0x and reads them with base 0 (virPCIDeviceAddressParseXML,
- * src/conf/device_conf.c), so decimal is taken too. */
+ * writes them in hex with 0x (virPCIDeviceAddressFormat, src/conf/device_conf.c). Decimal is
+ * taken too; a leading zero is not, since libvirt's own reader (base 0) would take it as
+ * octal. */
 static int parse_pci_number(const xmlNode *addr, const char *name, unsigned max, bool required, unsigned *ret)
 {
         _cleanup_xml_ xmlChar *v = xl.GetNoNsProp(addr, (const xmlChar *) name);
-        const char *s = (const char *) v;
-        unsigned long x = 0;
-        size_t digits;
+        uint32_t x;
 
         *ret = 0;
         if (!v)
                 return required ? -ENOENT : 0;
-        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-                digits = strspn(s + 2, "0123456789abcdefABCDEF");
-                if (digits == 0 || digits > 8 || s[2 + digits])
-                        return -EINVAL;
-                x = strtoul(s + 2, NULL, 16);
-        } else {
-                digits = strspn(s, "0123456789");
-                if (digits == 0 || digits > 10 || s[digits])
-                        return -EINVAL;
-                x = strtoul(s, NULL, 10);
-        }
-        if (x > max)
-                return -ERANGE;
-        *ret = (unsigned) x;
+        if (safe_atou32((const char *) v, &x) < 0 || x > max)
+                return -EINVAL;
+        *ret = x;
         return 0;
 }
 

@@ -87,56 +87,51 @@ static int check_vm(const char *vm, char **reterr_msg)
         return 0;
 }
 
-int nvv_hook_prepare_request(const char *vm, const struct nvv_domxml *dx, char **ret_text, char **reterr_msg)
+int nvv_hook_request_of_domxml(const char *vm, const struct nvv_domxml *dx, struct nvv_ipc_request *ret,
+                               char **reterr_msg)
 {
+        struct nvv_ipc_request q = { .method = NVV_IPC_VM_PREPARE };
         char spec[NVV_DOMXML_SPEC_MAX];
-        json_object *p;
         int r;
 
-        assert_return(dx && ret_text, -EINVAL);
+        assert_return(dx && ret, -EINVAL);
+        _Static_assert(NVV_DOMXML_MAX_MDEVS <= NVV_IPC_MAX_UUIDS && NVV_DOMXML_MAX_PCI <= NVV_IPC_MAX_PCI &&
+                               NVV_DOMXML_MAX_REQUESTS <= NVV_IPC_MAX_UUIDS && NVV_DOMXML_SPEC_MAX <= NVV_IPC_SPEC_MAX &&
+                               NVV_DOMXML_TYPE_MAX <= NVV_IPC_TYPE_MAX,
+                       "a domain's asks fit in a vm-prepare request");
         r = check_vm(vm, reterr_msg);
         if (r < 0)
                 return r;
         r = nvv_domxml_request_spec(dx, spec, sizeof(spec));
         if (r < 0)
                 return nvv_fail_errno(r, reterr_msg, "the vGPU request list is too long");
-        p = json_object_new_object();
-        if (!p)
-                return -ENOMEM;
-        json_object_object_add(p, "vm", json_object_new_string(vm));
-        if (dx->uuid[0])
-                json_object_object_add(p, "vm_uuid", json_object_new_string(dx->uuid));
-        if (dx->n_mdevs) {
-                json_object *a = json_object_new_array();
-
-                for (size_t i = 0; a && i < dx->n_mdevs; i++)
-                        json_object_array_add(a, json_object_new_string(dx->mdevs[i]));
-                json_object_object_add(p, "uuids", a);
-        }
-        for (size_t i = 0; i < dx->n_requests; i++) {
-                json_object *a = NULL, *e;
-
-                if (!dx->requests[i].uuid[0])
-                        continue;
-                if (!json_object_object_get_ex(p, "named", &a)) {
-                        a = json_object_new_array();
-                        json_object_object_add(p, "named", a);
+        snprintf(q.vm, sizeof(q.vm), "%s", vm);
+        memcpy(q.vm_uuid, dx->uuid, sizeof(q.vm_uuid));
+        q.n_uuids = dx->n_mdevs;
+        memcpy(q.uuids, dx->mdevs, sizeof(dx->mdevs[0]) * dx->n_mdevs);
+        q.n_pci = dx->n_pci;
+        memcpy(q.pci, dx->pci, sizeof(dx->pci[0]) * dx->n_pci);
+        for (size_t i = 0; i < dx->n_requests; i++)
+                if (dx->requests[i].uuid[0]) {
+                        memcpy(q.named[q.n_named].uuid, dx->requests[i].uuid, sizeof(q.named[0].uuid));
+                        memcpy(q.named[q.n_named].type, dx->requests[i].type, sizeof(dx->requests[i].type));
+                        q.n_named++;
                 }
-                e = json_object_new_object();
-                json_object_object_add(e, "uuid", json_object_new_string(dx->requests[i].uuid));
-                json_object_object_add(e, "type", json_object_new_string(dx->requests[i].type));
-                json_object_array_add(a, e);
-        }
-        if (dx->n_pci) {
-                json_object *a = json_object_new_array();
+        memcpy(q.spec, spec, sizeof(spec));
+        *ret = q;
+        return 0;
+}
 
-                for (size_t i = 0; a && i < dx->n_pci; i++)
-                        json_object_array_add(a, json_object_new_string(dx->pci[i]));
-                json_object_object_add(p, "pci", a);
-        }
-        if (spec[0])
-                json_object_object_add(p, "request", json_object_new_string(spec));
-        return request_text("vm-prepare", p, ret_text);
+int nvv_hook_prepare_request(const char *vm, const struct nvv_domxml *dx, char **ret_text, char **reterr_msg)
+{
+        struct nvv_ipc_request q;
+        int r;
+
+        assert_return(ret_text, -EINVAL);
+        r = nvv_hook_request_of_domxml(vm, dx, &q, reterr_msg);
+        if (r < 0)
+                return r;
+        return nvv_ipc_format_request(&q, ret_text);
 }
 
 int nvv_hook_prepare_xml_request(const char *vm, const char *xml, size_t size, char **ret_text, char **reterr_msg)
@@ -149,7 +144,8 @@ int nvv_hook_prepare_xml_request(const char *vm, const char *xml, size_t size, c
         r = check_vm(vm, reterr_msg);
         if (r < 0)
                 return r;
-        /* JSON's escapes make the text longer than the XML, never shorter. */
+        /* JSON's escapes make the text longer than the XML, never shorter. A NUL byte cannot
+         * go in a JSON string: the hook's own reading refuses it, saying so. */
         if (size > NVV_IPC_MAX_REQUEST || memchr(xml, '\0', size))
                 return -E2BIG;
         p = json_object_new_object();

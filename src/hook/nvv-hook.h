@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "nvv-domxml.h"
+#include "nvv-ipc.h"
 
 /* How long the hook waits for nvvgpud's answer: libvirt waits for the hook, and the guest's
  * start with it. A prepare that makes vGPUs issues firmware commands for each. */
@@ -30,13 +31,17 @@ const char *nvv_hook_action_to_string(enum nvv_hook_action a);
 /* The action for libvirt's qemu hook arguments 2 and 3. */
 enum nvv_hook_action nvv_hook_action_from_args(const char *operation, const char *sub_operation);
 
-/* The JSON text of the vm-prepare request for domain vm (dx: what its XML asks for), and of
- * vm-release. -EINVAL with a message for a VM name nvvgpud would refuse. */
+/* The vm-prepare request for domain vm (dx: what its XML asks for): nvvgpud builds the same
+ * from the XML the hook hands it. -EINVAL with a message for a VM name nvvgpud would refuse. */
+int nvv_hook_request_of_domxml(const char *vm, const struct nvv_domxml *dx, struct nvv_ipc_request *ret,
+                               char **reterr_msg);
+/* The JSON text of that request, and of vm-release. */
 int nvv_hook_prepare_request(const char *vm, const struct nvv_domxml *dx, char **ret_text, char **reterr_msg);
 int nvv_hook_release_request(const char *vm, char **ret_text, char **reterr_msg);
 /* The vm-prepare request that hands nvvgpud the domain XML itself (size bytes), for it to
  * read: nvvgpud has libxml2 loaded already, the hook would load it at each prepare. -E2BIG
- * when the request would be larger than nvvgpud takes (NVV_IPC_MAX_REQUEST): then the hook
+ * when the request would be larger than nvvgpud takes (NVV_IPC_MAX_REQUEST), or the XML has a
+ * NUL byte: then the hook
  * reads the XML and sends what it asks for (nvv_hook_prepare_request). */
 int nvv_hook_prepare_xml_request(const char *vm, const char *xml, size_t size, char **ret_text, char **reterr_msg);
 

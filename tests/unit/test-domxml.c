@@ -258,6 +258,8 @@ static void test_pci_hostdevs(void **state)
                 { "bus='0x' slot='0x00' function='0'", "source address bus" },
                 { "bus=' 1' slot='0x00' function='0'", "source address bus" },
                 { "bus='-1' slot='0x00' function='0'", "source address bus" },
+                /* libvirt would read a leading zero as octal: refused, not taken as decimal. */
+                { "bus='010' slot='0x00' function='0'", "source address bus: expected a number up to 0xff" },
                 { "domain='0x10000' bus='1' slot='0' function='0'", "source address domain: expected a number up to 0xffff" },
         };
         _cleanup_free_ char *msg = NULL;

@@ -69,9 +69,9 @@ static void test_prepare_request(void **state)
         assert_int_equal(nvv_domxml_parse(domain_xml, strlen(domain_xml), &dx, &msg), 0);
         assert_int_equal(nvv_hook_prepare_request("web", &dx, &text, &msg), 0);
         assert_string_equal(text, "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"web\","
-                                  "\"vm_uuid\":\"c7a5fdbd-cdaf-9455-926a-d65c16db1809\","
+                                  "\"request\":\"L40S-8Q*2,L40S-4Q\",\"vm_uuid\":\"c7a5fdbd-cdaf-9455-926a-d65c16db1809\","
                                   "\"uuids\":[\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\",\"6e0f3a52-9d1b-4c7e-8a21-00000000a102\"],"
-                                  "\"pci\":[\"0000:43:00.4\"],\"request\":\"L40S-8Q*2,L40S-4Q\"}}");
+                                  "\"pci\":[\"0000:43:00.4\"]}}");
         /* nvvgpud reads it as meant. */
         assert_int_equal(nvv_ipc_parse_request(text, strlen(text), &q, &msg), 0);
         assert_int_equal(q.method, NVV_IPC_VM_PREPARE);
@@ -109,8 +109,8 @@ static void test_prepare_request(void **state)
                 assert_int_equal(nvv_domxml_parse(named, strlen(named), &dx, &msg), 0);
                 assert_int_equal(nvv_hook_prepare_request("db", &dx, &text, &msg), 0);
                 assert_string_equal(text, "{\"version\":1,\"method\":\"vm-prepare\",\"params\":{\"vm\":\"db\","
-                                          "\"named\":[{\"uuid\":\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\",\"type\":\"L40S-8Q\"}],"
-                                          "\"request\":\"L40S-4Q\"}}");
+                                          "\"request\":\"L40S-4Q\","
+                                          "\"named\":[{\"uuid\":\"6e0f3a52-9d1b-4c7e-8a21-00000000a101\",\"type\":\"L40S-8Q\"}]}}");
                 assert_int_equal(nvv_ipc_parse_request(text, strlen(text), &q, &msg), 0);
                 assert_int_equal(q.n_named, 1);
                 assert_string_equal(q.named[0].uuid, "6e0f3a52-9d1b-4c7e-8a21-00000000a101");
